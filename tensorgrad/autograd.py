@@ -1,0 +1,431 @@
+"""The engine: recording ops on a tape, the reverse pass, ``grad`` and ``no_grad``.
+
+A recorded op is a :class:`Node` hanging off the Tensor it produced (``tensor.grad_fn``). It
+keeps the op, its arguments in call order (``parents``: Tensors or constants), the arrays the
+forward saw, and the op's static parameters. The reverse pass sorts the graph iteratively
+(child counts, no recursion), hands each VJP the cotangent, the forward result and the
+inputs, and accumulates gradients in a dict keyed by tensor identity.
+
+With ``create_graph=False`` the VJPs run on plain ndarrays with recording switched off (the
+fast path). With ``create_graph=True`` they run on the Tensors themselves with recording on,
+so the backward pass is itself a graph that can be differentiated again. The same VJP code
+serves both, because every primitive computes directly on ndarrays and records on Tensors.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import numpy as np
+
+from .errors import BackwardError, ShapeError
+
+
+class _State(threading.local):
+    """Per-thread engine switches."""
+
+    def __init__(self) -> None:
+        self.enabled = True  # record ops on Tensors that require grad
+        self.raw = False  # ops on plain ndarrays return ndarrays (inside a non-recording backward)
+        self.record_sites = False  # remember the user's source line of every recorded op
+
+
+_state = _State()
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops on Tensors that require grad are recorded in this thread."""
+    return _state.enabled
+
+
+class _GradMode:
+    _mode = True
+
+    def __enter__(self):
+        self._prev = _state.enabled
+        _state.enabled = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        _state.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager (or decorator) under which no op is recorded, in this thread only.
+
+    Results computed inside have ``requires_grad=False`` and no ``grad_fn``; use it for
+    evaluation and for parameter updates. Same as ``torch.no_grad``.
+
+    Examples
+    --------
+    >>> with tg.no_grad():
+    ...     y = model(x)          # y.grad_fn is None
+    """
+
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (or decorator) that switches recording back on inside ``no_grad``.
+    Same as ``torch.enable_grad``."""
+
+    _mode = True
+
+
+class Node:
+    """One recorded op: what ``tensor.grad_fn`` holds.
+
+    Attributes
+    ----------
+    op : Op
+        The primitive that ran (``node.name`` is its name, e.g. ``"matmul"``).
+    parents : tuple
+        The op's array arguments in call order: Tensors, or constants (arrays, scalars).
+        ``None`` once the graph has been released by ``backward``.
+    inputs : tuple
+        The arrays the forward computed on (``parent.data`` for Tensors).
+    params : dict
+        The op's static keyword parameters (axis, mode, ...).
+    site : str or None
+        ``"file:line in function: source"`` of the user code that created the op, recorded
+        only while :func:`tensorgrad.gradcheck` localises a failure.
+    """
+
+    __slots__ = ("op", "parents", "inputs", "params", "site")
+
+    def __init__(self, op, parents, inputs, params):
+        self.op = op
+        self.parents = parents
+        self.inputs = inputs
+        self.params = params
+        self.site = _user_site() if _state.record_sites else None
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    @property
+    def released(self) -> bool:
+        return self.parents is None
+
+    def release(self) -> None:
+        self.parents = None
+        self.inputs = None
+
+    def __repr__(self) -> str:
+        return f"<{self.op.name}Backward>"
+
+
+def _user_site():
+    """The innermost stack frame outside the tensorgrad package, as readable text."""
+    frame = sys._getframe(2)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    import linecache
+
+    filename, lineno = frame.f_code.co_filename, frame.f_lineno
+    source = linecache.getline(filename, lineno).strip()
+    return f"{filename}:{lineno} in {frame.f_code.co_name}: {source}"
+
+
+def apply(op, args, params):
+    """Run primitive ``op`` on ``args`` (Tensors, arrays or scalars) with static ``params``.
+
+    Returns a Tensor, recorded when grad mode is on and any Tensor argument requires grad.
+    Inside a non-recording backward pass (``_state.raw``), arguments that are all plain
+    arrays give a plain ndarray back: that is what lets one VJP serve both passes.
+    """
+    from .tensor import Tensor
+
+    arrays = []
+    has_tensor = False
+    needs_grad = False
+    for a in args:
+        if isinstance(a, Tensor):
+            has_tensor = True
+            arrays.append(a.data)
+            if a.requires_grad:
+                needs_grad = True
+        elif isinstance(a, (list, tuple)):
+            arrays.append(np.asarray(a))
+        else:
+            arrays.append(a)  # ndarrays and Python scalars (kept weak for NumPy's dtype rules)
+    try:
+        out = op.forward(*arrays, **params)
+    except ValueError as e:
+        if op.broadcast and not isinstance(e, ShapeError):
+            shapes = ", ".join(str(np.shape(a)) for a in arrays)
+            raise ShapeError(f"{op.name}: shapes {shapes} cannot be broadcast together "
+                             f"(NumPy broadcasting rules)") from None
+        raise
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if not has_tensor and _state.raw:
+        return out
+    t = Tensor._make(out)
+    if needs_grad and _state.enabled and op.differentiable:
+        t.requires_grad = True
+        parents = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
+        t.grad_fn = Node(op, parents, tuple(arrays), params)
+    return t
+
+
+# ----------------------------------------------------------------------------------------
+# The reverse pass
+# ----------------------------------------------------------------------------------------
+
+def _count_consumers(roots):
+    """Number of recorded uses of each tensor reachable from ``roots`` (iterative DFS)."""
+    from .tensor import Tensor
+
+    deps = {}
+    stack = list(roots)
+    seen = {id(r) for r in roots}
+    while stack:
+        t = stack.pop()
+        fn = t.grad_fn
+        if fn is None:
+            continue
+        if fn.parents is None:
+            raise BackwardError(
+                f"backward: the graph through '{fn.name}' was already released by an earlier "
+                "backward call; pass retain_graph=True to the first call to backward twice")
+        for p in fn.parents:
+            if isinstance(p, Tensor) and p.requires_grad:
+                i = id(p)
+                deps[i] = deps.get(i, 0) + 1
+                if i not in seen:
+                    seen.add(i)
+                    stack.append(p)
+    return deps
+
+
+def _call_vjp(fn, idx, parent, g, out, create_graph):
+    """The gradient of ``fn``'s input ``idx``, reduced to that input's shape and dtype."""
+    from .tensor import Tensor
+
+    op = fn.op
+    vjp = op.vjp_for(idx)
+    if vjp is None:
+        raise BackwardError(
+            f"backward: op '{op.name}' has no VJP for input {idx} (shape {parent.shape}), "
+            "which requires grad; declare one with defvjp")
+    ins = fn.parents if create_graph else fn.inputs
+    gp = vjp(g, out, *ins, **fn.params)
+    if gp is None:
+        raise BackwardError(f"backward: the VJP of '{op.name}' for input {idx} returned None")
+    if create_graph:
+        if not isinstance(gp, Tensor):
+            gp = Tensor._make(np.asarray(gp))
+    elif type(gp) is not np.ndarray:
+        if isinstance(gp, Tensor):
+            gp = gp.data
+        gp = np.asarray(gp)
+    if gp.shape != parent.shape:
+        if op.broadcast and _broadcastable_to(parent.shape, gp.shape):
+            from .ops.shape import sum_to_shape
+
+            gp = sum_to_shape(gp, shape=parent.shape)
+        else:
+            raise ShapeError(
+                f"{op.name}: the VJP for input {idx} returned a gradient of shape {gp.shape}, "
+                f"expected the input's shape {parent.shape}")
+    if gp.dtype != parent.dtype:
+        gp = gp.astype(parent.dtype)
+    return gp
+
+
+def _broadcastable_to(shape, target):
+    if len(shape) > len(target):
+        return False
+    return all(s == 1 or s == t for s, t in zip(shape[::-1], target[::-1]))
+
+
+def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None):
+    """Reverse-mode sweep from ``roots`` seeded with ``root_grads``.
+
+    With ``wanted`` (a dict id -> Tensor) the gradients of those tensors are returned and no
+    ``.grad`` is touched (``tg.grad``); otherwise leaves and ``retain_grad`` tensors
+    accumulate into ``.grad`` (``Tensor.backward``).
+    """
+    from .tensor import Tensor
+
+    deps = _count_consumers(roots)
+    grads = {}
+    for r, g in zip(roots, root_grads):
+        prev = grads.get(id(r))
+        grads[id(r)] = g if prev is None else prev + g
+    ready = []
+    queued = set()
+    for r in roots:
+        if deps.get(id(r), 0) == 0 and id(r) not in queued:
+            queued.add(id(r))
+            ready.append(r)
+    results = {}
+    handed_out = {id(g) for g in root_grads}  # arrays a .grad must not alias
+    prev_enabled, prev_raw = _state.enabled, _state.raw
+    _state.enabled, _state.raw = create_graph, not create_graph
+    try:
+        while ready:
+            t = ready.pop()
+            g = grads.pop(id(t))
+            fn = t.grad_fn
+            if wanted is not None:
+                if id(t) in wanted:
+                    results[id(t)] = g
+            elif fn is None or t._retains_grad:
+                _accumulate_grad(t, g, create_graph, handed_out)
+            if fn is None:
+                continue
+            out = t if create_graph else t.data
+            for idx, p in enumerate(fn.parents):
+                if not (isinstance(p, Tensor) and p.requires_grad):
+                    continue
+                gp = _call_vjp(fn, idx, p, g, out, create_graph)
+                pid = id(p)
+                prev = grads.get(pid)
+                grads[pid] = gp if prev is None else prev + gp
+                deps[pid] -= 1
+                if deps[pid] == 0:
+                    ready.append(p)
+            if not retain_graph:
+                fn.release()
+    finally:
+        _state.enabled, _state.raw = prev_enabled, prev_raw
+    return results
+
+
+def _accumulate_grad(t, g, create_graph, handed_out):
+    from .tensor import Tensor
+
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if t.grad is None:
+        if not g.flags.owndata or id(g) in handed_out:
+            g = g.copy()  # never let two .grad attributes share memory
+        handed_out.add(id(g))
+        t.grad = Tensor._make(g)
+    else:
+        t.grad = Tensor._make(t.grad.data + g)
+
+
+def _seed(t, grad, what):
+    """The cotangent for output ``t``: ``grad`` checked, or ones for a one-element output."""
+    from .tensor import Tensor
+
+    if grad is None:
+        if t.size != 1:
+            raise BackwardError(
+                f"{what}: grad can be implicitly created only for outputs with one element; "
+                f"this output has shape {t.shape}, so pass a grad of that shape")
+        return np.ones(t.shape, dtype=t.dtype)
+    data = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=t.dtype)
+    if data.shape != t.shape:
+        raise ShapeError(f"{what}: grad has shape {data.shape}, expected the output's shape {t.shape}")
+    if data.dtype != t.dtype:
+        data = data.astype(t.dtype)
+    return data
+
+
+def backward(tensor, grad=None, retain_graph=False, create_graph=False):
+    """Accumulate d tensor / d leaf into every leaf's ``.grad``. See :meth:`Tensor.backward`."""
+    from .tensor import Tensor
+
+    if not tensor.requires_grad:
+        raise BackwardError(
+            "backward: this tensor does not require grad and has no grad_fn (was it computed "
+            "under no_grad, or from inputs none of which has requires_grad=True?)")
+    seed = _seed(tensor, grad, "backward")
+    if create_graph:
+        seed = grad if isinstance(grad, Tensor) else Tensor._make(seed)
+    run_backward([tensor], [seed], retain_graph=retain_graph or create_graph,
+                 create_graph=create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned rather than stored.
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensor
+        Differentiated outputs (any shapes).
+    inputs : Tensor or sequence of Tensor
+        Tensors that require grad (leaves or intermediates).
+    grad_outputs : array-like, Tensor, or sequence of them, optional
+        Cotangents, one per output with its shape; ``None`` allowed for one-element outputs.
+    retain_graph : bool, optional
+        Keep the graph for another pass; defaults to ``create_graph``.
+    create_graph : bool
+        Record the backward pass so the results can be differentiated again.
+    allow_unused : bool
+        Return ``None`` for an input the outputs do not depend on instead of raising.
+
+    Returns
+    -------
+    tuple of Tensor
+        One gradient per input, each with the input's shape and dtype. No ``.grad`` is touched.
+
+    Raises
+    ------
+    BackwardError
+        An input does not require grad, an output needs an explicit cotangent, or an input
+        is unused and ``allow_unused`` is False.
+
+    Same semantics as ``torch.autograd.grad``.
+    """
+    from .tensor import Tensor
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    else:
+        grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise BackwardError(f"grad: input {i} does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots, seeds = [], []
+    for i, (y, gy) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(y, Tensor) or not y.requires_grad:
+            raise BackwardError(f"grad: output {i} does not require grad (it does not depend on "
+                                "any input that requires grad)")
+        seed = _seed(y, gy, f"grad (output {i})")
+        if create_graph:
+            seed = gy if isinstance(gy, Tensor) else Tensor._make(seed)
+        roots.append(y)
+        seeds.append(seed)
+    wanted = {id(x): x for x in inputs}
+    found = run_backward(roots, seeds, retain_graph=retain_graph, create_graph=create_graph,
+                         wanted=wanted)
+    result = []
+    for i, x in enumerate(inputs):
+        g = found.get(id(x))
+        if g is None:
+            if not allow_unused:
+                raise BackwardError(f"grad: input {i} (shape {x.shape}) was not used to compute "
+                                    "the outputs; pass allow_unused=True to get None for it")
+            result.append(None)
+        else:
+            result.append(g if isinstance(g, Tensor) else Tensor._make(g))
+    return tuple(result)

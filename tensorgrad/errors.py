@@ -1,0 +1,23 @@
+"""Exceptions raised by tensorgrad.
+
+Each subclasses the built-in exception a NumPy or PyTorch user would catch, so existing
+``except ValueError`` / ``except RuntimeError`` code keeps working.
+"""
+
+
+class ShapeError(ValueError):
+    """An op received inputs whose shapes it cannot combine, or a VJP returned a gradient
+    whose shape differs from its input's. The message names the op, the shapes received
+    and the shapes expected."""
+
+
+class BackwardError(RuntimeError):
+    """Reverse-mode differentiation cannot proceed: a non-scalar output without a cotangent,
+    a graph already released by an earlier ``backward``, an op with no VJP for an input
+    that requires a gradient, or a VJP that returned nothing."""
+
+
+class GradcheckError(AssertionError):
+    """Reverse-mode and finite-difference derivatives disagree (raised by
+    :func:`tensorgrad.gradcheck` and :func:`tensorgrad.gradgradcheck`). The message is the
+    full report: function, input, output, worst element, both values and both errors."""

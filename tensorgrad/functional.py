@@ -1,0 +1,117 @@
+"""Composite ops built only from primitives: no VJP code here, gradients come for free."""
+import numpy as np
+
+from .errors import ShapeError
+from .ops.elementwise import exp, maximum, negative
+from .ops.loss import (
+    binary_cross_entropy_elementwise, binary_cross_entropy_with_logits_elementwise,
+)
+from .ops.reduce import logsumexp, mean, sum
+from .ops.shape import getitem
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss, reduction, op):
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def minimum(x, y):
+    """Elementwise minimum with broadcasting (NumPy's ``minimum``), as -maximum(-x, -y):
+    ties share the gradient evenly."""
+    return negative(maximum(negative(x), negative(y)))
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) = x - logsumexp(x) along ``axis``; stable for logits of any magnitude
+    (PyTorch's ``log_softmax``). Same shape as x."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis``, computed as exp(log_softmax(x)): no overflow for
+    logits of magnitude 1000 (PyTorch's ``softmax``). Same shape as x; sums to 1 on ``axis``."""
+    return exp(log_softmax(x, axis=axis))
+
+
+def binary_cross_entropy(input, target, reduction="mean"):
+    """Binary cross-entropy between probabilities and targets (PyTorch's
+    ``binary_cross_entropy``).
+
+    Parameters
+    ----------
+    input : Tensor, any shape, values in [0, 1]
+    target : Tensor or array of the same shape (values in [0, 1])
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: a scalar, or the elementwise losses for ``"none"``.
+    Each log is clamped at -100 as PyTorch does, so p = 0 or 1 gives a finite loss (0 when
+    the target agrees) and never NaN.
+
+    Raises
+    ------
+    ShapeError if the shapes differ; ValueError for an unknown reduction.
+    """
+    return _reduce(binary_cross_entropy_elementwise(input, target), reduction,
+                   "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """Binary cross-entropy on logits, stable for any magnitude (PyTorch's
+    ``binary_cross_entropy_with_logits``): max(z,0) - z·t + log1p(exp(-|z|)).
+
+    input and target share one shape; ``reduction`` as :func:`binary_cross_entropy`."""
+    return _reduce(binary_cross_entropy_with_logits_elementwise(input, target), reduction,
+                   "binary_cross_entropy_with_logits")
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error (input - target)², PyTorch's ``mse_loss``.
+
+    input and target share one shape (ShapeError otherwise); ``reduction`` as above."""
+    if np.shape(input) != np.shape(target):
+        raise ShapeError(f"mse_loss: target shape {np.shape(target)} must equal the input "
+                         f"shape {np.shape(input)} (no silent broadcasting)")
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def cross_entropy(input, target, reduction="mean"):
+    """Softmax cross-entropy with integer class targets (PyTorch's ``cross_entropy``).
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C)
+        Logits; stable for magnitudes of 1000 (via :func:`log_softmax`).
+    target : Tensor or array of ints, shape (N,), values in [0, C)
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    Tensor: a scalar, or shape (N,) for ``"none"``: -log_softmax(input)[n, target[n]].
+
+    Raises
+    ------
+    ShapeError for shapes other than (N, C) and (N,); ValueError for classes outside [0, C)
+    or a non-integer target.
+    """
+    t = np.asarray(getattr(target, "data", target))
+    shape = np.shape(input)
+    if len(shape) != 2 or t.shape != shape[:1]:
+        raise ShapeError(f"cross_entropy: expected input (N, C) and target (N,), "
+                         f"got {shape} and {t.shape}")
+    if not np.issubdtype(t.dtype, np.integer):
+        raise ValueError(f"cross_entropy: target must hold integer class indices, got dtype {t.dtype}")
+    if t.size and (t.min() < 0 or t.max() >= shape[1]):
+        raise ValueError(f"cross_entropy: target classes must lie in [0, {shape[1]}), "
+                         f"got values from {t.min()} to {t.max()}")
+    picked = getitem(log_softmax(input, axis=1), index=(np.arange(shape[0]), t))
+    return _reduce(negative(picked), reduction, "cross_entropy")

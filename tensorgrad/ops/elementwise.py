@@ -1,0 +1,234 @@
+"""Elementwise primitives. Each op is one block: forward, docstring, VJPs.
+
+Binary ops broadcast with NumPy's rules (``broadcast=True``): their VJPs return gradients of
+the broadcast shape and the engine sums them back to each input's shape.
+"""
+import numpy as np
+import scipy.special
+
+from ..registry import primitive
+
+
+# -- arithmetic ----------------------------------------------------------------------------
+
+@primitive(broadcast=True)
+def add(x, y):
+    """x + y, elementwise with broadcasting. d/dx = 1, d/dy = 1."""
+    return np.add(x, y)
+
+
+add.defvjp(lambda g, out, x, y: g, lambda g, out, x, y: g)
+
+
+@primitive(broadcast=True)
+def subtract(x, y):
+    """x - y, elementwise with broadcasting. d/dx = 1, d/dy = -1."""
+    return np.subtract(x, y)
+
+
+subtract.defvjp(lambda g, out, x, y: g, lambda g, out, x, y: -g)
+
+
+@primitive(broadcast=True)
+def multiply(x, y):
+    """x * y, elementwise with broadcasting. d/dx = y, d/dy = x."""
+    return np.multiply(x, y)
+
+
+multiply.defvjp(lambda g, out, x, y: g * y, lambda g, out, x, y: g * x)
+
+
+@primitive(broadcast=True)
+def divide(x, y):
+    """x / y (true division), elementwise with broadcasting. d/dx = 1/y, d/dy = -x/y²."""
+    return np.true_divide(x, y)
+
+
+divide.defvjp(lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y)
+
+
+@primitive(broadcast=True)
+def power(x, y):
+    """x ** y, elementwise with broadcasting.
+
+    d/dx = y·x^(y-1); d/dy = x^y·log(x), taken as 0 where x == 0 (as PyTorch does). The
+    exponent's VJP runs only when the exponent is a Tensor that requires grad: with a
+    constant exponent a negative base gives no NaN and no warning, and d(x**2)/dx at 0 is 0.
+    """
+    return np.power(x, y)
+
+
+power.defvjp(
+    lambda g, out, x, y: g * y * x ** (y - 1),
+    lambda g, out, x, y: g * out * log(where(x == 0, 1, x)),
+)
+
+
+@primitive
+def negative(x):
+    """-x, elementwise. d/dx = -1."""
+    return np.negative(x)
+
+
+negative.defvjp(lambda g, out, x: -g)
+
+
+@primitive
+def cast(x, dtype=None):
+    """x converted to ``dtype`` (NumPy's ``astype``); the gradient is cast back to x's dtype."""
+    return np.asarray(x).astype(dtype)
+
+
+cast.defvjp(lambda g, out, x, dtype=None: cast(g, dtype=x.dtype))
+
+
+# -- unary functions -----------------------------------------------------------------------
+
+@primitive
+def exp(x):
+    """e**x, elementwise. d/dx = exp(x) (the forward result)."""
+    return np.exp(x)
+
+
+exp.defvjp(lambda g, out, x: g * out)
+
+
+@primitive
+def log(x):
+    """Natural logarithm, elementwise (NumPy: -inf at 0, NaN below). d/dx = 1/x."""
+    return np.log(x)
+
+
+log.defvjp(lambda g, out, x: g / x)
+
+
+@primitive
+def sqrt(x):
+    """Square root, elementwise. d/dx = 1/(2·sqrt(x)) (inf at 0, as PyTorch)."""
+    return np.sqrt(x)
+
+
+sqrt.defvjp(lambda g, out, x: g / (2 * out))
+
+
+@primitive
+def abs(x):
+    """|x|, elementwise. d/dx = sign(x), so abs'(0) = 0 (PyTorch's convention)."""
+    return np.abs(x)
+
+
+abs.defvjp(lambda g, out, x: g * sign(x))
+
+
+@primitive(differentiable=False)
+def sign(x):
+    """-1, 0 or 1 by the sign of x (NumPy's ``sign``); carries no gradient (zero a.e.)."""
+    return np.sign(x)
+
+
+@primitive
+def tanh(x):
+    """Hyperbolic tangent, elementwise; saturates without overflow. d/dx = 1 - tanh(x)²."""
+    return np.tanh(x)
+
+
+tanh.defvjp(lambda g, out, x: g * (1 - out * out))
+
+
+@primitive
+def sigmoid(x):
+    """Logistic function 1/(1+exp(-x)), elementwise, via ``scipy.special.expit``: exact 0
+    and 1 at ∓1000 with no overflow warning. d/dx = σ(x)(1-σ(x)), computed from the forward
+    result, so it is about 3.72e-44 at x = -100 and never NaN."""
+    return scipy.special.expit(x)
+
+
+sigmoid.defvjp(lambda g, out, x: g * (out * (1 - out)))
+
+
+@primitive
+def relu(x):
+    """max(x, 0), elementwise. d/dx = 1 where x > 0 else 0, so relu'(0) = 0 (PyTorch)."""
+    return np.maximum(x, 0)
+
+
+relu.defvjp(lambda g, out, x: where(x > 0, g, 0))
+
+
+@primitive
+def clip(x, lo=None, hi=None):
+    """x limited to [lo, hi] (either bound may be None), NumPy's ``clip``.
+
+    The gradient passes where lo < x < hi strictly and is 0 elsewhere (PyTorch's ``clamp``
+    at the bounds: ties get 0)."""
+    if lo is None and hi is None:
+        raise ValueError("clip: at least one of lo and hi must be given")
+    return np.clip(x, lo, hi)
+
+
+def _clip_vjp(g, out, x, lo=None, hi=None):
+    inside = True
+    if lo is not None:
+        inside = x > lo
+    if hi is not None:
+        inside = (x < hi) if lo is None else inside & (x < hi)
+    return where(inside, g, 0)
+
+
+clip.defvjp(_clip_vjp)
+
+
+@primitive(broadcast=True)
+def maximum(x, y):
+    """Elementwise maximum with broadcasting (NumPy's ``maximum``). The gradient goes to the
+    larger input; at ties each input gets half (PyTorch's ``maximum``)."""
+    return np.maximum(x, y)
+
+
+maximum.defvjp(
+    lambda g, out, x, y: where(x > y, g, where(x == y, g * 0.5, 0)),
+    lambda g, out, x, y: where(y > x, g, where(x == y, g * 0.5, 0)),
+)
+
+
+@primitive(broadcast=True)
+def where(condition, x, y):
+    """Elements of x where ``condition`` is true, else of y (NumPy's ``where``), broadcast.
+
+    ``condition`` is a bool array or Tensor and carries no gradient; the gradient of x is g
+    where the condition holds and 0 elsewhere, and the reverse for y."""
+    return np.where(condition, x, y)
+
+
+where.defvjp(
+    None,
+    lambda g, out, c, x, y: where(c, g, 0),
+    lambda g, out, c, x, y: where(c, 0, g),
+)
+
+
+# -- comparisons and logic: bool results, never a gradient ---------------------------------
+
+def _comparison(ufunc, name, text):
+    def forward(x, y):
+        return ufunc(x, y)
+
+    forward.__name__ = name
+    forward.__doc__ = f"x {text} y elementwise with broadcasting, a bool result that never requires grad."
+    return primitive(forward, broadcast=True, differentiable=False)
+
+
+less = _comparison(np.less, "less", "<")
+less_equal = _comparison(np.less_equal, "less_equal", "<=")
+greater = _comparison(np.greater, "greater", ">")
+greater_equal = _comparison(np.greater_equal, "greater_equal", ">=")
+equal = _comparison(np.equal, "equal", "==")
+not_equal = _comparison(np.not_equal, "not_equal", "!=")
+logical_and = _comparison(np.logical_and, "logical_and", "and")
+logical_or = _comparison(np.logical_or, "logical_or", "or")
+
+
+@primitive(differentiable=False)
+def logical_not(x):
+    """Elementwise logical not (``~`` on bool Tensors); no gradient."""
+    return np.logical_not(x)

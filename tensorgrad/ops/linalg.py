@@ -1,0 +1,51 @@
+"""Matrix products."""
+import numpy as np
+
+from ..errors import ShapeError
+from ..registry import primitive
+from .shape import expand_dims, reshape, swapaxes
+
+
+@primitive(broadcast=True)
+def matmul(a, b):
+    """Matrix product with NumPy's ``matmul`` rules (BLAS-backed).
+
+    Shapes: ``(n,) @ (n,) -> ()``, ``(m, n) @ (n,) -> (m,)``, ``(n,) @ (n, p) -> (p,)``,
+    ``(..., m, n) @ (..., n, p) -> (..., m, p)`` with the batch dimensions broadcast.
+    VJPs: dA = g·Bᵀ, dB = Aᵀ·g (the batch broadcast summed back by the engine).
+
+    Raises
+    ------
+    ShapeError
+        A 0-d operand, or inner dimensions that differ (``a.shape[-1] != b.shape[-2]``).
+    """
+    sa, sb = np.shape(a), np.shape(b)
+    if len(sa) == 0 or len(sb) == 0:
+        raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {sa} and {sb}")
+    inner_b = sb[0] if len(sb) == 1 else sb[-2]
+    if sa[-1] != inner_b:
+        raise ShapeError(f"matmul: shapes {sa} and {sb} are not aligned: expected a.shape[-1] "
+                         f"({sa[-1]}) to equal b.shape[{-1 if len(sb) == 1 else -2}] ({inner_b})")
+    try:
+        return np.matmul(a, b)
+    except ValueError:
+        raise ShapeError(f"matmul: batch dimensions of shapes {sa} and {sb} cannot be broadcast") from None
+
+
+def _matmul_vjp_a(g, out, a, b):
+    if np.ndim(b) == 1:
+        return expand_dims(g, -1) * b  # (..., m, n)
+    if np.ndim(a) == 1:
+        return reshape(matmul(b, expand_dims(g, -1)), shape=np.shape(g)[:-1] + (np.shape(b)[-2],))
+    return matmul(g, swapaxes(b, -1, -2))
+
+
+def _matmul_vjp_b(g, out, a, b):
+    if np.ndim(a) == 1:
+        return expand_dims(a, -1) * expand_dims(g, -2)  # (..., n, p)
+    if np.ndim(b) == 1:
+        return reshape(matmul(expand_dims(g, -2), a), shape=np.shape(g)[:-1] + (np.shape(a)[-1],))
+    return matmul(swapaxes(a, -1, -2), g)
+
+
+matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)

@@ -1,0 +1,201 @@
+"""Shape primitives: reshape, transpose, broadcasting and its adjoint, indexing, joining."""
+import numpy as np
+
+from ..errors import ShapeError
+from ..registry import primitive
+
+
+@primitive
+def reshape(x, shape=None):
+    """x with a new shape of the same size (NumPy's ``reshape``; one ``-1`` allowed).
+
+    Raises ShapeError when the sizes differ. The gradient is reshaped back."""
+    try:
+        return np.reshape(x, shape)
+    except ValueError:
+        raise ShapeError(f"reshape: cannot reshape an array of shape {np.shape(x)} "
+                         f"(size {np.size(x)}) into shape {shape}") from None
+
+
+reshape.defvjp(lambda g, out, x, shape=None: reshape(g, shape=np.shape(x)))
+
+
+@primitive
+def transpose(x, axes=None):
+    """x with its axes permuted (NumPy's ``transpose``: ``axes=None`` reverses them).
+    The gradient is permuted by the inverse permutation."""
+    if axes is not None and sorted(a % max(np.ndim(x), 1) for a in axes) != list(range(np.ndim(x))):
+        raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the "
+                         f"{np.ndim(x)} axes of shape {np.shape(x)}")
+    return np.transpose(x, axes)
+
+
+def _transpose_vjp(g, out, x, axes=None):
+    if axes is None:
+        return transpose(g)
+    return transpose(g, axes=tuple(np.argsort([a % np.ndim(x) for a in axes])))
+
+
+transpose.defvjp(_transpose_vjp)
+
+
+def swapaxes(x, axis1, axis2):
+    """x with two axes interchanged (NumPy's ``swapaxes``), via :func:`transpose`."""
+    n = np.ndim(x)
+    axes = list(range(n))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes=tuple(axes))
+
+
+@primitive
+def broadcast_to(x, shape=None):
+    """x broadcast to ``shape`` (NumPy's ``broadcast_to``, a read-only view).
+    Its VJP is :func:`sum_to_shape`."""
+    try:
+        return np.broadcast_to(x, shape)
+    except ValueError:
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {np.shape(x)} to {shape}") from None
+
+
+broadcast_to.defvjp(lambda g, out, x, shape=None: sum_to_shape(g, shape=np.shape(x)))
+
+
+@primitive
+def sum_to_shape(x, shape=None):
+    """Sum x down to ``shape``, the adjoint of broadcasting: leading axes are summed away and
+    axes where ``shape`` has 1 are summed with keepdims. Its VJP is :func:`broadcast_to`."""
+    shape = tuple(shape)
+    lead = np.ndim(x) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and np.shape(x)[lead + i] != 1)
+    out = np.sum(x, axis=axes, keepdims=True) if axes else np.asarray(x)
+    return out.reshape(shape)
+
+
+sum_to_shape.defvjp(lambda g, out, x, shape=None: broadcast_to(g, shape=np.shape(x)))
+
+
+def _plain_index(index):
+    """Tensors inside an index become their arrays (indices carry no gradient)."""
+    from ..tensor import Tensor
+
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index.data if isinstance(index, Tensor) else index
+
+
+def _has_advanced(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return any(not isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis)))
+               for i in items)
+
+
+@primitive
+def getitem(x, index=None):
+    """``x[index]`` with NumPy's indexing: basic slicing (negative steps, ``...``, ``None``),
+    integer arrays (repeated indices accumulate their gradients) and boolean masks.
+
+    Raises IndexError like NumPy. The VJP scatters g into zeros of x's shape
+    (:func:`index_add`)."""
+    return np.asarray(x)[_plain_index(index)]
+
+
+getitem.defvjp(lambda g, out, x, index=None: index_add(g, shape=np.shape(x), index=index))
+
+
+@primitive
+def index_add(g, shape=None, index=None):
+    """Zeros of ``shape`` with g added at ``index`` (``np.add.at``: repeated indices
+    accumulate), the adjoint of :func:`getitem`. Basic slices use plain assignment."""
+    index = _plain_index(index)
+    out = np.zeros(shape, dtype=np.result_type(g))
+    if _has_advanced(index):
+        np.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
+index_add.defvjp(lambda g, out, x, shape=None, index=None: getitem(g, index=index))
+
+
+@primitive
+def concatenate_(*xs, axis=0):
+    """Join arrays along an existing axis (NumPy's ``concatenate``); see :func:`concatenate`."""
+    try:
+        return np.concatenate(xs, axis=axis)
+    except ValueError as e:
+        shapes = ", ".join(str(np.shape(x)) for x in xs)
+        raise ShapeError(f"concatenate: cannot join shapes {shapes} along axis {axis}: {e}") from None
+
+
+def _concatenate_vjp(argnum, g, out, *xs, axis=0):
+    start = sum(np.shape(x)[axis] for x in xs[:argnum])
+    index = [slice(None)] * np.ndim(out)
+    index[axis] = slice(start, start + np.shape(xs[argnum])[axis])
+    return getitem(g, index=tuple(index))
+
+
+concatenate_.defvjp_argnum(_concatenate_vjp)
+
+
+@primitive
+def stack_(*xs, axis=0):
+    """Join same-shaped arrays along a new axis (NumPy's ``stack``); see :func:`stack`."""
+    try:
+        return np.stack(xs, axis=axis)
+    except ValueError as e:
+        shapes = ", ".join(str(np.shape(x)) for x in xs)
+        raise ShapeError(f"stack: cannot stack shapes {shapes} along axis {axis}: {e}") from None
+
+
+def _stack_vjp(argnum, g, out, *xs, axis=0):
+    index = [slice(None)] * np.ndim(out)
+    index[axis] = argnum
+    return getitem(g, index=tuple(index))
+
+
+stack_.defvjp_argnum(_stack_vjp)
+
+
+def concatenate(seq, axis=0):
+    """Join a sequence of Tensors/arrays of equal shape except along ``axis``.
+
+    Parameters
+    ----------
+    seq : sequence of Tensor or array-like
+    axis : int
+
+    Returns
+    -------
+    Tensor whose size along ``axis`` is the sum of the inputs'.
+
+    Raises
+    ------
+    ShapeError
+        Shapes that differ elsewhere than along ``axis``.
+
+    Same as ``numpy.concatenate`` / ``torch.cat``; each input's gradient is its slice of g.
+    """
+    return concatenate_(*seq, axis=axis)
+
+
+def stack(seq, axis=0):
+    """Join a sequence of same-shaped Tensors/arrays along a new ``axis``.
+
+    Returns a Tensor of shape ``shape[:axis] + (len(seq),) + shape[axis:]``; ShapeError for
+    differing shapes. Same as ``numpy.stack`` / ``torch.stack``."""
+    return stack_(*seq, axis=axis)
+
+
+def flatten(x):
+    """x as a 1-D tensor (``reshape(x, (-1,))``), like ``numpy.ravel``."""
+    return reshape(x, shape=(-1,))
+
+
+def expand_dims(x, axis):
+    """x with a new axis of length 1 at ``axis`` (NumPy's ``expand_dims``), via reshape."""
+    shape = list(np.shape(x))
+    axis = axis if axis >= 0 else len(shape) + 1 + axis
+    shape.insert(axis, 1)
+    return reshape(x, shape=tuple(shape))

@@ -1,0 +1,152 @@
+"""Declaring primitives: the one mechanism behind every built-in op and every user op.
+
+A primitive is a forward function (NumPy in, NumPy out) plus one vector-Jacobian product
+(VJP) per differentiable input, declared together::
+
+    @tg.primitive
+    def softplus(x):
+        "log(1 + exp(x)), elementwise, stable for large |x|."
+        return np.logaddexp(0.0, x)
+
+    @softplus.defvjp
+    def softplus_vjp(g, out, x):
+        return g * tg.sigmoid(x)
+
+Calling ``softplus(t)`` on a Tensor records the op; the engine calls the VJP with the
+cotangent ``g`` (the output's shape), the forward result ``out`` and the inputs, plus the
+op's keyword parameters. Write VJPs with operators and tensorgrad functions (not ``np.``
+calls on the arguments): they then run on ndarrays in an ordinary backward pass and on
+Tensors under ``create_graph=True``, which makes every op twice differentiable.
+
+Which arguments are inputs: the forward's positional parameters without a default (or a
+``*args``) are array inputs (Tensors, arrays or scalars; only Tensors can require grad);
+parameters with defaults and keyword-only parameters are static parameters, passed to the
+forward and to every VJP as keywords.
+"""
+from __future__ import annotations
+
+import inspect
+
+from .autograd import apply
+
+OPS: dict = {}
+"""Every primitive declared so far, by name (built-in ones and users')."""
+
+
+class Op:
+    """A primitive: forward plus VJPs. Created by :func:`primitive`; call it like a function.
+
+    Attributes
+    ----------
+    name : str
+        Shown in ``grad_fn.name``, error messages and gradcheck reports.
+    forward : callable
+        ``forward(*arrays, **params) -> ndarray``.
+    broadcast : bool
+        True when the op broadcasts its inputs NumPy-style: a VJP may then return a gradient
+        of the broadcast shape and the engine sums it back to the input's shape (the one
+        place where broadcasting is undone).
+    differentiable : bool
+        False for ops whose output carries no gradient (comparisons, ``sign``).
+    """
+
+    def __init__(self, forward, name=None, broadcast=False, differentiable=True):
+        self.forward = forward
+        self.name = name or forward.__name__
+        self.broadcast = broadcast
+        self.differentiable = differentiable
+        self.vjps = {}
+        self.vjp_argnum = None
+        self.__doc__ = forward.__doc__
+        self.__name__ = self.name
+        self.__qualname__ = getattr(forward, "__qualname__", self.name)
+        self.__module__ = getattr(forward, "__module__", None)
+        self.__wrapped__ = forward
+        n, names = _signature(forward)
+        self.n_inputs = n  # None for a variadic forward
+        self.param_names = names
+        OPS[self.name] = self
+
+    def __call__(self, *args, **params):
+        n = self.n_inputs
+        if n is not None and len(args) != n:
+            if len(args) < n:
+                raise TypeError(f"{self.name}: expected {n} array input(s), got {len(args)}")
+            extra = args[n:]
+            if len(extra) > len(self.param_names):
+                raise TypeError(f"{self.name}: too many positional arguments ({len(args)})")
+            for pname, value in zip(self.param_names, extra):
+                if pname in params:
+                    raise TypeError(f"{self.name}: got multiple values for '{pname}'")
+                params[pname] = value
+            args = args[:n]
+        return apply(self, args, params)
+
+    def defvjp(self, *vjps, argnums=None):
+        """Declare the VJPs, one per input in order (``None`` for a non-differentiable input).
+
+        Each is ``vjp(g, out, *inputs, **params) -> gradient`` of its input's shape (or, for
+        a ``broadcast`` op, of the broadcast shape). ``argnums`` selects which inputs the
+        given VJPs are for. Returns the op, so it can be used as a decorator.
+        """
+        argnums = range(len(vjps)) if argnums is None else argnums
+        for i, f in zip(argnums, vjps):
+            self.vjps[i] = f
+        return self
+
+    def defvjp_argnum(self, vjp):
+        """Declare one VJP for all inputs: ``vjp(argnum, g, out, *inputs, **params)``.
+        For variadic ops such as ``concatenate``. Returns the op."""
+        self.vjp_argnum = vjp
+        return self
+
+    def vjp_for(self, idx):
+        f = self.vjps.get(idx)
+        if f is None and self.vjp_argnum is not None:
+            general = self.vjp_argnum
+            return lambda g, out, *ins, **params: general(idx, g, out, *ins, **params)
+        return f
+
+    def __repr__(self):
+        return f"<tensorgrad primitive '{self.name}'>"
+
+
+def _signature(fn):
+    """(number of array inputs or None if variadic, names of the static parameters)."""
+    n, names, variadic = 0, [], False
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            variadic = True
+        elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            if p.default is p.empty:
+                n += 1
+            else:
+                names.append(p.name)
+    return (None if variadic else n), names
+
+
+def primitive(forward=None, *, name=None, broadcast=False, differentiable=True):
+    """Declare a primitive op from its NumPy forward; add VJPs with ``op.defvjp``.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(*arrays, **params) -> ndarray``. Positional parameters without defaults
+        are array inputs; the others are static parameters.
+    name : str, optional
+        Defaults to the function's name.
+    broadcast : bool
+        The op broadcasts its inputs (NumPy rules); the engine sums each gradient back to its
+        input's shape, and incompatible shapes raise :class:`ShapeError` naming the op.
+    differentiable : bool
+        False for ops whose result never requires grad (comparisons, ``sign``).
+
+    Returns
+    -------
+    Op
+        Callable like the forward; records on Tensors, computes directly on ndarrays.
+        Usable as ``@primitive`` or ``@primitive(name=..., broadcast=True)``.
+    """
+    if forward is None:
+        return lambda f: Op(f, name=name, broadcast=broadcast, differentiable=differentiable)
+    return Op(forward, name=name, broadcast=broadcast, differentiable=differentiable)

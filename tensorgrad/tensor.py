@@ -1,0 +1,249 @@
+"""The Tensor: an ndarray, its gradient, and the op that produced it. Nothing else.
+
+Every operator and method is one line that calls a primitive from :mod:`tensorgrad.ops`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import autograd
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it for reverse-mode autodiff.
+
+    Parameters
+    ----------
+    data : array-like or Tensor
+        Any shape. Converted with ``np.asarray`` (no copy when already an ndarray of the
+        requested dtype); dtype follows NumPy's inference: Python floats give float64,
+        float32 arrays stay float32.
+    requires_grad : bool
+        Record ops on this tensor so that gradients flow back to it.
+    dtype : numpy dtype, optional
+        Convert the data to this dtype.
+
+    Attributes
+    ----------
+    data : np.ndarray
+    grad : Tensor or None
+        Accumulated by :meth:`backward` on leaves (and on tensors that called
+        :meth:`retain_grad`); same shape and dtype as ``data``.
+    requires_grad : bool
+    grad_fn : Node or None
+        The recorded op that produced this tensor (``grad_fn.name``); None for leaves.
+
+    Raises
+    ------
+    TypeError
+        ``requires_grad=True`` on integer or bool data (only floating dtypes have gradients).
+
+    Operators follow NumPy (broadcasting included) and PyTorch's autograd vocabulary.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000.0
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
+    __hash__ = object.__hash__  # comparisons are elementwise, identity hashing as in PyTorch
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = np.asarray(data, dtype=dtype)
+        self.grad = None
+        self.grad_fn = None
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data):
+        """Wrap an ndarray without checks (the engine's fast path)."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.grad_fn = None
+        t._retains_grad = False
+        t.requires_grad = False
+        return t
+
+    # -- properties ------------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape, doc="Tuple of dimensions.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self.data.size, doc="Number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
+    is_leaf = property(lambda self: self.grad_fn is None,
+                       doc="True for tensors created by the user rather than by a recorded op.")
+    T = property(lambda self: ops.transpose(self), doc="Axes reversed (NumPy's ``.T``).")
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place on a leaf; returns self.
+
+        Raises TypeError for non-floating dtypes and RuntimeError on a non-leaf."""
+        if requires_grad and not (np.issubdtype(self.data.dtype, np.floating)
+                                  or np.issubdtype(self.data.dtype, np.complexfloating)):
+            raise TypeError(f"tensor: requires_grad=True needs a floating dtype, got {self.data.dtype}"
+                            " (only floating-point tensors can have gradients)")
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf tensor; "
+                               "use .detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Make ``backward`` also store this non-leaf tensor's gradient in ``.grad``."""
+        self._retains_grad = True
+        return self
+
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Reverse-mode differentiation of this tensor; gradients accumulate in leaves' ``.grad``.
+
+        Parameters
+        ----------
+        grad : Tensor or array-like, optional
+            The cotangent, of this tensor's shape; may be omitted only for one element.
+        retain_graph : bool
+            Keep the graph so that backward can run through it again.
+        create_graph : bool
+            Record the backward pass (implies ``retain_graph``) so that the gradients can
+            be differentiated again.
+
+        Raises
+        ------
+        BackwardError (a RuntimeError)
+            No grad for a non-scalar output, a released graph, or a tensor not requiring grad.
+        ShapeError (a ValueError)
+            ``grad`` of the wrong shape.
+
+        Same semantics as ``torch.Tensor.backward``.
+        """
+        autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, cut from the graph (``requires_grad=False``)."""
+        return Tensor._make(self.data)
+
+    def item(self):
+        """The single element as a Python number; ValueError unless size is 1."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self):
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def astype(self, dtype):
+        """Cast to ``dtype`` (differentiable for floating dtypes)."""
+        return ops.cast(self, dtype=np.dtype(dtype))
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = [f"dtype={self.data.dtype}"]
+        if self.grad_fn is not None:
+            extra.append(f"grad_fn=<{self.grad_fn.name}Backward>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return f"tensor({body}, {', '.join(extra)})"
+
+    # -- operators ---------------------------------------------------------------------------
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.subtract(self, other)
+    def __rsub__(self, other): return ops.subtract(other, self)
+    def __mul__(self, other): return ops.multiply(self, other)
+    def __rmul__(self, other): return ops.multiply(other, self)
+    def __truediv__(self, other): return ops.divide(self, other)
+    def __rtruediv__(self, other): return ops.divide(other, self)
+    def __pow__(self, other): return ops.power(self, other)
+    def __rpow__(self, other): return ops.power(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __neg__(self): return ops.negative(self)
+    def __pos__(self): return self
+    def __abs__(self): return ops.abs(self)
+    def __getitem__(self, index): return ops.getitem(self, index=index)
+    def __lt__(self, other): return ops.less(self, other)
+    def __le__(self, other): return ops.less_equal(self, other)
+    def __gt__(self, other): return ops.greater(self, other)
+    def __ge__(self, other): return ops.greater_equal(self, other)
+    def __eq__(self, other): return ops.equal(self, other)
+    def __ne__(self, other): return ops.not_equal(self, other)
+    def __and__(self, other): return ops.logical_and(self, other)
+    def __rand__(self, other): return ops.logical_and(other, self)
+    def __or__(self, other): return ops.logical_or(self, other)
+    def __ror__(self, other): return ops.logical_or(other, self)
+    def __invert__(self): return ops.logical_not(self)
+
+    # -- methods (each the function of the same name in tensorgrad) --------------------------
+    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False): return ops.max(self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims=False): return ops.min(self, axis=axis, keepdims=keepdims)
+    def reshape(self, *shape): return ops.reshape(self, shape=_shape_arg(shape))
+    def transpose(self, *axes): return ops.transpose(self, axes=_shape_arg(axes) if axes else None)
+    def swapaxes(self, a, b): return ops.swapaxes(self, a, b)
+    def flatten(self): return ops.reshape(self, shape=(-1,))
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def abs(self): return ops.abs(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def relu(self): return ops.relu(self)
+    def clip(self, lo=None, hi=None): return ops.clip(self, lo=lo, hi=hi)
+    def softmax(self, axis=-1): return ops.softmax(self, axis=axis)
+    def log_softmax(self, axis=-1): return ops.log_softmax(self, axis=axis)
+
+
+def _shape_arg(args):
+    """``f(2, 3)`` and ``f((2, 3))`` both mean the tuple (2, 3)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """A new leaf Tensor holding a copy of ``data``.
+
+    Parameters
+    ----------
+    data : array-like or Tensor
+        Copied (as ``torch.tensor`` does). dtype follows NumPy's inference.
+    requires_grad : bool
+        Raises TypeError for integer or bool data.
+    dtype : numpy dtype, optional
+
+    Returns
+    -------
+    Tensor
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    return Tensor(np.array(data, dtype=dtype, copy=True), requires_grad=requires_grad)
+
+
+from . import ops  # noqa: E402  (ops import Tensor from here)
