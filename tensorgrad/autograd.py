@@ -358,6 +358,18 @@ def backward(tensor, grad=None, retain_graph=False, create_graph=False):
                  create_graph=create_graph)
 
 
+def _is_sequence_of_cotangents(grad_outputs, n_outputs):
+    """A list/tuple holding one cotangent per output (rather than one nested array-like)."""
+    from .tensor import Tensor
+
+    if not isinstance(grad_outputs, (list, tuple)):
+        return False
+    if n_outputs > 1:
+        return True
+    return len(grad_outputs) == 1 and (grad_outputs[0] is None
+                                       or isinstance(grad_outputs[0], (Tensor, np.ndarray)))
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned rather than stored.
@@ -394,8 +406,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif not _is_sequence_of_cotangents(grad_outputs, len(outputs)):
+        grad_outputs = [grad_outputs]  # one cotangent for the single output
     else:
         grad_outputs = list(grad_outputs)
     if len(grad_outputs) != len(outputs):
