@@ -150,8 +150,6 @@ def apply(op, args, params):
     Inside a non-recording backward pass (``_state.raw``), arguments that are all plain
     arrays give a plain ndarray back: that is what lets one VJP serve both passes.
     """
-    from .tensor import Tensor
-
     arrays = []
     has_tensor = False
     needs_grad = False
@@ -191,8 +189,6 @@ def apply(op, args, params):
 
 def _count_consumers(roots):
     """Number of recorded uses of each tensor reachable from ``roots`` (iterative DFS)."""
-    from .tensor import Tensor
-
     deps = {}
     stack = list(roots)
     seen = {id(r) for r in roots}
@@ -217,8 +213,6 @@ def _count_consumers(roots):
 
 def _call_vjp(fn, idx, parent, g, out, create_graph):
     """The gradient of ``fn``'s input ``idx``, reduced to that input's shape and dtype."""
-    from .tensor import Tensor
-
     op = fn.op
     vjp = op.vjp_for(idx)
     if vjp is None:
@@ -263,8 +257,6 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None):
     ``.grad`` is touched (``tg.grad``); otherwise leaves and ``retain_grad`` tensors
     accumulate into ``.grad`` (``Tensor.backward``).
     """
-    from .tensor import Tensor
-
     deps = _count_consumers(roots)
     grads = {}
     for r, g in zip(roots, root_grads):
@@ -311,8 +303,6 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None):
 
 
 def _accumulate_grad(t, g, create_graph, handed_out):
-    from .tensor import Tensor
-
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
         return
@@ -327,8 +317,6 @@ def _accumulate_grad(t, g, create_graph, handed_out):
 
 def _seed(t, grad, what):
     """The cotangent for output ``t``: ``grad`` checked, or ones for a one-element output."""
-    from .tensor import Tensor
-
     if grad is None:
         if t.size != 1:
             raise BackwardError(
@@ -345,8 +333,6 @@ def _seed(t, grad, what):
 
 def backward(tensor, grad=None, retain_graph=False, create_graph=False):
     """Accumulate d tensor / d leaf into every leaf's ``.grad``. See :meth:`Tensor.backward`."""
-    from .tensor import Tensor
-
     if not tensor.requires_grad:
         raise BackwardError(
             "backward: this tensor does not require grad and has no grad_fn (was it computed "
@@ -360,8 +346,6 @@ def backward(tensor, grad=None, retain_graph=False, create_graph=False):
 
 def _is_sequence_of_cotangents(grad_outputs, n_outputs):
     """A list/tuple holding one cotangent per output (rather than one nested array-like)."""
-    from .tensor import Tensor
-
     if not isinstance(grad_outputs, (list, tuple)):
         return False
     if n_outputs > 1:
@@ -402,8 +386,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     Same semantics as ``torch.autograd.grad``.
     """
-    from .tensor import Tensor
-
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
@@ -443,3 +425,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         else:
             result.append(g if isinstance(g, Tensor) else Tensor._make(g))
     return tuple(result)
+
+
+from .tensor import Tensor  # noqa: E402  (tensor.py imports this module)

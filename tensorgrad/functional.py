@@ -4,7 +4,8 @@ import numpy as np
 from .errors import ShapeError
 from .ops.elementwise import exp, maximum, negative
 from .ops.loss import (
-    binary_cross_entropy_elementwise, binary_cross_entropy_with_logits_elementwise,
+    binary_cross_entropy_elementwise,
+    binary_cross_entropy_with_logits_elementwise,
 )
 from .ops.reduce import logsumexp, mean, sum
 from .ops.shape import getitem

@@ -14,7 +14,6 @@ import warnings
 
 import numpy as np
 
-
 from .autograd import _state, grad
 from .errors import BackwardError, GradcheckError, ShapeError
 from .tensor import Tensor

@@ -8,7 +8,6 @@ import scipy.special
 
 from ..registry import primitive
 
-
 # -- arithmetic ----------------------------------------------------------------------------
 
 @primitive(broadcast=True)
