@@ -71,8 +71,11 @@ class no_grad(_GradMode):
 
     Examples
     --------
+    >>> w = tg.tensor([1.0, 2.0], requires_grad=True)
     >>> with tg.no_grad():
-    ...     y = model(x)          # y.grad_fn is None
+    ...     y = w * 3
+    >>> y.requires_grad, y.grad_fn
+    (False, None)
     """
 
     _mode = False

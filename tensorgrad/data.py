@@ -382,7 +382,7 @@ def load_mnist(path=None):
     Examples
     --------
     >>> (x_train, y_train), (x_test, y_test) = load_mnist()  # doctest: +SKIP
-    >>> x_train.shape, y_train.shape, x_test.shape
+    >>> x_train.shape, y_train.shape, x_test.shape  # doctest: +SKIP
     ((4000, 28, 28), (4000,), (1000, 28, 28))
     """
     if path is None:
@@ -471,7 +471,7 @@ def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=np.float
     --------
     >>> (xtr, ytr), _ = load_mnist()  # doctest: +SKIP
     >>> x, t, labels = binary_subset(xtr, ytr, per_class=100, rng=0)  # doctest: +SKIP
-    >>> x.shape, t.shape, labels.shape
+    >>> x.shape, t.shape, labels.shape  # doctest: +SKIP
     ((200, 1, 28, 28), (200, 2, 1), (200,))
     """
     x = np.asarray(x)
