@@ -1,0 +1,54 @@
+"""Argument checking shared by the layers: random generators, dtypes, sizes, pairs."""
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Union
+
+import numpy as np
+
+RngLike = Union[None, int, np.random.Generator]
+
+
+def make_rng(rng, owner: str) -> np.random.Generator:
+    """``rng`` (None, an int seed or a Generator) as a Generator; never the global state."""
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"{owner}: rng must be None, an int seed or a numpy.random.Generator, "
+                        f"got {rng!r}")
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (Integral, np.random.SeedSequence,
+                                       np.random.BitGenerator)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"{owner}: rng must be None, an int seed or a numpy.random.Generator, "
+                    f"got {type(rng).__name__}")
+
+
+def float_dtype(dtype, owner: str) -> np.dtype:
+    """``dtype`` as a NumPy dtype, required to be a real floating type."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{owner}: dtype must be a floating dtype, got {dtype!r}") from None
+    if dt.kind != "f":
+        raise TypeError(f"{owner}: dtype must be a floating dtype such as float64 or float32, "
+                        f"got {dt}")
+    return dt
+
+
+def positive_int(value, name: str, owner: str, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < minimum:
+        kind = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{owner}: {name} must be {kind}, got {value!r}")
+    return int(value)
+
+
+def pair(value, name: str, owner: str, minimum: int = 1) -> tuple[int, int]:
+    """An int or a pair of ints (each >= ``minimum``) as a pair, PyTorch's ``_pair``."""
+    if isinstance(value, Integral) and not isinstance(value, (bool, np.bool_)):
+        value = (value, value)
+    try:
+        a, b = value
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: {name} must be an int or a pair of ints, "
+                         f"got {value!r}") from None
+    return (positive_int(a, name, owner, minimum), positive_int(b, name, owner, minimum))

@@ -1,0 +1,473 @@
+"""``Module``, ``Parameter`` and ``Sequential``: PyTorch's model-building vocabulary.
+
+A :class:`Module` owns :class:`Parameter` tensors and child modules, both registered simply
+by assigning them as attributes (``self.fc = Linear(2, 3)``), in declaration order. The
+forward computation uses tensorgrad ops only, so every model is differentiated by the
+engine; parameter updates live in :mod:`tensorgrad.optim`.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from collections.abc import Iterable, Iterator, Mapping
+from numbers import Integral
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..tensor import Tensor
+
+__all__ = ["Module", "Parameter", "Sequential", "IncompatibleKeys"]
+
+
+class Parameter(Tensor):
+    """A Tensor that a :class:`Module` registers as one of its parameters.
+
+    Same as ``torch.nn.Parameter``: a leaf Tensor with ``requires_grad=True`` by default.
+    Assigning a Parameter to a Module attribute registers it in ``parameters()`` and
+    ``state_dict()``. Ops on a Parameter return plain :class:`~tensorgrad.Tensor` objects.
+
+    Parameters
+    ----------
+    data : array-like or Tensor
+        Any shape, a floating dtype when ``requires_grad`` is True. An ndarray (or a
+        Tensor's array) is shared, not copied, as in PyTorch.
+    requires_grad : bool, default True
+
+    Raises
+    ------
+    TypeError
+        ``requires_grad=True`` on integer or bool data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorgrad import nn
+    >>> w = nn.Parameter(np.zeros(3))
+    >>> w.requires_grad, w.is_leaf, type(w * 2).__name__
+    (True, True, 'Tensor')
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True):
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+IncompatibleKeys.__doc__ = """What :meth:`Module.load_state_dict` did not match: the model's
+keys absent from the state dict, and the state dict's keys the model does not have."""
+
+
+def _addindent(text: str, spaces: int) -> str:
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
+class Module:
+    """Base class of every layer and model (PyTorch's ``torch.nn.Module``).
+
+    Subclasses call ``super().__init__()`` first, then assign :class:`Parameter` objects and
+    child modules as attributes, and define ``forward``. Calling the module, ``m(x)``,
+    calls ``m.forward(x)``.
+
+    Attributes
+    ----------
+    training : bool
+        True after construction and :meth:`train`, False after :meth:`eval`; propagated to
+        every submodule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tensorgrad as tg
+    >>> from tensorgrad import nn
+    >>> class TwoLayer(nn.Module):
+    ...     def __init__(self, rng=None):
+    ...         super().__init__()
+    ...         rng = np.random.default_rng(rng)
+    ...         self.hidden = nn.Linear(2, 3, rng=rng)
+    ...         self.out = nn.Linear(3, 1, rng=rng)
+    ...     def forward(self, x):
+    ...         return self.out(tg.tanh(self.hidden(x)))
+    >>> model = TwoLayer(rng=0)
+    >>> [name for name, _ in model.named_parameters()]
+    ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+    >>> model(np.ones((4, 2))).shape
+    (4, 1)
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # -- the call ----------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        """The computation of the module; subclasses define it."""
+        raise NotImplementedError(f"{type(self).__name__}: forward is not implemented; "
+                                  "subclasses of Module must define forward(...)")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -- registration ------------------------------------------------------------------------
+    def _registries(self, name: str):
+        try:
+            return self.__dict__["_parameters"], self.__dict__["_modules"]
+        except KeyError:
+            raise AttributeError(f"cannot assign '{name}' to {type(self).__name__} before "
+                                 "Module.__init__() was called (call super().__init__() "
+                                 "first)") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Parameter):
+            params, modules = self._registries(name)
+            modules.pop(name, None)
+            self.__dict__.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params, modules = self._registries(name)
+            params.pop(name, None)
+            self.__dict__.pop(name, None)
+            modules[name] = value
+        else:
+            params = self.__dict__.get("_parameters", {})
+            modules = self.__dict__.get("_modules", {})
+            if name in params:
+                if value is not None:
+                    raise TypeError(f"cannot assign a {type(value).__name__} to parameter "
+                                    f"'{name}' of {type(self).__name__} (a Parameter or None "
+                                    "expected; wrap arrays in nn.Parameter)")
+                params[name] = None
+            elif name in modules:
+                if value is not None:
+                    raise TypeError(f"cannot assign a {type(value).__name__} to child module "
+                                    f"'{name}' of {type(self).__name__} (a Module or None "
+                                    "expected)")
+                modules[name] = None
+            else:
+                object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str):
+        # only called when normal lookup fails: parameters and children live in the registries
+        d = self.__dict__
+        if "_parameters" in d and name in d["_parameters"]:
+            return d["_parameters"][name]
+        if "_modules" in d and name in d["_modules"]:
+            return d["_modules"][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._parameters:
+            del self._parameters[name]
+        elif name in self._modules:
+            del self._modules[name]
+        else:
+            object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name`` (``None`` records an absent parameter, such as
+        ``bias`` when ``bias=False``: it appears in neither ``parameters()`` nor
+        ``state_dict()``)."""
+        _check_name(name, self, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, got "
+                            f"{type(param).__name__}")
+        params, modules = self._registries(name)
+        modules.pop(name, None)
+        self.__dict__.pop(name, None)
+        params[name] = param
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as a child under ``name`` (what attribute assignment does)."""
+        _check_name(name, self, "module")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: '{name}' must be a Module or None, got "
+                            f"{type(module).__name__}")
+        params, modules = self._registries(name)
+        params.pop(name, None)
+        self.__dict__.pop(name, None)
+        modules[name] = module
+
+    # -- traversal ---------------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """``(name, module)`` for each direct child, in registration order."""
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        """Each direct child module, in registration order."""
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """``(dotted name, module)`` for this module (name ``prefix``, ``""`` by default) and
+        every descendant, depth first, each module once."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            yield name, m
+            kids = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items()
+                    if c is not None]
+            stack.extend(reversed(kids))
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every descendant, depth first, each once."""
+        for _, m in self.named_modules():
+            yield m
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True
+                         ) -> Iterator[tuple[str, Parameter]]:
+        """``(dotted name, Parameter)`` pairs, PyTorch's names and order.
+
+        Names join the attribute names with dots (``"0.weight"``, ``"conv1.bias"``); the
+        order is registration order, depth first. A Parameter shared by several modules is
+        listed once, under its first name.
+        """
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
+            for pname, p in m._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{mname}.{pname}" if mname else pname), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every Parameter, in the order of :meth:`named_parameters`."""
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every submodule (children first) and then on self; returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # -- modes and gradients -----------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set ``training`` to ``mode`` on this module and every descendant; returns self."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode, ``train(False)``; returns self."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Reset every parameter's ``.grad`` to ``None`` (PyTorch's default,
+        ``set_to_none=True``)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter (freeze with ``False``); returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    # -- state -------------------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """The parameters as an ordered mapping from dotted name to an ndarray copy.
+
+        Returns
+        -------
+        OrderedDict[str, np.ndarray]
+            Names and order of :meth:`named_parameters`; each value a copy (later training
+            does not change it), ready for ``np.savez(path, **model.state_dict())``.
+        """
+        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
+                        ) -> IncompatibleKeys:
+        """Copy values into the parameters, in place, after checking all of them.
+
+        Parameters
+        ----------
+        state_dict : mapping of str to ndarray or Tensor
+            Dotted names as in :meth:`state_dict`; an ``np.load`` ``.npz`` file works too.
+            Values of a real numeric dtype are cast to the parameter's dtype (as PyTorch's
+            ``copy_`` does).
+        strict : bool, default True
+            Raise when a key is missing or unexpected; otherwise report them.
+
+        Returns
+        -------
+        IncompatibleKeys
+            ``(missing_keys, unexpected_keys)``, both empty after a strict load.
+
+        Raises
+        ------
+        ShapeError (a ValueError)
+            A value's shape differs from its parameter's; the message lists every such key
+            with both shapes. Raised whatever ``strict`` is.
+        TypeError
+            A value that is not real numeric data (complex, object, strings), naming the key.
+        RuntimeError
+            ``strict`` and some keys are missing or unexpected; the message lists them.
+
+        Nothing is modified unless every check passes.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of names to arrays, got "
+                            f"{type(state_dict).__name__}")
+        own = OrderedDict(self.named_parameters())
+        keys = list(state_dict.keys())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in keys if k not in own]
+        owner = type(self).__name__
+        values, bad_shapes = {}, []
+        for name, p in own.items():
+            if name not in state_dict:
+                continue
+            v = state_dict[name]
+            arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"load_state_dict for {owner}: '{name}' holds dtype "
+                                f"{arr.dtype}; expected real numbers (the parameter is "
+                                f"{p.dtype})")
+            if arr.shape != p.shape:
+                bad_shapes.append(f"'{name}': got shape {arr.shape}, the parameter has shape "
+                                  f"{p.shape}")
+            values[name] = arr
+        if bad_shapes:
+            raise ShapeError(f"load_state_dict for {owner}: size mismatch for "
+                             + "; ".join(bad_shapes))
+        if strict and (missing or unexpected):
+            lines = [f"load_state_dict for {owner}: the keys do not match (strict=True)"]
+            if missing:
+                lines.append(f"  missing key(s): {', '.join(repr(k) for k in missing)}")
+            if unexpected:
+                lines.append(f"  unexpected key(s): {', '.join(repr(k) for k in unexpected)}")
+            raise RuntimeError("\n".join(lines))
+        for name, arr in values.items():
+            own[name].data[...] = arr
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- repr --------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The hyper-parameters shown inside ``Name(...)`` in the repr; '' by default."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        for name, m in self._modules.items():
+            lines.append(f"({name}): " + _addindent(repr(m), 2))
+        main = type(self).__name__ + "("
+        if lines:
+            if len(lines) == 1 and not self._modules:
+                main += lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+
+def _check_name(name, module, what):
+    if not isinstance(name, str):
+        raise TypeError(f"{what} name must be a str, got {type(name).__name__}")
+    if not name or "." in name:
+        raise KeyError(f"{what} name must be a non-empty str without '.', got {name!r}")
+    if name in module.__dict__ and name not in ("_parameters", "_modules"):
+        raise KeyError(f"attribute '{name}' already exists on {type(module).__name__}")
+
+
+class Sequential(Module):
+    """A chain of modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    Same as ``torch.nn.Sequential``: children are named ``"0"``, ``"1"``, ... (or by the keys
+    of one ``OrderedDict`` argument), so parameters are named ``"0.weight"``, ``"0.bias"``...
+    Supports ``len``, iteration, indexing (negative indices; a slice gives a new Sequential
+    sharing the modules) and :meth:`append`.
+
+    Parameters
+    ----------
+    *modules : Module
+        Or a single ``OrderedDict[str, Module]``.
+
+    Raises
+    ------
+    TypeError
+        An argument that is not a Module.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorgrad import nn
+    >>> model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Sigmoid(), nn.Linear(3, 1, rng=1))
+    >>> model
+    Sequential(
+      (0): Linear(in_features=2, out_features=3, bias=True)
+      (1): Sigmoid()
+      (2): Linear(in_features=3, out_features=1, bias=True)
+    )
+    >>> model(np.zeros((5, 2))).shape
+    (5, 1)
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self._add(str(name), m)
+        else:
+            for i, m in enumerate(modules):
+                self._add(str(i), m)
+
+    def _add(self, name, m):
+        if not isinstance(m, Module):
+            raise TypeError(f"Sequential: every argument must be a Module, got "
+                            f"{type(m).__name__} at position {name}")
+        self.add_module(name, m)
+
+    def forward(self, x):
+        """Apply each module in turn to ``x``."""
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def __getitem__(self, idx):
+        items = list(self._modules.items())
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(items[idx]))
+        if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, Integral):
+            raise TypeError(f"Sequential indices must be ints or slices, got "
+                            f"{type(idx).__name__}")
+        n = len(items)
+        if not -n <= idx < n:
+            raise IndexError(f"Sequential index {idx} is out of range for {n} modules")
+        return items[idx % n][1]
+
+    def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end (named by its position); returns self."""
+        self._add(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Append each of ``modules``; returns self."""
+        for m in modules:
+            self.append(m)
+        return self
