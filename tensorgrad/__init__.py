@@ -1,17 +1,21 @@
 """tensorgrad: reverse-mode automatic differentiation on NumPy and SciPy, built for seeing
 and checking gradients. The public names of API.md, re-exported; nothing is defined here."""
+from . import nn, optim  # noqa: F401  (subpackages: tg.nn, tg.optim)
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .errors import BackwardError, GradcheckError, ShapeError
 from .gradcheck import gradcheck, gradgradcheck
 from .ops import (
     abs,
     add,
+    avg_pool2d,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     broadcast_to,
     cast,
     clip,
     concatenate,
+    conv2d,
+    conv_transpose2d,
     convolve2d,
     correlate2d,
     cross_entropy,
@@ -33,6 +37,7 @@ from .ops import (
     logsumexp,
     matmul,
     max,
+    max_pool2d,
     maximum,
     mean,
     min,
@@ -64,11 +69,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackwardError", "GradcheckError", "OPS", "Op", "ShapeError", "Tensor", "abs", "add",
+    "avg_pool2d",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "broadcast_to", "cast", "clip",
-    "concatenate", "convolve2d", "correlate2d", "cross_entropy", "divide", "enable_grad",
+    "concatenate", "conv2d", "conv_transpose2d", "convolve2d", "correlate2d", "cross_entropy", "divide",
+    "enable_grad",
     "equal", "exp", "expand_dims", "flatten", "getitem", "grad", "gradcheck", "gradgradcheck",
     "greater", "greater_equal", "is_grad_enabled", "less", "less_equal", "log", "log_softmax",
-    "logical_and", "logical_not", "logical_or", "logsumexp", "matmul", "max", "maximum", "mean",
+    "logical_and", "logical_not", "logical_or", "logsumexp", "matmul", "max", "max_pool2d", "maximum",
+    "mean",
     "min", "minimum", "mse_loss", "multiply", "negative", "no_grad", "not_equal", "power",
     "primitive", "relu", "reshape", "sigmoid", "sign", "softmax", "sqrt", "stack", "subtract",
     "sum", "sum_to_shape", "swapaxes", "tanh", "tensor", "transpose", "where",

@@ -8,6 +8,7 @@ from ..functional import (  # noqa: F401,E402
     mse_loss,
     softmax,
 )
+from .conv import avg_pool2d, conv2d, conv_transpose2d, max_pool2d  # noqa: F401
 from .elementwise import (  # noqa: F401
     abs,
     add,

@@ -16,7 +16,7 @@ import scipy.signal
 
 from ..errors import ShapeError
 from ..registry import primitive
-from .shape import getitem
+from .shape import getitem, index_add
 
 _MODES = ("full", "valid", "same")
 
@@ -57,8 +57,16 @@ def _window(fn, a, b, start, size):
     full = fn(a, b, mode="full")
     if tuple(start) == (0, 0) and tuple(size) == np.shape(full):
         return full
-    return getitem(full, index=(slice(start[0], start[0] + size[0]),
-                                slice(start[1], start[1] + size[1])))
+    # The window may reach past the full result ("same" mode with in2 much larger than in1):
+    # take the overlapping part and place it into zeros of the window's size.
+    lo = [max(s, 0) for s in start]
+    hi = [min(s + n, f) for s, n, f in zip(start, size, np.shape(full))]
+    part = getitem(full, index=(slice(lo[0], hi[0]), slice(lo[1], hi[1])))
+    if tuple(hi[i] - lo[i] for i in (0, 1)) == tuple(size):
+        return part
+    return index_add(part, shape=tuple(size),
+                     index=(slice(lo[0] - start[0], hi[0] - start[0]),
+                            slice(lo[1] - start[1], hi[1] - start[1])))
 
 
 def _flip(k):

@@ -1,0 +1,739 @@
+"""Batched 2-D convolution and pooling in PyTorch's NCHW layout.
+
+Three primitives make up the convolution family, each the adjoint of the others in one of
+its arguments. With ``A(x, w)`` the strided, dilated, grouped cross-correlation of
+:func:`conv2d` (after padding), and ``⟨·,·⟩`` the sum of elementwise products,
+
+    ⟨A(x, w), y⟩ = ⟨x, T(y, w)⟩ = ⟨w, W(x, y)⟩
+
+where ``T`` is :func:`conv_transpose2d` (the adjoint of ``A`` in ``x``) and ``W`` is
+``conv2d_weight_grad`` (the adjoint of ``A`` in ``w``). So every VJP is a member of the
+family, and second derivatives come for free:
+
+    A(x, w):  dx = T(g, w),  dw = W(x, g)
+    T(y, w):  dy = A(g, w),  dw = W(g, y)
+    W(x, y):  dx = T(y, g),  dy = A(x, g)
+
+Pooling: ``avg_pool2d`` and its adjoint ``avg_pool2d_adjoint`` are each other's VJP;
+``max_pool2d``'s VJP routes the cotangent to the first maximum of each window through
+``max_pool2d_scatter``, whose VJP is ``max_pool2d_gather`` (and vice versa).
+
+Implementation: every contraction is a strided window view of the (padded) input
+(no copy), laid out as im2col matrices by one copy, and ONE matrix product
+(``np.matmul``, batched over samples and groups, which gives NCHW results directly). The transposed direction
+(``_conv_transpose_nchw``) either zero-dilates the cotangent by the stride and correlates
+with the flipped, channel-swapped kernel (one product, no scatter: fastest for small
+images), or multiplies once and folds the columns back with one strided add per kernel
+position (kH·kW vectorised adds: fastest for batches, and zero-dilation would multiply the
+work by the stride's area). The choice was made by measurement, see
+``benchmarks/bench_conv.py``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..registry import primitive
+from .elementwise import add
+from .shape import getitem, reshape
+
+# ----------------------------------------------------------------------------------------
+# Argument checking
+# ----------------------------------------------------------------------------------------
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _pair(value, name, op, minimum):
+    """An int or a pair of ints as a pair, each at least ``minimum``."""
+    if _is_int(value):
+        pair = (int(value), int(value))
+    else:
+        try:
+            pair = tuple(value)
+        except TypeError:
+            pair = None
+        if pair is None or len(pair) != 2 or not all(_is_int(v) for v in pair):
+            raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+        pair = (int(pair[0]), int(pair[1]))
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return pair
+
+
+def _out_len(n, k, s, d):
+    """Output length of a correlation: floor((n - d(k-1) - 1)/s) + 1 (n already padded)."""
+    return (n - d * (k - 1) - 1) // s + 1
+
+
+def _input_4d(op, x, what="x"):
+    shape = np.shape(x)
+    if len(shape) not in (3, 4):
+        raise ShapeError(f"{op}: expected {what} of shape (N, C, H, W) or (C, H, W), "
+                         f"got shape {shape}")
+    return shape if len(shape) == 4 else (1,) + shape, len(shape) == 3
+
+
+def _check_groups(op, groups, c_in, c_out, x_shape, w_shape):
+    if not _is_int(groups) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if c_in % groups:
+        raise ValueError(f"{op}: in_channels ({c_in}, from x of shape {x_shape}) must be "
+                         f"divisible by groups ({groups})")
+    if c_out % groups:
+        raise ValueError(f"{op}: out_channels ({c_out}, from weight of shape {w_shape}) must "
+                         f"be divisible by groups ({groups})")
+
+
+def _check_bias(op, bias, c_out):
+    if bias is not None and np.shape(bias) != (c_out,):
+        raise ShapeError(f"{op}: expected bias of shape ({c_out},) (one per output channel), "
+                         f"got shape {np.shape(bias)}")
+
+
+def _add_bias(y, bias, c_out):
+    if bias is None:
+        return y
+    return add(y, reshape(bias, shape=(c_out, 1, 1)))
+
+
+# ----------------------------------------------------------------------------------------
+# The one implementation of the contractions (NumPy in, NumPy out)
+# ----------------------------------------------------------------------------------------
+
+def _pad(x, padding, value=0):
+    """Pad the last two axes by (top, bottom, left, right) with ``value``; no copy when all
+    are 0."""
+    top, bottom, left, right = padding
+    if top == bottom == left == right == 0:
+        return x
+    n, c, h, w = x.shape
+    out = np.full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
+    out[:, :, top:top + h, left:left + w] = x
+    return out
+
+
+def _strided(a, shape, strides):
+    """A strided view of C-contiguous ``a``, only ever read: ``as_strided`` without its
+    Python overhead (a tenth of the cost, which matters for small images)."""
+    return np.ndarray(shape, a.dtype, a, 0, strides)
+
+
+def _columns(xp, groups, kh, kw, ho, wo, stride, dilation):
+    """im2col: the windows of padded ``xp`` (N, C, Hp, Wp) as (N, G, C/G·kH·kW, Ho·Wo).
+
+    A strided view (no copy) laid out by one copy; row (c, a, b) and column (i, j) of sample
+    n hold ``xp[n, g·C/G + c, s0·i + d0·a, s1·j + d1·b]``."""
+    xp = np.ascontiguousarray(xp)
+    n, c = xp.shape[:2]
+    sn, sc, sh, sw = xp.strides
+    (s0, s1), (d0, d1) = stride, dilation
+    view = _strided(xp, (n, c, kh, kw, ho, wo), (sn, sc, d0 * sh, d1 * sw, s0 * sh, s1 * sw))
+    return view.reshape(n, groups, (c // groups) * kh * kw, ho * wo)
+
+
+def _common(*arrays):
+    dtype = np.result_type(*arrays)
+    return [np.asarray(a, dtype=dtype) for a in arrays]
+
+
+def _correlate_nchw(x, w, stride, padding, dilation, groups):
+    """A(x, w): y[n, o, i, j] = Σ_{c,a,b} xp[n, g·Cg + c, s·i + d·a, s·j + d·b] w[o, c, a, b],
+    xp = x padded by ``padding`` (top, bottom, left, right), g = o // (O/G).
+
+    One batched product (G, O/G, Cg·kH·kW) @ (N, G, Cg·kH·kW, Ho·Wo): the result is already
+    in NCHW order."""
+    x, w = _common(x, w)
+    xp = _pad(x, padding)
+    n = xp.shape[0]
+    kh, kw = w.shape[2:]
+    ho = _out_len(xp.shape[2], kh, stride[0], dilation[0])
+    wo = _out_len(xp.shape[3], kw, stride[1], dilation[1])
+    cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation)
+    wm = w.reshape(groups, w.shape[0] // groups, -1)
+    return np.matmul(wm, cols).reshape(n, w.shape[0], ho, wo)
+
+
+def _weight_grad_nchw(x, y, kernel_size, stride, padding, dilation, groups):
+    """W(x, y): dw[o, c, a, b] = Σ_{n,i,j} y[n, o, i, j] xp[n, g·Cg + c, s·i + d·a, s·j + d·b]
+    over the windows that ``y`` covers (``y`` may be shorter than A's output).
+
+    One batched product (N, G, O/G, Ho·Wo) @ (N, G, Ho·Wo, Cg·kH·kW), summed over N."""
+    x, y = _common(x, y)
+    xp = _pad(x, padding)
+    kh, kw = kernel_size
+    n, o, ho, wo = y.shape
+    cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation)
+    ym = y.reshape(n, groups, o // groups, ho * wo)
+    dw = np.matmul(ym, cols.swapaxes(-1, -2)).sum(axis=0)
+    return dw.reshape(o, x.shape[1] // groups, kh, kw)
+
+
+def _flip_swap(w, groups):
+    """(O, C/G, kH, kW) -> (C, O/G, kH, kW) rotated by 180°: the kernel of the transposed
+    correlation."""
+    o, cg, kh, kw = w.shape
+    w = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
+    return w.reshape(groups * cg, o // groups, kh, kw)[:, :, ::-1, ::-1]
+
+
+def _dilate_into(y, size, offset, stride):
+    """Zeros (N, C) + ``size`` with y[..., i, j] placed at (offset0 + s0·i, offset1 + s1·j);
+    entries falling outside are dropped (they lie in the padding)."""
+    out = np.zeros(y.shape[:2] + tuple(size), dtype=y.dtype)
+    index = [slice(None), slice(None)]
+    source = [slice(None), slice(None)]
+    for axis in range(2):
+        q0, s, n, length = offset[axis], stride[axis], y.shape[2 + axis], size[axis]
+        lo = max(0, -(q0 // s) if q0 < 0 else 0)
+        hi = min(n, (length - 1 - q0) // s + 1)
+        if hi <= lo:
+            return out
+        index.append(slice(q0 + s * lo, q0 + s * (hi - 1) + 1, s))
+        source.append(slice(lo, hi))
+    out[tuple(index)] = y[tuple(source)]
+    return out
+
+
+def _conv_transpose_dilated(y, w, input_size, stride, padding, dilation, groups):
+    """Aᵀ y as a correlation: y zero-dilated by the stride and padded by d(k-1) - p (cropped
+    where negative), correlated at stride 1 with the flipped, channel-swapped kernel. One
+    product and no scatter, but s0·s1 times the work of the fold for strided convolutions."""
+    kh, kw = w.shape[2:]
+    h, wd = input_size
+    ext = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
+    f = _dilate_into(y, (h + ext[0], wd + ext[1]), (ext[0] - padding[0], ext[1] - padding[2]),
+                     stride)
+    return _correlate_nchw(f, np.ascontiguousarray(_flip_swap(w, groups)), (1, 1),
+                           (0, 0, 0, 0), dilation, groups)
+
+
+def _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups):
+    """Aᵀ y as one batched product to the columns (N, C·kH·kW, Ho·Wo), folded back with one
+    strided add per kernel position (kH·kW vectorised adds, no scatter)."""
+    kh, kw = w.shape[2:]
+    h, wd = input_size
+    top, bottom, left, right = padding
+    n, o, ho, wo = y.shape
+    c = groups * w.shape[1]
+    wm = w.reshape(groups, o // groups, -1).swapaxes(-1, -2)
+    cols = np.matmul(wm, y.reshape(n, groups, o // groups, ho * wo))
+    cols = cols.reshape(n, c, kh, kw, ho, wo)
+    out = np.zeros((n, c, h + top + bottom, wd + left + right), dtype=cols.dtype)
+    (s0, s1), (d0, d1) = stride, dilation
+    for a in range(kh):
+        for b in range(kw):
+            out[:, :, d0 * a:d0 * a + s0 * (ho - 1) + 1:s0,
+                d1 * b:d1 * b + s1 * (wo - 1) + 1:s1] += cols[:, :, a, b]
+    if top == bottom == left == right == 0:
+        return out
+    return np.ascontiguousarray(out[:, :, top:top + h, left:left + wd])
+
+
+_FOLD_MIN_SIZE = 16384
+"""Input gradients smaller than this (elements) always use the zero-dilated correlation."""
+_FORCE_TRANSPOSED = None
+"""``"dilated"`` or ``"fold"`` bypasses the choice below (for tests and benchmarks)."""
+
+
+def _conv_transpose_nchw(y, w, input_size, stride, padding, dilation, groups):
+    """T(y, w) = Aᵀ y: the x-shaped (N, C, H, W) adjoint of :func:`_correlate_nchw`.
+
+    Picked by measurement (``benchmarks/bench_conv.py``, section 3, single-threaded BLAS).
+    The correlation copies O·kH·kW·N·H·W im2col entries; the fold writes C·kH·kW·N·Ho·Wo
+    product entries and reads and writes them again in kH·kW adds. So, with O and C the
+    channels per group of the cotangent and of the result:
+
+    - results under 16k elements: the correlation (one call; the fold's kH·kW adds cost
+      more than they save: 1x5x26x26, 5->5 at stride 1, 0.055 ms against 0.099 ms);
+    - stride 1 and O < 2C: the correlation (8x8x16x16: 0.18 ms against 0.36 ms;
+      16x32x28x28, 32->32: 10 ms against 15 ms);
+    - otherwise the fold (32x16x32x32, 16->32: 12 ms against 18 ms at stride 1; 3.6 ms
+      against 16 ms at stride 2, where the zero-dilation multiplies the work by s0·s1)."""
+    y, w = _common(y, w)
+    o, c = y.shape[1] // groups, w.shape[1]
+    size = y.shape[0] * groups * c * input_size[0] * input_size[1]
+    if _FORCE_TRANSPOSED is not None:
+        dilated = _FORCE_TRANSPOSED == "dilated"
+    else:
+        dilated = size < _FOLD_MIN_SIZE or (stride == (1, 1) and o < 2 * c)
+    if dilated:
+        return _conv_transpose_dilated(y, w, input_size, stride, padding, dilation, groups)
+    return _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups)
+
+
+# ----------------------------------------------------------------------------------------
+# Primitives (canonical arguments: 4-D or 3-D arrays, pairs, (top, bottom, left, right))
+# ----------------------------------------------------------------------------------------
+
+def _crop_to(a, shape):
+    """``a[..., :H, :W]`` when ``a`` is larger than ``shape`` (differentiable)."""
+    if tuple(np.shape(a)) == tuple(shape):
+        return a
+    return getitem(a, index=(Ellipsis, slice(0, shape[-2]), slice(0, shape[-1])))
+
+
+def _unbatched(fn, a):
+    """``fn(a)`` for a 4-D ``a``; a 3-D (unbatched) ``a`` gets a batch axis of 1 and the
+    result loses it."""
+    if np.ndim(a) == 3:
+        return fn(np.asarray(a)[None])[0]
+    return fn(a)
+
+
+@primitive(name="conv2d")
+def _conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+    """The correlation of :func:`conv2d` on canonical arguments: x (N, C, H, W) or
+    (C, H, W), weight (O, C/G, kH, kW), ``padding`` (top, bottom, left, right). Returns
+    (N, O, Ho, Wo) (or (O, Ho, Wo))."""
+    return _unbatched(lambda a: _correlate_nchw(a, weight, stride, padding, dilation, groups),
+                      x)
+
+
+@primitive(name="conv_transpose2d")
+def _conv_transpose2d(y, weight, input_size=None, stride=(1, 1), padding=(0, 0, 0, 0),
+                      dilation=(1, 1), groups=1):
+    """The adjoint in x of ``conv2d`` on canonical arguments: y (N, O, Ho', Wo') or
+    (O, Ho', Wo') with Ho' at most conv2d's output height for an input of ``input_size``
+    (H, W); weight (O, C/G, kH, kW). Returns (N, C, H, W) (or (C, H, W))."""
+    return _unbatched(lambda a: _conv_transpose_nchw(a, weight, tuple(input_size), stride,
+                                                     padding, dilation, groups), y)
+
+
+@primitive(name="conv2d_weight_grad")
+def _conv2d_weight_grad(x, y, kernel_size=None, stride=(1, 1), padding=(0, 0, 0, 0),
+                        dilation=(1, 1), groups=1):
+    """The adjoint in the weight of ``conv2d``: x (N, C, H, W), y (N, O, Ho', Wo') (or both
+    unbatched). Returns (O, C/G, kH, kW) with (kH, kW) = ``kernel_size``."""
+    if np.ndim(x) == 3:
+        x, y = np.asarray(x)[None], np.asarray(y)[None]
+    return _weight_grad_nchw(x, y, tuple(kernel_size), stride, padding, dilation, groups)
+
+
+def _conv2d_vjp_x(g, out, x, w, **p):
+    return _conv_transpose2d(g, w, input_size=np.shape(x)[-2:], **p)
+
+
+def _conv2d_vjp_w(g, out, x, w, **p):
+    return _conv2d_weight_grad(x, g, kernel_size=np.shape(w)[2:], **p)
+
+
+_conv2d.defvjp(_conv2d_vjp_x, _conv2d_vjp_w)
+
+
+def _conv_transpose2d_vjp_y(g, out, y, w, input_size=None, **p):
+    return _crop_to(_conv2d(g, w, **p), np.shape(y))
+
+
+def _conv_transpose2d_vjp_w(g, out, y, w, input_size=None, **p):
+    return _conv2d_weight_grad(g, y, kernel_size=np.shape(w)[2:], **p)
+
+
+_conv_transpose2d.defvjp(_conv_transpose2d_vjp_y, _conv_transpose2d_vjp_w)
+
+
+def _weight_grad_vjp_x(g, out, x, y, kernel_size=None, **p):
+    return _conv_transpose2d(y, g, input_size=np.shape(x)[-2:], **p)
+
+
+def _weight_grad_vjp_y(g, out, x, y, kernel_size=None, **p):
+    return _crop_to(_conv2d(x, g, **p), np.shape(y))
+
+
+_conv2d_weight_grad.defvjp(_weight_grad_vjp_x, _weight_grad_vjp_y)
+
+
+# ----------------------------------------------------------------------------------------
+# Public convolutions
+# ----------------------------------------------------------------------------------------
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of a batch of multi-channel images (PyTorch's ``conv2d``).
+
+    ``y[n, o] = bias[o] + Σ_{c} Σ_{a,b} x_pad[n, g·C_in/G + c, s·i + d·a, s·j + d·b] ·
+    weight[o, c, a, b]``, with ``g = o // (C_out/G)`` the group of output channel ``o``:
+    cross-correlation (the kernel is not flipped), as in ``torch.nn.functional.conv2d``.
+
+    Parameters
+    ----------
+    x : Tensor or array, shape (N, C_in, H, W) or (C_in, H, W)
+        The unbatched form gives an unbatched result.
+    weight : Tensor or array, shape (C_out, C_in / groups, kH, kW)
+    bias : Tensor or array, shape (C_out,), optional
+    stride : int or (int, int)
+        Step between windows, >= 1.
+    padding : int, (int, int), "valid" or "same"
+        Zeros added on both sides of each spatial axis; "valid" is 0; "same" (stride 1
+        only) pads d(k-1) in total, the extra one at the bottom/right when it is odd, as
+        PyTorch does, so that the output has the input's size.
+    dilation : int or (int, int)
+        Spacing between kernel taps, >= 1.
+    groups : int
+        Input and output channels split into ``groups`` independent blocks.
+
+    Returns
+    -------
+    Tensor, shape (N, C_out, H_out, W_out) (or (C_out, H_out, W_out))
+        ``H_out = floor((H + 2·p - d·(kH - 1) - 1) / s) + 1``, likewise for W. dtype is
+        NumPy's promotion of the inputs.
+
+    Raises
+    ------
+    ShapeError (a ValueError)
+        x not 3-D/4-D, weight not 4-D, ``C_in != weight.shape[1]·groups``, bias not
+        (C_out,), or the dilated kernel larger than the padded input.
+    ValueError
+        Bad stride/padding/dilation/groups, groups not dividing the channel counts, or
+        ``padding="same"`` with a stride other than 1.
+
+    Notes
+    -----
+    Gradients: dx = conv_transpose2d(g, weight), dweight = the correlation of x with g
+    (stride and dilation exchanging roles), dbias = g summed over (N, H_out, W_out); each is
+    itself differentiable.
+
+    Examples
+    --------
+    >>> x = np.arange(25.0).reshape(1, 1, 5, 5)
+    >>> k = np.arange(9.0).reshape(1, 1, 3, 3)
+    >>> tg.conv2d(x, k, stride=2)
+    tensor([[[[312., 384.],
+              [672., 744.]]]], dtype=float64)
+    """
+    op = "conv2d"
+    xs, _ = _input_4d(op, x)
+    ws = np.shape(weight)
+    if len(ws) != 4:
+        raise ShapeError(f"{op}: expected weight of shape (C_out, C_in/groups, kH, kW), "
+                         f"got shape {ws}")
+    c_out, c_in = ws[0], xs[1]
+    _check_groups(op, groups, c_in, c_out, np.shape(x), ws)
+    if c_in != ws[1] * groups:
+        raise ShapeError(f"{op}: x has {c_in} channels (shape {np.shape(x)}) but weight of "
+                         f"shape {ws} with groups={groups} expects {ws[1] * groups}")
+    _check_bias(op, bias, c_out)
+    stride = _pair(stride, "stride", op, 1)
+    dilation = _pair(dilation, "dilation", op, 1)
+    kh, kw = ws[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            pad4 = (0, 0, 0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{op}: padding='same' is not supported for strided "
+                                 f"convolutions (stride={stride}), as in PyTorch")
+            th, tw = dilation[0] * (kh - 1), dilation[1] * (kw - 1)
+            pad4 = (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+        else:
+            raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', "
+                             f"got {padding!r}")
+    else:
+        ph, pw = _pair(padding, "padding", op, 0)
+        pad4 = (ph, ph, pw, pw)
+    hp, wp = xs[2] + pad4[0] + pad4[1], xs[3] + pad4[2] + pad4[3]
+    eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    if eh > hp or ew > wp or min(kh, kw) < 1:
+        raise ShapeError(f"{op}: the kernel ({kh}x{kw}, dilation {dilation}: {eh}x{ew}) is "
+                         f"larger than the padded input ({hp}x{wp}, from x of shape "
+                         f"{np.shape(x)} and padding {pad4[::2]})")
+    y = _conv2d(x, weight, stride=stride, padding=pad4, dilation=dilation, groups=groups)
+    return _add_bias(y, bias, c_out)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     dilation=1, groups=1):
+    """2-D transposed convolution (PyTorch's ``conv_transpose2d``): the adjoint of
+    :func:`conv2d` with the same stride, padding, dilation and groups.
+
+    ``y = bias + conv2dᵀ(x)``: every input pixel ``x[n, c, i, j]`` adds ``x·weight[c, o]``
+    at rows ``s·i + d·a - p`` and columns ``s·j + d·b - p`` of output channel ``o`` (in its
+    group). It is the gradient of conv2d with respect to its input.
+
+    Parameters
+    ----------
+    x : Tensor or array, shape (N, C_in, H, W) or (C_in, H, W)
+    weight : Tensor or array, shape (C_in, C_out / groups, kH, kW)
+    bias : Tensor or array, shape (C_out,), optional
+    stride, padding, dilation : int or (int, int)
+        As for the conv2d this is the adjoint of (``padding`` crops the output).
+    output_padding : int or (int, int)
+        Rows/columns added at the bottom/right of the output, to pick among the input sizes
+        that a strided conv2d maps to the same size; each must be smaller than the stride
+        or the dilation.
+    groups : int
+
+    Returns
+    -------
+    Tensor, shape (N, C_out, H_out, W_out) (or unbatched)
+        ``H_out = (H - 1)·s - 2·p + d·(kH - 1) + output_padding + 1``, likewise for W.
+
+    Raises
+    ------
+    ShapeError (a ValueError)
+        Wrong ranks, ``C_in != weight.shape[0]``, bias not (C_out,), or a non-positive
+        output size.
+    ValueError
+        Bad stride/padding/dilation/groups, groups not dividing the channel counts, or
+        output_padding not smaller than stride or dilation.
+
+    Examples
+    --------
+    >>> tg.conv_transpose2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), stride=2).shape
+    (1, 1, 4, 4)
+    """
+    op = "conv_transpose2d"
+    xs, _ = _input_4d(op, x)
+    ws = np.shape(weight)
+    if len(ws) != 4:
+        raise ShapeError(f"{op}: expected weight of shape (C_in, C_out/groups, kH, kW), "
+                         f"got shape {ws}")
+    c_in = xs[1]
+    if not _is_int(groups) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if c_in != ws[0]:
+        raise ShapeError(f"{op}: x has {c_in} channels (shape {np.shape(x)}) but weight of "
+                         f"shape {ws} expects {ws[0]} (weight is (C_in, C_out/groups, kH, kW))")
+    if c_in % groups:
+        raise ValueError(f"{op}: in_channels ({c_in}) must be divisible by groups ({groups})")
+    c_out = ws[1] * groups
+    _check_bias(op, bias, c_out)
+    stride = _pair(stride, "stride", op, 1)
+    dilation = _pair(dilation, "dilation", op, 1)
+    ph, pw = _pair(padding, "padding", op, 0)
+    oph, opw = _pair(output_padding, "output_padding", op, 0)
+    if not (oph < max(stride[0], dilation[0]) and opw < max(stride[1], dilation[1])):
+        raise ValueError(f"{op}: output_padding {(oph, opw)} must be smaller than either "
+                         f"stride {stride} or dilation {dilation}")
+    kh, kw = ws[2:]
+    h = (xs[2] - 1) * stride[0] - 2 * ph + dilation[0] * (kh - 1) + oph + 1
+    w = (xs[3] - 1) * stride[1] - 2 * pw + dilation[1] * (kw - 1) + opw + 1
+    if h < 1 or w < 1:
+        raise ShapeError(f"{op}: the output size {(h, w)} for x of shape {np.shape(x)}, "
+                         f"kernel {kh}x{kw}, stride {stride}, padding {(ph, pw)} is not "
+                         "positive")
+    y = _conv_transpose2d(x, weight, input_size=(h, w), stride=stride,
+                          padding=(ph, ph, pw, pw), dilation=dilation, groups=groups)
+    return _add_bias(y, bias, c_out)
+
+
+# ----------------------------------------------------------------------------------------
+# Pooling
+# ----------------------------------------------------------------------------------------
+
+def _pool_args(op, x, kernel_size, stride, padding):
+    xs, unbatched = _input_4d(op, x)
+    k = _pair(kernel_size, "kernel_size", op, 1)
+    s = k if stride is None else _pair(stride, "stride", op, 1)
+    p = _pair(padding, "padding", op, 0)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}, "
+                         "as in PyTorch")
+    hp, wp = xs[2] + 2 * p[0], xs[3] + 2 * p[1]
+    if k[0] > hp or k[1] > wp:
+        raise ShapeError(f"{op}: the window {k} is larger than the (padded) input {hp}x{wp} "
+                         f"of x with shape {np.shape(x)}")
+    return xs, unbatched, k, s, p
+
+
+def _pool_windows(xp, kernel, stride):
+    """(N, C, Ho, Wo, kH, kW) strided view of padded ``xp`` (no copy)."""
+    xp = np.ascontiguousarray(xp)
+    n, c, h, w = xp.shape
+    ho, wo = _out_len(h, kernel[0], stride[0], 1), _out_len(w, kernel[1], stride[1], 1)
+    sn, sc, sh, sw = xp.strides
+    return _strided(xp, (n, c, ho, wo) + tuple(kernel),
+                    (sn, sc, stride[0] * sh, stride[1] * sw, sh, sw))
+
+
+@primitive(name="avg_pool2d")
+def _avg_pool2d(x, kernel_size=(1, 1), stride=(1, 1), padding=(0, 0)):
+    """Mean of each window on canonical arguments (x 4-D, pairs; zero padding counted)."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.inexact):
+        x = x.astype(np.float64)
+    xp = _pad(x, (padding[0], padding[0], padding[1], padding[1]))
+    total = _pool_windows(xp, kernel_size, stride).sum(axis=(4, 5))
+    return total / (kernel_size[0] * kernel_size[1])
+
+
+@primitive(name="avg_pool2d_adjoint")
+def _avg_pool2d_adjoint(g, input_size=None, kernel_size=(1, 1), stride=(1, 1),
+                        padding=(0, 0)):
+    """The adjoint of ``avg_pool2d``: each g[n, c, i, j] / (kH·kW) spread over its window,
+    windows summed where they overlap, cropped to ``input_size`` (H, W)."""
+    g = np.asarray(g)
+    (kh, kw), (ph, pw) = kernel_size, padding
+    h, w = input_size
+    f = _dilate_into(g, (h + kh - 1, w + kw - 1), (kh - 1 - ph, kw - 1 - pw), stride)
+    return _pool_windows(f, kernel_size, (1, 1)).sum(axis=(4, 5)) / (kh * kw)
+
+
+_avg_pool2d.defvjp(lambda g, out, x, **p: _avg_pool2d_adjoint(g, input_size=np.shape(x)[2:],
+                                                               **p))
+_avg_pool2d_adjoint.defvjp(lambda g, out, y, input_size=None, **p: _avg_pool2d(g, **p))
+
+
+def _max_pool_index(x, kernel, stride, padding):
+    """Flat index into the padded (N, C, Hp, Wp) array of the first maximum of each window
+    (row-major order inside the window, NaN counting as the maximum), shape (N, C, Ho, Wo)."""
+    x = np.asarray(x)
+    if padding != (0, 0):
+        low = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
+        x = _pad(x, (padding[0], padding[0], padding[1], padding[1]), value=low)
+    n, c, hp, wp = x.shape
+    win = _pool_windows(x, kernel, stride)
+    ho, wo = win.shape[2:4]
+    local = win.reshape(n, c, ho, wo, -1).argmax(axis=-1)
+    a, b = np.divmod(local, kernel[1])
+    rows = stride[0] * np.arange(ho)[:, None] + a
+    cols = stride[1] * np.arange(wo)[None, :] + b
+    plane = (np.arange(n)[:, None] * c + np.arange(c)[None, :]) * (hp * wp)
+    return plane[:, :, None, None] + rows * wp + cols
+
+
+def _padded_size(input_size, padding):
+    return (input_size[0] + 2 * padding[0], input_size[1] + 2 * padding[1])
+
+
+@primitive(name="max_pool2d")
+def _max_pool2d(x, kernel_size=(1, 1), stride=(1, 1), padding=(0, 0)):
+    """Maximum of each window on canonical arguments (x 4-D, pairs; padding is -inf)."""
+    index = _max_pool_index(x, kernel_size, stride, padding)
+    return _max_pool2d_gather.forward(x, index=index, padding=padding)
+
+
+def _max_pool2d_vjp(g, out, x, kernel_size=(1, 1), stride=(1, 1), padding=(0, 0)):
+    index = _max_pool_index(np.asarray(x), kernel_size, stride, padding)
+    return _max_pool2d_scatter(g, index=index, input_size=np.shape(x)[2:], padding=padding,
+                               overlapping=stride[0] < kernel_size[0]
+                               or stride[1] < kernel_size[1])
+
+
+@primitive(name="max_pool2d_gather")
+def _max_pool2d_gather(x, index=None, padding=(0, 0)):
+    """x (N, C, H, W) zero-padded by ``padding`` and read at the flat positions ``index``
+    (N, C, Ho, Wo): the linear map that max pooling is for a fixed pattern of maxima."""
+    x = np.asarray(x)
+    if padding != (0, 0):
+        x = _pad(x, (padding[0], padding[0], padding[1], padding[1]))
+    return x.reshape(-1)[index]
+
+
+@primitive(name="max_pool2d_scatter")
+def _max_pool2d_scatter(g, index=None, input_size=None, padding=(0, 0), overlapping=True):
+    """The adjoint of ``max_pool2d_gather``: zeros (N, C, H, W) with g (N, C, Ho, Wo) added
+    at the flat padded positions ``index`` (accumulated where windows overlap)."""
+    g = np.asarray(g)
+    n, c = g.shape[:2]
+    hp, wp = _padded_size(input_size, padding)
+    size = n * c * hp * wp
+    if overlapping:
+        flat = np.bincount(index.reshape(-1), weights=g.reshape(-1), minlength=size)
+        flat = flat.astype(np.result_type(g, np.float16), copy=False)
+    else:
+        flat = np.zeros(size, dtype=g.dtype)
+        flat[index.reshape(-1)] = g.reshape(-1)  # windows do not overlap: positions unique
+    out = flat.reshape(n, c, hp, wp)
+    if padding != (0, 0):
+        out = out[:, :, padding[0]:hp - padding[0], padding[1]:wp - padding[1]]
+    return out
+
+
+_max_pool2d.defvjp(_max_pool2d_vjp)
+_max_pool2d_gather.defvjp(
+    lambda g, out, x, index=None, padding=(0, 0): _max_pool2d_scatter(
+        g, index=index, input_size=np.shape(x)[2:], padding=padding))
+_max_pool2d_scatter.defvjp(
+    lambda g, out, y, index=None, input_size=None, padding=(0, 0), overlapping=True:
+    _max_pool2d_gather(g, index=index, padding=padding))
+
+
+def _pool(op, prim, x, kernel_size, stride, padding):
+    xs, unbatched, k, s, p = _pool_args(op, x, kernel_size, stride, padding)
+    if unbatched:
+        x = reshape(x, shape=xs)
+    y = prim(x, kernel_size=k, stride=s, padding=p)
+    return reshape(y, shape=np.shape(y)[1:]) if unbatched else y
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """2-D max pooling (PyTorch's ``max_pool2d``, floor output sizes).
+
+    ``y[n, c, i, j] = max_{a<kH, b<kW} x_pad[n, c, s0·i + a, s1·j + b]``, ``x_pad`` padded
+    with -inf.
+
+    Parameters
+    ----------
+    x : Tensor or array, shape (N, C, H, W) or (C, H, W)
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to ``kernel_size`` (non-overlapping windows).
+    padding : int or (int, int)
+        At most half the kernel size, as in PyTorch.
+
+    Returns
+    -------
+    Tensor, shape (N, C, H_out, W_out) (or unbatched), x's dtype
+        ``H_out = floor((H + 2·p - kH) / s) + 1``, likewise for W.
+
+    Raises
+    ------
+    ShapeError (a ValueError)
+        x not 3-D/4-D, or a window larger than the padded input.
+    ValueError
+        Bad kernel_size/stride/padding.
+
+    Notes
+    -----
+    Gradient: each window's cotangent goes entirely to ONE element, its first maximum in
+    row-major order inside the window (PyTorch's CPU rule; ``np.argmax``), not shared among
+    ties. Where windows overlap an element collects the cotangents of every window it is the
+    maximum of. A NaN counts as the maximum.
+
+    Examples
+    --------
+    >>> tg.max_pool2d(np.arange(16.0).reshape(1, 4, 4), 2)
+    tensor([[[ 5.,  7.],
+             [13., 15.]]], dtype=float64)
+    """
+    return _pool("max_pool2d", _max_pool2d, x, kernel_size, stride, padding)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """2-D average pooling (PyTorch's ``avg_pool2d`` with ``count_include_pad=True``, floor
+    output sizes).
+
+    ``y[n, c, i, j] = (1 / (kH·kW)) Σ_{a<kH, b<kW} x_pad[n, c, s0·i + a, s1·j + b]``,
+    ``x_pad`` zero-padded; linear in x, its gradient spreads g / (kH·kW) over each window.
+
+    Parameters
+    ----------
+    x : Tensor or array, shape (N, C, H, W) or (C, H, W)
+        Integer input gives float64.
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to ``kernel_size``.
+    padding : int or (int, int)
+        At most half the kernel size; the zeros count in the mean.
+
+    Returns
+    -------
+    Tensor, shape (N, C, H_out, W_out) (or unbatched)
+        ``H_out = floor((H + 2·p - kH) / s) + 1``, likewise for W.
+
+    Raises
+    ------
+    ShapeError (a ValueError)
+        x not 3-D/4-D, or a window larger than the padded input.
+    ValueError
+        Bad kernel_size/stride/padding.
+
+    Examples
+    --------
+    >>> tg.avg_pool2d(np.arange(16.0).reshape(1, 4, 4), 2)
+    tensor([[[ 2.5,  4.5],
+             [10.5, 12.5]]], dtype=float64)
+    """
+    return _pool("avg_pool2d", _avg_pool2d, x, kernel_size, stride, padding)

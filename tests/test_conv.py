@@ -1,0 +1,418 @@
+"""conv2d, conv_transpose2d, max_pool2d, avg_pool2d: hand-computed values, plain-loop
+references (hypothesis), the notebook's network, first and second derivatives, errors."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tensorgrad as tg
+from tensorgrad.ops import conv as conv_impl
+
+# -- plain references (loops are fine here) ----------------------------------------------
+
+
+def conv2d_loop(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    xp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw))
+    xp[:, :, ph:ph + h, pw:pw + wd] = x
+    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    wo = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((n, o, ho, wo))
+    og = o // groups
+    for s in range(n):
+        for oc in range(o):
+            g = oc // og
+            for i in range(ho):
+                for j in range(wo):
+                    total = 0.0
+                    for ci in range(cg):
+                        for a in range(kh):
+                            for bb in range(kw):
+                                total += (xp[s, g * cg + ci, sh * i + dh * a, sw * j + dw * bb]
+                                          * w[oc, ci, a, bb])
+                    y[s, oc, i, j] = total + (0.0 if b is None else b[oc])
+    return y
+
+
+def conv_transpose2d_loop(x, w, stride, padding, output_padding, dilation, groups):
+    """Scatter every input pixel times its kernel into the output, then crop the padding."""
+    n, c, h, wd = x.shape
+    _, og, kh, kw = w.shape
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
+    full = np.zeros((n, og * groups, (h - 1) * sh + dh * (kh - 1) + 1 + oph,
+                     (wd - 1) * sw + dw * (kw - 1) + 1 + opw))
+    cg = c // groups
+    for s in range(n):
+        for ci in range(c):
+            g = ci // cg
+            for i in range(h):
+                for j in range(wd):
+                    for oc in range(og):
+                        for a in range(kh):
+                            for bb in range(kw):
+                                full[s, g * og + oc, sh * i + dh * a, sw * j + dw * bb] += (
+                                    x[s, ci, i, j] * w[ci, oc, a, bb])
+    ho = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    wo = (wd - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    return full[:, :, ph:ph + ho, pw:pw + wo]
+
+
+def pool_loop(x, k, s, p, kind):
+    n, c, h, w = x.shape
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.full((n, c, h + 2 * p[0], w + 2 * p[1]), fill)
+    xp[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x
+    ho, wo = (h + 2 * p[0] - k[0]) // s[0] + 1, (w + 2 * p[1] - k[1]) // s[1] + 1
+    y = np.zeros((n, c, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            win = xp[:, :, s[0] * i:s[0] * i + k[0], s[1] * j:s[1] * j + k[1]]
+            y[:, :, i, j] = win.max(axis=(2, 3)) if kind == "max" else win.mean(axis=(2, 3))
+    return y
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# -- hand-computed case ---------------------------------------------------------------------
+
+X = np.arange(25.0).reshape(1, 1, 5, 5)
+K = np.arange(9.0).reshape(1, 1, 3, 3)
+G = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 1, 2, 2)
+
+
+def test_strided_valid_cross_correlation_by_hand():
+    x, k = tg.tensor(X, requires_grad=True), tg.tensor(K, requires_grad=True)
+    y = tg.conv2d(x, k, stride=2)
+    np.testing.assert_array_equal(y.data[0, 0], [[312, 384], [672, 744]])
+    y.backward(G)
+    np.testing.assert_array_equal(k.grad.data[0, 0], [[82, 92, 102], [132, 142, 152],
+                                                      [182, 192, 202]])
+    np.testing.assert_array_equal(x.grad.data[0, 0], [[0, 1, 2, 2, 4], [3, 4, 11, 8, 10],
+                                                      [6, 10, 26, 18, 24], [9, 12, 27, 16, 20],
+                                                      [18, 21, 48, 28, 32]])
+    assert y.grad_fn.name == "conv2d"
+    # the input gradient is conv_transpose2d of the cotangent
+    np.testing.assert_array_equal(tg.conv_transpose2d(G, K, stride=2).data, x.grad.data)
+
+
+def test_unbatched_bias_float32_and_integer_inputs():
+    x = np.arange(2 * 4 * 5, dtype=np.float32).reshape(2, 4, 5)
+    w = np.ones((3, 2, 2, 2), dtype=np.float32)
+    b = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    y = tg.conv2d(x, w, b)
+    assert y.shape == (3, 3, 4) and y.dtype == np.float32
+    np.testing.assert_allclose(y.data, conv2d_loop(x[None], w, b)[0], rtol=1e-6)
+    xt = tg.tensor(x, requires_grad=True)
+    tg.conv2d(xt, w, b).sum().backward()
+    assert xt.grad.dtype == np.float32 and xt.grad.shape == x.shape
+    yi = tg.conv2d(np.ones((1, 3, 3), dtype=int), np.ones((1, 1, 2, 2), dtype=int))
+    np.testing.assert_array_equal(yi.data, np.full((1, 2, 2), 4))
+
+
+def test_padding_same_and_valid():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2, 6, 7))
+    for k in [(3, 3), (2, 4), (4, 1)]:
+        for d in [1, 2]:
+            w = rng.standard_normal((3, 2) + k)
+            y = tg.conv2d(x, w, padding="same", dilation=d)
+            assert y.shape == (1, 3, 6, 7)
+            # PyTorch: total d(k-1), the odd one at the bottom/right
+            th, tw = d * (k[0] - 1), d * (k[1] - 1)
+            xp = np.pad(x, ((0, 0), (0, 0), (th // 2, th - th // 2), (tw // 2, tw - tw // 2)))
+            np.testing.assert_allclose(y.data, conv2d_loop(xp, w, dilation=(d, d)), atol=1e-12)
+    np.testing.assert_allclose(tg.conv2d(x, w, padding="valid").data, conv2d_loop(x, w),
+                               atol=1e-12)
+
+
+# -- hypothesis against the loops -----------------------------------------------------------
+
+@st.composite
+def conv_case(draw):
+    groups = draw(st.integers(1, 3))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    size = tuple(max(1, d[i] * (k[i] - 1) + 1 - 2 * p[i] + draw(st.integers(0, 4)))
+                 for i in range(2))
+    n = draw(st.integers(1, 2))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return groups, cg, og, k, s, d, p, size, n, seed
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_case(), st.booleans())
+def test_conv2d_matches_plain_loop(case, with_bias):
+    groups, cg, og, k, s, d, p, (h, w), n, seed = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, groups * cg, h, w))
+    wt = rng.standard_normal((groups * og, cg) + k)
+    b = rng.standard_normal(groups * og) if with_bias else None
+    y = tg.conv2d(x, wt, b, stride=s, padding=p, dilation=d, groups=groups)
+    np.testing.assert_allclose(y.data, conv2d_loop(x, wt, b, s, p, d, groups), atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(conv_case(), st.data())
+def test_conv_transpose2d_matches_plain_scatter_loop(case, data):
+    groups, cg, og, k, s, d, p, (h, w), n, seed = case
+    op = tuple(data.draw(st.integers(0, max(s[i], d[i]) - 1)) for i in range(2))
+    rng = np.random.default_rng(seed)
+    ho = (h - 1) * s[0] - 2 * p[0] + d[0] * (k[0] - 1) + op[0] + 1
+    wo = (w - 1) * s[1] - 2 * p[1] + d[1] * (k[1] - 1) + op[1] + 1
+    x = rng.standard_normal((n, groups * cg, h, w))
+    wt = rng.standard_normal((groups * cg, og) + k)
+    if ho < 1 or wo < 1:
+        with pytest.raises(tg.ShapeError, match="not positive"):
+            tg.conv_transpose2d(x, wt, stride=s, padding=p, output_padding=op, dilation=d,
+                                groups=groups)
+        return
+    want = conv_transpose2d_loop(x, wt, s, p, op, d, groups)
+    y = tg.conv_transpose2d(x, wt, stride=s, padding=p, output_padding=op, dilation=d,
+                            groups=groups)
+    np.testing.assert_allclose(y.data, want, atol=1e-12)
+    # both implementations of the transposed direction, whichever the size picks
+    args = ((ho, wo), s, (p[0], p[0], p[1], p[1]), d, groups)
+    for impl in (conv_impl._conv_transpose_dilated, conv_impl._conv_transpose_fold):
+        np.testing.assert_allclose(impl(x, wt, *args), want, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
+       st.integers(0, 1), st.integers(0, 1), st.integers(0, 3), st.integers(0, 3),
+       st.booleans(), st.integers(0, 2**32 - 1))
+def test_pools_match_plain_loop(kh, kw, sh, sw, ph, pw, eh, ew, default_stride, seed):
+    k, p = (kh, kw), (min(ph, kh // 2), min(pw, kw // 2))
+    s = k if default_stride else (sh, sw)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 3, max(1, kh - 2 * p[0] + eh), max(1, kw - 2 * p[1] + ew)))
+    stride = None if default_stride else s
+    np.testing.assert_allclose(tg.max_pool2d(x, k, stride, p).data, pool_loop(x, k, s, p, "max"))
+    np.testing.assert_allclose(tg.avg_pool2d(x, k, stride, p).data, pool_loop(x, k, s, p, "avg"),
+                               atol=1e-14)
+    # unbatched gives the same, without the batch axis
+    np.testing.assert_allclose(tg.max_pool2d(x[0], k, stride, p).data,
+                               pool_loop(x[:1], k, s, p, "max")[0])
+
+
+def test_max_pool_gradient_goes_to_the_first_maximum():
+    x = tg.tensor(np.array([[[1.0, 3.0, 3.0], [3.0, 0.0, 2.0], [0.0, 1.0, 2.0]]]),
+                  requires_grad=True)
+    y = tg.max_pool2d(x, 2, stride=1)  # windows overlap; ties at the 3s
+    np.testing.assert_array_equal(y.data, [[[3.0, 3.0], [3.0, 2.0]]])
+    y.backward(np.array([[[1.0, 10.0], [100.0, 1000.0]]]))
+    # window (0,0): first 3 at (0,1); (0,1): first 3 at (0,1); (1,0): (1,0); (1,1): first 2 at (1,2)
+    np.testing.assert_array_equal(x.grad.data, [[[0, 11, 0], [100, 0, 1000], [0, 0, 0]]])
+
+
+def test_max_pool_gradient_matches_torch_on_ties():
+    torch = pytest.importorskip("torch")
+    x = np.round(np.random.default_rng(1).standard_normal((2, 2, 6, 7)))  # many ties
+    g = np.random.default_rng(2).standard_normal((2, 2, 5, 6))
+    xt = tg.tensor(x, requires_grad=True)
+    tg.max_pool2d(xt, (2, 2), 1).backward(g)
+    xx = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(xx, (2, 2), 1).backward(torch.tensor(g))
+    np.testing.assert_allclose(xt.grad.data, xx.grad.numpy(), atol=1e-12)
+
+
+def test_conv_family_matches_torch():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 4, 7, 8)), rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
+    g = rng.standard_normal((2, 6, 4, 4))
+    kw = dict(stride=(2, 3), padding=(1, 2), dilation=(1, 2), groups=2)
+    ts = [tg.tensor(a, requires_grad=True) for a in (x, w, b)]
+    tg.conv2d(*ts, **kw).backward(g)
+    rs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    F.conv2d(*rs, **kw).backward(torch.tensor(g))
+    for t, r in zip(ts, rs):
+        np.testing.assert_allclose(t.grad.data, r.grad.numpy(), atol=1e-12)
+    wt = rng.standard_normal((4, 3, 3, 2))
+    kw = dict(stride=2, padding=1, output_padding=1, dilation=(2, 1), groups=2)
+    np.testing.assert_allclose(
+        tg.conv_transpose2d(x, wt, b, **kw).data,
+        F.conv_transpose2d(*(torch.tensor(a) for a in (x, wt, b)), **kw).numpy(), atol=1e-12)
+
+
+# -- the notebook's network --------------------------------------------------------------------
+
+def _notebook_params(rng):
+    return dict(K1=rng.standard_normal((5, 1, 3, 3)), B1=rng.random((5, 26, 26)),
+                K2=rng.standard_normal((5, 5, 3, 3)) * 0.3, B2=rng.random((5, 24, 24)) - 0.5,
+                W1=rng.standard_normal((100, 2880)) * 0.02, b1=rng.random((100, 1)) - 0.5,
+                W2=rng.standard_normal((2, 100)) * 0.3, b2=rng.random((2, 1)) - 0.5)
+
+
+def _dense_tail(h, P, y):
+    v = tg.reshape(h, (2880, 1))
+    v = tg.sigmoid(tg.matmul(P["W1"], v) + P["b1"])
+    p = tg.sigmoid(tg.matmul(P["W2"], v) + P["b2"])
+    return tg.binary_cross_entropy(p, y)
+
+
+def _net_conv2d(x, P, y):
+    h = tg.sigmoid(tg.conv2d(x, P["K1"]) + P["B1"])
+    h = tg.sigmoid(tg.conv2d(h, P["K2"]) + P["B2"])
+    return _dense_tail(h, P, y)
+
+
+def _net_correlate2d(x, P, y):
+    def layer(inp, K, B):
+        return tg.stack([B[i] + sum(tg.correlate2d(inp[j], K[i, j], "valid")
+                                    for j in range(K.shape[1]))
+                         for i in range(K.shape[0])])
+    h = tg.sigmoid(layer(x, P["K1"], P["B1"]))
+    h = tg.sigmoid(layer(h, P["K2"], P["B2"]))
+    return _dense_tail(h, P, y)
+
+
+def test_notebook_network_conv2d_equals_per_channel_correlate2d():
+    rng = np.random.default_rng(7)
+    x = rng.random((1, 28, 28))
+    y = np.array([[0.0], [1.0]])
+    raw = _notebook_params(rng)
+    results = []
+    for net in (_net_conv2d, _net_correlate2d):
+        P = {k: tg.tensor(v, requires_grad=True) for k, v in raw.items()}
+        loss = net(x, P, y)
+        grads = tg.grad(loss, list(P.values()))
+        results.append((loss.item(), dict(zip(P, grads))))
+    (l1, g1), (l2, g2) = results
+    assert abs(l1 - l2) <= 1e-12 * abs(l2)
+    for k in raw:
+        scale = np.abs(g2[k].data).max()
+        assert scale > 1e-8, k  # the gradients are not vanishingly small
+        np.testing.assert_allclose(g1[k].data, g2[k].data, rtol=1e-12, atol=1e-12 * scale,
+                                   err_msg=k)
+
+
+# -- first and second derivatives --------------------------------------------------------
+
+def _t(rng, *shape):
+    return tg.tensor(rng.standard_normal(shape), requires_grad=True)
+
+
+CONV_GRAD_CASES = [
+    ((2, 4, 5, 6), (6, 2, 3, 2), dict(stride=2, padding=1, groups=2)),
+    ((1, 2, 6, 5), (3, 2, 2, 3), dict(stride=(1, 2), padding=(2, 0), dilation=(2, 1))),
+    ((2, 5, 5), (2, 2, 3, 3), dict(padding="same")),
+]
+
+
+@pytest.mark.parametrize("transposed", ["fold", "dilated"])
+@pytest.mark.parametrize("xs,ws,params", CONV_GRAD_CASES)
+def test_conv2d_gradcheck_and_gradgradcheck(xs, ws, params, transposed, monkeypatch):
+    monkeypatch.setattr(conv_impl, "_FORCE_TRANSPOSED", transposed)
+    rng = np.random.default_rng(11)
+    x, w, b = _t(rng, *xs), _t(rng, *ws), _t(rng, ws[0])
+    f = lambda x, w, b: tg.conv2d(x, w, b, **params)  # noqa: E731
+    assert tg.gradcheck(f, (x, w, b))
+    assert tg.gradgradcheck(f, (x, w, b))
+
+
+@pytest.mark.parametrize("params", [dict(stride=2, padding=1, output_padding=1, groups=2),
+                                    dict(dilation=2, output_padding=1)])
+def test_conv_transpose2d_gradcheck_and_gradgradcheck(params):
+    rng = np.random.default_rng(12)
+    x, w, b = _t(rng, 2, 4, 3, 3), _t(rng, 4, 2, 3, 2), _t(rng, 2 * params.get("groups", 1))
+    f = lambda x, w, b: tg.conv_transpose2d(x, w, b, **params)  # noqa: E731
+    assert tg.gradcheck(f, (x, w, b))
+    assert tg.gradgradcheck(f, (x, w, b))
+
+
+@pytest.mark.parametrize("params", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+                                    dict(kernel_size=(2, 3), stride=(1, 2))])
+@pytest.mark.parametrize("pool", [tg.max_pool2d, tg.avg_pool2d], ids=["max", "avg"])
+def test_pools_gradcheck_and_gradgradcheck(pool, params):
+    # distinct values, far apart relative to eps: no ties, no switch of argmax
+    rng = np.random.default_rng(13)
+    x = tg.tensor(rng.permutation(2 * 3 * 5 * 6).reshape(2, 3, 5, 6) * 0.1, requires_grad=True)
+    f = lambda x: pool(x, **params)  # noqa: E731
+    assert tg.gradcheck(f, (x,))
+    assert tg.gradgradcheck(f, (x,))
+
+
+SIGNAL_GRAD_SHAPES = [((5, 4), (2, 3)), ((2, 3), (4, 5)), ((3, 5), (4, 2))]
+
+
+@pytest.mark.parametrize("s1,s2", SIGNAL_GRAD_SHAPES)
+@pytest.mark.parametrize("fn", [tg.correlate2d, tg.convolve2d], ids=["correlate2d", "convolve2d"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_signal_ops_gradcheck_and_gradgradcheck(fn, mode, s1, s2):
+    if mode == "valid" and s1 == (3, 5):
+        pytest.skip("neither input contains the other: 'valid' raises (tested below)")
+    rng = np.random.default_rng(14)
+    a, b = _t(rng, *s1), _t(rng, *s2)
+    f = lambda a, b: fn(a, b, mode)  # noqa: E731
+    assert tg.gradcheck(f, (a, b))
+    assert tg.gradgradcheck(f, (a, b))
+
+
+def test_signal_ops_valid_mode_neither_containing_raises():
+    with pytest.raises(ValueError, match="valid"):
+        tg.correlate2d(np.ones((3, 5)), np.ones((4, 2)), "valid")
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args,kwargs,exc,match", [
+    ((np.ones((2, 3, 5)), np.ones((1, 3, 2, 2))), {}, tg.ShapeError, r"x has 2 channels"),
+    ((np.ones((1, 3, 5, 5)), np.ones((2, 3, 2))), {}, tg.ShapeError, r"expected weight of shape"),
+    ((np.ones((5, 5)), np.ones((1, 1, 2, 2))), {}, tg.ShapeError, r"\(N, C, H, W\) or \(C, H, W\)"),
+    ((np.ones((1, 4, 5, 5)), np.ones((3, 2, 2, 2))), dict(groups=2), ValueError,
+     r"out_channels \(3.*divisible by groups \(2\)"),
+    ((np.ones((1, 3, 5, 5)), np.ones((4, 1, 2, 2))), dict(groups=2), ValueError,
+     r"in_channels \(3.*divisible by groups"),
+    ((np.ones((1, 1, 3, 3)), np.ones((1, 1, 4, 4))), {}, tg.ShapeError, r"larger than the padded"),
+    ((np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))), dict(dilation=3), tg.ShapeError,
+     r"larger than the padded"),
+    ((np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), np.ones(2)), {}, tg.ShapeError,
+     r"bias of shape \(1,\)"),
+    ((np.ones((1, 1, 5, 5)), np.ones((1, 1, 2, 2))), dict(stride=0), ValueError, r"stride"),
+    ((np.ones((1, 1, 5, 5)), np.ones((1, 1, 2, 2))), dict(padding=-1), ValueError, r"padding"),
+    ((np.ones((1, 1, 5, 5)), np.ones((1, 1, 2, 2))), dict(padding="full"), ValueError,
+     r"'valid' or 'same'"),
+    ((np.ones((1, 1, 5, 5)), np.ones((1, 1, 2, 2))), dict(padding="same", stride=2), ValueError,
+     r"strided"),
+    ((np.ones((1, 1, 5, 5)), np.ones((1, 1, 2, 2))), dict(stride=(1, 2, 3)), ValueError,
+     r"int or a pair"),
+    ((np.ones((1, 1, 5, 5)), np.ones((1, 1, 2, 2))), dict(groups=0), ValueError, r"groups"),
+])
+def test_conv2d_errors(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        tg.conv2d(*args, **kwargs)
+
+
+def test_conv_transpose2d_and_pool_errors():
+    with pytest.raises(tg.ShapeError, match=r"x has 2 channels"):
+        tg.conv_transpose2d(np.ones((1, 2, 3, 3)), np.ones((3, 1, 2, 2)))
+    with pytest.raises(ValueError, match=r"output_padding"):
+        tg.conv_transpose2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), stride=2,
+                            output_padding=2)
+    with pytest.raises(tg.ShapeError, match=r"not positive"):
+        tg.conv_transpose2d(np.ones((1, 1, 1, 1)), np.ones((1, 1, 1, 1)), padding=1)
+    with pytest.raises(tg.ShapeError, match=r"bias of shape \(4,\)"):
+        tg.conv_transpose2d(np.ones((1, 2, 3, 3)), np.ones((2, 2, 2, 2)), np.ones(2), groups=2)
+    with pytest.raises(tg.ShapeError, match=r"larger than the \(padded\) input"):
+        tg.max_pool2d(np.ones((1, 3, 3)), 4)
+    with pytest.raises(ValueError, match=r"at most half"):
+        tg.avg_pool2d(np.ones((1, 5, 5)), 2, padding=2)
+    with pytest.raises(ValueError, match=r"kernel_size"):
+        tg.avg_pool2d(np.ones((1, 5, 5)), 0)
+    with pytest.raises(tg.ShapeError, match=r"\(N, C, H, W\)"):
+        tg.max_pool2d(np.ones((5, 5)), 2)
+
+
+def test_output_size_formula():
+    for h, k, s, p, d in [(28, 3, 1, 0, 1), (7, 3, 2, 1, 1), (10, 3, 3, 2, 2), (5, 1, 4, 0, 1)]:
+        y = tg.conv2d(np.zeros((1, 1, h, h)), np.zeros((1, 1, k, k)), stride=s, padding=p,
+                      dilation=d)
+        assert y.shape[2] == (h + 2 * p - d * (k - 1) - 1) // s + 1
