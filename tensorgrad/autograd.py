@@ -13,6 +13,7 @@ serves both, because every primitive computes directly on ndarrays and records o
 """
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
@@ -104,17 +105,22 @@ class Node:
         The op's static keyword parameters (axis, mode, ...).
     site : str or None
         ``"file:line in function: source"`` of the user code that created the op, recorded
-        only while :func:`tensorgrad.gradcheck` localises a failure.
+        only while :func:`tensorgrad.gradcheck` localises a failure (with ``seq``, the
+        node's creation number).
     """
 
-    __slots__ = ("op", "parents", "inputs", "params", "site")
+    __slots__ = ("op", "parents", "inputs", "params", "site", "seq")
 
     def __init__(self, op, parents, inputs, params):
         self.op = op
         self.parents = parents
         self.inputs = inputs
         self.params = params
-        self.site = _user_site() if _state.record_sites else None
+        if _state.record_sites:
+            self.site = _user_site()
+            self.seq = next(_creation_order)
+        else:
+            self.site = None
 
     @property
     def name(self) -> str:
@@ -132,10 +138,17 @@ class Node:
         return f"<{self.op.name}Backward>"
 
 
+_creation_order = itertools.count()
+_LIBRARY_MODULES = ("tensorgrad.", "hypothesis", "_pytest", "pluggy")
+
+
 def _user_site():
-    """The innermost stack frame outside the tensorgrad package, as readable text."""
+    """The innermost stack frame outside tensorgrad (and the test machinery that drives it),
+    as readable text."""
     frame = sys._getframe(2)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+    while frame is not None and (
+            os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
+            or frame.f_globals.get("__name__", "").startswith(_LIBRARY_MODULES)):
         frame = frame.f_back
     if frame is None:
         return None

@@ -6,7 +6,7 @@ also checks PyTorch's invariants of a VJP: zero for a zero cotangent, linear in 
 cotangent, repeatable, of the input's shape and dtype. When a check of a whole function
 fails, the function is run once more with source sites recorded, every recorded op of its
 graph is checked on its own at the very values it saw, and the report names the first op
-(in forward order) whose own check fails, with the line of user code that created it.
+(in creation order) whose own check fails, with the line of user code that created it.
 """
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def _check(fn, inputs, eps, atol, rtol, seed, fast_mode, name):
     def evaluate():
         args = [Tensor(b) if i in diff_pos else inputs[i] for i, b in enumerate(base)]
         res = _as_outputs(fn(*args), name)
-        return [np.asarray(r.data, dtype=np.float64) for r in res]
+        return [np.array(r.data, dtype=np.float64, copy=True) for r in res]  # never a view
 
     for j, i in enumerate(diff_pos):
         x = base[i]
@@ -184,23 +184,17 @@ def _indent(text, n):
 
 
 def _forward_order(outs):
-    """Recorded nodes reachable from ``outs``, parents before children (iterative)."""
-    order, seen = [], set()
-    stack = [(o, False) for o in outs if o.grad_fn is not None]
+    """Recorded nodes reachable from ``outs``, in the order they were created."""
+    nodes, seen = [], set()
+    stack = [o for o in outs if o.grad_fn is not None]
     while stack:
-        t, expanded = stack.pop()
-        node = t.grad_fn
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
+        node = stack.pop().grad_fn
+        if id(node) in seen or not hasattr(node, "seq"):  # no seq: recorded before fn ran
             continue
         seen.add(id(node))
-        stack.append((t, True))
-        for p in node.parents:
-            if isinstance(p, Tensor) and p.grad_fn is not None and id(p.grad_fn) not in seen:
-                stack.append((p, False))
-    return order
+        nodes.append(node)
+        stack.extend(p for p in node.parents if isinstance(p, Tensor) and p.grad_fn is not None)
+    return sorted(nodes, key=lambda n: n.seq)
 
 
 def _localize(fn, inputs, eps, atol, rtol, seed, name):
@@ -230,7 +224,7 @@ def _localize(fn, inputs, eps, atol, rtol, seed, name):
             shapes = ", ".join(str(np.shape(x)) for x in node.inputs)
             site = node.site or "(source line unknown)"
             return (f"first op whose own check fails: '{op.name}' (op {pos + 1} of {len(nodes)} "
-                    f"in forward order), inputs of shapes {shapes}\n"
+                    f"in creation order), inputs of shapes {shapes}\n"
                     f"  created at {site}\n" + _indent(str(f), 2))
     return (f"each of the {len(nodes)} recorded ops passes its own check at these values; the "
             "mismatch comes from the function as a whole (a kink hit exactly, eps too large "

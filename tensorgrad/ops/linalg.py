@@ -43,6 +43,8 @@ def _matmul_vjp_a(g, out, a, b):
 
 
 def _matmul_vjp_b(g, out, a, b):
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        return g * a  # g is 0-d
     if np.ndim(a) == 1:
         return expand_dims(a, -1) * expand_dims(g, -2)  # (..., n, p)
     if np.ndim(b) == 1:

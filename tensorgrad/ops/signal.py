@@ -52,7 +52,8 @@ def _window(fn, a, b, start, size):
     sa, sb = np.shape(a), np.shape(b)
     valid_start = tuple(min(p, q) - 1 for p, q in zip(sa, sb))
     valid_size = tuple(abs(p - q) + 1 for p, q in zip(sa, sb))
-    if tuple(start) == valid_start and tuple(size) == valid_size:
+    contains = all(p >= q for p, q in zip(sa, sb)) or all(p <= q for p, q in zip(sa, sb))
+    if contains and tuple(start) == valid_start and tuple(size) == valid_size:
         return fn(a, b, mode="valid")
     full = fn(a, b, mode="full")
     if tuple(start) == (0, 0) and tuple(size) == np.shape(full):

@@ -1,0 +1,870 @@
+"""One spec per op: how to call it, on which inputs, and what it must compute.
+
+Every primitive registered by tensorgrad (``tg.OPS``) and every public composite of
+``tensorgrad.functional`` is covered by at least one :class:`OpSpec` in :data:`SPECS`; the
+generic tests of ``tests/test_ops_generic.py`` run each spec through the same checks
+(forward against a NumPy/SciPy reference, gradcheck, gradgradcheck, float32 in and out), and
+a coverage test fails when a registered built-in op has no spec.
+
+A spec's input strategy carries the op's domain: ``log`` and ``sqrt`` on (0.1, 3), ``relu``
+and ``abs`` away from their kink at 0, ``clip`` away from its bounds, ``maximum`` and the
+max/min reductions on lattices where ties cannot happen (finite differences at a tie
+measure a one-sided mix, while the VJP follows a convention tested in ``test_cases.py``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+import scipy.signal
+import scipy.special
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tensorgrad as tg
+from tensorgrad.testing import arrays, broadcastable_shapes, floats, matmul_shapes
+
+# ----------------------------------------------------------------------------------------
+# Cases and specs
+# ----------------------------------------------------------------------------------------
+
+
+class Case:
+    """One call of an op: array arguments (Tensors are made of the differentiated ones) and
+    static parameters."""
+
+    def __init__(self, args, params=None):
+        self.args = tuple(args)
+        self.params = dict(params or {})
+
+    def __repr__(self):
+        parts = []
+        for i, a in enumerate(self.args):
+            if isinstance(a, np.ndarray):
+                body = np.array2string(a, floatmode="unique", separator=", ", threshold=200)
+                parts.append(f"arg {i}: shape {a.shape} {a.dtype} = {body}")
+            else:
+                parts.append(f"arg {i}: {a!r}")
+        if self.params:
+            parts.append("params: " + ", ".join(f"{k}={v!r}" for k, v in self.params.items()))
+        return "Case(\n  " + "\n  ".join(parts) + ")"
+
+    def _repr_pretty_(self, printer, cycle):  # hypothesis prints falsifying examples with it
+        printer.text(repr(self))
+
+
+@dataclasses.dataclass(frozen=True)
+class OpSpec:
+    """How to test one op.
+
+    Attributes
+    ----------
+    name : str
+        Test id (several specs may cover one op: ``getitem_basic``, ``getitem_bool``...).
+    covers : str
+        The registered op (``tg.OPS`` key) or ``tensorgrad.functional`` name it covers.
+    fn : callable
+        ``fn(*args, **params) -> Tensor``, the tensorgrad function under test.
+    cases : SearchStrategy[Case]
+        Inputs and parameters within the op's domain.
+    reference : callable
+        ``reference(*args, **params) -> ndarray``: the same computation in NumPy/SciPy.
+    diff : tuple of int or None
+        Argument positions differentiated; None: every floating-point ndarray argument.
+    differentiable : bool
+        False for ops whose result never requires grad (comparisons, ``sign``, logic).
+    gradgrad : bool
+        Whether second derivatives are checked.
+    fwd_rtol, fwd_atol : float
+        Forward tolerance against the reference in float64.
+    eps, atol, rtol : float
+        Passed to ``tg.gradcheck`` / ``tg.gradgradcheck``.
+    keeps_dtype : bool
+        float32 inputs give a float32 result (False for ``cast``, comparisons, logic).
+    broadcast_cases : callable or None
+        For ops that broadcast: ``shapes -> SearchStrategy[Case]`` with the array arguments
+        of exactly those shapes, used by the fixed-shape broadcasting test.
+    """
+
+    name: str
+    covers: str
+    fn: Callable
+    cases: st.SearchStrategy
+    reference: Callable
+    diff: tuple | None = None
+    differentiable: bool = True
+    gradgrad: bool = True
+    fwd_rtol: float = 1e-12
+    fwd_atol: float = 1e-12
+    eps: float = 1e-6
+    atol: float = 1e-5
+    rtol: float = 1e-3
+    keeps_dtype: bool = True
+    broadcast_cases: Callable | None = None
+
+    def diff_positions(self, case):
+        if self.diff is not None:
+            return tuple(self.diff)
+        return tuple(i for i, a in enumerate(case.args)
+                     if isinstance(a, np.ndarray) and a.dtype.kind == "f")
+
+    def __repr__(self):  # the pytest id and hypothesis' report
+        return self.name
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(self.name)
+
+
+SPECS: list[OpSpec] = []
+
+
+def spec(*args, **kwargs) -> OpSpec:
+    s = OpSpec(*args, **kwargs)
+    if any(t.name == s.name for t in SPECS):
+        raise ValueError(f"duplicate spec name {s.name!r}")
+    SPECS.append(s)
+    return s
+
+
+# ----------------------------------------------------------------------------------------
+# Strategies used by the specs (small shapes: every example is gradgradchecked)
+# ----------------------------------------------------------------------------------------
+
+MAX_SIDE = 4
+SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3)
+SHAPES_1D_UP = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3)
+# Lattices with no ties between them (|x - y| >= 0.05 always) and within them (unique draws).
+LATTICE_X = st.integers(-20, 20).map(lambda i: 0.1 * i + 0.05)
+LATTICE_Y = st.integers(-20, 20).map(lambda i: 0.1 * i)
+DISTINCT = st.integers(-60, 60).map(lambda i: i / 20)
+SMALL_INTS = st.integers(-2, 2).map(float)  # comparisons: equality happens
+
+
+def _cases(*strategies, params=None):
+    """Case of independently drawn arguments (and a params strategy or dict)."""
+    if params is None:
+        params = st.just({})
+    elif isinstance(params, dict):
+        params = st.just(params)
+    return st.tuples(st.tuples(*strategies), params).map(lambda t: Case(t[0], t[1]))
+
+
+def _broadcast_family(elements, n):
+    """(cases strategy, broadcast_cases) for an n-input op with one domain per input."""
+    def with_shapes(shapes):
+        return _cases(*(arrays(s, elements=e) for s, e in zip(shapes, elements)))
+
+    return broadcastable_shapes(n, max_dims=3, max_side=3).flatmap(with_shapes), with_shapes
+
+
+def unary(name, fn, reference, elements=(-2.0, 2.0), covers=None, shapes=SHAPES, **kw):
+    return spec(name, covers or name, fn, _cases(arrays(shapes, elements=elements)),
+                reference, **kw)
+
+
+def binary(name, fn, reference, elements=((-2.0, 2.0), (-2.0, 2.0)), covers=None, **kw):
+    cases, with_shapes = _broadcast_family(elements, len(elements))
+    return spec(name, covers or name, fn, cases, reference, broadcast_cases=with_shapes, **kw)
+
+
+@st.composite
+def axis_and_keepdims(draw, ndim, allow_tuple=True):
+    """``axis`` (None, an int, possibly negative, or a tuple) valid for ``ndim`` axes, and
+    ``keepdims``."""
+    options = [st.none()]
+    if ndim > 0:
+        options.append(st.integers(-ndim, ndim - 1))
+        if allow_tuple:
+            options.append(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim,
+                                    unique=True).map(tuple))
+    axis = draw(st.one_of(*options))
+    return {"axis": axis, "keepdims": draw(st.booleans())}
+
+
+def reduction_cases(elements=(-2.0, 2.0), unique=False, allow_tuple=True):
+    return arrays(SHAPES, elements=elements, unique=unique).flatmap(
+        lambda x: axis_and_keepdims(x.ndim, allow_tuple).map(lambda p: Case((x,), p)))
+
+
+# ----------------------------------------------------------------------------------------
+# Elementwise arithmetic (broadcasting)
+# ----------------------------------------------------------------------------------------
+
+binary("add", tg.add, np.add)
+binary("subtract", tg.subtract, np.subtract)
+binary("multiply", tg.multiply, np.multiply)
+binary("divide", tg.divide, np.divide,
+       elements=((-2.0, 2.0), floats(-2.0, 2.0, avoid=[0.0], margin=0.5)))
+binary("power", tg.power, np.power, elements=((0.5, 2.0), (-2.0, 2.0)))
+binary("maximum", tg.maximum, np.maximum, elements=(LATTICE_X, LATTICE_Y))
+binary("minimum", tg.minimum, np.minimum, elements=(LATTICE_X, LATTICE_Y))
+
+
+@st.composite
+def _power_constant_exponent(draw):
+    """Negative bases with a constant integer exponent: no NaN in the base's gradient."""
+    exponent = draw(st.sampled_from([2, 3, -1, 2.0, -2]))
+    base = draw(arrays(SHAPES, elements=floats(-2.0, 2.0, avoid=[0.0], margin=0.25)))
+    return Case((base, exponent))
+
+
+spec("power_constant_exponent", "power", tg.power, _power_constant_exponent(), np.power,
+     diff=(0,))
+
+
+@st.composite
+def _power_constant_base(draw):
+    base = draw(st.sampled_from([0.5, 2.0, np.e]))
+    return Case((base, draw(arrays(SHAPES))))
+
+
+spec("power_constant_base", "power", tg.power, _power_constant_base(), np.power, diff=(1,))
+
+
+@st.composite
+def _where_cases_for(draw, shapes):
+    cond = draw(hnp.arrays(np.bool_, shapes[0]))
+    return Case((cond, draw(arrays(shapes[1])), draw(arrays(shapes[2]))))
+
+
+spec("where", "where", tg.where,
+     broadcastable_shapes(3, max_dims=3, max_side=3).flatmap(_where_cases_for),
+     np.where, diff=(1, 2), broadcast_cases=_where_cases_for)
+
+# ----------------------------------------------------------------------------------------
+# Unary functions
+# ----------------------------------------------------------------------------------------
+
+unary("negative", tg.negative, np.negative)
+unary("exp", tg.exp, np.exp)
+unary("log", tg.log, np.log, elements=(0.1, 3.0))
+unary("sqrt", tg.sqrt, np.sqrt, elements=(0.1, 3.0))
+unary("abs", tg.abs, np.abs, elements=floats(-2.0, 2.0, avoid=[0.0]))
+unary("tanh", tg.tanh, np.tanh, elements=(-3.0, 3.0))
+unary("sigmoid", tg.sigmoid, scipy.special.expit, elements=(-6.0, 6.0))
+unary("relu", tg.relu, lambda x: np.maximum(x, 0.0), elements=floats(-2.0, 2.0, avoid=[0.0]))
+
+
+@st.composite
+def _clip_cases(draw):
+    lo, hi = draw(st.sampled_from([(-1.0, 1.0), (None, 0.5), (-0.5, None), (0.0, 0.25)]))
+    avoid = [b for b in (lo, hi) if b is not None]
+    x = draw(arrays(SHAPES, elements=floats(-2.0, 2.0, avoid=avoid)))
+    return Case((x,), {"lo": lo, "hi": hi})
+
+
+spec("clip", "clip", tg.clip, _clip_cases(), lambda x, lo, hi: np.clip(x, lo, hi))
+
+
+@st.composite
+def _cast_cases(draw):
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return Case((draw(arrays(SHAPES)),), {"dtype": np.dtype(dtype)})
+
+
+# A float32 result rounds the finite differences: a wide step and tolerance (the derivative
+# is exactly the identity, so nothing is hidden).
+spec("cast", "cast", tg.cast, _cast_cases(), lambda x, dtype: x.astype(dtype),
+     eps=1e-3, atol=1e-3, rtol=1e-3, keeps_dtype=False)
+
+# ----------------------------------------------------------------------------------------
+# Comparisons, sign and logic: exact forward, never a gradient
+# ----------------------------------------------------------------------------------------
+
+for _name, _ufunc in [("less", np.less), ("less_equal", np.less_equal),
+                      ("greater", np.greater), ("greater_equal", np.greater_equal),
+                      ("equal", np.equal), ("not_equal", np.not_equal)]:
+    binary(_name, getattr(tg, _name), _ufunc, elements=(SMALL_INTS, SMALL_INTS),
+           differentiable=False, keeps_dtype=False)
+
+_TRUTHY = st.sampled_from([0.0, 1.0, -1.5])
+binary("logical_and", tg.logical_and, np.logical_and, elements=(_TRUTHY, _TRUTHY),
+       differentiable=False, keeps_dtype=False)
+binary("logical_or", tg.logical_or, np.logical_or, elements=(_TRUTHY, _TRUTHY),
+       differentiable=False, keeps_dtype=False)
+unary("logical_not", tg.logical_not, np.logical_not, elements=_TRUTHY, differentiable=False,
+      keeps_dtype=False)
+unary("sign", tg.sign, np.sign, elements=SMALL_INTS, differentiable=False)
+
+# ----------------------------------------------------------------------------------------
+# Linear algebra and signal processing
+# ----------------------------------------------------------------------------------------
+
+spec("matmul", "matmul", tg.matmul,
+     matmul_shapes(max_batch_dims=2, max_side=3).flatmap(
+         lambda shapes: _cases(arrays(shapes[0]), arrays(shapes[1]))),
+     np.matmul, fwd_rtol=1e-12, fwd_atol=1e-12)
+
+
+@st.composite
+def _signal_cases(draw):
+    mode = draw(st.sampled_from([None, "full", "valid", "same"]))
+    s1 = draw(st.tuples(st.integers(1, 4), st.integers(1, 4)))
+    if mode == "valid":
+        if draw(st.booleans()):  # the second input is the larger (SciPy swaps them)
+            s2 = (s1[0] + draw(st.integers(0, 2)), s1[1] + draw(st.integers(0, 2)))
+        else:
+            s2 = (draw(st.integers(1, s1[0])), draw(st.integers(1, s1[1])))
+    else:
+        s2 = draw(st.tuples(st.integers(1, 5), st.integers(1, 5)))
+    params = {} if mode is None else {"mode": mode}
+    return Case((draw(arrays(s1)), draw(arrays(s2))), params)
+
+
+spec("correlate2d", "correlate2d", tg.correlate2d, _signal_cases(),
+     lambda a, b, mode="full": scipy.signal.correlate2d(a, b, mode=mode))
+spec("convolve2d", "convolve2d", tg.convolve2d, _signal_cases(),
+     lambda a, b, mode="full": scipy.signal.convolve2d(a, b, mode=mode))
+
+# ----------------------------------------------------------------------------------------
+# Reductions
+# ----------------------------------------------------------------------------------------
+
+spec("sum", "sum", tg.sum, reduction_cases(), np.sum)
+spec("mean", "mean", tg.mean, reduction_cases(), np.mean)
+spec("max", "max", tg.max, reduction_cases(DISTINCT, unique=True), np.max)
+spec("min", "min", tg.min, reduction_cases(DISTINCT, unique=True), np.min)
+def _logsumexp_reference(x, axis=None, keepdims=False):
+    """SciPy's logsumexp, in the shape NumPy's reductions give (SciPy returns (1,) rather
+    than () for a 0-d input with keepdims)."""
+    out = scipy.special.logsumexp(x, axis=axis, keepdims=keepdims)
+    return np.reshape(out, np.shape(np.sum(x, axis=axis, keepdims=keepdims)))
+
+
+spec("logsumexp", "logsumexp", tg.logsumexp, reduction_cases((-3.0, 3.0)),
+     _logsumexp_reference)
+
+# ----------------------------------------------------------------------------------------
+# Shape ops
+# ----------------------------------------------------------------------------------------
+
+
+@st.composite
+def _reshape_cases(draw):
+    x = draw(arrays(SHAPES))
+    shape, n = x.shape, x.size
+    targets = [(n,), (-1,), shape[::-1], (1,) + shape, shape + (1,), ()]
+    if n == 1:
+        targets.append((1, 1, 1))
+    if len(shape) >= 2:
+        targets += [(shape[0], -1), (-1, shape[-1])]
+    target = draw(st.sampled_from([t for t in targets if t == () and n == 1 or t != ()]))
+    return Case((x,), {"shape": target})
+
+
+spec("reshape", "reshape", tg.reshape, _reshape_cases(),
+     lambda x, shape: np.reshape(x, shape))
+
+
+@st.composite
+def _transpose_cases(draw):
+    x = draw(arrays(SHAPES))
+    axes = draw(st.one_of(st.none(), st.permutations(range(x.ndim)).map(tuple)))
+    if axes is not None and axes and draw(st.booleans()):
+        axes = tuple(a - x.ndim for a in axes)  # negative axes
+    return Case((x,), {"axes": axes})
+
+
+spec("transpose", "transpose", tg.transpose, _transpose_cases(),
+     lambda x, axes: np.transpose(x, axes))
+
+
+@st.composite
+def _broadcast_pair(draw):
+    """(source shape, target shape) with the source broadcastable to the target."""
+    target = draw(SHAPES)
+    lead = draw(st.integers(0, len(target)))
+    source = tuple(1 if draw(st.booleans()) else n for n in target[lead:])
+    return source, target
+
+
+spec("broadcast_to", "broadcast_to", tg.broadcast_to,
+     _broadcast_pair().flatmap(lambda p: _cases(arrays(p[0]), params={"shape": p[1]})),
+     lambda x, shape: np.broadcast_to(x, shape))
+
+
+def _sum_to_shape_reference(x, shape):
+    out = x
+    while out.ndim > len(shape):
+        out = out.sum(axis=0)
+    for i, n in enumerate(shape):
+        if n == 1:
+            out = out.sum(axis=i, keepdims=True)
+    return out
+
+
+spec("sum_to_shape", "sum_to_shape", tg.sum_to_shape,
+     _broadcast_pair().flatmap(lambda p: _cases(arrays(p[1]), params={"shape": p[0]})),
+     _sum_to_shape_reference)
+
+
+@st.composite
+def _basic_index(draw, shape):
+    return draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
+
+
+@st.composite
+def _integer_index(draw, shape):
+    """Integer-array indices (repeats included), alone, on every axis or mixed with a slice."""
+    kind = draw(st.sampled_from(["first_axis", "every_axis", "after_slice"]))
+    if kind == "every_axis":
+        return draw(hnp.integer_array_indices(
+            shape, result_shape=hnp.array_shapes(min_dims=1, max_dims=2, max_side=4)))
+    axis_len = shape[0] if kind == "first_axis" else shape[-1]
+    idx = np.array(draw(st.lists(st.integers(-axis_len, axis_len - 1), min_size=1,
+                                 max_size=5)), dtype=np.intp)
+    if kind == "first_axis":
+        return idx
+    return (Ellipsis, idx) if draw(st.booleans()) else (slice(None),) * (len(shape) - 1) + (idx,)
+
+
+@st.composite
+def _bool_index(draw, shape):
+    """A boolean mask of the whole shape or of the leading axis."""
+    if draw(st.booleans()):
+        return draw(hnp.arrays(np.bool_, shape))
+    return (draw(hnp.arrays(np.bool_, shape[:1])),)
+
+
+def _getitem_cases(index_strategy):
+    return arrays(SHAPES_1D_UP).flatmap(
+        lambda x: index_strategy(x.shape).map(lambda i: Case((x,), {"index": i})))
+
+
+spec("getitem_basic", "getitem", tg.getitem, _getitem_cases(_basic_index),
+     lambda x, index: x[index])
+spec("getitem_integer", "getitem", tg.getitem, _getitem_cases(_integer_index),
+     lambda x, index: x[index])
+spec("getitem_bool", "getitem", tg.getitem, _getitem_cases(_bool_index),
+     lambda x, index: x[index])
+
+
+def _index_add_reference(g, shape, index):
+    """Zeros of ``shape`` with g added at ``index``: the transpose of gathering, computed by
+    counting which flat position each element of ``x[index]`` came from."""
+    size = int(np.prod(shape))
+    positions = np.arange(size).reshape(shape)[index]
+    out = np.bincount(np.ravel(positions), weights=np.ravel(g), minlength=size)
+    return out.reshape(shape).astype(g.dtype)
+
+
+@st.composite
+def _index_add_cases(draw):
+    shape = draw(SHAPES_1D_UP)
+    index = draw(st.one_of(_basic_index(shape), _integer_index(shape)))
+    g = draw(arrays(np.empty(shape)[index].shape))
+    return Case((g,), {"shape": shape, "index": index})
+
+
+spec("index_add", "index_add", tg.OPS["index_add"], _index_add_cases(), _index_add_reference)
+
+
+@st.composite
+def _concatenate_cases(draw):
+    base = draw(SHAPES_1D_UP)
+    axis = draw(st.integers(-len(base), len(base) - 1))
+    count = draw(st.integers(1, 3))
+    xs = []
+    for _ in range(count):
+        shape = list(base)
+        shape[axis] = draw(st.integers(1, 3))
+        xs.append(draw(arrays(tuple(shape))))
+    return Case(xs, {"axis": axis})
+
+
+spec("concatenate", "concatenate_", lambda *xs, axis: tg.concatenate(xs, axis=axis),
+     _concatenate_cases(), lambda *xs, axis: np.concatenate(xs, axis=axis))
+
+
+@st.composite
+def _stack_cases(draw):
+    shape = draw(SHAPES)
+    axis = draw(st.integers(-len(shape) - 1, len(shape)))
+    xs = [draw(arrays(shape)) for _ in range(draw(st.integers(1, 3)))]
+    return Case(xs, {"axis": axis})
+
+
+spec("stack", "stack_", lambda *xs, axis: tg.stack(xs, axis=axis), _stack_cases(),
+     lambda *xs, axis: np.stack(xs, axis=axis))
+
+# ----------------------------------------------------------------------------------------
+# Losses (PyTorch's formulas) and composites of tensorgrad.functional
+# ----------------------------------------------------------------------------------------
+
+
+def _bce_reference(p, t):
+    """PyTorch's binary_cross_entropy, reduction="none": each log clamped at -100."""
+    with np.errstate(divide="ignore"):
+        return -(t * np.maximum(np.log(p), -100.0) + (1 - t) * np.maximum(np.log(1 - p), -100.0))
+
+
+def _bce_logits_reference(z, t):
+    """-(t log σ(z) + (1 - t) log(1 - σ(z))), with log σ from SciPy's log_expit."""
+    return -(t * scipy.special.log_expit(z) + (1 - t) * scipy.special.log_expit(-z))
+
+
+def _reduce(loss, reduction):
+    return {"mean": np.mean, "sum": np.sum, "none": np.asarray}[reduction](loss)
+
+
+def _same_shape_pair(first, second, reductions=False):
+    """Two arrays of one drawn shape, and a reduction when the op takes one."""
+    def make(shape):
+        params = (st.sampled_from(["mean", "sum", "none"]).map(lambda r: {"reduction": r})
+                  if reductions else None)
+        return _cases(arrays(shape, elements=first), arrays(shape, elements=second),
+                      params=params)
+
+    return SHAPES.flatmap(make)
+
+
+PROBABILITIES = (0.05, 0.95)
+TARGETS = (0.0, 1.0)
+
+spec("binary_cross_entropy_elementwise", "binary_cross_entropy_elementwise",
+     tg.OPS["binary_cross_entropy_elementwise"], _same_shape_pair(PROBABILITIES, TARGETS),
+     _bce_reference)
+spec("binary_cross_entropy_with_logits_elementwise",
+     "binary_cross_entropy_with_logits_elementwise",
+     tg.OPS["binary_cross_entropy_with_logits_elementwise"],
+     _same_shape_pair((-5.0, 5.0), TARGETS), _bce_logits_reference)
+spec("binary_cross_entropy", "binary_cross_entropy", tg.binary_cross_entropy,
+     _same_shape_pair(PROBABILITIES, TARGETS, reductions=True),
+     lambda p, t, reduction: _reduce(_bce_reference(p, t), reduction))
+spec("binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits",
+     tg.binary_cross_entropy_with_logits, _same_shape_pair((-5.0, 5.0), TARGETS, reductions=True),
+     lambda z, t, reduction: _reduce(_bce_logits_reference(z, t), reduction))
+spec("mse_loss", "mse_loss", tg.mse_loss,
+     _same_shape_pair((-2.0, 2.0), (-2.0, 2.0), reductions=True),
+     lambda x, t, reduction: _reduce((x - t) ** 2, reduction))
+
+
+@st.composite
+def _cross_entropy_cases(draw):
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    logits = draw(arrays((n, c), elements=(-4.0, 4.0)))
+    target = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)),
+                      dtype=np.int64)
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    return Case((logits, target), {"reduction": reduction})
+
+
+def _cross_entropy_reference(logits, target, reduction):
+    logp = scipy.special.log_softmax(logits, axis=1)
+    return _reduce(-logp[np.arange(len(target)), target], reduction)
+
+
+spec("cross_entropy", "cross_entropy", tg.cross_entropy, _cross_entropy_cases(),
+     _cross_entropy_reference, diff=(0,))
+
+
+def _softmax_cases(elements=(-4.0, 4.0)):
+    return arrays(SHAPES_1D_UP, elements=elements).flatmap(
+        lambda x: st.integers(-x.ndim, x.ndim - 1).map(lambda a: Case((x,), {"axis": a})))
+
+
+spec("softmax", "softmax", tg.softmax, _softmax_cases(), scipy.special.softmax)
+spec("log_softmax", "log_softmax", tg.log_softmax, _softmax_cases(), scipy.special.log_softmax)
+
+# ----------------------------------------------------------------------------------------
+# Convolution layers and pooling (tensorgrad/ops/conv.py), PyTorch's NCHW semantics
+# ----------------------------------------------------------------------------------------
+# The registered primitives "conv2d", "conv_transpose2d", "avg_pool2d" and "max_pool2d" work
+# on canonical arguments; their specs go through the public functions of the same names.
+# "conv2d_weight_grad", "avg_pool2d_adjoint", "max_pool2d_gather" and "max_pool2d_scatter"
+# (the adjoints used by the VJPs) are called directly as registered.
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+
+
+def _conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """A plain loop over kernel taps and output channels: y[n, o, i, j] = b[o] +
+    Σ_{c,a,q} xp[n, g·Cg + c, s·i + d·a, s·j + d·q] w[o, c, a, q]."""
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    kh, kw = w.shape[2:]
+    if padding == "valid":
+        pads = ((0, 0), (0, 0))
+    elif padding == "same":
+        th, tw = dh * (kh - 1), dw * (kw - 1)
+        pads = ((th // 2, th - th // 2), (tw // 2, tw - tw // 2))
+    else:
+        ph, pw = _pair(padding)
+        pads = ((ph, ph), (pw, pw))
+    xp = np.pad(x, ((0, 0), (0, 0)) + pads)
+    n, _, hp, wp = xp.shape
+    o_count, cg = w.shape[:2]
+    ho, wo = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((n, o_count, ho, wo), dtype=np.result_type(x, w))
+    og = o_count // groups
+    for o in range(o_count):
+        g = o // og
+        for a in range(kh):
+            for q in range(kw):
+                patch = xp[:, g * cg:(g + 1) * cg, dh * a:dh * a + sh * (ho - 1) + 1:sh,
+                           dw * q:dw * q + sw * (wo - 1) + 1:sw]
+                y[:, o] += np.einsum("nchw,c->nhw", patch, w[o, :, a, q])
+    if b is not None:
+        y += b[None, :, None, None]
+    return y[0] if unbatched else y
+
+
+def _conv_transpose2d_reference(x, w, b=None, stride=1, padding=0, output_padding=0,
+                                dilation=1, groups=1):
+    """A plain scatter loop: x[n, c, i, j]·w[c, o, a, q] added at row s·i + d·a - p and
+    column s·j + d·q - p of output channel g·Og + o."""
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    (ph, pw), (oph, opw) = _pair(padding), _pair(output_padding)
+    n, c_in, h, wd = x.shape
+    og, kh, kw = w.shape[1:]
+    cg = c_in // groups
+    full = np.zeros((n, og * groups, (h - 1) * sh + dh * (kh - 1) + 1 + oph,
+                     (wd - 1) * sw + dw * (kw - 1) + 1 + opw), dtype=np.result_type(x, w))
+    for g in range(groups):
+        xs = x[:, g * cg:(g + 1) * cg]
+        for a in range(kh):
+            for q in range(kw):
+                full[:, g * og:(g + 1) * og, dh * a:dh * a + sh * (h - 1) + 1:sh,
+                     dw * q:dw * q + sw * (wd - 1) + 1:sw] += np.einsum(
+                    "nchw,co->nohw", xs, w[g * cg:(g + 1) * cg, :, a, q])
+    ho = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    wo = (wd - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    y = full[:, :, ph:ph + ho, pw:pw + wo]
+    if b is not None:
+        y = y + b[None, :, None, None]
+    return y[0] if unbatched else y
+
+
+def _conv2d_weight_grad_reference(x, y, kernel_size, stride, padding, dilation, groups):
+    """dw[o, c, a, q] = Σ_{n,i,j} y[n, o, i, j] xp[n, g·Cg + c, s·i + d·a, s·j + d·q]."""
+    (sh, sw), (dh, dw), (kh, kw) = stride, dilation, kernel_size
+    top, bottom, left, right = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    o_count, ho, wo = y.shape[1:]
+    cg = x.shape[1] // groups
+    og = o_count // groups
+    out = np.zeros((o_count, cg, kh, kw), dtype=np.result_type(x, y))
+    for o in range(o_count):
+        g = o // og
+        for a in range(kh):
+            for q in range(kw):
+                patch = xp[:, g * cg:(g + 1) * cg, dh * a:dh * a + sh * (ho - 1) + 1:sh,
+                           dw * q:dw * q + sw * (wo - 1) + 1:sw]
+                out[o, :, a, q] = np.einsum("nchw,nhw->c", patch, y[:, o])
+    return out
+
+
+def _pool_reference(x, kernel_size, stride=None, padding=0, kind="max"):
+    """PyTorch's pooling by a loop over windows: -inf padding for max, zeros counted in the
+    mean for avg (count_include_pad=True)."""
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    kh, kw = _pair(kernel_size)
+    sh, sw = (kh, kw) if stride is None else _pair(stride)
+    ph, pw = _pair(padding)
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    y = np.empty(x.shape[:2] + (ho, wo), dtype=x.dtype)
+    for i in range(ho):
+        for j in range(wo):
+            window = xp[:, :, sh * i:sh * i + kh, sw * j:sw * j + kw]
+            y[:, :, i, j] = window.max(axis=(2, 3)) if kind == "max" else window.mean(axis=(2, 3))
+    return y[0] if unbatched else y
+
+
+def _avg_pool2d_adjoint_reference(g, input_size, kernel_size, stride, padding):
+    """g[n, c, i, j] / (kH·kW) added over each window of the padded input, then cropped."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    h, w = input_size
+    out = np.zeros(g.shape[:2] + (h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    for i in range(g.shape[2]):
+        for j in range(g.shape[3]):
+            out[:, :, sh * i:sh * i + kh, sw * j:sw * j + kw] += \
+                g[:, :, i, j, None, None] / (kh * kw)
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
+@st.composite
+def _conv2d_cases(draw):
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = draw(st.sampled_from([1, 2, (1, 2), (2, 1)]))
+    dilation = draw(st.sampled_from([1, 1, 2, (1, 2)]))
+    padding = draw(st.sampled_from([0, 1, (0, 1), (2, 0), "valid"]
+                                   + (["same"] if stride == 1 else [])))
+    (dh, dw), (ph, pw) = _pair(dilation), (_pair(padding) if not isinstance(padding, str)
+                                           else (0, 0))
+    if padding == "same":
+        ph = pw = 0  # "same" keeps the size: any input is large enough
+    h = max(1, dh * (kh - 1) + 1 - 2 * ph) + draw(st.integers(0, 2))
+    w = max(1, dw * (kw - 1) + 1 - 2 * pw) + draw(st.integers(0, 2))
+    batch = draw(st.sampled_from([(), (1,), (2,)]))
+    x = draw(arrays(batch + (groups * cg, h, w)))
+    weight = draw(arrays((groups * og, cg, kh, kw)))
+    bias = draw(st.one_of(st.none(), arrays((groups * og,))))
+    return Case((x, weight, bias), {"stride": stride, "padding": padding,
+                                    "dilation": dilation, "groups": groups})
+
+
+spec("conv2d", "conv2d", tg.conv2d, _conv2d_cases(), _conv2d_reference)
+
+
+@st.composite
+def _conv_transpose2d_cases(draw):
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = _pair(draw(st.sampled_from([1, 2, (1, 2)])))
+    dilation = _pair(draw(st.sampled_from([1, 2])))
+    padding = _pair(draw(st.sampled_from([0, 1, (1, 0)])))
+    output_padding = tuple(draw(st.integers(0, max(s, d) - 1))
+                           for s, d in zip(stride, dilation))
+    size = []
+    for s, d, k, p, op in zip(stride, dilation, (kh, kw), padding, output_padding):
+        n = 1
+        while (n - 1) * s - 2 * p + d * (k - 1) + op + 1 < 1:
+            n += 1
+        size.append(n + draw(st.integers(0, 1)))
+    batch = draw(st.sampled_from([(), (1,), (2,)]))
+    x = draw(arrays(batch + (groups * cg,) + tuple(size)))
+    weight = draw(arrays((groups * cg, og, kh, kw)))
+    bias = draw(st.one_of(st.none(), arrays((groups * og,))))
+    return Case((x, weight, bias), {"stride": stride, "padding": padding,
+                                    "output_padding": output_padding, "dilation": dilation,
+                                    "groups": groups})
+
+
+spec("conv_transpose2d", "conv_transpose2d", tg.conv_transpose2d, _conv_transpose2d_cases(),
+     _conv_transpose2d_reference)
+
+
+@st.composite
+def _conv2d_weight_grad_cases(draw):
+    groups = draw(st.sampled_from([1, 2]))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = tuple(draw(st.integers(0, 1)) for _ in range(4))
+    hp = [d * (k - 1) + 1 + draw(st.integers(0, 2)) for d, k in zip(dilation, kernel)]
+    h = max(1, hp[0] - padding[0] - padding[1])
+    w = max(1, hp[1] - padding[2] - padding[3])
+    ho = (h + padding[0] + padding[1] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    wo = (w + padding[2] + padding[3] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+    n = draw(st.integers(1, 2))
+    x = draw(arrays((n, groups * cg, h, w)))
+    y = draw(arrays((n, groups * og, ho, wo)))
+    return Case((x, y), {"kernel_size": kernel, "stride": stride, "padding": padding,
+                         "dilation": dilation, "groups": groups})
+
+
+spec("conv2d_weight_grad", "conv2d_weight_grad", tg.OPS["conv2d_weight_grad"],
+     _conv2d_weight_grad_cases(), _conv2d_weight_grad_reference)
+
+
+@st.composite
+def _pool_cases(draw, elements=(-2.0, 2.0), unique=False):
+    kernel = draw(st.sampled_from([1, 2, 3, (2, 1), (1, 3), (3, 2)]))
+    kh, kw = _pair(kernel)
+    stride = draw(st.sampled_from([None, 1, 2, (1, 2), (3, 1)]))
+    padding = draw(st.sampled_from([0, 1, (0, 1), (1, 0)]))
+    ph, pw = _pair(padding)
+    if ph > kh // 2 or pw > kw // 2:
+        padding, ph, pw = 0, 0, 0
+    h = max(1, kh - 2 * ph) + draw(st.integers(0, 2))
+    w = max(1, kw - 2 * pw) + draw(st.integers(0, 2))
+    batch = draw(st.sampled_from([(), (1,), (2,)]))
+    x = draw(arrays(batch + (draw(st.integers(1, 2)), h, w), elements=elements, unique=unique))
+    return Case((x,), {"kernel_size": kernel, "stride": stride, "padding": padding})
+
+
+spec("max_pool2d", "max_pool2d", tg.max_pool2d, _pool_cases(DISTINCT, unique=True),
+     lambda x, **p: _pool_reference(x, kind="max", **p))
+spec("avg_pool2d", "avg_pool2d", tg.avg_pool2d, _pool_cases(),
+     lambda x, **p: _pool_reference(x, kind="avg", **p))
+
+
+@st.composite
+def _avg_pool2d_adjoint_cases(draw):
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    size = tuple(max(1, k - 2 * p) + draw(st.integers(0, 2)) for k, p in zip(kernel, padding))
+    out = tuple((n + 2 * p - k) // s + 1 for n, p, k, s in zip(size, padding, kernel, stride))
+    g = draw(arrays((draw(st.integers(1, 2)), draw(st.integers(1, 2))) + out))
+    return Case((g,), {"input_size": size, "kernel_size": kernel, "stride": stride,
+                       "padding": padding})
+
+
+spec("avg_pool2d_adjoint", "avg_pool2d_adjoint", tg.OPS["avg_pool2d_adjoint"],
+     _avg_pool2d_adjoint_cases(), _avg_pool2d_adjoint_reference)
+
+
+@st.composite
+def _gather_layout(draw, unique=False):
+    """(N, C, H, W), padding and flat indices (N, C, Ho, Wo) into the padded array; each
+    index stays inside its own (n, c) plane, as max pooling's do."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    h, w = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    padding = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    hp, wp = h + 2 * padding[0], w + 2 * padding[1]
+    plane = hp * wp
+    ho = draw(st.integers(1, min(2, plane) if unique else 2))
+    wo = draw(st.integers(1, max(1, min(2, plane // ho)) if unique else 2))
+    if unique:
+        local = np.stack([np.array(draw(st.permutations(range(plane)))[:ho * wo])
+                          for _ in range(n * c)])
+    else:
+        local = np.array(draw(st.lists(st.integers(0, plane - 1), min_size=n * c * ho * wo,
+                                       max_size=n * c * ho * wo)))
+    local = local.reshape(n, c, ho, wo)
+    offsets = (np.arange(n)[:, None] * c + np.arange(c)[None, :]) * plane
+    return (n, c, h, w), padding, (offsets[:, :, None, None] + local).astype(np.intp)
+
+
+def _padded(x, padding):
+    return np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+
+
+@st.composite
+def _gather_cases(draw):
+    shape, padding, index = draw(_gather_layout())
+    return Case((draw(arrays(shape)),), {"index": index, "padding": padding})
+
+
+spec("max_pool2d_gather", "max_pool2d_gather", tg.OPS["max_pool2d_gather"], _gather_cases(),
+     lambda x, index, padding: _padded(x, padding).reshape(-1)[index])
+
+
+@st.composite
+def _scatter_cases(draw):
+    overlapping = draw(st.booleans())
+    shape, padding, index = draw(_gather_layout(unique=not overlapping))
+    g = draw(arrays(index.shape))
+    return Case((g,), {"index": index, "input_size": shape[2:], "padding": padding,
+                       "overlapping": overlapping})
+
+
+def _scatter_reference(g, index, input_size, padding, overlapping):
+    n, c = g.shape[:2]
+    (h, w), (ph, pw) = input_size, padding
+    flat = np.zeros(n * c * (h + 2 * ph) * (w + 2 * pw), dtype=g.dtype)
+    np.add.at(flat, index.reshape(-1), g.reshape(-1))
+    return flat.reshape(n, c, h + 2 * ph, w + 2 * pw)[:, :, ph:ph + h, pw:pw + w]
+
+
+spec("max_pool2d_scatter", "max_pool2d_scatter", tg.OPS["max_pool2d_scatter"],
+     _scatter_cases(), _scatter_reference)
+
+SPECS_BY_NAME = {s.name: s for s in SPECS}
