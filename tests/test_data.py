@@ -223,7 +223,8 @@ def test_label_count_differs_from_image_count(tmp_path, small):
     save_idx(paths["test_labels"], yte[:-1].astype(np.uint8))
     with pytest.raises(
         ValueError,
-        match=rf"{re.escape(paths['test_labels'].name)}: label count .*expected {len(yte)}.*got {len(yte) - 1}",
+        match=rf"{re.escape(paths['test_labels'].name)}: label count "
+        rf".*expected {len(yte)}.*got {len(yte) - 1}",
     ):
         load_mnist(tmp_path)
 

@@ -27,7 +27,8 @@ def matmul(a, b):
         raise ShapeError(f"matmul: shapes {sa} and {sb} are not aligned: expected a.shape[-1] "
                          f"({sa[-1]}) to equal b.shape[{-1 if len(sb) == 1 else -2}] ({inner_b})")
     if len(sa) >= 2 and len(sb) >= 2 and sa[-1] == 1:
-        return np.multiply(a, b)  # an outer product: NumPy's matmul is ~5x slower here than BLAS-free broadcasting
+        # an outer product: broadcasting is ~5x faster than NumPy's matmul with K = 1
+        return np.multiply(a, b)
     try:
         return np.matmul(a, b)
     except ValueError:
