@@ -20,8 +20,10 @@ descheduled one): prefer ``--threads 1`` there.
    importable.
 2. conv2d forward+backward at N=32, 16->32 channels, 32x32, 3x3, padding 1, float32, against
    PyTorch's CPU conv2d, with GFLOP/s next to a 512x512 float32 ``numpy.matmul``'s.
-3. The implementation choice of the transposed direction (conv2d's input gradient):
-   zero-dilation + correlation against one product + a fold of kH*kW strided adds.
+3. The transposed direction (conv2d's input gradient): the library's zero-dilation +
+   correlation against an alternative kept here for comparison, one product + a fold of
+   kH*kW strided adds (faster for strided batches, but a Python loop over kernel positions,
+   which the library does not use).
 """
 from __future__ import annotations
 
@@ -229,6 +231,26 @@ def batched_float32(number, repeat):
 
 # -- 3. the transposed direction -----------------------------------------------------------
 
+def transpose_by_fold(y, w, input_size, stride, padding, dilation, groups):
+    """The alternative to the library's zero-dilation: Aᵀ y as one batched product to the
+    columns (N, C·kH·kW, Ho·Wo), folded back with one strided add per kernel position."""
+    kh, kw = w.shape[2:]
+    h, wd = input_size
+    top, bottom, left, right = padding
+    n, o, ho, wo = y.shape
+    c = groups * w.shape[1]
+    wm = w.reshape(groups, o // groups, -1).swapaxes(-1, -2)
+    cols = np.matmul(wm, y.reshape(n, groups, o // groups, ho * wo))
+    cols = cols.reshape(n, c, kh, kw, ho, wo)
+    out = np.zeros((n, c, h + top + bottom, wd + left + right), dtype=cols.dtype)
+    (s0, s1), (d0, d1) = stride, dilation
+    for a in range(kh):
+        for b in range(kw):
+            out[:, :, d0 * a:d0 * a + s0 * (ho - 1) + 1:s0,
+                d1 * b:d1 * b + s1 * (wo - 1) + 1:s1] += cols[:, :, a, b]
+    return out[:, :, top:top + h, left:left + wd]
+
+
 def transposed_choice(number, repeat):
     rng = np.random.default_rng(2)
     cases = {"1x5x26x26, 5->5, 3x3": (1, 5, 5, 26, 0, np.float64),
@@ -243,11 +265,11 @@ def transposed_choice(number, repeat):
             ho = (hw + 2 * p - 3) // s + 1
             y = rng.standard_normal((n, o, ho, ho)).astype(dtype)
             args = ((hw, hw), (s, s), (p, p, p, p), (1, 1), 1)
-            a = conv_impl._conv_transpose_dilated(y, w, *args)
-            b = conv_impl._conv_transpose_fold(y, w, *args)
+            a = conv_impl._conv_transpose_nchw(y, w, *args)
+            b = transpose_by_fold(y, w, *args)
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(a).max())
-            medians = round_robin({"dilate+correlate": lambda: conv_impl._conv_transpose_dilated(y, w, *args),  # noqa: B023
-                                   "product+fold": lambda: conv_impl._conv_transpose_fold(y, w, *args)},  # noqa: B023
+            medians = round_robin({"dilate+correlate": lambda: conv_impl._conv_transpose_nchw(y, w, *args),  # noqa: B023
+                                   "product+fold": lambda: transpose_by_fold(y, w, *args)},  # noqa: B023
                                   max(1, number // (50 if n > 8 else 1)), repeat)
             key = f"{label}, stride {s}"
             out[key] = medians

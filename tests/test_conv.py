@@ -177,10 +177,8 @@ def test_conv_transpose2d_matches_plain_scatter_loop(case, data):
     y = tg.conv_transpose2d(x, wt, stride=s, padding=p, output_padding=op, dilation=d,
                             groups=groups)
     np.testing.assert_allclose(y.data, want, atol=1e-12)
-    # both implementations of the transposed direction, whichever the size picks
     args = ((ho, wo), s, (p[0], p[0], p[1], p[1]), d, groups)
-    for impl in (conv_impl._conv_transpose_dilated, conv_impl._conv_transpose_fold):
-        np.testing.assert_allclose(impl(x, wt, *args), want, atol=1e-12)
+    np.testing.assert_allclose(conv_impl._conv_transpose_nchw(x, wt, *args), want, atol=1e-12)
 
 
 @settings(max_examples=40, deadline=None)
@@ -307,10 +305,8 @@ CONV_GRAD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("transposed", ["fold", "dilated"])
 @pytest.mark.parametrize("xs,ws,params", CONV_GRAD_CASES)
-def test_conv2d_gradcheck_and_gradgradcheck(xs, ws, params, transposed, monkeypatch):
-    monkeypatch.setattr(conv_impl, "_FORCE_TRANSPOSED", transposed)
+def test_conv2d_gradcheck_and_gradgradcheck(xs, ws, params):
     rng = np.random.default_rng(11)
     x, w, b = _t(rng, *xs), _t(rng, *ws), _t(rng, ws[0])
     f = lambda x, w, b: tg.conv2d(x, w, b, **params)  # noqa: E731

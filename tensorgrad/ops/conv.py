@@ -20,13 +20,12 @@ Pooling: ``avg_pool2d`` and its adjoint ``avg_pool2d_adjoint`` are each other's 
 
 Implementation: every contraction is a strided window view of the (padded) input
 (no copy), laid out as im2col matrices by one copy, and ONE matrix product
-(``np.matmul``, batched over samples and groups, which gives NCHW results directly). The transposed direction
-(``_conv_transpose_nchw``) either zero-dilates the cotangent by the stride and correlates
-with the flipped, channel-swapped kernel (one product, no scatter: fastest for small
-images), or multiplies once and folds the columns back with one strided add per kernel
-position (kH·kW vectorised adds: fastest for batches, and zero-dilation would multiply the
-work by the stride's area). The choice was made by measurement, see
-``benchmarks/bench_conv.py``.
+(``np.matmul``, batched over samples and groups, which gives NCHW results directly). The
+transposed direction (``_conv_transpose_nchw``) zero-dilates the cotangent by the stride and
+correlates it at stride 1 with the flipped, channel-swapped kernel: one product, no scatter
+and no Python loop over kernel positions. ``benchmarks/bench_conv.py`` times it against the
+alternative (one product, then kH·kW strided adds folding the columns back), which is faster
+for strided convolutions of large batches but needs a loop over kernel positions.
 """
 from __future__ import annotations
 
@@ -197,10 +196,14 @@ def _dilate_into(y, size, offset, stride):
     return out
 
 
-def _conv_transpose_dilated(y, w, input_size, stride, padding, dilation, groups):
-    """Aᵀ y as a correlation: y zero-dilated by the stride and padded by d(k-1) - p (cropped
-    where negative), correlated at stride 1 with the flipped, channel-swapped kernel. One
-    product and no scatter, but s0·s1 times the work of the fold for strided convolutions."""
+def _conv_transpose_nchw(y, w, input_size, stride, padding, dilation, groups):
+    """T(y, w) = Aᵀ y: the x-shaped (N, C, H, W) adjoint of :func:`_correlate_nchw`.
+
+    y zero-dilated by the stride and padded by d(k-1) - p (cropped where negative), then
+    correlated at stride 1 with the flipped, channel-swapped kernel. One product and no
+    scatter; for a stride s the zero-dilation costs s0·s1 times the work of the strided
+    products (measured in ``benchmarks/bench_conv.py``, section 3)."""
+    y, w = _common(y, w)
     kh, kw = w.shape[2:]
     h, wd = input_size
     ext = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
@@ -208,60 +211,6 @@ def _conv_transpose_dilated(y, w, input_size, stride, padding, dilation, groups)
                      stride)
     return _correlate_nchw(f, np.ascontiguousarray(_flip_swap(w, groups)), (1, 1),
                            (0, 0, 0, 0), dilation, groups)
-
-
-def _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups):
-    """Aᵀ y as one batched product to the columns (N, C·kH·kW, Ho·Wo), folded back with one
-    strided add per kernel position (kH·kW vectorised adds, no scatter)."""
-    kh, kw = w.shape[2:]
-    h, wd = input_size
-    top, bottom, left, right = padding
-    n, o, ho, wo = y.shape
-    c = groups * w.shape[1]
-    wm = w.reshape(groups, o // groups, -1).swapaxes(-1, -2)
-    cols = np.matmul(wm, y.reshape(n, groups, o // groups, ho * wo))
-    cols = cols.reshape(n, c, kh, kw, ho, wo)
-    out = np.zeros((n, c, h + top + bottom, wd + left + right), dtype=cols.dtype)
-    (s0, s1), (d0, d1) = stride, dilation
-    for a in range(kh):
-        for b in range(kw):
-            out[:, :, d0 * a:d0 * a + s0 * (ho - 1) + 1:s0,
-                d1 * b:d1 * b + s1 * (wo - 1) + 1:s1] += cols[:, :, a, b]
-    if top == bottom == left == right == 0:
-        return out
-    return np.ascontiguousarray(out[:, :, top:top + h, left:left + wd])
-
-
-_FOLD_MIN_SIZE = 16384
-"""Input gradients smaller than this (elements) always use the zero-dilated correlation."""
-_FORCE_TRANSPOSED = None
-"""``"dilated"`` or ``"fold"`` bypasses the choice below (for tests and benchmarks)."""
-
-
-def _conv_transpose_nchw(y, w, input_size, stride, padding, dilation, groups):
-    """T(y, w) = Aᵀ y: the x-shaped (N, C, H, W) adjoint of :func:`_correlate_nchw`.
-
-    Picked by measurement (``benchmarks/bench_conv.py``, section 3, single-threaded BLAS).
-    The correlation copies O·kH·kW·N·H·W im2col entries; the fold writes C·kH·kW·N·Ho·Wo
-    product entries and reads and writes them again in kH·kW adds. So, with O and C the
-    channels per group of the cotangent and of the result:
-
-    - results under 16k elements: the correlation (one call; the fold's kH·kW adds cost
-      more than they save: 1x5x26x26, 5->5 at stride 1, 0.055 ms against 0.099 ms);
-    - stride 1 and O < 2C: the correlation (8x8x16x16: 0.18 ms against 0.36 ms;
-      16x32x28x28, 32->32: 10 ms against 15 ms);
-    - otherwise the fold (32x16x32x32, 16->32: 12 ms against 18 ms at stride 1; 3.6 ms
-      against 16 ms at stride 2, where the zero-dilation multiplies the work by s0·s1)."""
-    y, w = _common(y, w)
-    o, c = y.shape[1] // groups, w.shape[1]
-    size = y.shape[0] * groups * c * input_size[0] * input_size[1]
-    if _FORCE_TRANSPOSED is not None:
-        dilated = _FORCE_TRANSPOSED == "dilated"
-    else:
-        dilated = size < _FOLD_MIN_SIZE or (stride == (1, 1) and o < 2 * c)
-    if dilated:
-        return _conv_transpose_dilated(y, w, input_size, stride, padding, dilation, groups)
-    return _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups)
 
 
 # ----------------------------------------------------------------------------------------
