@@ -153,6 +153,15 @@ class Optimizer:
     def _update(self, i: int, p: Tensor, g: np.ndarray) -> None:
         raise NotImplementedError(f"{type(self).__name__}: _update is not implemented")
 
+    def _scratch(self, i: int, p: Tensor) -> np.ndarray:
+        """A work array of p's shape and dtype, kept between steps: updates then allocate
+        nothing, which matters where fresh large arrays cost page faults (per-sample SGD)."""
+        buffers = self.__dict__.setdefault("_buffers", {})
+        buf = buffers.get(i)
+        if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
+            buf = buffers[i] = np.empty_like(p.data)
+        return buf
+
     def state_dict(self) -> dict[str, Any]:
         """The optimiser's state and hyper-parameters, with ndarray copies.
 
@@ -259,9 +268,12 @@ class SGD(Optimizer):
                                   "weight_decay": self.weight_decay})
 
     def _update(self, i, p, g):
+        scratch = self._scratch(i, p)
         d = g
         if self.weight_decay != 0:
-            d = d + self.weight_decay * p.data
+            np.multiply(p.data, self.weight_decay, out=scratch)
+            scratch += g
+            d = scratch
         if self.momentum != 0:
             s = self.state.setdefault(i, {})
             buf = s.get("momentum_buffer")
@@ -272,7 +284,8 @@ class SGD(Optimizer):
                 buf += d
             s["momentum_buffer"] = buf
             d = buf
-        p.data -= self.lr * d
+        np.multiply(d, self.lr, out=scratch)  # p -= lr * d, with no temporary array
+        p.data -= scratch
 
 
 class Adam(Optimizer):
@@ -348,10 +361,17 @@ class Adam(Optimizer):
         s["step"] += 1
         t = s["step"]
         m, v = s["exp_avg"], s["exp_avg_sq"]
+        scratch = self._scratch(i, p)  # the same arithmetic as below, with no temporaries
         m *= b1
-        m += (1 - b1) * g
+        m += np.multiply(g, 1 - b1, out=scratch)  # m += (1 - b1) * g
         v *= b2
-        v += (1 - b2) * (g * g)
+        np.multiply(g, g, out=scratch)
+        scratch *= 1 - b2
+        v += scratch  # v += (1 - b2) * (g * g)
         step_size = self.lr / (1 - b1 ** t)
-        denom = np.sqrt(v) / math.sqrt(1 - b2 ** t) + self.eps
-        p.data -= step_size * (m / denom)
+        denom = np.sqrt(v, out=scratch)
+        denom /= math.sqrt(1 - b2 ** t)
+        denom += self.eps  # sqrt(v) / sqrt(1 - b2**t) + eps
+        ratio = np.divide(m, denom, out=scratch)
+        ratio *= step_size
+        p.data -= ratio  # p -= step_size * (m / denom)
