@@ -167,8 +167,7 @@ def apply(op, args, params):
     arrays give a plain ndarray back: that is what lets one VJP serve both passes.
     """
     arrays = []
-    has_tensor = False
-    needs_grad = False
+    has_tensor = needs_grad = converted = False
     for a in args:
         if isinstance(a, Tensor):
             has_tensor = True
@@ -177,6 +176,7 @@ def apply(op, args, params):
                 needs_grad = True
         elif isinstance(a, (list, tuple)):
             arrays.append(np.asarray(a))
+            converted = True
         else:
             arrays.append(a)  # ndarrays and Python scalars (kept weak for NumPy's dtype rules)
     try:
@@ -194,8 +194,9 @@ def apply(op, args, params):
     t = Tensor._make(out)
     if needs_grad and _state.enabled and op.differentiable:
         t.requires_grad = True
-        parents = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
-        t.grad_fn = Node(op, parents, tuple(arrays), params)
+        if converted:  # keep the converted arrays, not the lists, as the constants
+            args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
+        t.grad_fn = Node(op, args, tuple(arrays), params)
     return t
 
 
