@@ -580,10 +580,15 @@ def evaluate(model, x, labels) -> float:
 
 
 def sgd_step(params, lr) -> None:
-    """Plain SGD written out: p <- p - lr * dL/dp, then the gradient is reset."""
+    """Plain SGD written out: p <- p - lr * dL/dp, then the gradient is reset.
+
+    The gradient is scaled in place (it is discarded right after), so no temporary array of
+    the big dense weight's size is allocated at every step."""
     with tg.no_grad():
         for p in params:
-            p.data -= lr * p.grad.data
+            g = p.grad.data
+            g *= lr
+            p.data -= g
             p.grad = None
 
 
