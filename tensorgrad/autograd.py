@@ -286,7 +286,8 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None):
             queued.add(id(r))
             ready.append(r)
     results = {}
-    handed_out = {id(g) for g in root_grads}  # arrays a .grad must not alias
+    handed_out = {id(g if g.base is None else g.base) for g in  # memory a .grad must not alias
+                  (r.data if isinstance(r, Tensor) else r for r in root_grads)}
     prev_enabled, prev_raw = _state.enabled, _state.raw
     _state.enabled, _state.raw = create_graph, not create_graph
     try:
@@ -324,9 +325,10 @@ def _accumulate_grad(t, g, create_graph, handed_out):
         t.grad = g if t.grad is None else t.grad + g
         return
     if t.grad is None:
-        if not g.flags.owndata or id(g) in handed_out:
-            g = g.copy()  # never let two .grad attributes share memory
-        handed_out.add(id(g))
+        base = g if g.base is None else g.base
+        if not g.flags.writeable or id(base) in handed_out:
+            g = base = g.copy()  # never let two .grad attributes share memory
+        handed_out.add(id(base))
         t.grad = Tensor._make(g)
     else:
         t.grad = Tensor._make(t.grad.data + g)

@@ -291,6 +291,11 @@ unary("sign", tg.sign, np.sign, elements=SMALL_INTS, differentiable=False)
 # Linear algebra and signal processing
 # ----------------------------------------------------------------------------------------
 
+spec("linear", "linear", tg.linear,
+     st.tuples(st.integers(1, 3), st.integers(1, 3), st.sampled_from([(), (2,), (2, 1)])).flatmap(
+         lambda d: _cases(arrays(d[2] + (d[0],)), arrays((d[1], d[0])))),
+     lambda x, w: np.matmul(x, w.T), fwd_rtol=1e-12, fwd_atol=1e-12)
+
 spec("matmul", "matmul", tg.matmul,
      matmul_shapes(max_batch_dims=2, max_side=3).flatmap(
          lambda shapes: _cases(arrays(shapes[0]), arrays(shapes[1]))),

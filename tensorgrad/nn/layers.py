@@ -95,7 +95,7 @@ class Linear(Module):
         if len(s) == 0 or s[-1] != self.in_features:
             raise ShapeError(f"Linear: expected an input of shape (..., {self.in_features}), "
                              f"got {s}")
-        y = ops.matmul(x, ops.transpose(self.weight))
+        y = ops.linear(x, self.weight)
         if self.bias is not None:
             y = y + self.bias
         return y

@@ -38,7 +38,7 @@ from .elementwise import (  # noqa: F401
     tanh,
     where,
 )
-from .linalg import matmul  # noqa: F401
+from .linalg import linear, matmul  # noqa: F401
 from .loss import (  # noqa: F401
     binary_cross_entropy_elementwise,
     binary_cross_entropy_with_logits_elementwise,

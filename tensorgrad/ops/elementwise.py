@@ -4,7 +4,6 @@ Binary ops broadcast with NumPy's rules (``broadcast=True``): their VJPs return 
 the broadcast shape and the engine sums them back to each input's shape.
 """
 import numpy as np
-import scipy.special
 
 from ..registry import primitive
 
@@ -136,10 +135,17 @@ tanh.defvjp(lambda g, out, x: g * (1 - out * out))
 
 @primitive
 def sigmoid(x):
-    """Logistic function 1/(1+exp(-x)), elementwise, via ``scipy.special.expit``: exact 0
-    and 1 at ∓1000 with no overflow warning. d/dx = σ(x)(1-σ(x)), computed from the forward
+    """Logistic function 1/(1+exp(-x)), elementwise (``scipy.special.expit`` to within an
+    ulp, several times faster). exp(-x) overflowing to inf for x below about -709 (-88 in
+    float32) gives exactly 0, with the overflow warning suppressed; so sigmoid is 0, 0.5, 1
+    at -1000, 0, 1000 with no warning. d/dx = σ(x)(1-σ(x)), computed from the forward
     result, so it is about 3.72e-44 at x = -100 and never NaN."""
-    return scipy.special.expit(x)
+    with np.errstate(over="ignore"):
+        e = np.exp(np.negative(x))
+    if type(e) is not np.ndarray:  # a scalar input
+        return 1 / (1 + e)
+    e += 1
+    return np.reciprocal(e, out=e)
 
 
 sigmoid.defvjp(lambda g, out, x: g * (out * (1 - out)))
