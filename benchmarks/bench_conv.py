@@ -39,7 +39,7 @@ PARSER.add_argument("--quick", action="store_true", help="fewer repeats")
 PARSER.add_argument("--threads", type=int, default=None,
                     help="BLAS and PyTorch threads (default: the libraries' own choice); "
                          "1 gives stable numbers on a machine shared with other processes")
-ARGS = PARSER.parse_args()
+ARGS = PARSER.parse_known_args()[0]  # also importable from run.py
 if ARGS.threads is not None:  # must be set before NumPy loads its BLAS
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(ARGS.threads)

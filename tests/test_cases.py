@@ -507,3 +507,24 @@ def test_mlp_hessian_vector_product_by_hand():
     hvp = tg.grad(dot, ps)
     np.testing.assert_allclose(_flat([h.data for h in hvp]), by_hand, rtol=1e-10, atol=1e-13)
     assert all(p.grad is None for p in ps)  # tg.grad touches no .grad
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_large_inputs_match_expit_without_warnings(dtype):
+    """From 512 elements on, sigmoid takes its vectorised path: same values, same care."""
+    x = np.concatenate([[-1000.0, -100.0, 0.0, 100.0, 1000.0], np.linspace(-50, 50, 995)])
+    x = x.astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = tg.tensor(x, requires_grad=True)
+        y = tg.sigmoid(t)
+        y.sum().backward()
+    assert y.dtype == dtype and t.grad.dtype == dtype
+    want = scipy.special.expit(x.astype(np.float64))
+    # float32: exp(-x) overflows below -88, where expit still gives subnormal values (< 1e-38)
+    np.testing.assert_allclose(y.data, want, rtol=1e-15 if dtype == np.float64 else 1e-6,
+                               atol=0 if dtype == np.float64 else 1e-38)
+    assert y.data[0] == 0 and y.data[2] == 0.5 and y.data[4] == 1
+    assert np.all(np.isfinite(t.grad.data))
+    if dtype == np.float64:
+        assert t.grad.data[1] == pytest.approx(3.72e-44, rel=1e-2)

@@ -4,6 +4,7 @@ Binary ops broadcast with NumPy's rules (``broadcast=True``): their VJPs return 
 the broadcast shape and the engine sums them back to each input's shape.
 """
 import numpy as np
+import scipy.special
 
 from ..registry import primitive
 
@@ -135,15 +136,16 @@ tanh.defvjp(lambda g, out, x: g * (1 - out * out))
 
 @primitive
 def sigmoid(x):
-    """Logistic function 1/(1+exp(-x)), elementwise (``scipy.special.expit`` to within an
-    ulp, several times faster). exp(-x) overflowing to inf for x below about -709 (-88 in
-    float32) gives exactly 0, with the overflow warning suppressed; so sigmoid is 0, 0.5, 1
-    at -1000, 0, 1000 with no warning. d/dx = σ(x)(1-σ(x)), computed from the forward
-    result, so it is about 3.72e-44 at x = -100 and never NaN."""
+    """Logistic function 1/(1+exp(-x)), elementwise: ``scipy.special.expit`` for small
+    inputs and, from 512 elements on, 1/(1+exp(-x)) with NumPy's vectorised exp (several
+    times faster there, within an ulp of expit). exp(-x) overflowing to inf for x below
+    about -709 (-88 in float32) gives exactly 0, with the overflow warning suppressed; so
+    sigmoid is 0, 0.5, 1 at -1000, 0, 1000 with no warning. d/dx = σ(x)(1-σ(x)), computed
+    from the forward result, so it is about 3.72e-44 at x = -100 and never NaN."""
+    if np.size(x) < 512:  # measured crossover: expit's lower call overhead wins below
+        return scipy.special.expit(x)
     with np.errstate(over="ignore"):
         e = np.exp(np.negative(x))
-    if type(e) is not np.ndarray:  # a scalar input
-        return 1 / (1 + e)
     e += 1
     return np.reciprocal(e, out=e)
 
