@@ -183,9 +183,13 @@ def apply(op, args, params):
         out = op.forward(*arrays, **params)
     except ValueError as e:
         if op.broadcast and not isinstance(e, ShapeError):
-            shapes = ", ".join(str(np.shape(a)) for a in arrays)
-            raise ShapeError(f"{op.name}: shapes {shapes} cannot be broadcast together "
-                             f"(NumPy broadcasting rules)") from None
+            shapes = [np.shape(a) for a in arrays]
+            try:
+                np.broadcast_shapes(*shapes)
+            except ValueError:
+                raise ShapeError(f"{op.name}: shapes {', '.join(map(str, shapes))} cannot be "
+                                 "broadcast together (NumPy broadcasting rules)") from None
+            raise ValueError(f"{op.name}: {e}") from e
         raise
     if type(out) is not np.ndarray:
         out = np.asarray(out)
@@ -234,8 +238,10 @@ def _call_vjp(fn, idx, parent, g, out, create_graph):
     vjp = op.vjp_for(idx)
     if vjp is None:
         raise BackwardError(
-            f"backward: op '{op.name}' has no VJP for input {idx} (shape {parent.shape}), "
-            "which requires grad; declare one with defvjp")
+            f"backward: input {idx} of '{op.name}' (shape {parent.shape}) requires grad, but "
+            f"'{op.name}' declares no VJP for it (it takes no gradient there, like the "
+            "condition of where): pass it as a constant, e.g. .detach(); for an op of your "
+            "own, declare that VJP with defvjp")
     ins = fn.parents if create_graph else fn.inputs
     gp = vjp(g, out, *ins, **fn.params)
     if gp is None:

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .errors import ShapeError
-from .ops.elementwise import exp, maximum, negative
+from .ops.elementwise import exp, negative
 from .ops.loss import (
     binary_cross_entropy_elementwise,
     binary_cross_entropy_with_logits_elementwise,
@@ -23,16 +23,19 @@ def _reduce(loss, reduction, op):
     raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def minimum(x, y):
-    """Elementwise minimum with broadcasting (NumPy's ``minimum``), as -maximum(-x, -y):
-    ties share the gradient evenly."""
-    return negative(maximum(negative(x), negative(y)))
-
-
 def log_softmax(x, axis=-1):
-    """log(softmax(x)) = x - logsumexp(x) along ``axis``; stable for logits of any magnitude
-    (PyTorch's ``log_softmax``). Same shape as x."""
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    """log(softmax(x)) = (x - m) - logsumexp(x - m) along ``axis``, with m the maximum taken
+    as a constant (the result does not depend on it): stable for logits of any magnitude and
+    accurate in float32 at |x| of 1e4 (PyTorch's ``log_softmax``). Same shape as x.
+
+    Raises ShapeError for an axis out of range."""
+    data = np.asarray(getattr(x, "data", x))
+    if data.ndim and not -data.ndim <= axis < data.ndim:
+        raise ShapeError(f"log_softmax: axis {axis} is out of range for an input of shape "
+                         f"{data.shape}")
+    m = np.max(data, axis=axis, keepdims=True) if data.size else 0
+    shifted = x - np.where(np.isfinite(m), m, 0).astype(data.dtype, copy=False)
+    return shifted - logsumexp(shifted, axis=axis, keepdims=True)
 
 
 def softmax(x, axis=-1):

@@ -59,6 +59,9 @@ def _check(fn, inputs, eps, atol, rtol, seed, fast_mode, name):
     rng = np.random.default_rng(seed)
     outs = _as_outputs(fn(*inputs), name)
     outs_f = [k for k, o in enumerate(outs) if np.issubdtype(o.dtype, np.floating)]
+    if not outs_f:
+        raise ValueError(f"gradcheck: {name} returns no floating-point output (dtypes "
+                         f"{[str(o.dtype) for o in outs]}), so there is no gradient to check")
     cots = {k: rng.standard_normal(outs[k].shape).astype(outs[k].dtype) for k in outs_f}
 
     # ---- reverse mode and its invariants -----------------------------------------------------

@@ -49,7 +49,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        self.data = np.asarray(data, dtype=dtype)
+        self.data = _numeric_array(data, dtype)
         self.grad = None
         self.grad_fn = None
         self._retains_grad = False
@@ -151,6 +151,11 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def __bool__(self):
         return bool(self.data)
 
@@ -219,6 +224,19 @@ class Tensor:
     def log_softmax(self, axis=-1): return ops.log_softmax(self, axis=axis)
 
 
+def _numeric_array(data, dtype):
+    """``np.asarray(data, dtype)``, refusing data that is not numbers (strings, objects) and
+    ragged nesting with a message that says so."""
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"tensor: cannot make an array of numbers from this data: {e}") from None
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"tensor: data must be numbers (bool, int, float or complex), got "
+                        f"dtype {array.dtype}")
+    return array
+
+
 def _shape_arg(args):
     """``f(2, 3)`` and ``f((2, 3))`` both mean the tuple (2, 3)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -243,7 +261,7 @@ def tensor(data, requires_grad=False, dtype=None):
     """
     if isinstance(data, Tensor):
         data = data.data
-    return Tensor(np.array(data, dtype=dtype, copy=True), requires_grad=requires_grad)
+    return Tensor(np.array(_numeric_array(data, dtype), copy=True), requires_grad=requires_grad)
 
 
 from . import ops  # noqa: E402  (ops import Tensor from here)

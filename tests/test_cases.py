@@ -528,3 +528,34 @@ def test_sigmoid_large_inputs_match_expit_without_warnings(dtype):
     assert np.all(np.isfinite(t.grad.data))
     if dtype == np.float64:
         assert t.grad.data[1] == pytest.approx(3.72e-44, rel=1e-2)
+
+
+def test_bad_input_found_by_review_gets_clear_errors_or_right_values():
+    x0 = tg.tensor([0.0, 2.0], requires_grad=True)
+    (x0 ** 0).sum().backward()  # d(x**0)/dx = 0 even at 0, no NaN
+    np.testing.assert_array_equal(x0.grad.data, [0.0, 0.0])
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: every input element must lie in \[0, 1\]"):
+        tg.binary_cross_entropy(tg.tensor([1.5]), [1.0])
+    with pytest.raises(tg.ShapeError, match="sum_to_shape: shape \\(3, 2\\) does not broadcast"):
+        tg.sum_to_shape(tg.tensor(np.ones((2, 3))), shape=(3, 2))
+    with pytest.raises(tg.ShapeError, match="expand_dims: axis 5 is out of range"):
+        tg.expand_dims(tg.tensor(np.ones((2, 3))), 5)
+    with pytest.raises(tg.ShapeError, match="transpose: axes \\(0, 3\\)"):
+        tg.tensor(np.ones((2, 3))).transpose(0, 3)
+    with pytest.raises(TypeError, match="sum: axis must be None, an int or a tuple of ints"):
+        tg.tensor(np.ones((2, 3))).sum(axis=1.0)
+    with pytest.raises(tg.ShapeError, match="repeats an axis"):
+        tg.tensor(np.ones((2, 3))).sum(axis=(0, 0))
+    with pytest.raises(TypeError, match="tensor: data must be numbers"):
+        tg.tensor("abc")
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(tg.tensor(1.0))
+    with pytest.raises(ValueError, match="power: Integers to negative integer powers"):
+        tg.tensor([2, 3]) ** -1
+    with pytest.raises(ValueError, match="returns no floating-point output"):
+        tg.gradcheck(lambda x: x > 0, [tg.tensor([1.0], requires_grad=True)])
+    # float32 stays float32 with a Python scalar in minimum, as in maximum
+    assert tg.minimum(tg.tensor(np.float32([1, 2])), 0.5).dtype == np.float32
+    # float32 softmax at large logits stays accurate (the maximum is subtracted first)
+    s = tg.softmax(tg.tensor(np.float32([1e4, 1e4, -1e4])))
+    np.testing.assert_allclose(s.data, [0.5, 0.5, 0.0], atol=1e-7)

@@ -384,7 +384,7 @@ def test_missing_vjp_raises_naming_the_op():
     y = tg.tensor([2.0], requires_grad=True)
     half_declared(x, tg.tensor([2.0])).sum().backward()  # y constant: fine
     np.testing.assert_array_equal(x.grad, [2.0])
-    with pytest.raises(RuntimeError, match=r"half_declared.*no VJP for input 1"):
+    with pytest.raises(RuntimeError, match=r"input 1 of .half_declared.*declares no VJP"):
         half_declared(x, y).sum().backward()
 
 

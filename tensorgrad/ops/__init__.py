@@ -4,7 +4,6 @@ from ..functional import (  # noqa: F401,E402
     binary_cross_entropy_with_logits,
     cross_entropy,
     log_softmax,
-    minimum,
     mse_loss,
     softmax,
 )
@@ -26,6 +25,7 @@ from .elementwise import (  # noqa: F401
     logical_not,
     logical_or,
     maximum,
+    minimum,
     multiply,
     negative,
     not_equal,

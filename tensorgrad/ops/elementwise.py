@@ -7,6 +7,7 @@ import numpy as np
 import scipy.special
 
 from ..registry import primitive
+from ..tensor import Tensor
 
 # -- arithmetic ----------------------------------------------------------------------------
 
@@ -50,15 +51,24 @@ divide.defvjp(lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y)
 def power(x, y):
     """x ** y, elementwise with broadcasting.
 
-    d/dx = y·x^(y-1); d/dy = x^y·log(x), taken as 0 where x == 0 (as PyTorch does). The
-    exponent's VJP runs only when the exponent is a Tensor that requires grad: with a
-    constant exponent a negative base gives no NaN and no warning, and d(x**2)/dx at 0 is 0.
+    d/dx = y·x^(y-1) (0 where y = 0, so x**0 has gradient 0 even at x = 0); d/dy =
+    x^y·log(x), taken as 0 where x == 0 (as PyTorch does). The exponent's VJP runs only when
+    the exponent is a Tensor that requires grad: with a constant exponent a negative base
+    gives no NaN and no warning, and d(x**2)/dx at 0 is 0.
     """
     return np.power(x, y)
 
 
+def _power_vjp_base(g, out, x, y):
+    if isinstance(y, Tensor):  # a recorded exponent (create_graph): keep y's own gradient
+        return g * y * x ** (y - 1)
+    if np.ndim(y) == 0:  # kept a Python scalar so that float32 stays float32
+        return g * 0 if y == 0 else g * y * x ** (y - 1)
+    return g * y * x ** np.where(y == 0, 1, y - 1)  # d(x**0)/dx = 0, even at x = 0
+
+
 power.defvjp(
-    lambda g, out, x, y: g * y * x ** (y - 1),
+    _power_vjp_base,
     lambda g, out, x, y: g * out * log(where(x == 0, 1, x)),
 )
 
@@ -166,8 +176,8 @@ relu.defvjp(lambda g, out, x: where(x > 0, g, 0))
 def clip(x, lo=None, hi=None):
     """x limited to [lo, hi] (either bound may be None), NumPy's ``clip``.
 
-    The gradient passes where lo < x < hi strictly and is 0 elsewhere (PyTorch's ``clamp``
-    at the bounds: ties get 0)."""
+    The gradient passes where lo < x < hi strictly and is 0 elsewhere, at the bounds too
+    (tensorgrad's convention; PyTorch's ``clamp`` passes it at the bounds)."""
     if lo is None and hi is None:
         raise ValueError("clip: at least one of lo and hi must be given")
     return np.clip(x, lo, hi)
@@ -195,6 +205,19 @@ def maximum(x, y):
 maximum.defvjp(
     lambda g, out, x, y: where(x > y, g, where(x == y, g * 0.5, 0)),
     lambda g, out, x, y: where(y > x, g, where(x == y, g * 0.5, 0)),
+)
+
+
+@primitive(broadcast=True)
+def minimum(x, y):
+    """Elementwise minimum with broadcasting (NumPy's ``minimum``). The gradient goes to the
+    smaller input; at ties each input gets half (PyTorch's ``minimum``)."""
+    return np.minimum(x, y)
+
+
+minimum.defvjp(
+    lambda g, out, x, y: where(x < y, g, where(x == y, g * 0.5, 0)),
+    lambda g, out, x, y: where(y < x, g, where(x == y, g * 0.5, 0)),
 )
 
 

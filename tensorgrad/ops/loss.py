@@ -19,8 +19,13 @@ def binary_cross_entropy_elementwise(p, target):
 
     d/dp = (p - t) / max(p(1-p), 1e-12) (PyTorch's formula);
     d/dt = log(1-p) - log(p), with the same clamping.
-    Raises ShapeError if the shapes differ."""
+    Raises ShapeError if the shapes differ, ValueError for p outside [0, 1]."""
     _same_shape("binary_cross_entropy", p, target)
+    pa = np.asarray(p)
+    if pa.size and not (pa.min() >= 0 and pa.max() <= 1):  # NaN fails too
+        raise ValueError(f"binary_cross_entropy: every input element must lie in [0, 1] (they "
+                         f"are probabilities, as in PyTorch), got values from {pa.min()} to "
+                         f"{pa.max()}; use binary_cross_entropy_with_logits for logits")
     with np.errstate(divide="ignore", invalid="ignore"):
         log_p = np.maximum(np.log(p), -100.0)
         log_1mp = np.maximum(np.log1p(-np.asarray(p)), -100.0)

@@ -13,11 +13,23 @@ def _axes(axis, ndim, op):
     """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    if not isinstance(axes, (tuple, list)) or not all(
+            isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
     n = builtins.max(ndim, 1)
     if any(not -n <= a < n for a in axes):
         raise ShapeError(f"{op}: axis {axis} is out of range for an input of {ndim} dimension(s)")
-    return tuple(sorted(a % n for a in axes))
+    normal = tuple(sorted(a % n for a in axes))
+    if len(set(normal)) != len(normal):
+        raise ShapeError(f"{op}: axis {axis} repeats an axis")
+    return normal
+
+
+def _axis_arg(axis, ndim, op):
+    """``axis`` checked (``_axes``) and in a form NumPy takes (a list becomes a tuple)."""
+    _axes(axis, ndim, op)
+    return tuple(axis) if isinstance(axis, list) else axis
 
 
 def _unreduce(g, x, axis, keepdims):
@@ -40,7 +52,7 @@ def _count(x, axis):
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (None: all; int or tuple), NumPy's ``sum``.
     The gradient is g broadcast back over the summed axes."""
-    _axes(axis, np.ndim(x), "sum")
+    axis = _axis_arg(axis, np.ndim(x), "sum")
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
@@ -51,7 +63,7 @@ sum.defvjp(lambda g, out, x, axis=None, keepdims=False: _unreduce(g, x, axis, ke
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``, NumPy's ``mean``. The gradient is g/n spread evenly,
     n the number of elements averaged."""
-    _axes(axis, np.ndim(x), "mean")
+    axis = _axis_arg(axis, np.ndim(x), "mean")
     if np.size(x) == 0:
         raise ShapeError(f"mean: cannot average an empty input of shape {np.shape(x)}")
     return np.mean(x, axis=axis, keepdims=keepdims)
@@ -74,7 +86,7 @@ def _extremum_vjp(g, out, x, axis=None, keepdims=False):
 def max(x, axis=None, keepdims=False):
     """Maximum over ``axis``, NumPy's ``max`` (ValueError on an empty input). The gradient is
     shared evenly among the elements equal to the maximum (PyTorch's ``amax``)."""
-    _axes(axis, np.ndim(x), "max")
+    axis = _axis_arg(axis, np.ndim(x), "max")
     return np.max(x, axis=axis, keepdims=keepdims)
 
 
@@ -85,7 +97,7 @@ max.defvjp(_extremum_vjp)
 def min(x, axis=None, keepdims=False):
     """Minimum over ``axis``, NumPy's ``min``; gradient shared evenly among ties
     (PyTorch's ``amin``)."""
-    _axes(axis, np.ndim(x), "min")
+    axis = _axis_arg(axis, np.ndim(x), "min")
     return np.min(x, axis=axis, keepdims=keepdims)
 
 
@@ -97,7 +109,7 @@ def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, computed as m + log(sum(exp(x - m))) with m the
     maximum, so logits of magnitude 1000 give no overflow (``scipy.special.logsumexp``).
     The gradient is g·softmax(x)."""
-    _axes(axis, np.ndim(x), "logsumexp")
+    axis = _axis_arg(axis, np.ndim(x), "logsumexp")
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m

@@ -24,7 +24,9 @@ reshape.defvjp(lambda g, out, x, shape=None: reshape(g, shape=np.shape(x)))
 def transpose(x, axes=None):
     """x with its axes permuted (NumPy's ``transpose``: ``axes=None`` reverses them).
     The gradient is permuted by the inverse permutation."""
-    if axes is not None and sorted(a % max(np.ndim(x), 1) for a in axes) != list(range(np.ndim(x))):
+    n = np.ndim(x)
+    if axes is not None and (len(axes) != n or any(not -n <= a < n for a in axes)
+                             or sorted(a % n for a in axes) != list(range(n))):
         raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the "
                          f"{np.ndim(x)} axes of shape {np.shape(x)}")
     return np.transpose(x, axes)
@@ -42,6 +44,9 @@ transpose.defvjp(_transpose_vjp)
 def swapaxes(x, axis1, axis2):
     """x with two axes interchanged (NumPy's ``swapaxes``), via :func:`transpose`."""
     n = np.ndim(x)
+    if not (-n <= axis1 < n and -n <= axis2 < n):
+        raise ShapeError(f"swapaxes: axes ({axis1}, {axis2}) are out of range for an input of "
+                         f"shape {np.shape(x)}")
     axes = list(range(n))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes=tuple(axes))
@@ -66,6 +71,9 @@ def sum_to_shape(x, shape=None):
     axes where ``shape`` has 1 are summed with keepdims. Its VJP is :func:`broadcast_to`."""
     shape = tuple(shape)
     lead = np.ndim(x) - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, np.shape(x)[lead:])):
+        raise ShapeError(f"sum_to_shape: shape {shape} does not broadcast to the input's shape "
+                         f"{np.shape(x)}, so the input cannot be summed down to it")
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and np.shape(x)[lead + i] != 1)
     out = np.sum(x, axis=axes, keepdims=True) if axes else np.asarray(x)
@@ -196,6 +204,9 @@ def flatten(x):
 def expand_dims(x, axis):
     """x with a new axis of length 1 at ``axis`` (NumPy's ``expand_dims``), via reshape."""
     shape = list(np.shape(x))
+    if not -len(shape) - 1 <= axis <= len(shape):
+        raise ShapeError(f"expand_dims: axis {axis} is out of range for an input of shape "
+                         f"{tuple(shape)} (the result has {len(shape) + 1} axes)")
     axis = axis if axis >= 0 else len(shape) + 1 + axis
     shape.insert(axis, 1)
     return reshape(x, shape=tuple(shape))
