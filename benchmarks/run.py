@@ -441,7 +441,9 @@ def run_memory(images, torch_installed) -> dict:
         try:
             child = json.loads(proc.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):
-            rows.append({"system": name, "peak_mib": f"failed: {proc.stderr.strip()[-200:]}"})
+            own = proc.stderr.split("\tCommand being timed")[0].strip().splitlines()
+            reason = own[-1] if own else f"exit status {proc.returncode}"
+            rows.append({"system": name, "peak_mib": f"failed: {reason[:200]}"})
             continue
         if "error" in child:
             rows.append({"system": name, "peak_mib": child["error"]})
