@@ -705,7 +705,25 @@ def _fmt_tol(v: float) -> str:
 # One sample: Report
 # ---------------------------------------------------------------------------------------------
 
-class Report:
+class _Extremes:
+    """``max_abs`` and ``max_rel`` over the parts (rows or steps) a result holds."""
+
+    def _parts(self) -> list:
+        raise NotImplementedError
+
+    @property
+    def max_abs(self) -> float:
+        """The largest absolute difference over every part."""
+        return max((p.max_abs for p in self._parts()), default=0.0)
+
+    @property
+    def max_rel(self) -> float:
+        """The largest normwise relative difference over every part."""
+        return max((p.max_rel for p in self._parts()), default=0.0)
+
+
+
+class Report(_Extremes):
     """Per-layer differences between the reference network and tensorgrad for one sample.
 
     Made by :func:`gradients`. Rows come in the order the quantities are computed: the
@@ -733,15 +751,8 @@ class Report:
         self.isolate = isolate
         self.n_layers = n_layers
 
-    @property
-    def max_abs(self) -> float:
-        """The largest absolute difference over every row."""
-        return max((r.max_abs for r in self.rows), default=0.0)
-
-    @property
-    def max_rel(self) -> float:
-        """The largest normwise relative difference over every row."""
-        return max((r.max_rel for r in self.rows), default=0.0)
+    def _parts(self) -> list:
+        return self.rows
 
     def failures(self, atol: Optional[float] = None, rtol: Optional[float] = None) -> list:
         """The rows outside the tolerance (the report's own when not given), in order."""
@@ -1007,7 +1018,7 @@ def gradients(layers: Sequence[Any], x, y, *, learning_rate: float = 0.0, loss: 
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class StepRecord:
+class StepRecord(_Extremes):
     """One SGD step of :func:`trajectories`.
 
     Attributes
@@ -1029,15 +1040,8 @@ class StepRecord:
     loss_engine: float
     rows: list
 
-    @property
-    def max_abs(self) -> float:
-        """The largest absolute parameter difference after this step."""
-        return max((r.max_abs for r in self.rows), default=0.0)
-
-    @property
-    def max_rel(self) -> float:
-        """The largest normwise relative parameter difference after this step."""
-        return max((r.max_rel for r in self.rows), default=0.0)
+    def _parts(self) -> list:
+        return self.rows
 
     @property
     def worst(self) -> Optional[Row]:
@@ -1045,7 +1049,7 @@ class StepRecord:
         return max(self.rows, key=lambda r: (r.max_rel, r.max_abs), default=None)
 
 
-class TrajectoryReport:
+class TrajectoryReport(_Extremes):
     """Parameter trajectories of the reference network and of tensorgrad under plain SGD.
 
     Made by :func:`trajectories`; ``print(report)`` shows one line per step.
@@ -1074,15 +1078,8 @@ class TrajectoryReport:
         self.n_layers = n_layers
         self.loss_name = loss_name
 
-    @property
-    def max_abs(self) -> float:
-        """The largest absolute parameter difference over every step."""
-        return max((s.max_abs for s in self.steps), default=0.0)
-
-    @property
-    def max_rel(self) -> float:
-        """The largest normwise relative parameter difference over every step."""
-        return max((s.max_rel for s in self.steps), default=0.0)
+    def _parts(self) -> list:
+        return self.steps
 
     def first_divergence(self, atol: Optional[float] = None,
                          rtol: Optional[float] = None) -> Optional[Tuple[int, Row]]:
