@@ -25,6 +25,17 @@ def _uniform(rng: np.random.Generator, bound: float, shape, dtype) -> np.ndarray
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
+def _init_weight_and_bias(module, gen, weight_shape, fan_in, bias, dtype) -> None:
+    """PyTorch's default initialisation of a layer's ``weight`` and (optional) ``bias``:
+    both U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the weight drawn first."""
+    bound = 1.0 / np.sqrt(fan_in)
+    module.weight = Parameter(_uniform(gen, bound, weight_shape, dtype))
+    if bias:
+        module.bias = Parameter(_uniform(gen, bound, (weight_shape[0],), dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
 class Linear(Module):
     r"""Affine map :math:`y = x W^T + b` (PyTorch's ``torch.nn.Linear``).
 
@@ -81,13 +92,8 @@ class Linear(Module):
         self.out_features = positive_int(out_features, "out_features", name)
         dtype = float_dtype(dtype, name)
         gen = make_rng(rng, name)
-        bound = 1.0 / np.sqrt(self.in_features)
-        self.weight = Parameter(_uniform(gen, bound, (self.out_features, self.in_features),
-                                         dtype))
-        if bias:
-            self.bias = Parameter(_uniform(gen, bound, (self.out_features,), dtype))
-        else:
-            self.register_parameter("bias", None)
+        _init_weight_and_bias(self, gen, (self.out_features, self.in_features),
+                              self.in_features, bias, dtype)
 
     def forward(self, x):
         """``x @ weight.T + bias`` for ``x`` of shape ``(..., in_features)``."""
@@ -191,14 +197,8 @@ class Conv2d(Module):
         dtype = float_dtype(dtype, name)
         gen = make_rng(rng, name)
         kh, kw = self.kernel_size
-        fan_in = self.in_channels // self.groups * kh * kw
-        bound = 1.0 / np.sqrt(fan_in)
-        shape = (self.out_channels, self.in_channels // self.groups, kh, kw)
-        self.weight = Parameter(_uniform(gen, bound, shape, dtype))
-        if bias:
-            self.bias = Parameter(_uniform(gen, bound, (self.out_channels,), dtype))
-        else:
-            self.register_parameter("bias", None)
+        _init_weight_and_bias(self, gen, (self.out_channels, self.in_channels // self.groups, kh, kw),
+                              self.in_channels // self.groups * kh * kw, bias, dtype)
 
     def forward(self, x):
         """``tg.conv2d(x, weight, bias, stride, padding, dilation, groups)``."""
