@@ -4,6 +4,7 @@ import numpy as np
 from .errors import ShapeError
 from .ops.elementwise import exp, negative
 from .ops.loss import (
+    _same_shape,
     binary_cross_entropy_elementwise,
     binary_cross_entropy_with_logits_elementwise,
 )
@@ -81,9 +82,7 @@ def mse_loss(input, target, reduction="mean"):
     """Mean squared error (input - target)², PyTorch's ``mse_loss``.
 
     input and target share one shape (ShapeError otherwise); ``reduction`` as above."""
-    if np.shape(input) != np.shape(target):
-        raise ShapeError(f"mse_loss: target shape {np.shape(target)} must equal the input "
-                         f"shape {np.shape(input)} (no silent broadcasting)")
+    _same_shape("mse_loss", input, target)
     diff = input - target
     return _reduce(diff * diff, reduction, "mse_loss")
 
