@@ -702,7 +702,8 @@ def _avg_pool2d_adjoint_reference(g, input_size, kernel_size, stride, padding):
 @st.composite
 def _conv2d_cases(draw):
     groups = draw(st.sampled_from([1, 1, 2]))
-    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    # 4+ input channels per group take the flat weight-gradient route, fewer the im2col one
+    cg, og = draw(st.sampled_from([1, 2, 4])), draw(st.sampled_from([1, 2, 5]))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     stride = draw(st.sampled_from([1, 2, (1, 2), (2, 1)]))
     dilation = draw(st.sampled_from([1, 1, 2, (1, 2)]))
@@ -728,7 +729,8 @@ spec("conv2d", "conv2d", tg.conv2d, _conv2d_cases(), _conv2d_reference)
 @st.composite
 def _conv_transpose2d_cases(draw):
     groups = draw(st.sampled_from([1, 1, 2]))
-    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    # fewer output than input channels per group take the fold route, others the dilated one
+    cg, og = draw(st.sampled_from([1, 2, 5])), draw(st.sampled_from([1, 2, 4]))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     stride = _pair(draw(st.sampled_from([1, 2, (1, 2)])))
     dilation = _pair(draw(st.sampled_from([1, 2])))
@@ -757,7 +759,7 @@ spec("conv_transpose2d", "conv_transpose2d", tg.conv_transpose2d, _conv_transpos
 @st.composite
 def _conv2d_weight_grad_cases(draw):
     groups = draw(st.sampled_from([1, 2]))
-    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    cg, og = draw(st.sampled_from([1, 2, 4])), draw(st.sampled_from([1, 2, 5]))
     kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from op_specs import _conv2d_weight_grad_reference
 
 import tensorgrad as tg
 from tensorgrad.ops import conv as conv_impl
@@ -134,7 +135,8 @@ def test_padding_same_and_valid():
 @st.composite
 def conv_case(draw):
     groups = draw(st.integers(1, 3))
-    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    # channel counts reaching both routes of the weight and input gradients
+    cg, og = draw(st.sampled_from([1, 2, 4, 5])), draw(st.sampled_from([1, 2, 4, 5]))
     k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
@@ -177,8 +179,35 @@ def test_conv_transpose2d_matches_plain_scatter_loop(case, data):
     y = tg.conv_transpose2d(x, wt, stride=s, padding=p, output_padding=op, dilation=d,
                             groups=groups)
     np.testing.assert_allclose(y.data, want, atol=1e-12)
+    # both ways of computing the transposed direction, whichever the rule picks
     args = ((ho, wo), s, (p[0], p[0], p[1], p[1]), d, groups)
-    np.testing.assert_allclose(conv_impl._conv_transpose_nchw(x, wt, *args), want, atol=1e-12)
+    for route in (conv_impl._conv_transpose_fold, conv_impl._conv_transpose_dilated):
+        np.testing.assert_allclose(route(x, wt, *args), want, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(conv_case(), st.data())
+def test_weight_gradient_routes_match_plain_loop(case, data):
+    groups, cg, og, k, s, d, p, (h, w), n, seed = case
+    rng = np.random.default_rng(seed)
+    pad4 = (p[0], p[0] + data.draw(st.integers(0, 1)), p[1], p[1] + data.draw(st.integers(0, 1)))
+    x = rng.standard_normal((n, groups * cg, h, w))
+    hp, wp = h + pad4[0] + pad4[1], w + pad4[2] + pad4[3]
+    ho = (hp - d[0] * (k[0] - 1) - 1) // s[0] + 1
+    wo = (wp - d[1] * (k[1] - 1) - 1) // s[1] + 1
+    # y may be shorter than conv2d's output (conv_transpose2d's weight gradient)
+    ho, wo = ho - data.draw(st.integers(0, ho - 1)), wo - data.draw(st.integers(0, wo - 1))
+    y = rng.standard_normal((n, groups * og, ho, wo))
+    want = _conv2d_weight_grad_reference(x, y, k, s, pad4, d, groups)
+    got = conv_impl._conv2d_weight_grad(x, y, kernel_size=k, stride=s, padding=pad4,
+                                        dilation=d, groups=groups)
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    xp = conv_impl._pad(x, pad4)
+    np.testing.assert_allclose(conv_impl._weight_grad_columns(xp, y, k, s, d, groups), want,
+                               atol=1e-12)
+    if s == (1, 1):
+        np.testing.assert_allclose(conv_impl._weight_grad_flat(xp, y, k, d, groups), want,
+                                   atol=1e-12)
 
 
 @settings(max_examples=40, deadline=None)

@@ -18,16 +18,25 @@ Pooling: ``avg_pool2d`` and its adjoint ``avg_pool2d_adjoint`` are each other's 
 ``max_pool2d``'s VJP routes the cotangent to the first maximum of each window through
 ``max_pool2d_scatter``, whose VJP is ``max_pool2d_gather`` (and vice versa).
 
-Implementation: every contraction is a strided window view of the (padded) input
-(no copy), laid out as im2col matrices by one copy, and ONE matrix product
-(``np.matmul``, batched over samples and groups, which gives NCHW results directly). The
-transposed direction (``_conv_transpose_nchw``) zero-dilates the cotangent by the stride and
-correlates it at stride 1 with the flipped, channel-swapped kernel: one product, no scatter
-and no Python loop over kernel positions. ``benchmarks/bench_conv.py`` times it against the
-alternative (one product, then kH·kW strided adds folding the columns back), which is faster
-for strided convolutions of large batches but needs a loop over kernel positions.
+Implementation: one matrix product (``np.matmul``, batched over samples and groups) per
+op and strided views instead of Python loops; no loop over samples, channels, pixels or
+kernel positions and no ``np.add.at``. Each contraction has two ways, and
+``_weight_grad_nchw`` / ``_conv_transpose_nchw`` pick one by the rule measured in
+``benchmarks/bench_conv.py`` (section 3):
+
+- A (forward): im2col, the windows of the padded input as a strided view laid out by one
+  copy, times the kernel; the result is NCHW directly.
+- W (weight gradient): at stride 1, the "flat" route: the padded image flattened, each
+  kernel tap is one fixed offset into it, so the product reads the input in place (no
+  im2col copy); otherwise the im2col columns.
+- T (input gradient): with fewer input than output channels, "product + fold": one product
+  of the kernel with the cotangent laid on the flat grid, then col2im as a single sum over
+  a strided view (the tap offsets are linear in the tap indices); otherwise zero-dilation
+  of the cotangent and a stride-1 correlation with the flipped, channel-swapped kernel.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -102,14 +111,41 @@ def _add_bias(y, bias, c_out):
 # The one implementation of the contractions (NumPy in, NumPy out)
 # ----------------------------------------------------------------------------------------
 
-def _pad(x, padding, value=0):
+_WORKSPACE = threading.local()
+
+
+def _workspace(slot, shape, dtype):
+    """An uninitialised scratch array of ``shape`` for a temporary that never leaves the
+    function asking for it, carved from one buffer per ``slot`` and thread that grows to the
+    largest request and is then reused.
+
+    Large fresh arrays cost page faults on every call (the allocator hands the memory back
+    to the system): at N=32, 16->32, 32x32, float32, 2,191 faults and a third of the time of
+    a forward+backward step. The buffers stay allocated (the largest im2col matrix and
+    fold seen, per thread)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buf = getattr(_WORKSPACE, slot, None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(nbytes, np.uint8)
+        setattr(_WORKSPACE, slot, buf)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def _pad(x, padding, value=0, scratch=False):
     """Pad the last two axes by (top, bottom, left, right) with ``value``; no copy when all
-    are 0."""
+    are 0. ``scratch=True`` writes into the "pad" workspace (the caller must not return or
+    keep the result)."""
     top, bottom, left, right = padding
     if top == bottom == left == right == 0:
         return x
     n, c, h, w = x.shape
-    out = np.full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
+    shape = (n, c, h + top + bottom, w + left + right)
+    if scratch:
+        out = _workspace("pad", shape, x.dtype)
+        out.fill(value)
+    else:
+        out = np.full(shape, value, dtype=x.dtype)
     out[:, :, top:top + h, left:left + w] = x
     return out
 
@@ -121,7 +157,8 @@ def _strided(a, shape, strides):
 
 
 def _columns(xp, groups, kh, kw, ho, wo, stride, dilation):
-    """im2col: the windows of padded ``xp`` (N, C, Hp, Wp) as (N, G, C/G·kH·kW, Ho·Wo).
+    """im2col: the windows of padded ``xp`` (N, C, Hp, Wp) as (N, G, C/G·kH·kW, Ho·Wo), in
+    the "columns" workspace (valid until the next call).
 
     A strided view (no copy) laid out by one copy; row (c, a, b) and column (i, j) of sample
     n hold ``xp[n, g·C/G + c, s0·i + d0·a, s1·j + d1·b]``."""
@@ -130,7 +167,9 @@ def _columns(xp, groups, kh, kw, ho, wo, stride, dilation):
     sn, sc, sh, sw = xp.strides
     (s0, s1), (d0, d1) = stride, dilation
     view = _strided(xp, (n, c, kh, kw, ho, wo), (sn, sc, d0 * sh, d1 * sw, s0 * sh, s1 * sw))
-    return view.reshape(n, groups, (c // groups) * kh * kw, ho * wo)
+    cols = _workspace("columns", view.shape, xp.dtype)
+    np.copyto(cols, view)
+    return cols.reshape(n, groups, (c // groups) * kh * kw, ho * wo)
 
 
 def _common(*arrays):
@@ -145,7 +184,7 @@ def _correlate_nchw(x, w, stride, padding, dilation, groups):
     One batched product (G, O/G, Cg·kH·kW) @ (N, G, Cg·kH·kW, Ho·Wo): the result is already
     in NCHW order."""
     x, w = _common(x, w)
-    xp = _pad(x, padding)
+    xp = _pad(x, padding, scratch=True)
     n = xp.shape[0]
     kh, kw = w.shape[2:]
     ho = _out_len(xp.shape[2], kh, stride[0], dilation[0])
@@ -155,19 +194,71 @@ def _correlate_nchw(x, w, stride, padding, dilation, groups):
     return np.matmul(wm, cols).reshape(n, w.shape[0], ho, wo)
 
 
+def _spread(y, rows, row_len, length, stride):
+    """Zeros (N, C, ``length``) holding y[n, c, i, j] at flat position s0·i·row_len + s1·j.
+
+    This lays ``y`` on the stride-1 output grid of a padded image whose rows are ``row_len``
+    long, flattened: a window starting at flat position q then covers q + d0·a·row_len +
+    d1·b, one fixed offset per kernel tap. Positions of windows that would wrap around a row
+    end hold zeros, so they contribute nothing."""
+    n, c, ho, wo = y.shape
+    out = np.zeros((n, c, max(length, rows * row_len)), dtype=y.dtype)
+    grid = out[:, :, :rows * row_len].reshape(n, c, rows, row_len)
+    s0, s1 = stride
+    grid[:, :, :s0 * (ho - 1) + 1:s0, :s1 * (wo - 1) + 1:s1] = y
+    return out[:, :, :length]
+
+
 def _weight_grad_nchw(x, y, kernel_size, stride, padding, dilation, groups):
     """W(x, y): dw[o, c, a, b] = Σ_{n,i,j} y[n, o, i, j] xp[n, g·Cg + c, s·i + d·a, s·j + d·b]
     over the windows that ``y`` covers (``y`` may be shorter than A's output).
 
-    One batched product (N, G, O/G, Ho·Wo) @ (N, G, Ho·Wo, Cg·kH·kW), summed over N."""
+    Two ways, chosen by measurement (``benchmarks/bench_conv.py``, section 3): at stride 1
+    with at least 4 input channels per group, :func:`_weight_grad_flat` (no copy of the
+    input; 2.1x faster at N=32, 16->32, 32x32, float32); otherwise
+    :func:`_weight_grad_columns` (faster for strided convolutions, where the flat route
+    would multiply s0·s1 times as many zeros, and for 1-3 channels)."""
     x, y = _common(x, y)
-    xp = _pad(x, padding)
+    xp = _pad(x, padding, scratch=True)
+    if stride == (1, 1) and x.shape[1] // groups >= 4:
+        return _weight_grad_flat(xp, y, kernel_size, dilation, groups)
+    return _weight_grad_columns(xp, y, kernel_size, stride, dilation, groups)
+
+
+def _weight_grad_columns(xp, y, kernel_size, stride, dilation, groups):
+    """W(x, y) from the im2col columns of the padded input ``xp``: one batched product
+    (N, G, O/G, Ho·Wo) @ (N, G, Ho·Wo, Cg·kH·kW), summed over N."""
     kh, kw = kernel_size
     n, o, ho, wo = y.shape
     cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation)
     ym = y.reshape(n, groups, o // groups, ho * wo)
     dw = np.matmul(ym, cols.swapaxes(-1, -2)).sum(axis=0)
-    return dw.reshape(o, x.shape[1] // groups, kh, kw)
+    return dw.reshape(o, xp.shape[1] // groups, kh, kw)
+
+
+def _weight_grad_flat(xp, y, kernel_size, dilation, groups):
+    """W(x, y) at stride 1 with no copy of the padded input ``xp``.
+
+    With the image flattened (rows of length Wp) and ``y`` spread on the same grid
+    (:func:`_spread`), tap (a, b) of every window reads the flat input at one offset
+    o_ab = d0·a·Wp + d1·b, so ``xp_flat[n, c, o_ab : o_ab + L]`` is a plain strided matrix
+    (C/G, L) that BLAS reads in place. One batched product over (N, kH, kW, G) of
+    (O/G, L) @ (L, C/G), summed over N."""
+    xp = np.ascontiguousarray(xp)
+    n, c, hp, wp = xp.shape
+    kh, kw = kernel_size
+    d0, d1 = dilation
+    o = y.shape[1]
+    cg, og = c // groups, o // groups
+    rows = hp - d0 * (kh - 1)
+    length = rows * wp - d1 * (kw - 1)  # the last window ends at the array's last element
+    yf = _spread(y, rows, wp, length, (1, 1))
+    sn, sc = xp.strides[:2]
+    it = xp.itemsize
+    taps = _strided(xp, (n, kh, kw, groups, length, cg),
+                    (sn, d0 * wp * it, d1 * it, cg * sc, it, sc))
+    dw = np.matmul(yf.reshape(n, 1, 1, groups, og, length), taps).sum(axis=0)
+    return dw.transpose(2, 3, 4, 0, 1).reshape(o, cg, kh, kw)
 
 
 def _flip_swap(w, groups):
@@ -199,11 +290,21 @@ def _dilate_into(y, size, offset, stride):
 def _conv_transpose_nchw(y, w, input_size, stride, padding, dilation, groups):
     """T(y, w) = Aᵀ y: the x-shaped (N, C, H, W) adjoint of :func:`_correlate_nchw`.
 
-    y zero-dilated by the stride and padded by d(k-1) - p (cropped where negative), then
-    correlated at stride 1 with the flipped, channel-swapped kernel. One product and no
-    scatter; for a stride s the zero-dilation costs s0·s1 times the work of the strided
-    products (measured in ``benchmarks/bench_conv.py``, section 3)."""
+    Two ways, chosen by measurement (``benchmarks/bench_conv.py``, section 3), both one
+    product and no Python loop over kernel positions: with fewer input than output channels
+    per group (C/G < O/G), :func:`_conv_transpose_fold` (2.4x faster at N=32, 16->32,
+    32x32, float32); otherwise :func:`_conv_transpose_dilated`, whose product has the larger
+    C/G as its long side."""
     y, w = _common(y, w)
+    fold = w.shape[1] < w.shape[0] // groups
+    return (_conv_transpose_fold if fold else _conv_transpose_dilated)(
+        y, w, input_size, stride, padding, dilation, groups)
+
+
+def _conv_transpose_dilated(y, w, input_size, stride, padding, dilation, groups):
+    """T(y, w) as a correlation: ``y`` zero-dilated by the stride and padded by d(k-1) - p
+    (cropped where negative), correlated at stride 1 with the flipped, channel-swapped
+    kernel."""
     kh, kw = w.shape[2:]
     h, wd = input_size
     ext = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
@@ -211,6 +312,37 @@ def _conv_transpose_nchw(y, w, input_size, stride, padding, dilation, groups):
                      stride)
     return _correlate_nchw(f, np.ascontiguousarray(_flip_swap(w, groups)), (1, 1),
                            (0, 0, 0, 0), dilation, groups)
+
+
+def _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups):
+    """T(y, w) as one product and one loop-free fold (col2im).
+
+    ``y`` spread on the flattened padded grid (:func:`_spread`, rows of length Wp, zeros
+    where a window would wrap around a row) and multiplied once by the kernel:
+    cols[n, (c, a, b), q] = Σ_o w[o, c, a, b] y_flat[n, o, q]. Tap (a, b) of the window at q
+    lands on flat pixel q + o_ab, o_ab = d0·a·Wp + d1·b, so the fold is
+    out[n, c, p] = Σ_{a,b} cols[n, (c, a, b), p - o_ab]: one strided view of ``cols`` (the
+    offsets are linear in a and b) summed over (a, b). Each row of ``cols`` ends in at least
+    max o_ab zeros, so reads before a row's start see zeros. Then the padding is cropped."""
+    h, wd = input_size
+    top, bottom, left, right = padding
+    hp, wp = h + top + bottom, wd + left + right
+    o, cg, kh, kw = w.shape
+    n = y.shape[0]
+    c, og = groups * cg, o // groups
+    d0, d1 = dilation
+    rows = hp - d0 * (kh - 1)
+    length = hp * wp + d1 * (kw - 1)  # = rows·Wp + max offset
+    yf = _spread(y, rows, wp, length, stride)
+    cols = np.matmul(w.reshape(groups, og, cg * kh * kw).swapaxes(1, 2),
+                     yf.reshape(n, groups, og, length),
+                     out=_workspace("fold", (n, groups, cg * kh * kw, length), y.dtype))
+    it = cols.itemsize
+    shifted = _strided(cols, (n, c, kh, kw, hp * wp),
+                       (c * kh * kw * length * it, kh * kw * length * it,
+                        (kw * length - d0 * wp) * it, (length - d1) * it, it))
+    out = np.add.reduce(shifted, axis=(2, 3)).reshape(n, c, hp, wp)
+    return out[:, :, top:top + h, left:left + wd]
 
 
 # ----------------------------------------------------------------------------------------
