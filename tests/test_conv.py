@@ -161,6 +161,47 @@ def test_conv2d_matches_plain_loop(case, with_bias):
 
 
 @settings(max_examples=30, deadline=None)
+@given(conv_case())
+def test_conv2d_in_row_blocks_matches_plain_loop(case):
+    # large products go through im2col blocks of ~64 output pixels; force that route here
+    groups, cg, og, k, s, d, p, (h, w), n, seed = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, groups * cg, h, w))
+    wt = rng.standard_normal((groups * og, cg) + k)
+    saved, conv_impl._BLOCKED_PRODUCT_MIN = conv_impl._BLOCKED_PRODUCT_MIN, 0
+    try:
+        y = tg.conv2d(x, wt, stride=s, padding=p, dilation=d, groups=groups)
+    finally:
+        conv_impl._BLOCKED_PRODUCT_MIN = saved
+    np.testing.assert_allclose(y.data, conv2d_loop(x, wt, None, s, p, d, groups), atol=1e-12)
+
+
+@pytest.mark.parametrize("shape,params", [
+    ((4, 16, 32, 32), dict(padding=1)),  # blocks of 2 rows
+    ((4, 8, 31, 40), dict(padding=1, groups=2)),  # 31 rows: blocks of 1
+    ((4, 8, 20, 140), dict(stride=(1, 2), dilation=2)),  # rows wider than a block
+])
+def test_large_conv2d_matches_einsum_reference(shape, params):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(np.float32)
+    g = params.get("groups", 1)
+    wt = rng.standard_normal((32, shape[1] // g, 3, 3)).astype(np.float32)
+    y = tg.conv2d(x, wt, **params).data
+    s = tg.ops.conv._pair(params.get("stride", 1), "s", "t", 1)
+    d = tg.ops.conv._pair(params.get("dilation", 1), "d", "t", 1)
+    p = params.get("padding", 0)
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (p, p), (p, p)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (2 * d[0] + 1, 2 * d[1] + 1), axis=(2, 3))
+    win = win[:, :, ::s[0], ::s[1], ::d[0], ::d[1]]  # (N, C, Ho, Wo, 3, 3)
+    cg = shape[1] // g
+    want = np.concatenate([np.einsum("nchwab,ocab->nohw", win[:, i * cg:(i + 1) * cg],
+                                     wt[i * 32 // g:(i + 1) * 32 // g].astype(np.float64))
+                           for i in range(g)], axis=1)
+    assert y.shape == want.shape and y.dtype == np.float32
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+@settings(max_examples=30, deadline=None)
 @given(conv_case(), st.data())
 def test_conv_transpose2d_matches_plain_scatter_loop(case, data):
     groups, cg, og, k, s, d, p, (h, w), n, seed = case
