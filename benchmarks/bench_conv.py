@@ -20,10 +20,11 @@ descheduled one): prefer ``--threads 1`` there.
    importable.
 2. conv2d forward+backward at N=32, 16->32 channels, 32x32, 3x3, padding 1, float32, against
    PyTorch's CPU conv2d, with GFLOP/s next to a 512x512 float32 ``numpy.matmul``'s.
-3. The transposed direction (conv2d's input gradient): the library's zero-dilation +
-   correlation against an alternative kept here for comparison, one product + a fold of
-   kH*kW strided adds (faster for strided batches, but a Python loop over kernel positions,
-   which the library does not use).
+3. The measurements behind the library's choice of route for each contraction: the input
+   gradient (product + loop-free fold vs zero-dilation + correlation), the weight gradient
+   (flat, reading the input in place, vs im2col columns) and the forward (im2col in blocks
+   of about 64 output pixels vs one product per image), over channel counts, strides and
+   dtypes; the route each rule picks is starred.
 """
 from __future__ import annotations
 
@@ -229,53 +230,83 @@ def batched_float32(number, repeat):
     return result
 
 
-# -- 3. the transposed direction -----------------------------------------------------------
+# -- 3. the measurements behind each choice of route -------------------------------------
 
-def transpose_by_fold(y, w, input_size, stride, padding, dilation, groups):
-    """The alternative to the library's zero-dilation: Aᵀ y as one batched product to the
-    columns (N, C·kH·kW, Ho·Wo), folded back with one strided add per kernel position."""
-    kh, kw = w.shape[2:]
-    h, wd = input_size
-    top, bottom, left, right = padding
-    n, o, ho, wo = y.shape
-    c = groups * w.shape[1]
-    wm = w.reshape(groups, o // groups, -1).swapaxes(-1, -2)
-    cols = np.matmul(wm, y.reshape(n, groups, o // groups, ho * wo))
-    cols = cols.reshape(n, c, kh, kw, ho, wo)
-    out = np.zeros((n, c, h + top + bottom, wd + left + right), dtype=cols.dtype)
-    (s0, s1), (d0, d1) = stride, dilation
-    for a in range(kh):
-        for b in range(kw):
-            out[:, :, d0 * a:d0 * a + s0 * (ho - 1) + 1:s0,
-                d1 * b:d1 * b + s1 * (wo - 1) + 1:s1] += cols[:, :, a, b]
-    return out[:, :, top:top + h, left:left + wd]
+ROUTE_CASES = {
+    # label: (N, C_in, C_out, H=W, dtype)
+    "1x5x26x26, 5->5": (1, 5, 5, 26, np.float64),
+    "8x8x16x16, 8->16": (8, 8, 16, 16, np.float64),
+    "16x32x28x28, 32->32": (16, 32, 32, 28, np.float64),
+    "16x32x28x28, 32->16": (16, 32, 16, 28, np.float32),
+    "16x3x28x28, 3->16": (16, 3, 16, 28, np.float32),
+    "32x16x32x32, 16->32": (32, 16, 32, 32, np.float32),
+}
 
 
-def transposed_choice(number, repeat):
+def route_choice(number, repeat):
+    """Each contraction's two routes on the same arrays (3x3 kernels, padding 1): the input
+    gradient (fold vs dilated), the weight gradient (flat vs im2col columns), the forward
+    (row blocks vs one product per image). The rules in tensorgrad/ops/conv.py come from
+    these figures; the route each rule picks is marked with *."""
     rng = np.random.default_rng(2)
-    cases = {"1x5x26x26, 5->5, 3x3": (1, 5, 5, 26, 0, np.float64),
-             "8x8x16x16, 8->8, 3x3": (8, 8, 8, 16, 1, np.float64),
-             "16x32x28x28, 32->32, 3x3": (16, 32, 32, 28, 1, np.float64),
-             "32x16x32x32, 16->32, 3x3": (32, 16, 32, 32, 1, np.float32)}
     out = {}
-    print("\n3. conv2d's input gradient: zero-dilation + correlation vs one product + fold")
-    for label, (n, c, o, hw, p, dtype) in cases.items():
+    print("\n3. routes of each contraction (ms; * = the one the library picks)")
+    print(f"  {'case':<34s} {'input grad: fold  dilated':>27s} {'weight grad: flat  columns':>28s}"
+          f" {'forward: blocks  whole':>24s}")
+    for label, (n, c, o, hw, dtype) in ROUTE_CASES.items():
         for s in (1, 2):
+            x = rng.standard_normal((n, c, hw, hw)).astype(dtype)
             w = rng.standard_normal((o, c, 3, 3)).astype(dtype)
-            ho = (hw + 2 * p - 3) // s + 1
-            y = rng.standard_normal((n, o, ho, ho)).astype(dtype)
-            args = ((hw, hw), (s, s), (p, p, p, p), (1, 1), 1)
-            a = conv_impl._conv_transpose_nchw(y, w, *args)
-            b = transpose_by_fold(y, w, *args)
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(a).max())
-            medians = round_robin({"dilate+correlate": lambda: conv_impl._conv_transpose_nchw(y, w, *args),  # noqa: B023
-                                   "product+fold": lambda: transpose_by_fold(y, w, *args)},  # noqa: B023
-                                  max(1, number // (50 if n > 8 else 1)), repeat)
+            pad = (1, 1, 1, 1)
+            y = conv_impl._correlate_nchw(x, w, (s, s), pad, (1, 1), 1)
+            g = rng.standard_normal(y.shape).astype(dtype)
+            t_args = ((hw, hw), (s, s), pad, (1, 1), 1)
+            xp = conv_impl._pad(x, pad)
+            systems = {
+                "fold": lambda: conv_impl._conv_transpose_fold(g, w, *t_args),  # noqa: B023
+                "dilated": lambda: conv_impl._conv_transpose_dilated(g, w, *t_args),  # noqa: B023
+                "columns": lambda: conv_impl._weight_grad_columns(xp, g, (3, 3), (s, s), (1, 1), 1),  # noqa: B023,E501
+                "blocks": lambda: _forward_with_blocks(True, x, w, s),  # noqa: B023
+                "whole": lambda: _forward_with_blocks(False, x, w, s),  # noqa: B023
+            }
+            if s == 1:
+                systems["flat"] = lambda: conv_impl._weight_grad_flat(xp, g, (3, 3), (1, 1), 1)  # noqa: B023,E501
+            np.testing.assert_allclose(systems["fold"](), systems["dilated"](), rtol=1e-4,
+                                       atol=1e-4 * np.abs(systems["dilated"]()).max())
+            medians = round_robin(systems, max(1, number // (20 if n > 8 else 1)), repeat)
+            pick_t = conv_impl._transpose_route(c, o)
+            pick_w = conv_impl._weight_grad_route((s, s), c)
+            pick_f = ("blocks" if conv_impl._forward_block_rows(n, o, c * 9, *y.shape[2:])
+                      else "whole")
+            cells = [_cell(medians, m, pick) for m, pick in
+                     (("fold", pick_t), ("dilated", pick_t), ("flat", pick_w),
+                      ("columns", pick_w), ("blocks", pick_f), ("whole", pick_f))]
             key = f"{label}, stride {s}"
-            out[key] = medians
-            print(f"  {key:<36s} dilate+correlate {medians['dilate+correlate'] * 1e3:9.3f} ms"
-                  f"   product+fold {medians['product+fold'] * 1e3:9.3f} ms")
+            out[key] = {"medians_s": medians, "picked": [pick_t, pick_w, pick_f]}
+            print(f"  {key:<34s} {cells[0]}{cells[1]}        {cells[2]}{cells[3]}    "
+                  f"{cells[4]}{cells[5]}")
     return out
+
+
+def _cell(medians, name, pick):
+    if name not in medians:
+        return f"{'-':>8s} "
+    return f"{medians[name] * 1e3:8.3f}{'*' if name == pick else ' '}"
+
+
+def _forward_with_blocks(blocks, x, w, s):
+    """The forward with row blocks (the rule's block size, or 1 row where the rule says
+    whole images) or with one product per image."""
+    rule = conv_impl._forward_block_rows
+    if blocks:
+        conv_impl._forward_block_rows = lambda n, o, k, ho, wo: max(
+            r for r in range(1, ho + 1) if ho % r == 0 and (r == 1 or r * wo <= 64))
+    else:
+        conv_impl._forward_block_rows = lambda n, o, k, ho, wo: 0
+    try:
+        return conv_impl._correlate_nchw(x, w, (s, s), (1, 1, 1, 1), (1, 1), 1)
+    finally:
+        conv_impl._forward_block_rows = rule
 
 
 def main():
@@ -291,7 +322,7 @@ def main():
         "repeat": repeat,
         "notebook_layers": notebook_layers(number=20, repeat=repeat),
         "batched_float32": batched_float32(number=3, repeat=repeat),
-        "transposed_choice": transposed_choice(number=50, repeat=repeat),
+        "route_choice": route_choice(number=20, repeat=repeat),
     }
     results["machine"]["load_average_at_end"] = os.getloadavg()
     path = RESULTS if ARGS.threads is None else RESULTS.replace(".json",

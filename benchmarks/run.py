@@ -75,11 +75,11 @@ DENSE_FLOOR = "NumPy floor: dense 2880x100 alone"
 SETTINGS = {
     "full": {"gemm": (3, 11), "network": (30, 41), "batch32": (10, 41), "ops": (3000, 31),
              "backward": (5000, 31), "conv": {"repeat": 15, "layers": 20, "batched": 3,
-                                               "transposed": 50},
+                                               "routes": 20},
              "memory_images": 500},
     "quick": {"gemm": (2, 3), "network": (10, 5), "batch32": (2, 3), "ops": (500, 5),
               "backward": (1000, 5), "conv": {"repeat": 3, "layers": 5, "batched": 1,
-                                               "transposed": 5},
+                                               "routes": 2},
               "memory_images": 100},
 }
 
@@ -368,8 +368,7 @@ def run_conv(cfg) -> dict:
     out = {}
     calls = {"notebook_layers": lambda: bench_conv.notebook_layers(cfg["layers"], cfg["repeat"]),
              "batched_float32": lambda: bench_conv.batched_float32(cfg["batched"], cfg["repeat"]),
-             "transposed_choice": lambda: bench_conv.transposed_choice(cfg["transposed"],
-                                                                       cfg["repeat"])}
+             "route_choice": lambda: bench_conv.route_choice(cfg["routes"], cfg["repeat"])}
     for key, call in calls.items():
         buf = io.StringIO()
         try:
@@ -413,15 +412,23 @@ def show_conv(result, peak32):
                                  if "time_ratio_tg_over_torch" in bf else "")))
     else:
         print(f"\nconv batched_float32: {bf.get('error')}")
-    tc = result.get("transposed_choice", {})
-    if tc and "error" not in tc:
-        rows = [{"case": k, **{m: v * 1e3 for m, v in d.items()}} for k, d in tc.items()]
-        methods = list(next(iter(tc.values())))
-        texts.append(table("Conv (bench_conv 3): conv2d input gradient, implementation "
-                           "choice (ms)",
-                           [("case", "case", "")] + [(m, m, ".3f") for m in methods], rows))
-    elif tc:
-        print(f"\nconv transposed_choice: {tc.get('error')}")
+    rc = result.get("route_choice", {})
+    if rc and "error" not in rc:
+        routes = ["fold", "dilated", "flat", "columns", "blocks", "whole"]
+        rows = []
+        for case, d in rc.items():
+            row = {"case": case}
+            for m in routes:
+                t = d["medians_s"].get(m)
+                row[m] = "-" if t is None else (f"{t * 1e3:.3f}" + ("*" if m in d["picked"] else ""))
+            rows.append(row)
+        texts.append(table("Conv (bench_conv 3): each contraction's two routes, ms "
+                           "(* = the route the library picks)",
+                           [("case", "case", "")] + [(m, m, "") for m in routes], rows,
+                           note="input gradient: fold / dilated; weight gradient: flat / "
+                                "columns; forward: blocks / whole"))
+    elif rc:
+        print(f"\nconv route_choice: {rc.get('error')}")
     return "\n".join(texts)
 
 

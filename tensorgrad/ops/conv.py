@@ -185,18 +185,21 @@ def _columns(xp, groups, kh, kw, ho, wo, stride, dilation, block_rows=None):
     return cols.reshape(shape)
 
 
-_BLOCKED_PRODUCT_MIN = 1 << 22
-"""Multiply-adds from which the forward product goes in blocks of rows: below, one product
-per image is as fast (1 to 3 us per call less at 5->5 channels on 26x26)."""
+def _forward_block_rows(n, o, k, ho, wo):
+    """Output rows per im2col block for the forward product, or 0 for one product per image:
+    the rule of :func:`_correlate_nchw`, from ``benchmarks/bench_conv.py`` section 3.
 
-
-def _block_rows(ho, wo, size=64):
-    """Output rows per im2col block for the forward product: the largest divisor r of Ho
-    with r·Wo <= 64 (1 if Wo > 64). OpenBLAS multiplies (O, K) @ (K, ~64) blocks without
-    packing them: 3.1 ms against 5.0 ms for whole (K, 1024) images at N=32, 16->32, 32x32,
-    float32 (blocks of 32: 3.4 ms, of 128: 3.4 ms)."""
-    top = max(1, min(ho, size // wo))
-    return max(r for r in range(1, top + 1) if ho % r == 0)
+    OpenBLAS multiplies (O, K) @ (K, ~64) blocks without packing them: 3.1 ms against 5.0 ms
+    for whole (144, 1024) images at N=32, 16->32, 32x32, float32 (blocks of 32 or 128
+    pixels: 3.4 ms). Blocks are r rows, r the largest divisor of Ho with r·Wo <= 64 (1 if
+    Wo > 64). They lose to whole images for small products (under 2^22 multiply-adds, the
+    extra calls cost 1-3 us), short columns (K < 64: 3 channels) and blocks of fewer than 32
+    pixels (when Ho's divisors fit badly)."""
+    if n * o * k * ho * wo < 1 << 22 or k < 64:
+        return 0
+    top = max(1, min(ho, 64 // wo))
+    r = max(d for d in range(1, top + 1) if ho % d == 0)
+    return r if r * wo >= 32 else 0
 
 
 def _common(*arrays):
@@ -209,7 +212,8 @@ def _correlate_nchw(x, w, stride, padding, dilation, groups):
     xp = x padded by ``padding`` (top, bottom, left, right), g = o // (O/G).
 
     One batched product (G, O/G, Cg·kH·kW) @ (N, Ho/r, G, Cg·kH·kW, r·Wo) over blocks of r
-    output rows (:func:`_block_rows`), written straight into the NCHW result."""
+    output rows (:func:`_forward_block_rows`), written straight into the NCHW result; or
+    one product (G, O/G, Cg·kH·kW) @ (N, G, Cg·kH·kW, Ho·Wo) per image."""
     x, w = _common(x, w)
     xp = _pad(x, padding, scratch=True)
     n = xp.shape[0]
@@ -219,10 +223,10 @@ def _correlate_nchw(x, w, stride, padding, dilation, groups):
     o = w.shape[0]
     wm = w.reshape(groups, o // groups, -1)
     size = ho * wo
-    if n * o * wm.shape[-1] * size < _BLOCKED_PRODUCT_MIN:
+    r = _forward_block_rows(n, o, wm.shape[-1], ho, wo)
+    if not r:
         cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation)
         return np.matmul(wm, cols).reshape(n, o, ho, wo)
-    r = _block_rows(ho, wo)
     cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation, block_rows=r)
     y = np.empty((n, o, ho, wo), dtype=x.dtype)
     it = y.itemsize
@@ -259,9 +263,14 @@ def _weight_grad_nchw(x, y, kernel_size, stride, padding, dilation, groups):
     would multiply s0·s1 times as many zeros, and for 1-3 channels)."""
     x, y = _common(x, y)
     xp = _pad(x, padding, scratch=True)
-    if stride == (1, 1) and x.shape[1] // groups >= 4:
+    if _weight_grad_route(stride, x.shape[1] // groups) == "flat":
         return _weight_grad_flat(xp, y, kernel_size, dilation, groups)
     return _weight_grad_columns(xp, y, kernel_size, stride, dilation, groups)
+
+
+def _weight_grad_route(stride, in_per_group):
+    """"flat" or "columns": the rule of :func:`_weight_grad_nchw`."""
+    return "flat" if stride == (1, 1) and in_per_group >= 4 else "columns"
 
 
 def _weight_grad_columns(xp, y, kernel_size, stride, dilation, groups):
@@ -335,9 +344,14 @@ def _conv_transpose_nchw(y, w, input_size, stride, padding, dilation, groups):
     32x32, float32); otherwise :func:`_conv_transpose_dilated`, whose product has the larger
     C/G as its long side."""
     y, w = _common(y, w)
-    fold = w.shape[1] < w.shape[0] // groups
+    fold = _transpose_route(w.shape[1], w.shape[0] // groups) == "fold"
     return (_conv_transpose_fold if fold else _conv_transpose_dilated)(
         y, w, input_size, stride, padding, dilation, groups)
+
+
+def _transpose_route(in_per_group, out_per_group):
+    """"fold" or "dilated": the rule of :func:`_conv_transpose_nchw` (channels of A)."""
+    return "fold" if in_per_group < out_per_group else "dilated"
 
 
 def _conv_transpose_dilated(y, w, input_size, stride, padding, dilation, groups):
