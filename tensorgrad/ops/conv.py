@@ -21,11 +21,14 @@ Pooling: ``avg_pool2d`` and its adjoint ``avg_pool2d_adjoint`` are each other's 
 Implementation: one matrix product (``np.matmul``, batched over samples and groups) per
 op and strided views instead of Python loops; no loop over samples, channels, pixels or
 kernel positions and no ``np.add.at``. Each contraction has two ways, and
-``_weight_grad_nchw`` / ``_conv_transpose_nchw`` pick one by the rule measured in
-``benchmarks/bench_conv.py`` (section 3):
+``_correlate_nchw`` / ``_weight_grad_nchw`` / ``_conv_transpose_nchw`` pick one by a rule
+measured in ``benchmarks/bench_conv.py`` (section 3). Large temporaries (padded input,
+im2col and fold matrices) live in per-thread workspaces, since fresh large arrays cost page
+faults on every call. The routes:
 
 - A (forward): im2col, the windows of the padded input as a strided view laid out by one
-  copy, times the kernel; the result is NCHW directly.
+  copy, times the kernel, written straight into the NCHW result; for large products the
+  columns come in blocks of about 64 output pixels, which BLAS multiplies without packing.
 - W (weight gradient): at stride 1, the "flat" route: the padded image flattened, each
   kernel tap is one fixed offset into it, so the product reads the input in place (no
   im2col copy); otherwise the im2col columns.
