@@ -484,3 +484,24 @@ def test_output_size_formula():
         y = tg.conv2d(np.zeros((1, 1, h, h)), np.zeros((1, 1, k, k)), stride=s, padding=p,
                       dilation=d)
         assert y.shape[2] == (h + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def test_workspaces_are_per_thread():
+    # the im2col/fold scratch buffers are reused between calls; threads must not share them
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(11)
+    w = rng.standard_normal((32, 16, 3, 3))
+    xs = [rng.standard_normal((8, 16, 20, 20)) for _ in range(6)]
+
+    def step(x):
+        xt, wt = tg.tensor(x, requires_grad=True), tg.tensor(w, requires_grad=True)
+        y = tg.conv2d(xt, wt, padding=1)
+        gx, gw = tg.grad((y * y).sum(), [xt, wt])
+        return y.data, gx.data, gw.data
+
+    serial = [step(x) for x in xs]
+    with ThreadPoolExecutor(3) as pool:
+        threaded = list(pool.map(step, xs * 3))
+    for got, want in zip(threaded, serial * 3):
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
