@@ -477,6 +477,80 @@ def test_conv_transpose2d_and_pool_errors():
         tg.avg_pool2d(np.ones((1, 5, 5)), 0)
     with pytest.raises(tg.ShapeError, match=r"\(N, C, H, W\)"):
         tg.max_pool2d(np.ones((5, 5)), 2)
+    with pytest.raises(tg.ShapeError, match=r"weight of shape \(4, 3, 0, 0\) is empty"):
+        tg.conv_transpose2d(np.ones((2, 4, 5, 5)), np.ones((4, 3, 0, 0)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda obj: tg.conv2d(obj, np.ones((1, 1, 2, 2))),
+    lambda obj: tg.conv2d(np.ones((1, 1, 4, 4)), obj[:, :, :2, :2]),
+    lambda obj: tg.conv_transpose2d(obj, np.ones((1, 1, 2, 2))),
+    lambda obj: tg.max_pool2d(obj, 2),
+    lambda obj: tg.avg_pool2d(obj, 2),
+    lambda obj: tg.OPS["conv2d"](obj, np.ones((1, 1, 2, 2))),
+], ids=["conv2d x", "conv2d weight", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+        "primitive"])
+def test_non_numeric_arrays_are_refused(call):
+    # object arrays (Fractions, Decimals) must never reach the raw-buffer views
+    obj = np.ones((1, 1, 4, 4), dtype=object)
+    with pytest.raises(TypeError, match=r"numbers"):
+        call(obj)
+
+
+@pytest.mark.parametrize("shape,match", [((0, 3, 3, 3), r"\(0, 3, 3, 3\) is empty"),
+                                         ((2, 3, 0, 3), r"\(2, 3, 0, 3\) is empty")])
+def test_empty_weight_is_refused(shape, match):
+    with pytest.raises(tg.ShapeError, match=match):
+        tg.conv2d(np.ones((1, 3, 8, 8)), np.ones(shape))
+
+
+def test_max_pool_padding_never_wins_a_tie():
+    # all -inf: each window's first input cell is its maximum, as in PyTorch
+    x = tg.tensor(np.full((1, 1, 2, 2), -np.inf), requires_grad=True)
+    y = tg.max_pool2d(x, 2, stride=1, padding=1)
+    np.testing.assert_array_equal(y.data, np.full((1, 1, 3, 3), -np.inf))
+    (g,) = tg.grad(y.sum(), [x])
+    np.testing.assert_array_equal(g.data, [[[[4.0, 2.0], [2.0, 1.0]]]])
+    low = np.iinfo(np.int64).min
+    np.testing.assert_array_equal(
+        tg.max_pool2d(np.full((1, 1, 2, 2), low), 2, stride=1, padding=1).data,
+        np.full((1, 1, 3, 3), low))
+    np.testing.assert_array_equal(
+        tg.max_pool2d(np.zeros((1, 1, 2, 2), bool), 2, stride=1, padding=1).data,
+        np.zeros((1, 1, 3, 3), bool))
+
+
+def test_pools_of_empty_batches():
+    for shape in [(0, 3, 4, 4), (2, 0, 4, 4)]:
+        for pool in (tg.max_pool2d, tg.avg_pool2d):
+            assert pool(np.zeros(shape), 2).shape == shape[:2] + (2, 2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_case(), st.sampled_from([np.nan, np.inf, -np.inf]), st.data())
+def test_non_finite_values_reach_only_the_windows_that_read_them(case, value, data):
+    # the flat and fold routes multiply cells outside every window by zero; an inf or NaN
+    # there must not leak (PyTorch's results, and the plain loops')
+    groups, cg, og, k, s, d, p, (h, w), n, seed = case
+    rng = np.random.default_rng(seed)
+    pad4 = (p[0], p[0], p[1], p[1])
+    x = rng.standard_normal((n, groups * cg, h, w))
+    x[tuple(data.draw(st.integers(0, size - 1)) for size in x.shape)] = value
+    ho = (h + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
+    wo = (w + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
+    y = rng.standard_normal((n, groups * og, ho, wo))
+    with np.errstate(invalid="ignore"):
+        want = _conv2d_weight_grad_reference(x, y, k, s, pad4, d, groups)
+        got = conv_impl._weight_grad_nchw(x, y, k, s, pad4, d, groups)
+    np.testing.assert_allclose(got, want, atol=1e-12)  # NaN where NaN, inf where inf
+    wt = rng.standard_normal((groups * og, cg) + k)
+    wt[tuple(data.draw(st.integers(0, size - 1)) for size in wt.shape)] = value
+    op = tuple((h, w)[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1 - ((ho, wo)[i] - 1) * s[i]
+               for i in range(2))  # the rows and columns no window reached
+    with np.errstate(invalid="ignore"):
+        want = conv_transpose2d_loop(y, wt, s, p, op, d, groups)
+        got = conv_impl._conv_transpose_nchw(y, wt, (h, w), s, pad4, d, groups)
+    np.testing.assert_allclose(got, want, atol=1e-12)
 
 
 def test_output_size_formula():

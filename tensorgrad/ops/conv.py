@@ -88,6 +88,26 @@ def _input_4d(op, x, what="x"):
     return shape if len(shape) == 4 else (1,) + shape, len(shape) == 3
 
 
+def _check_numeric(op, **arrays):
+    """TypeError unless every given array (or Tensor) holds numbers."""
+    for name, a in arrays.items():
+        if a is None:
+            continue
+        dtype = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
+        if dtype.kind not in "biufc":
+            raise TypeError(f"{op}: {name} must hold numbers (bool, int, float or complex), "
+                            f"got dtype {dtype}")
+
+
+def _check_weight(op, ws, layout):
+    """ShapeError unless the weight is 4-D with a kernel of at least 1x1 and channels."""
+    if len(ws) != 4:
+        raise ShapeError(f"{op}: expected weight of shape {layout}, got shape {ws}")
+    if min(ws) < 1:
+        raise ShapeError(f"{op}: weight of shape {ws} is empty; expected {layout} with every "
+                         "size at least 1")
+
+
 def _check_groups(op, groups, c_in, c_out, x_shape, w_shape):
     if not _is_int(groups) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
@@ -121,19 +141,49 @@ _WORKSPACE = threading.local()
 def _workspace(slot, shape, dtype):
     """An uninitialised scratch array of ``shape`` for a temporary that never leaves the
     function asking for it, carved from one buffer per ``slot`` and thread that grows to the
-    largest request and is then reused.
+    largest request and is then reused. Two slots: "pad" (a padded input) and "matrix" (an
+    im2col or fold matrix; never two at once).
 
     Large fresh arrays cost page faults on every call (the allocator hands the memory back
     to the system): at N=32, 16->32, 32x32, float32, 2,191 faults and a third of the time of
-    a forward+backward step. The buffers stay allocated (the largest im2col matrix and
-    fold seen, per thread)."""
+    a forward+backward step. The buffers stay allocated until :func:`empty_cache` or the
+    thread's end: the largest padded input and the largest im2col or fold matrix seen."""
     dtype = np.dtype(dtype)
+    if dtype.hasobject:
+        raise TypeError(f"convolution: arrays of dtype {dtype} are not supported (numbers only)")
     nbytes = math.prod(shape) * dtype.itemsize
     buf = getattr(_WORKSPACE, slot, None)
     if buf is None or buf.nbytes < nbytes:
         buf = np.empty(nbytes, np.uint8)
         setattr(_WORKSPACE, slot, buf)
     return np.ndarray(shape, dtype, buf)
+
+
+def empty_cache():
+    """Free the convolution workspaces of the calling thread.
+
+    conv2d, conv_transpose2d and their gradients keep their largest temporaries (the padded
+    input, the im2col or fold matrix: up to about 9x an input's size for a 3x3 kernel) in
+    per-thread buffers that grow to the largest size seen and are then reused, because
+    fresh arrays of that size cost page faults on every call. After one very large
+    convolution this memory stays held; ``empty_cache()`` returns it (the next convolution
+    allocates again). Other threads' buffers go when those threads end. Like
+    ``torch.cuda.empty_cache``, it changes memory use, never results.
+
+    Returns
+    -------
+    int
+        The number of bytes released.
+
+    Examples
+    --------
+    >>> _ = tg.conv2d(np.ones((2, 3, 8, 8)), np.ones((4, 3, 3, 3)))
+    >>> tg.ops.conv.empty_cache() > 0
+    True
+    """
+    held = sum(buf.nbytes for buf in vars(_WORKSPACE).values())
+    vars(_WORKSPACE).clear()
+    return held
 
 
 def _pad(x, padding, value=0, scratch=False):
@@ -158,6 +208,8 @@ def _strided(a, shape, strides):
     """A strided view of C-contiguous ``a``, only ever read (or written when its elements do
     not overlap): ``as_strided`` without its Python overhead (a tenth of the cost, which
     matters for small images)."""
+    if a.dtype.hasobject:
+        raise TypeError(f"convolution: arrays of dtype {a.dtype} are not supported (numbers only)")
     return np.ndarray(shape, a.dtype, a, 0, strides)
 
 
@@ -183,7 +235,7 @@ def _columns(xp, groups, kh, kw, ho, wo, stride, dilation, block_rows=None):
         view = _strided(xp, (n, ho // r, groups, cg, kh, kw, r, wo),
                         (sn, r * s0 * sh, cg * sc, sc, d0 * sh, d1 * sw, s0 * sh, s1 * sw))
         shape = (n, ho // r, groups, cg * kh * kw, r * wo)
-    cols = _workspace("columns", view.shape, xp.dtype)
+    cols = _workspace("matrix", view.shape, xp.dtype)
     np.copyto(cols, view)
     return cols.reshape(shape)
 
@@ -267,7 +319,11 @@ def _weight_grad_nchw(x, y, kernel_size, stride, padding, dilation, groups):
     x, y = _common(x, y)
     xp = _pad(x, padding, scratch=True)
     if _weight_grad_route(stride, x.shape[1] // groups) == "flat":
-        return _weight_grad_flat(xp, y, kernel_size, dilation, groups)
+        dw = _weight_grad_flat(xp, y, kernel_size, dilation, groups)
+        # the flat route multiplies input pixels outside any window by zero: inf or NaN
+        # there would leak in, so a non-finite result is recomputed window by window
+        if np.isfinite(dw).all():
+            return dw
     return _weight_grad_columns(xp, y, kernel_size, stride, dilation, groups)
 
 
@@ -347,7 +403,9 @@ def _conv_transpose_nchw(y, w, input_size, stride, padding, dilation, groups):
     32x32, float32); otherwise :func:`_conv_transpose_dilated`, whose product has the larger
     C/G as its long side."""
     y, w = _common(y, w)
-    fold = _transpose_route(w.shape[1], w.shape[0] // groups) == "fold"
+    # an inf or NaN weight: only the fold keeps it out of pixels its tap never reaches
+    fold = (_transpose_route(w.shape[1], w.shape[0] // groups) == "fold"
+            or not np.isfinite(w).all())
     return (_conv_transpose_fold if fold else _conv_transpose_dilated)(
         y, w, input_size, stride, padding, dilation, groups)
 
@@ -392,7 +450,10 @@ def _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups):
     yf = _spread(y, rows, wp, length, stride)
     cols = np.matmul(w.reshape(groups, og, cg * kh * kw).swapaxes(1, 2),
                      yf.reshape(n, groups, og, length),
-                     out=_workspace("fold", (n, groups, cg * kh * kw, length), y.dtype))
+                     out=_workspace("matrix", (n, groups, cg * kh * kw, length), y.dtype))
+    if not np.isfinite(w).all():  # 0·inf is NaN: clear the columns where no window starts
+        starts = _spread(np.ones((1, 1) + y.shape[2:], bool), rows, wp, length, stride)[0, 0]
+        cols[..., ~starts] = 0
     it = cols.itemsize
     shifted = _strided(cols, (n, c, kh, kw, hp * wp),
                        (c * kh * kw * length * it, kh * kw * length * it,
@@ -540,11 +601,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
               [672., 744.]]]], dtype=float64)
     """
     op = "conv2d"
+    _check_numeric(op, x=x, weight=weight, bias=bias)
     xs, _ = _input_4d(op, x)
     ws = np.shape(weight)
-    if len(ws) != 4:
-        raise ShapeError(f"{op}: expected weight of shape (C_out, C_in/groups, kH, kW), "
-                         f"got shape {ws}")
+    _check_weight(op, ws, "(C_out, C_in/groups, kH, kW)")
     c_out, c_in = ws[0], xs[1]
     _check_groups(op, groups, c_in, c_out, np.shape(x), ws)
     if c_in != ws[1] * groups:
@@ -621,11 +681,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     (1, 1, 4, 4)
     """
     op = "conv_transpose2d"
+    _check_numeric(op, x=x, weight=weight, bias=bias)
     xs, _ = _input_4d(op, x)
     ws = np.shape(weight)
-    if len(ws) != 4:
-        raise ShapeError(f"{op}: expected weight of shape (C_in, C_out/groups, kH, kW), "
-                         f"got shape {ws}")
+    _check_weight(op, ws, "(C_in, C_out/groups, kH, kW)")
     c_in = xs[1]
     if not _is_int(groups) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
@@ -714,18 +773,33 @@ _avg_pool2d_adjoint.defvjp(lambda g, out, y, input_size=None, **p: _avg_pool2d(g
 
 def _max_pool_index(x, kernel, stride, padding):
     """Flat index into the padded (N, C, Hp, Wp) array of the first maximum of each window
-    (row-major order inside the window, NaN counting as the maximum), shape (N, C, Ho, Wo)."""
+    (row-major order inside the window, NaN counting as the maximum), shape (N, C, Ho, Wo).
+    Padding cells never win: a window whose input cells all hold the dtype's lowest value
+    (-inf, or the integer minimum) ties with its padding, and then its first input cell is
+    the maximum, as in PyTorch."""
     x = np.asarray(x)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     if padding != (0, 0):
-        low = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
-        x = _pad(x, (padding[0], padding[0], padding[1], padding[1]), value=low)
+        if np.issubdtype(x.dtype, np.inexact):
+            low = -np.inf
+        elif x.dtype == np.bool_:
+            low = False
+        else:
+            low = np.iinfo(x.dtype).min
+        x = _pad(x, (ph, ph, pw, pw), value=low)
     n, c, hp, wp = x.shape
     win = _pool_windows(x, kernel, stride)
     ho, wo = win.shape[2:4]
-    local = win.reshape(n, c, ho, wo, -1).argmax(axis=-1)
-    a, b = np.divmod(local, kernel[1])
-    rows = stride[0] * np.arange(ho)[:, None] + a
-    cols = stride[1] * np.arange(wo)[None, :] + b
+    local = win.reshape(n, c, ho, wo, kh * kw).argmax(axis=-1)
+    a, b = np.divmod(local, kw)
+    rows = sh * np.arange(ho)[:, None] + a
+    cols = sw * np.arange(wo)[None, :] + b
+    if padding != (0, 0):  # a padding cell chosen: the window's first input cell instead
+        first_row = np.maximum(sh * np.arange(ho), ph)[:, None]
+        first_col = np.maximum(sw * np.arange(wo), pw)[None, :]
+        in_padding = (rows < ph) | (rows >= hp - ph) | (cols < pw) | (cols >= wp - pw)
+        rows = np.where(in_padding, first_row, rows)
+        cols = np.where(in_padding, first_col, cols)
     plane = (np.arange(n)[:, None] * c + np.arange(c)[None, :]) * (hp * wp)
     return plane[:, :, None, None] + rows * wp + cols
 
@@ -788,6 +862,7 @@ _max_pool2d_scatter.defvjp(
 
 
 def _pool(op, prim, x, kernel_size, stride, padding):
+    _check_numeric(op, x=x)
     xs, unbatched, k, s, p = _pool_args(op, x, kernel_size, stride, padding)
     if unbatched:
         x = reshape(x, shape=xs)
