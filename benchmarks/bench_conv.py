@@ -299,8 +299,7 @@ def _forward_with_blocks(blocks, x, w, s):
     whole images) or with one product per image."""
     rule = conv_impl._forward_block_rows
     if blocks:
-        conv_impl._forward_block_rows = lambda n, o, k, ho, wo: max(
-            r for r in range(1, ho + 1) if ho % r == 0 and (r == 1 or r * wo <= 64))
+        conv_impl._forward_block_rows = lambda n, o, k, ho, wo: conv_impl._block_rows(ho, wo)
     else:
         conv_impl._forward_block_rows = lambda n, o, k, ho, wo: 0
     try:

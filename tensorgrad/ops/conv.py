@@ -252,9 +252,14 @@ def _forward_block_rows(n, o, k, ho, wo):
     pixels (when Ho's divisors fit badly)."""
     if n * o * k * ho * wo < 1 << 22 or k < 64:
         return 0
-    top = max(1, min(ho, 64 // wo))
-    r = max(d for d in range(1, top + 1) if ho % d == 0)
+    r = _block_rows(ho, wo)
     return r if r * wo >= 32 else 0
+
+
+def _block_rows(ho, wo):
+    """The largest divisor r of Ho with r·Wo <= 64 (1 if Wo > 64)."""
+    top = max(1, min(ho, 64 // wo))
+    return max(d for d in range(1, top + 1) if ho % d == 0)
 
 
 def _common(*arrays):
