@@ -215,7 +215,7 @@ def _strided(a, shape, strides):
 
 def _columns(xp, groups, kh, kw, ho, wo, stride, dilation, block_rows=None):
     """im2col: the windows of padded ``xp`` (N, C, Hp, Wp) as (N, G, C/G·kH·kW, Ho·Wo), in
-    the "columns" workspace (valid until the next call).
+    the "matrix" workspace (valid until the next im2col or fold).
 
     A strided view (no copy) laid out by one copy; row (c, a, b) and column (i, j) of sample
     n hold ``xp[n, g·C/G + c, s0·i + d0·a, s1·j + d1·b]``. With ``block_rows`` = r (a divisor
