@@ -135,6 +135,15 @@ def _add_bias(y, bias, c_out):
 # The one implementation of the contractions (NumPy in, NumPy out)
 # ----------------------------------------------------------------------------------------
 
+def _raw_dtype(dtype):
+    """``dtype``, for views made over raw memory: TypeError for Python objects, whose
+    pointers such a view would forge (the public ops refuse them earlier, naming the op)."""
+    dtype = np.dtype(dtype)
+    if dtype.hasobject:
+        raise TypeError(f"convolution: arrays of dtype {dtype} are not supported (numbers only)")
+    return dtype
+
+
 _WORKSPACE = threading.local()
 
 
@@ -148,9 +157,7 @@ def _workspace(slot, shape, dtype):
     to the system): at N=32, 16->32, 32x32, float32, 2,191 faults and a third of the time of
     a forward+backward step. The buffers stay allocated until :func:`empty_cache` or the
     thread's end: the largest padded input and the largest im2col or fold matrix seen."""
-    dtype = np.dtype(dtype)
-    if dtype.hasobject:
-        raise TypeError(f"convolution: arrays of dtype {dtype} are not supported (numbers only)")
+    dtype = _raw_dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     buf = getattr(_WORKSPACE, slot, None)
     if buf is None or buf.nbytes < nbytes:
@@ -208,9 +215,7 @@ def _strided(a, shape, strides):
     """A strided view of C-contiguous ``a``, only ever read (or written when its elements do
     not overlap): ``as_strided`` without its Python overhead (a tenth of the cost, which
     matters for small images)."""
-    if a.dtype.hasobject:
-        raise TypeError(f"convolution: arrays of dtype {a.dtype} are not supported (numbers only)")
-    return np.ndarray(shape, a.dtype, a, 0, strides)
+    return np.ndarray(shape, _raw_dtype(a.dtype), a, 0, strides)
 
 
 def _columns(xp, groups, kh, kw, ho, wo, stride, dilation, block_rows=None):
