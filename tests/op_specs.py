@@ -700,6 +700,25 @@ def _avg_pool2d_adjoint_reference(g, input_size, kernel_size, stride, padding):
 
 
 @st.composite
+def conv_case(draw):
+    """Parameters of one grouped, strided, dilated, padded convolution for the tests that
+    compare against plain loops and check adjoints: (groups, C/G, O/G, kernel, stride,
+    dilation, padding, (H, W), N, seed)."""
+    groups = draw(st.integers(1, 3))
+    # channel counts reaching both routes of the weight and input gradients
+    cg, og = draw(st.sampled_from([1, 2, 4, 5])), draw(st.sampled_from([1, 2, 4, 5]))
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    size = tuple(max(1, d[i] * (k[i] - 1) + 1 - 2 * p[i] + draw(st.integers(0, 4)))
+                 for i in range(2))
+    n = draw(st.integers(1, 2))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return groups, cg, og, k, s, d, p, size, n, seed
+
+
+@st.composite
 def _conv2d_cases(draw):
     groups = draw(st.sampled_from([1, 1, 2]))
     # 4+ input channels per group take the flat weight-gradient route, fewer the im2col one

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from op_specs import _conv2d_weight_grad_reference
+from op_specs import _conv2d_weight_grad_reference, conv_case
 
 import tensorgrad as tg
 from tensorgrad.ops import conv as conv_impl
@@ -131,22 +131,6 @@ def test_padding_same_and_valid():
 
 
 # -- hypothesis against the loops -----------------------------------------------------------
-
-@st.composite
-def conv_case(draw):
-    groups = draw(st.integers(1, 3))
-    # channel counts reaching both routes of the weight and input gradients
-    cg, og = draw(st.sampled_from([1, 2, 4, 5])), draw(st.sampled_from([1, 2, 4, 5]))
-    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    size = tuple(max(1, d[i] * (k[i] - 1) + 1 - 2 * p[i] + draw(st.integers(0, 4)))
-                 for i in range(2))
-    n = draw(st.integers(1, 2))
-    seed = draw(st.integers(0, 2**32 - 1))
-    return groups, cg, og, k, s, d, p, size, n, seed
-
 
 @settings(max_examples=40, deadline=None)
 @given(conv_case(), st.booleans())
