@@ -591,11 +591,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     Raises
     ------
     ShapeError (a ValueError)
-        x not 3-D/4-D, weight not 4-D, ``C_in != weight.shape[1]·groups``, bias not
-        (C_out,), or the dilated kernel larger than the padded input.
+        x not 3-D/4-D, weight not 4-D or with a size 0, ``C_in != weight.shape[1]·groups``,
+        bias not (C_out,), or the dilated kernel larger than the padded input.
     ValueError
         Bad stride/padding/dilation/groups, groups not dividing the channel counts, or
         ``padding="same"`` with a stride other than 1.
+    TypeError
+        x, weight or bias not numbers (object or string dtype).
 
     Notes
     -----
@@ -680,11 +682,13 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     Raises
     ------
     ShapeError (a ValueError)
-        Wrong ranks, ``C_in != weight.shape[0]``, bias not (C_out,), or a non-positive
-        output size.
+        Wrong ranks, a weight with a size 0, ``C_in != weight.shape[0]``, bias not (C_out,),
+        or a non-positive output size.
     ValueError
         Bad stride/padding/dilation/groups, groups not dividing the channel counts, or
         output_padding not smaller than stride or dilation.
+    TypeError
+        x, weight or bias not numbers (object or string dtype).
 
     Examples
     --------
@@ -907,6 +911,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
         x not 3-D/4-D, or a window larger than the padded input.
     ValueError
         Bad kernel_size/stride/padding.
+    TypeError
+        x not numbers (object or string dtype).
 
     Notes
     -----
@@ -952,6 +958,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
         x not 3-D/4-D, or a window larger than the padded input.
     ValueError
         Bad kernel_size/stride/padding.
+    TypeError
+        x not numbers (object or string dtype).
 
     Examples
     --------
