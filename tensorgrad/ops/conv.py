@@ -919,7 +919,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     Gradient: each window's cotangent goes entirely to ONE element, its first maximum in
     row-major order inside the window (PyTorch's CPU rule; ``np.argmax``), not shared among
     ties. Where windows overlap an element collects the cotangents of every window it is the
-    maximum of. A NaN counts as the maximum.
+    maximum of. A NaN counts as the maximum. Padding never wins: a window whose input cells
+    all hold -inf (or the integer minimum) takes its first input cell, as PyTorch does.
 
     Examples
     --------
