@@ -1,84 +1,28 @@
 """tensorgrad: reverse-mode automatic differentiation on NumPy and SciPy, built for seeing
-and checking gradients. The public names of API.md, re-exported; nothing is defined here."""
-from . import nn, optim  # noqa: F401  (subpackages: tg.nn, tg.optim)
+and checking gradients.
+
+The layers, bottom up (each module imports only from the layers below it)::
+
+    errors -> tensor -> autograd -> registry -> ops/* -> functional -> tensor_methods
+                                                     -> gradcheck, nn, optim, data, compare
+
+The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
+``__all__``) and of :mod:`tensorgrad.functional`, plus the engine's names below. The public
+contract is written in the docstrings and in the README.
+"""
+from . import functional, nn, ops, optim, tensor_methods  # tensor_methods attaches Tensor's methods
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .errors import BackwardError, GradcheckError, ShapeError
+from .functional import *  # noqa: F401,F403
 from .gradcheck import gradcheck, gradgradcheck
-from .ops import (
-    abs,
-    add,
-    avg_pool2d,
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    broadcast_to,
-    cast,
-    clip,
-    concatenate,
-    conv2d,
-    conv_transpose2d,
-    convolve2d,
-    correlate2d,
-    cross_entropy,
-    divide,
-    equal,
-    exp,
-    expand_dims,
-    flatten,
-    getitem,
-    greater,
-    greater_equal,
-    less,
-    less_equal,
-    linear,
-    log,
-    log_softmax,
-    logical_and,
-    logical_not,
-    logical_or,
-    logsumexp,
-    matmul,
-    max,
-    max_pool2d,
-    maximum,
-    mean,
-    min,
-    minimum,
-    mse_loss,
-    multiply,
-    negative,
-    not_equal,
-    power,
-    relu,
-    reshape,
-    sigmoid,
-    sign,
-    softmax,
-    sqrt,
-    stack,
-    subtract,
-    sum,
-    sum_to_shape,
-    swapaxes,
-    tanh,
-    transpose,
-    where,
-)
+from .ops import *  # noqa: F401,F403
 from .registry import OPS, Op, primitive
 from .tensor import Tensor, tensor
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BackwardError", "GradcheckError", "OPS", "Op", "ShapeError", "Tensor", "abs", "add",
-    "avg_pool2d",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "broadcast_to", "cast", "clip",
-    "concatenate", "conv2d", "conv_transpose2d", "convolve2d", "correlate2d", "cross_entropy", "divide",
-    "enable_grad",
-    "equal", "exp", "expand_dims", "flatten", "getitem", "grad", "gradcheck", "gradgradcheck",
-    "greater", "greater_equal", "is_grad_enabled", "less", "less_equal", "linear", "log", "log_softmax",
-    "logical_and", "logical_not", "logical_or", "logsumexp", "matmul", "max", "max_pool2d", "maximum",
-    "mean",
-    "min", "minimum", "mse_loss", "multiply", "negative", "no_grad", "not_equal", "power",
-    "primitive", "relu", "reshape", "sigmoid", "sign", "softmax", "sqrt", "stack", "subtract",
-    "sum", "sum_to_shape", "swapaxes", "tanh", "tensor", "transpose", "where",
-]
+__all__ = sorted([
+    "BackwardError", "GradcheckError", "OPS", "Op", "ShapeError", "Tensor", "enable_grad", "grad",
+    "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "primitive", "tensor",
+    *ops.__all__, *functional.__all__,
+])

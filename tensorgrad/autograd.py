@@ -13,7 +13,9 @@ serves both, because every primitive computes directly on ndarrays and records o
 """
 from __future__ import annotations
 
+import functools
 import itertools
+import linecache
 import os
 import sys
 import threading
@@ -21,6 +23,7 @@ import threading
 import numpy as np
 
 from .errors import BackwardError, ShapeError
+from .tensor import Tensor
 
 
 class _State(threading.local):
@@ -54,8 +57,6 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
-        import functools
-
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with type(self)():
@@ -102,7 +103,8 @@ class Node:
     inputs : tuple
         The arrays the forward computed on (``parent.data`` for Tensors).
     params : dict
-        The op's static keyword parameters (axis, mode, ...).
+        The op's complete static parameters (axis, mode, ...): its defaults merged with the
+        values the caller passed.
     site : str or None
         ``"file:line in function: source"`` of the user code that created the op, recorded
         only while :func:`tensorgrad.gradcheck` localises a failure (with ``seq``, the
@@ -152,8 +154,6 @@ def _user_site():
         frame = frame.f_back
     if frame is None:
         return None
-    import linecache
-
     filename, lineno = frame.f_code.co_filename, frame.f_lineno
     source = linecache.getline(filename, lineno).strip()
     return f"{filename}:{lineno} in {frame.f_code.co_name}: {source}"
@@ -243,7 +243,13 @@ def _call_vjp(fn, idx, parent, g, out, create_graph):
             "condition of where): pass it as a constant, e.g. .detach(); for an op of your "
             "own, declare that VJP with defvjp")
     ins = fn.parents if create_graph else fn.inputs
-    gp = vjp(g, out, *ins, **fn.params)
+    try:
+        gp = vjp(g, out, *ins, **fn.params)
+    except (BackwardError, ShapeError):
+        raise
+    except Exception as e:
+        raise BackwardError(f"backward: the VJP of '{op.name}' for input {idx} raised "
+                            f"{type(e).__name__}: {e}") from e
     if gp is None:
         raise BackwardError(f"backward: the VJP of '{op.name}' for input {idx} returned None")
     if create_graph:
@@ -255,9 +261,7 @@ def _call_vjp(fn, idx, parent, g, out, create_graph):
         gp = np.asarray(gp)
     if gp.shape != parent.shape:
         if op.broadcast and _broadcastable_to(parent.shape, gp.shape):
-            from .ops.shape import sum_to_shape
-
-            gp = sum_to_shape(gp, shape=parent.shape)
+            gp = _unbroadcast[0](gp, shape=parent.shape)
         else:
             raise ShapeError(
                 f"{op.name}: the VJP for input {idx} returned a gradient of shape {gp.shape}, "
@@ -265,6 +269,16 @@ def _call_vjp(fn, idx, parent, g, out, create_graph):
     if gp.dtype != parent.dtype:
         gp = gp.astype(parent.dtype)
     return gp
+
+
+_unbroadcast = [None]  # the op sum_to_shape, handed down by the layer that defines it
+
+
+def set_unbroadcast(op) -> None:
+    """Give the engine the op that sums a broadcast gradient back to its input's shape
+    (``sum_to_shape``; recorded under ``create_graph``). Called once, by
+    :mod:`tensorgrad.tensor_methods`."""
+    _unbroadcast[0] = op
 
 
 def _broadcastable_to(shape, target):
@@ -451,5 +465,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             result.append(g if isinstance(g, Tensor) else Tensor._make(g))
     return tuple(result)
 
-
-from .tensor import Tensor  # noqa: E402  (tensor.py imports this module)

@@ -1,28 +1,15 @@
-"""Composite ops built only from primitives: no VJP code here, gradients come for free."""
+"""Composite ops built only from primitives: no VJP code here, gradients come for free.
+
+The layer above :mod:`tensorgrad.ops`; the package exports ``__all__`` from here as well."""
 import numpy as np
 
 from .errors import ShapeError
 from .ops.elementwise import exp, negative
-from .ops.loss import (
-    _same_shape,
-    binary_cross_entropy_elementwise,
-    binary_cross_entropy_with_logits_elementwise,
-)
-from .ops.reduce import logsumexp, mean, sum
+from .ops.loss import check_reduction, reduce_loss, same_shape
+from .ops.reduce import logsumexp
 from .ops.shape import getitem
 
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _reduce(loss, reduction, op):
-    if reduction == "mean":
-        return mean(loss)
-    if reduction == "sum":
-        return sum(loss)
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-
+__all__ = ["cross_entropy", "log_softmax", "mse_loss", "softmax"]
 
 def log_softmax(x, axis=-1):
     """log(softmax(x)) = (x - m) - logsumexp(x - m) along ``axis``, with m the maximum taken
@@ -45,46 +32,14 @@ def softmax(x, axis=-1):
     return exp(log_softmax(x, axis=axis))
 
 
-def binary_cross_entropy(input, target, reduction="mean"):
-    """Binary cross-entropy between probabilities and targets (PyTorch's
-    ``binary_cross_entropy``).
-
-    Parameters
-    ----------
-    input : Tensor, any shape, values in [0, 1]
-    target : Tensor or array of the same shape (values in [0, 1])
-    reduction : {"mean", "sum", "none"}
-
-    Returns
-    -------
-    Tensor: a scalar, or the elementwise losses for ``"none"``.
-    Each log is clamped at -100 as PyTorch does, so p = 0 or 1 gives a finite loss (0 when
-    the target agrees) and never NaN.
-
-    Raises
-    ------
-    ShapeError if the shapes differ; ValueError for an unknown reduction.
-    """
-    return _reduce(binary_cross_entropy_elementwise(input, target), reduction,
-                   "binary_cross_entropy")
-
-
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
-    """Binary cross-entropy on logits, stable for any magnitude (PyTorch's
-    ``binary_cross_entropy_with_logits``): max(z,0) - z·t + log1p(exp(-|z|)).
-
-    input and target share one shape; ``reduction`` as :func:`binary_cross_entropy`."""
-    return _reduce(binary_cross_entropy_with_logits_elementwise(input, target), reduction,
-                   "binary_cross_entropy_with_logits")
-
-
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error (input - target)², PyTorch's ``mse_loss``.
 
     input and target share one shape (ShapeError otherwise); ``reduction`` as above."""
-    _same_shape("mse_loss", input, target)
+    check_reduction(reduction, "mse_loss")
+    same_shape("mse_loss", input, target)
     diff = input - target
-    return _reduce(diff * diff, reduction, "mse_loss")
+    return reduce_loss(diff * diff, reduction)
 
 
 def cross_entropy(input, target, reduction="mean"):
@@ -106,6 +61,7 @@ def cross_entropy(input, target, reduction="mean"):
     ShapeError for shapes other than (N, C) and (N,); ValueError for classes outside [0, C)
     or a non-integer target.
     """
+    check_reduction(reduction, "cross_entropy")
     t = np.asarray(getattr(target, "data", target))
     shape = np.shape(input)
     if len(shape) != 2 or t.shape != shape[:1]:
@@ -117,4 +73,4 @@ def cross_entropy(input, target, reduction="mean"):
         raise ValueError(f"cross_entropy: target classes must lie in [0, {shape[1]}), "
                          f"got values from {t.min()} to {t.max()}")
     picked = getitem(log_softmax(input, axis=1), index=(np.arange(shape[0]), t))
-    return _reduce(negative(picked), reduction, "cross_entropy")
+    return reduce_loss(negative(picked), reduction)

@@ -219,7 +219,7 @@ def _localize(fn, inputs, eps, atol, rtol, seed, name):
         op, params = node.op, node.params
 
         def single(*a, _op=op, _params=params):
-            return _op(*a, **_params)
+            return _op.bind(*a, **_params)
 
         try:
             _check(single, args, eps, atol, rtol, seed, None, op.name)

@@ -14,14 +14,21 @@ A primitive is a forward function (NumPy in, NumPy out) plus one vector-Jacobian
 
 Calling ``softplus(t)`` on a Tensor records the op; the engine calls the VJP with the
 cotangent ``g`` (the output's shape), the forward result ``out`` and the inputs, plus the
-op's keyword parameters. Write VJPs with operators and tensorgrad functions (not ``np.``
+op's static parameters. Write VJPs with operators and tensorgrad functions (not ``np.``
 calls on the arguments): they then run on ndarrays in an ordinary backward pass and on
 Tensors under ``create_graph=True``, which makes every op twice differentiable.
 
 Which arguments are inputs: the forward's positional parameters without a default (or a
 ``*args``) are array inputs (Tensors, arrays or scalars; only Tensors can require grad);
-parameters with defaults and keyword-only parameters are static parameters, passed to the
-forward and to every VJP as keywords.
+parameters with defaults and keyword-only parameters are static parameters. A node records
+the *complete* set of static parameters -- the forward's defaults merged with what the caller
+passed, as JAX's ``bind`` does -- and every VJP receives that complete set as keywords, so no
+VJP repeats a default.
+
+An op whose public signature differs from its forward's (PyTorch's ``conv2d(x, weight,
+bias, stride, ...)`` normalised to the forward's arrays and parameters) declares that
+signature with :meth:`Op.defcall`; the op keeps one name, and ``tg.OPS[name]`` is the public
+function.
 """
 from __future__ import annotations
 
@@ -31,6 +38,8 @@ from .autograd import apply
 
 OPS: dict = {}
 """Every primitive declared so far, by name (built-in ones and users')."""
+
+_BUILTIN_PACKAGE = __name__.rpartition(".")[0] + ".ops."  # where the built-in ops live
 
 
 class Op:
@@ -42,6 +51,9 @@ class Op:
         Shown in ``grad_fn.name``, error messages and gradcheck reports.
     forward : callable
         ``forward(*arrays, **params) -> ndarray``.
+    defaults : dict
+        The forward's static parameters with their defaults; a node records these merged
+        with the values passed (``node.params``).
     broadcast : bool
         True when the op broadcasts its inputs NumPy-style: a VJP may then return a gradient
         of the broadcast shape and the engine sums it back to the input's shape (the one
@@ -57,17 +69,29 @@ class Op:
         self.differentiable = differentiable
         self.vjps = {}
         self.vjp_argnum = None
+        self.call = None
         self.__doc__ = forward.__doc__
         self.__name__ = self.name
         self.__qualname__ = getattr(forward, "__qualname__", self.name)
         self.__module__ = getattr(forward, "__module__", None)
         self.__wrapped__ = forward
-        n, names = _signature(forward)
-        self.n_inputs = n  # None for a variadic forward
-        self.param_names = names
-        OPS[self.name] = self
+        self.n_inputs, self.param_names, self.defaults = _signature(forward)
+        _register(self)
 
-    def __call__(self, *args, **params):
+    @property
+    def builtin(self) -> bool:
+        """True for the ops tensorgrad itself declares (in :mod:`tensorgrad.ops`)."""
+        return (self.__module__ or "").startswith(_BUILTIN_PACKAGE)
+
+    def __call__(self, *args, **kwargs):
+        if self.call is not None:
+            return self.call(*args, **kwargs)
+        return self.bind(*args, **kwargs)
+
+    def bind(self, *args, **params):
+        """Run the primitive on array inputs ``args`` with static ``params`` (recorded on
+        Tensors that require grad): the forward's own signature, no argument conversion.
+        Static parameters may also be given positionally after the inputs."""
         n = self.n_inputs
         if n is not None and len(args) != n:
             if len(args) < n:
@@ -80,14 +104,27 @@ class Op:
                     raise TypeError(f"{self.name}: got multiple values for '{pname}'")
                 params[pname] = value
             args = args[:n]
+        if self.defaults:
+            params = {**self.defaults, **params}
         return apply(self, args, params)
+
+    def defcall(self, call):
+        """Declare the op's public signature: ``call(*args, **kwargs)`` checks and normalises
+        its arguments and runs the primitive through ``op.bind``. Calling the op then calls
+        ``call``; its docstring and signature become the op's. Returns the op, so it can be
+        used as a decorator on a function of the op's own name."""
+        self.call = call
+        self.__doc__ = call.__doc__
+        self.__signature__ = inspect.signature(call)
+        return self
 
     def defvjp(self, *vjps, argnums=None):
         """Declare the VJPs, one per input in order (``None`` for a non-differentiable input).
 
         Each is ``vjp(g, out, *inputs, **params) -> gradient`` of its input's shape (or, for
-        a ``broadcast`` op, of the broadcast shape). ``argnums`` selects which inputs the
-        given VJPs are for. Returns the op, so it can be used as a decorator.
+        a ``broadcast`` op, of the broadcast shape); ``params`` is the complete set of static
+        parameters. ``argnums`` selects which inputs the given VJPs are for. Returns the op,
+        so it can be used as a decorator.
         """
         argnums = range(len(vjps)) if argnums is None else argnums
         for i, f in zip(argnums, vjps):
@@ -101,6 +138,7 @@ class Op:
         return self
 
     def vjp_for(self, idx):
+        """The VJP of input ``idx``, or None when the op declares none for it."""
         f = self.vjps.get(idx)
         if f is None and self.vjp_argnum is not None:
             general = self.vjp_argnum
@@ -111,18 +149,32 @@ class Op:
         return f"<tensorgrad primitive '{self.name}'>"
 
 
+def _register(op):
+    """Add ``op`` to :data:`OPS`. A user's op may replace a user's op of the same name (a
+    notebook cell run again); nothing replaces a built-in op."""
+    old = OPS.get(op.name)
+    if old is not None and old.builtin:
+        raise ValueError(
+            f"primitive: the name '{op.name}' belongs to the built-in op tensorgrad.{op.name}; "
+            f"give your op another name (e.g. @primitive(name='my_{op.name}'))")
+    OPS[op.name] = op
+
+
 def _signature(fn):
-    """(number of array inputs or None if variadic, names of the static parameters)."""
-    n, names, variadic = 0, [], False
+    """(number of array inputs or None if variadic, names of the positional static
+    parameters, every static parameter's default)."""
+    n, names, defaults, variadic = 0, [], {}, False
     for p in inspect.signature(fn).parameters.values():
         if p.kind is p.VAR_POSITIONAL:
             variadic = True
-        elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            if p.default is p.empty:
-                n += 1
-            else:
+        elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty:
+            n += 1
+        elif p.kind is not p.VAR_KEYWORD:
+            if p.kind is not p.KEYWORD_ONLY:
                 names.append(p.name)
-    return (None if variadic else n), names
+            if p.default is not p.empty:
+                defaults[p.name] = p.default
+    return (None if variadic else n), names, defaults
 
 
 def primitive(forward=None, *, name=None, broadcast=False, differentiable=True):
@@ -146,6 +198,12 @@ def primitive(forward=None, *, name=None, broadcast=False, differentiable=True):
     Op
         Callable like the forward; records on Tensors, computes directly on ndarrays.
         Usable as ``@primitive`` or ``@primitive(name=..., broadcast=True)``.
+
+    Raises
+    ------
+    ValueError
+        The name is that of a built-in op (``sum``, ``exp``, ...): a user's op never
+        replaces one. Declaring a user's op again under its own name replaces it.
     """
     if forward is None:
         return lambda f: Op(f, name=name, broadcast=broadcast, differentiable=differentiable)

@@ -1,12 +1,13 @@
 """The Tensor: an ndarray, its gradient, and the op that produced it. Nothing else.
 
-Every operator and method is one line that calls a primitive from :mod:`tensorgrad.ops`.
+This module is the bottom layer of the package: it imports nothing from tensorgrad. The
+operators and the methods that run ops or the engine (``+``, ``sum``, ``backward``, ...)
+are one-line functions attached to the class by :mod:`tensorgrad.tensor_methods`, above
+the ops they call (HIPS autograd attaches ``ArrayBox``'s methods the same way).
 """
 from __future__ import annotations
 
 import numpy as np
-
-from . import autograd
 
 
 class Tensor:
@@ -75,7 +76,6 @@ class Tensor:
     dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors created by the user rather than by a recorded op.")
-    T = property(lambda self: ops.transpose(self), doc="Axes reversed (NumPy's ``.T``).")
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` in place on a leaf; returns self.
@@ -96,30 +96,6 @@ class Tensor:
         self._retains_grad = True
         return self
 
-    def backward(self, grad=None, retain_graph=False, create_graph=False):
-        """Reverse-mode differentiation of this tensor; gradients accumulate in leaves' ``.grad``.
-
-        Parameters
-        ----------
-        grad : Tensor or array-like, optional
-            The cotangent, of this tensor's shape; may be omitted only for one element.
-        retain_graph : bool
-            Keep the graph so that backward can run through it again.
-        create_graph : bool
-            Record the backward pass (implies ``retain_graph``) so that the gradients can
-            be differentiated again.
-
-        Raises
-        ------
-        BackwardError (a RuntimeError)
-            No grad for a non-scalar output, a released graph, or a tensor not requiring grad.
-        ShapeError (a ValueError)
-            ``grad`` of the wrong shape.
-
-        Same semantics as ``torch.Tensor.backward``.
-        """
-        autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
-
     def detach(self):
         """A new leaf sharing this tensor's data, cut from the graph (``requires_grad=False``)."""
         return Tensor._make(self.data)
@@ -136,10 +112,6 @@ class Tensor:
 
     def tolist(self):
         return self.data.tolist()
-
-    def astype(self, dtype):
-        """Cast to ``dtype`` (differentiable for floating dtypes)."""
-        return ops.cast(self, dtype=np.dtype(dtype))
 
     def __array__(self, dtype=None, copy=None):
         if copy:
@@ -174,56 +146,6 @@ class Tensor:
             extra.append("requires_grad=True")
         return f"tensor({body}, {', '.join(extra)})"
 
-    # -- operators ---------------------------------------------------------------------------
-    def __add__(self, other): return ops.add(self, other)
-    def __radd__(self, other): return ops.add(other, self)
-    def __sub__(self, other): return ops.subtract(self, other)
-    def __rsub__(self, other): return ops.subtract(other, self)
-    def __mul__(self, other): return ops.multiply(self, other)
-    def __rmul__(self, other): return ops.multiply(other, self)
-    def __truediv__(self, other): return ops.divide(self, other)
-    def __rtruediv__(self, other): return ops.divide(other, self)
-    def __pow__(self, other): return ops.power(self, other)
-    def __rpow__(self, other): return ops.power(other, self)
-    def __matmul__(self, other): return ops.matmul(self, other)
-    def __rmatmul__(self, other): return ops.matmul(other, self)
-    def __neg__(self): return ops.negative(self)
-    def __pos__(self): return self
-    def __abs__(self): return ops.abs(self)
-    def __getitem__(self, index): return ops.getitem(self, index=index)
-    def __lt__(self, other): return ops.less(self, other)
-    def __le__(self, other): return ops.less_equal(self, other)
-    def __gt__(self, other): return ops.greater(self, other)
-    def __ge__(self, other): return ops.greater_equal(self, other)
-    def __eq__(self, other): return ops.equal(self, other)
-    def __ne__(self, other): return ops.not_equal(self, other)
-    def __and__(self, other): return ops.logical_and(self, other)
-    def __rand__(self, other): return ops.logical_and(other, self)
-    def __or__(self, other): return ops.logical_or(self, other)
-    def __ror__(self, other): return ops.logical_or(other, self)
-    def __invert__(self): return ops.logical_not(self)
-
-    # -- methods (each the function of the same name in tensorgrad) --------------------------
-    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return ops.max(self, axis=axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return ops.min(self, axis=axis, keepdims=keepdims)
-    def reshape(self, *shape): return ops.reshape(self, shape=_shape_arg(shape))
-    def transpose(self, *axes): return ops.transpose(self, axes=_shape_arg(axes) if axes else None)
-    def swapaxes(self, a, b): return ops.swapaxes(self, a, b)
-    def flatten(self): return ops.reshape(self, shape=(-1,))
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def abs(self): return ops.abs(self)
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def relu(self): return ops.relu(self)
-    def clip(self, lo=None, hi=None): return ops.clip(self, lo=lo, hi=hi)
-    def softmax(self, axis=-1): return ops.softmax(self, axis=axis)
-    def log_softmax(self, axis=-1): return ops.log_softmax(self, axis=axis)
-
-
 def _numeric_array(data, dtype):
     """``np.asarray(data, dtype)``, refusing data that is not numbers (strings, objects) and
     ragged nesting with a message that says so."""
@@ -235,13 +157,6 @@ def _numeric_array(data, dtype):
         raise TypeError(f"tensor: data must be numbers (bool, int, float or complex), got "
                         f"dtype {array.dtype}")
     return array
-
-
-def _shape_arg(args):
-    """``f(2, 3)`` and ``f((2, 3))`` both mean the tuple (2, 3)."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        return tuple(args[0])
-    return tuple(args)
 
 
 def tensor(data, requires_grad=False, dtype=None):
@@ -263,5 +178,3 @@ def tensor(data, requires_grad=False, dtype=None):
         data = data.data
     return Tensor(np.array(_numeric_array(data, dtype), copy=True), requires_grad=requires_grad)
 
-
-from . import ops  # noqa: E402  (ops import Tensor from here)

@@ -478,7 +478,7 @@ def _concatenate_cases(draw):
     return Case(xs, {"axis": axis})
 
 
-spec("concatenate", "concatenate_", lambda *xs, axis: tg.concatenate(xs, axis=axis),
+spec("concatenate", "concatenate", lambda *xs, axis: tg.concatenate(xs, axis=axis),
      _concatenate_cases(), lambda *xs, axis: np.concatenate(xs, axis=axis))
 
 
@@ -490,7 +490,7 @@ def _stack_cases(draw):
     return Case(xs, {"axis": axis})
 
 
-spec("stack", "stack_", lambda *xs, axis: tg.stack(xs, axis=axis), _stack_cases(),
+spec("stack", "stack", lambda *xs, axis: tg.stack(xs, axis=axis), _stack_cases(),
      lambda *xs, axis: np.stack(xs, axis=axis))
 
 # ----------------------------------------------------------------------------------------
@@ -527,12 +527,11 @@ def _same_shape_pair(first, second, reductions=False):
 PROBABILITIES = (0.05, 0.95)
 TARGETS = (0.0, 1.0)
 
-spec("binary_cross_entropy_elementwise", "binary_cross_entropy_elementwise",
-     tg.OPS["binary_cross_entropy_elementwise"], _same_shape_pair(PROBABILITIES, TARGETS),
+spec("binary_cross_entropy_primitive", "binary_cross_entropy",
+     tg.OPS["binary_cross_entropy"].bind, _same_shape_pair(PROBABILITIES, TARGETS),
      _bce_reference)
-spec("binary_cross_entropy_with_logits_elementwise",
-     "binary_cross_entropy_with_logits_elementwise",
-     tg.OPS["binary_cross_entropy_with_logits_elementwise"],
+spec("binary_cross_entropy_with_logits_primitive", "binary_cross_entropy_with_logits",
+     tg.OPS["binary_cross_entropy_with_logits"].bind,
      _same_shape_pair((-5.0, 5.0), TARGETS), _bce_logits_reference)
 spec("binary_cross_entropy", "binary_cross_entropy", tg.binary_cross_entropy,
      _same_shape_pair(PROBABILITIES, TARGETS, reductions=True),

@@ -9,7 +9,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .. import ops
+from .. import functional, ops
 from ..errors import ShapeError
 from ._utils import RngLike, float_dtype, make_rng, pair, positive_int
 from .module import Module, Parameter
@@ -421,7 +421,7 @@ class Softmax(_AlongDim):
     (:func:`tensorgrad.softmax`). Same shape as the input."""
 
     def forward(self, x):
-        return ops.softmax(x, axis=self.dim)
+        return functional.softmax(x, axis=self.dim)
 
 
 class LogSoftmax(_AlongDim):
@@ -429,7 +429,7 @@ class LogSoftmax(_AlongDim):
     Same shape as the input."""
 
     def forward(self, x):
-        return ops.log_softmax(x, axis=self.dim)
+        return functional.log_softmax(x, axis=self.dim)
 
 
 class Flatten(Module):

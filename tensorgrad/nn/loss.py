@@ -1,7 +1,7 @@
 """Loss modules: PyTorch's names around tensorgrad's loss functions."""
 from __future__ import annotations
 
-from .. import ops
+from .. import functional, ops
 from .module import Module
 
 __all__ = ["MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss"]
@@ -26,7 +26,7 @@ class MSELoss(_Loss):
     (``torch.nn.MSELoss``). input and target share one shape."""
 
     def forward(self, input, target):  # noqa: A002 - PyTorch's argument name
-        return ops.mse_loss(input, target, reduction=self.reduction)
+        return functional.mse_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_Loss):
@@ -50,4 +50,4 @@ class CrossEntropyLoss(_Loss):
     :func:`tensorgrad.cross_entropy` (``torch.nn.CrossEntropyLoss``)."""
 
     def forward(self, input, target):  # noqa: A002
-        return ops.cross_entropy(input, target, reduction=self.reduction)
+        return functional.cross_entropy(input, target, reduction=self.reduction)

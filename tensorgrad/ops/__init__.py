@@ -1,60 +1,20 @@
-"""Every primitive and composite op, by family."""
-from ..functional import (  # noqa: F401,E402
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    log_softmax,
-    mse_loss,
-    softmax,
-)
-from .conv import avg_pool2d, conv2d, conv_transpose2d, max_pool2d  # noqa: F401
-from .elementwise import (  # noqa: F401
-    abs,
-    add,
-    cast,
-    clip,
-    divide,
-    equal,
-    exp,
-    greater,
-    greater_equal,
-    less,
-    less_equal,
-    log,
-    logical_and,
-    logical_not,
-    logical_or,
-    maximum,
-    minimum,
-    multiply,
-    negative,
-    not_equal,
-    power,
-    relu,
-    sigmoid,
-    sign,
-    sqrt,
-    subtract,
-    tanh,
-    where,
-)
-from .linalg import linear, matmul  # noqa: F401
-from .loss import (  # noqa: F401
-    binary_cross_entropy_elementwise,
-    binary_cross_entropy_with_logits_elementwise,
-)
-from .reduce import logsumexp, max, mean, min, sum  # noqa: F401
-from .shape import (  # noqa: F401
-    broadcast_to,
-    concatenate,
-    expand_dims,
-    flatten,
-    getitem,
-    index_add,
-    reshape,
-    stack,
-    sum_to_shape,
-    swapaxes,
-    transpose,
-)
-from .signal import convolve2d, correlate2d  # noqa: F401
+"""Every primitive op, by family: one module per family, each declaring its ``__all__``.
+
+This package's namespace and ``__all__`` are the union of the families' ``__all__``, and the
+package ``tensorgrad`` re-exports them: adding an op to a family touches that module (and
+the op's test spec), nothing else. The composites built on top of these ops live one layer
+up, in :mod:`tensorgrad.functional`.
+"""
+from . import conv, elementwise, linalg, loss, reduce, shape, signal
+from .conv import *  # noqa: F401,F403
+from .elementwise import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
+from .signal import *  # noqa: F401,F403
+
+FAMILIES = (elementwise, reduce, shape, linalg, signal, conv, loss)
+"""The op modules, in the order the documentation lists them."""
+
+__all__ = sorted(name for family in FAMILIES for name in family.__all__)

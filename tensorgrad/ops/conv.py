@@ -49,6 +49,8 @@ from ..registry import primitive
 from .elementwise import add
 from .shape import getitem, reshape
 
+__all__ = ["avg_pool2d", "conv2d", "conv_transpose2d", "max_pool2d"]
+
 # ----------------------------------------------------------------------------------------
 # Argument checking
 # ----------------------------------------------------------------------------------------

@@ -9,6 +9,11 @@ import scipy.special
 from ..registry import primitive
 from ..tensor import Tensor
 
+__all__ = ["abs", "add", "cast", "clip", "divide", "equal", "exp", "greater", "greater_equal",
+           "less", "less_equal", "log", "logical_and", "logical_not", "logical_or", "maximum",
+           "minimum", "multiply", "negative", "not_equal", "power", "relu", "sigmoid", "sign",
+           "sqrt", "subtract", "tanh", "where"]
+
 # -- arithmetic ----------------------------------------------------------------------------
 
 @primitive(broadcast=True)
@@ -88,7 +93,7 @@ def cast(x, dtype=None):
     return np.asarray(x).astype(dtype)
 
 
-cast.defvjp(lambda g, out, x, dtype=None: cast(g, dtype=x.dtype))
+cast.defvjp(lambda g, out, x, dtype: cast(g, dtype=x.dtype))
 
 
 # -- unary functions -----------------------------------------------------------------------
@@ -183,7 +188,7 @@ def clip(x, lo=None, hi=None):
     return np.clip(x, lo, hi)
 
 
-def _clip_vjp(g, out, x, lo=None, hi=None):
+def _clip_vjp(g, out, x, lo, hi):
     inside = True
     if lo is not None:
         inside = x > lo

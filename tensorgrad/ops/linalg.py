@@ -5,6 +5,8 @@ from ..errors import ShapeError
 from ..registry import primitive
 from .shape import expand_dims, reshape, swapaxes
 
+__all__ = ["linear", "matmul"]
+
 
 @primitive(broadcast=True)
 def matmul(a, b):

@@ -8,6 +8,8 @@ from ..registry import primitive
 from .elementwise import exp, where
 from .shape import broadcast_to, reshape
 
+__all__ = ["logsumexp", "max", "mean", "min", "sum"]
+
 
 def _axes(axis, ndim, op):
     """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes."""
@@ -56,7 +58,7 @@ def sum(x, axis=None, keepdims=False):
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
-sum.defvjp(lambda g, out, x, axis=None, keepdims=False: _unreduce(g, x, axis, keepdims))
+sum.defvjp(lambda g, out, x, axis, keepdims: _unreduce(g, x, axis, keepdims))
 
 
 @primitive
@@ -69,11 +71,11 @@ def mean(x, axis=None, keepdims=False):
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
-mean.defvjp(lambda g, out, x, axis=None, keepdims=False:
+mean.defvjp(lambda g, out, x, axis, keepdims:
             _unreduce(g, x, axis, keepdims) / _count(x, axis))
 
 
-def _extremum_vjp(g, out, x, axis=None, keepdims=False):
+def _extremum_vjp(g, out, x, axis, keepdims):
     """Gradient of max/min: to the elements equal to the result, shared evenly among ties
     (PyTorch's ``amax``/``amin``)."""
     hit = x == _unreduce(out, x, axis, keepdims)
@@ -116,5 +118,5 @@ def logsumexp(x, axis=None, keepdims=False):
     return s if keepdims else np.squeeze(s, axis=axis)
 
 
-logsumexp.defvjp(lambda g, out, x, axis=None, keepdims=False:
+logsumexp.defvjp(lambda g, out, x, axis, keepdims:
                  _unreduce(g, x, axis, keepdims) * exp(x - _unreduce(out, x, axis, keepdims)))

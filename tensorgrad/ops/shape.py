@@ -3,6 +3,10 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..registry import primitive
+from ..tensor import Tensor
+
+__all__ = ["broadcast_to", "concatenate", "expand_dims", "flatten", "getitem", "index_add",
+           "reshape", "stack", "sum_to_shape", "swapaxes", "transpose"]
 
 
 @primitive
@@ -17,7 +21,7 @@ def reshape(x, shape=None):
                          f"(size {np.size(x)}) into shape {shape}") from None
 
 
-reshape.defvjp(lambda g, out, x, shape=None: reshape(g, shape=np.shape(x)))
+reshape.defvjp(lambda g, out, x, shape: reshape(g, shape=np.shape(x)))
 
 
 @primitive
@@ -32,7 +36,7 @@ def transpose(x, axes=None):
     return np.transpose(x, axes)
 
 
-def _transpose_vjp(g, out, x, axes=None):
+def _transpose_vjp(g, out, x, axes):
     if axes is None:
         return transpose(g)
     return transpose(g, axes=tuple(np.argsort([a % np.ndim(x) for a in axes])))
@@ -62,7 +66,7 @@ def broadcast_to(x, shape=None):
         raise ShapeError(f"broadcast_to: cannot broadcast shape {np.shape(x)} to {shape}") from None
 
 
-broadcast_to.defvjp(lambda g, out, x, shape=None: sum_to_shape(g, shape=np.shape(x)))
+broadcast_to.defvjp(lambda g, out, x, shape: sum_to_shape(g, shape=np.shape(x)))
 
 
 @primitive
@@ -80,13 +84,11 @@ def sum_to_shape(x, shape=None):
     return out.reshape(shape)
 
 
-sum_to_shape.defvjp(lambda g, out, x, shape=None: broadcast_to(g, shape=np.shape(x)))
+sum_to_shape.defvjp(lambda g, out, x, shape: broadcast_to(g, shape=np.shape(x)))
 
 
 def _plain_index(index):
     """Tensors inside an index become their arrays (indices carry no gradient)."""
-    from ..tensor import Tensor
-
     if isinstance(index, tuple):
         return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return index.data if isinstance(index, Tensor) else index
@@ -108,7 +110,7 @@ def getitem(x, index=None):
     return np.asarray(x)[_plain_index(index)]
 
 
-getitem.defvjp(lambda g, out, x, index=None: index_add(g, shape=np.shape(x), index=index))
+getitem.defvjp(lambda g, out, x, index: index_add(g, shape=np.shape(x), index=index))
 
 
 @primitive
@@ -124,12 +126,12 @@ def index_add(g, shape=None, index=None):
     return out
 
 
-index_add.defvjp(lambda g, out, x, shape=None, index=None: getitem(g, index=index))
+index_add.defvjp(lambda g, out, x, shape, index: getitem(g, index=index))
 
 
 @primitive
-def concatenate_(*xs, axis=0):
-    """Join arrays along an existing axis (NumPy's ``concatenate``); see :func:`concatenate`."""
+def concatenate(*xs, axis=0):
+    """Forward: join arrays along an existing axis (NumPy's ``concatenate``)."""
     try:
         return np.concatenate(xs, axis=axis)
     except ValueError as e:
@@ -137,19 +139,19 @@ def concatenate_(*xs, axis=0):
         raise ShapeError(f"concatenate: cannot join shapes {shapes} along axis {axis}: {e}") from None
 
 
-def _concatenate_vjp(argnum, g, out, *xs, axis=0):
+def _concatenate_vjp(argnum, g, out, *xs, axis):
     start = sum(np.shape(x)[axis] for x in xs[:argnum])
     index = [slice(None)] * np.ndim(out)
     index[axis] = slice(start, start + np.shape(xs[argnum])[axis])
     return getitem(g, index=tuple(index))
 
 
-concatenate_.defvjp_argnum(_concatenate_vjp)
+concatenate.defvjp_argnum(_concatenate_vjp)
 
 
 @primitive
-def stack_(*xs, axis=0):
-    """Join same-shaped arrays along a new axis (NumPy's ``stack``); see :func:`stack`."""
+def stack(*xs, axis=0):
+    """Forward: join same-shaped arrays along a new axis (NumPy's ``stack``)."""
     try:
         return np.stack(xs, axis=axis)
     except ValueError as e:
@@ -157,15 +159,16 @@ def stack_(*xs, axis=0):
         raise ShapeError(f"stack: cannot stack shapes {shapes} along axis {axis}: {e}") from None
 
 
-def _stack_vjp(argnum, g, out, *xs, axis=0):
+def _stack_vjp(argnum, g, out, *xs, axis):
     index = [slice(None)] * np.ndim(out)
     index[axis] = argnum
     return getitem(g, index=tuple(index))
 
 
-stack_.defvjp_argnum(_stack_vjp)
+stack.defvjp_argnum(_stack_vjp)
 
 
+@concatenate.defcall
 def concatenate(seq, axis=0):
     """Join a sequence of Tensors/arrays of equal shape except along ``axis``.
 
@@ -185,15 +188,16 @@ def concatenate(seq, axis=0):
 
     Same as ``numpy.concatenate`` / ``torch.cat``; each input's gradient is its slice of g.
     """
-    return concatenate_(*seq, axis=axis)
+    return concatenate.bind(*seq, axis=axis)
 
 
+@stack.defcall
 def stack(seq, axis=0):
     """Join a sequence of same-shaped Tensors/arrays along a new ``axis``.
 
     Returns a Tensor of shape ``shape[:axis] + (len(seq),) + shape[axis:]``; ShapeError for
     differing shapes. Same as ``numpy.stack`` / ``torch.stack``."""
-    return stack_(*seq, axis=axis)
+    return stack.bind(*seq, axis=axis)
 
 
 def flatten(x):

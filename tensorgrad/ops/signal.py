@@ -18,6 +18,8 @@ from ..errors import ShapeError
 from ..registry import primitive
 from .shape import getitem, index_add
 
+__all__ = ["convolve2d", "correlate2d"]
+
 _MODES = ("full", "valid", "same")
 
 
@@ -118,12 +120,12 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     return scipy.signal.correlate2d(in1, in2, mode=mode)
 
 
-def _correlate2d_vjp_in1(g, out, x, k, mode="full", boundary="fill", fillvalue=0):
+def _correlate2d_vjp_in1(g, out, x, k, mode, boundary, fillvalue):
     dx_start, _ = _grads(g, x, k, mode, convolve=False)
     return _window(convolve2d, g, k, dx_start, np.shape(x))
 
 
-def _correlate2d_vjp_in2(g, out, x, k, mode="full", boundary="fill", fillvalue=0):
+def _correlate2d_vjp_in2(g, out, x, k, mode, boundary, fillvalue):
     _, dk_start = _grads(g, x, k, mode, convolve=False)
     return _window(correlate2d, x, g, dk_start, np.shape(k))
 
@@ -149,12 +151,12 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     return scipy.signal.convolve2d(in1, in2, mode=mode)
 
 
-def _convolve2d_vjp_in1(g, out, x, k, mode="full", boundary="fill", fillvalue=0):
+def _convolve2d_vjp_in1(g, out, x, k, mode, boundary, fillvalue):
     dx_start, _ = _grads(g, x, k, mode, convolve=True)
     return _window(correlate2d, g, k, dx_start, np.shape(x))
 
 
-def _convolve2d_vjp_in2(g, out, x, k, mode="full", boundary="fill", fillvalue=0):
+def _convolve2d_vjp_in2(g, out, x, k, mode, boundary, fillvalue):
     _, dk_start = _grads(g, x, k, mode, convolve=True)
     return _flip(_window(correlate2d, x, g, dk_start, np.shape(k)))
 
