@@ -133,51 +133,83 @@ def save_idx(path, array):
             f.write(body)
 
 
-def _read_bytes(path: Path) -> bytes:
-    """Whole content of ``path``, gunzipped if it is gzip data (sniffed, not by name)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:2] == b"\x1f\x8b":  # gzip magic; an IDX file starts with two zero bytes
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as err:
-            raise ValueError(f"{path}: corrupt or truncated gzip data ({err})") from err
-    return data
+_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand data by more than about 1032:1
+_CHUNK = 1 << 20
+
+
+def _open_idx(path: Path):
+    """``(stream, most)``: the file opened for reading, gunzipped if it is gzip data (sniffed,
+    not by name), and for gzip the most bytes its content can hold (deflate's maximum ratio),
+    so that a header can be checked before anything is decompressed; None for a plain file,
+    whose reads stop at its end."""
+    raw = open(path, "rb")
+    if raw.read(2) == b"\x1f\x8b":  # gzip magic; an IDX file starts with two zero bytes
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb"), path.stat().st_size * _DEFLATE_MAX_RATIO
+    raw.seek(0)
+    return raw, None
+
+
+def _read_exactly(stream, n: int, path: Path) -> bytes:
+    """Up to ``n`` bytes from ``stream``, read in chunks (fewer only at the end of the data)."""
+    parts, left = [], n
+    try:
+        while left > 0:
+            chunk = stream.read(min(left, _CHUNK))
+            if not chunk:
+                break
+            parts.append(chunk)
+            left -= len(chunk)
+    except (EOFError, OSError, zlib.error) as err:
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({err})") from err
+    return b"".join(parts)
 
 
 def _read_idx(path: Path, expected_magic: int, what: str) -> np.ndarray:
-    """Parse one IDX file, checking every header field against the byte count."""
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise ValueError(
-            f"{path}: file too short for an IDX header: expected at least 4 bytes, "
-            f"got {len(data)}"
-        )
-    (magic,) = struct.unpack(">I", data[:4])
-    if magic != expected_magic:
-        raise ValueError(
-            f"{path}: wrong magic number for an IDX {what} file: expected "
-            f"{expected_magic} (0x{expected_magic:08X}), got {magic} (0x{magic:08X})"
-        )
-    code, ndim = data[2], data[3]
-    dtype = _IDX_TYPES[code]  # the magic check guarantees a known code
-    header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise ValueError(
-            f"{path}: truncated IDX header: {ndim} dimensions need {header_len} "
-            f"header bytes, got {len(data)}"
-        )
-    dims = struct.unpack(f">{ndim}I", data[4:header_len])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    got = len(data) - header_len
+    """Parse one IDX file, streaming: the header is checked against the file's possible
+    size before the data is read, and reading stops one byte after the declared size."""
+    stream, most = _open_idx(path)
+    with stream:
+        head = _read_exactly(stream, 4, path)
+        if len(head) < 4:
+            raise ValueError(
+                f"{path}: file too short for an IDX header: expected at least 4 bytes, "
+                f"got {len(head)}"
+            )
+        (magic,) = struct.unpack(">I", head)
+        if magic != expected_magic:
+            raise ValueError(
+                f"{path}: wrong magic number for an IDX {what} file: expected "
+                f"{expected_magic} (0x{expected_magic:08X}), got {magic} (0x{magic:08X})"
+            )
+        code, ndim = head[2], head[3]
+        dtype = _IDX_TYPES[code]  # the magic check guarantees a known code
+        header_len = 4 + 4 * ndim
+        dim_bytes = _read_exactly(stream, 4 * ndim, path)
+        if len(dim_bytes) < 4 * ndim:
+            raise ValueError(
+                f"{path}: truncated IDX header: {ndim} dimensions need {header_len} "
+                f"header bytes, got {4 + len(dim_bytes)}"
+            )
+        dims = struct.unpack(f">{ndim}I", dim_bytes)
+        expected = dtype.itemsize
+        for d in dims:  # Python ints: no overflow, whatever the header says
+            expected *= d
+        shape = " x ".join(str(d) for d in dims)
+        if most is not None and expected > most:
+            raise ValueError(
+                f"{path}: header says {shape} items = {expected} data bytes, more than "
+                f"{path.stat().st_size} bytes of gzip data can hold"
+            )
+        data = _read_exactly(stream, expected + 1, path)
+    got = len(data)
     if got != expected:
         kind = "truncated" if got < expected else "trailing bytes"
-        shape = " x ".join(str(d) for d in dims)
+        detail = f"file has {got}" if got < expected else "file has more"
         raise ValueError(
-            f"{path}: {kind}: header says {shape} items = {expected} data bytes, "
-            f"file has {got}"
+            f"{path}: {kind}: header says {shape} items = {expected} data bytes, {detail}"
         )
-    arr = np.frombuffer(data, dtype=dtype, offset=header_len).reshape(dims)
+    arr = np.frombuffer(data, dtype=dtype).reshape(dims)
     return arr.astype(dtype.newbyteorder("="), copy=True)  # writable, native order
 
 
@@ -239,6 +271,33 @@ def _load_idx_folder(folder: Path):
     return tuple(out)
 
 
+def _npz_member_header(archive, key: str, path: Path):
+    """The (shape, dtype) an ``.npy`` member of ``archive`` declares, checked against the
+    member's size before its data is read. ValueError naming the file and member."""
+    member = key + ".npy"
+    info = archive.getinfo(member)
+    try:
+        with archive.open(info) as f:
+            fmt = np.lib.format
+            version = fmt.read_magic(f)
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) \
+                else fmt.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+    except Exception as err:  # the header parser raises many kinds on garbage
+        raise ValueError(f"{path}[{key}]: corrupt .npy header ({type(err).__name__}: "
+                         f"{err})") from err
+    if dtype.hasobject:
+        raise ValueError(f"{path}[{key}]: cannot read the archive: object arrays need "
+                         "pickle, which is refused")
+    n_bytes = dtype.itemsize
+    for d in shape:
+        n_bytes *= d
+    if n_bytes > info.file_size:
+        raise ValueError(f"{path}[{key}]: header declares shape {shape} of {dtype} "
+                         f"({n_bytes} bytes), but the member holds {info.file_size} bytes")
+    return shape, dtype
+
+
 def _load_npz(path: Path):
     if not zipfile.is_zipfile(path):
         raise ValueError(
@@ -246,11 +305,17 @@ def _load_npz(path: Path):
             "Keras-layout mnist.npz"
         )
     try:
+        with zipfile.ZipFile(path) as archive:
+            files = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
+            for key in _NPZ_KEYS:
+                if key in files:
+                    _npz_member_header(archive, key, path)
         with np.load(path, allow_pickle=False) as f:
-            files = list(f.files)
             arrays = {k: f[k] for k in _NPZ_KEYS if k in files}
     except (ValueError, OSError, zipfile.BadZipFile, zlib.error, EOFError) as err:
-        # e.g. object arrays, which need pickle and are refused, or a damaged member
+        if str(err).startswith(str(path)):
+            raise
+        # e.g. a damaged member
         raise ValueError(f"{path}: cannot read the archive: {err}") from err
     missing = [k for k in _NPZ_KEYS if k not in arrays]
     if missing:
@@ -463,9 +528,11 @@ def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=np.float
     ValueError
         If the shapes of ``x`` and ``y`` do not fit, ``classes`` is empty or
         has repeats, a class has no example, ``per_class`` is negative, or
-        ``x`` has values outside 0..255.
+        ``x`` has values outside 0..255 (NaN and infinities included).
     TypeError
-        If ``dtype`` is not a floating dtype or ``rng`` has the wrong type.
+        If ``dtype`` is not a floating dtype, ``rng`` has the wrong type, ``classes`` is
+        not a sequence of ints (a string such as ``'01'`` is refused), ``per_class`` is
+        not an int, or ``x`` is not numeric.
 
     Examples
     --------
@@ -495,12 +562,19 @@ def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=np.float
             "binary_subset: expected x of shape (M, H, W), (M, 1, H, W) or (M, 784), "
             f"got {x.shape}"
         )
+    if isinstance(classes, (str, bytes)) or not all(
+            isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in classes):
+        raise TypeError(f"binary_subset: classes must be a sequence of int labels, e.g. "
+                        f"(0, 1), got {classes!r}")
     classes = [int(c) for c in classes]
     if not classes:
         raise ValueError("binary_subset: classes is empty")
     if len(set(classes)) != len(classes):
         raise ValueError(f"binary_subset: classes has repeated values: {classes}")
     if per_class is not None:
+        if not isinstance(per_class, (int, np.integer)) or isinstance(per_class, bool):
+            raise TypeError(f"binary_subset: per_class must be an int or None, got "
+                            f"{per_class!r}")
         per_class = int(per_class)
         if per_class < 0:
             raise ValueError(f"binary_subset: per_class must be >= 0, got {per_class}")
@@ -523,6 +597,12 @@ def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=np.float
     indices, labels = indices[order], labels[order]
 
     images = x[indices]
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"binary_subset: x must hold numbers (pixel values 0..255), got "
+                        f"dtype {x.dtype}")
+    if images.size and not np.all(np.isfinite(images)):
+        raise ValueError("binary_subset: x holds NaN or infinite pixel values; expected "
+                         "values in 0..255")
     if images.size and (images.min() < 0 or images.max() > 255):
         raise ValueError(
             "binary_subset: expected pixel values in 0..255, got values in "

@@ -1,8 +1,12 @@
 """Tests for tensorgrad.data: MNIST loading, IDX/npz validation, subsets and batching."""
 
 import gzip
+import io
 import re
+import struct
 import sys
+import tracemalloc
+import zipfile
 
 import numpy as np
 import pytest
@@ -309,7 +313,7 @@ def test_npz_object_array_refused_and_non_zip(tmp_path, small):
     obj = np.empty(len(ytr), dtype=object)
     obj[:] = list(ytr)
     save_keras_npz(p, (xtr, ytr), test, y_train=obj)
-    with pytest.raises(ValueError, match=r"mnist\.npz: cannot read the archive"):
+    with pytest.raises(ValueError, match=r"mnist\.npz\[y_train\]: cannot read the archive"):
         load_mnist(p)
     q = tmp_path / "notes.txt"
     q.write_text("hello")
@@ -439,3 +443,94 @@ def test_minibatches_no_shuffle_drop_last_and_errors():
         minibatches(x, batch_size=0)
     with pytest.raises(TypeError, match="batch_size"):
         minibatches(x, batch_size=2.0)
+
+
+# ------------------------------------------------- hostile files and arguments
+def test_gzip_bomb_is_refused_while_streaming(tmp_path, small):
+    """1 GiB of zeros behind a valid header: reading stops after the declared size."""
+    paths = write_idx_folder(tmp_path, *small)
+    p = paths["train_images"]
+    n = len(small[0][1])
+    header = struct.pack(">BBBBIII", 0, 0, 8, 3, n, 28, 28)
+    with gzip.open(p.with_name(p.name + ".gz"), "wb", compresslevel=1) as f:
+        f.write(header + bytes(n * 784))
+        zeros = bytes(1 << 24)
+        for _ in range(64):  # 1 GiB of trailing zeros
+            f.write(zeros)
+    p.unlink()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"idx3-ubyte\.gz: trailing bytes"):
+            load_mnist(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB while reading a gzip bomb"
+
+
+def test_idx_dimensions_whose_byte_count_overflows_int64(tmp_path, small):
+    paths = write_idx_folder(tmp_path, *small, gz=True)
+    p = paths["train_images"]
+    p.write_bytes(gzip.compress(struct.pack(">BBBBIII", 0, 0, 8, 3, 2**22, 2**21, 2**21)))
+    with pytest.raises(ValueError, match=r"4194304 x 2097152 x 2097152 items = "
+                                         r"18446744073709551616 data bytes, more than"):
+        load_mnist(tmp_path)
+
+
+def _npz_with_member(path, key, payload):
+    save_keras_npz(path, *_SMALL_FOR_NPZ)
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr(key + ".npy", payload)
+
+
+_SMALL_FOR_NPZ = ((np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.uint8)),
+                  (np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8)))
+
+
+def test_npz_member_with_a_corrupt_header_names_the_member(tmp_path):
+    p = tmp_path / "mnist.npz"
+    save_keras_npz(p, *_SMALL_FOR_NPZ)
+    text = b"{'descr': '|u1', 'fortran_order': False, 'shape': (2, 28, 28"  # no closing brackets
+    text += b" " * (118 - len(text)) + b"\n"
+    bad = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + bytes(2 * 784)
+    rebuilt = tmp_path / "bad.npz"
+    with zipfile.ZipFile(p) as src, zipfile.ZipFile(rebuilt, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, bad if name == "x_train.npy" else src.read(name))
+    with pytest.raises(ValueError, match=r"bad\.npz\[x_train\]: corrupt \.npy header"):
+        load_mnist(rebuilt)
+
+
+def test_npz_member_declaring_more_than_it_holds_is_refused_before_allocating(tmp_path):
+    p = tmp_path / "mnist.npz"
+    save_keras_npz(p, *_SMALL_FOR_NPZ)
+    header = {"descr": "|u1", "fortran_order": False, "shape": (10_000_000, 28, 28)}
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    rebuilt = tmp_path / "big.npz"
+    with zipfile.ZipFile(p) as src, zipfile.ZipFile(rebuilt, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, buf.getvalue() + bytes(100) if name == "x_train.npy"
+                         else src.read(name))
+    with pytest.raises(ValueError, match=r"big\.npz\[x_train\]: header declares shape "
+                                         r"\(10000000, 28, 28\) of uint8 \(7840000000 bytes\)"):
+        load_mnist(rebuilt)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"per_class": 1.5}, TypeError, r"per_class must be an int or None, got 1\.5"),
+    ({"classes": "01"}, TypeError, r"classes must be a sequence of int labels.*'01'"),
+    ({"classes": (0.0, 1.0)}, TypeError, r"classes must be a sequence of int labels"),
+])
+def test_binary_subset_refuses_arguments_of_the_wrong_kind(small, kwargs, error, match):
+    (x, y), _ = small
+    with pytest.raises(error, match=match):
+        binary_subset(x, y, **kwargs)
+
+
+def test_binary_subset_refuses_nan_pixels(small):
+    (x, y), _ = small
+    x = x.astype(np.float64)
+    x[0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite pixel values"):
+        binary_subset(x, y)
