@@ -1,9 +1,4 @@
-r"""The hand-derived layers: convolution, reshape, dense, elementwise activations.
-
-Every layer saves a copy of its input in ``forward``; ``backward`` computes all gradients with
-the parameters of the forward pass, stores each parameter's as ``<name>_gradient``, updates
-``p -= learning_rate * dL/dp`` in place only when ``learning_rate != 0``, and returns dL/dX.
-"""
+"""The hand-derived layers: convolution, reshape, dense, elementwise activations."""
 from __future__ import annotations
 
 from typing import Callable, Optional, Sequence
@@ -305,10 +300,8 @@ class Dense(Layer):
     ----------
     input_size, output_size : int
         ``m`` and ``p``: ``X`` has shape ``(m, 1)``, ``Y`` shape ``(p, 1)``.
-    rng : None, int or numpy.random.Generator, optional
-        Source of the initial values (an int is a seed).
-    dtype : floating dtype, default float64
-        dtype of the parameters.
+    rng, dtype : optional
+        As for :class:`Convolution`.
 
     Attributes
     ----------
