@@ -68,14 +68,14 @@ class Row:
     dtype: str
     reference_shape: Tuple[int, ...]
 
-    def _tolerances(self, atol, rtol) -> Tuple[float, float]:
+    def _resolved(self, atol, rtol) -> Tuple[float, float]:
         return (0.0 if atol is None else atol,
                 default_rtol(self.dtype) if rtol is None else rtol)
 
     def tolerance(self, atol: Optional[float] = None, rtol: Optional[float] = None) -> float:
         """``atol + rtol * max|tensorgrad|``; atol defaults to 0, rtol to the dtype's
         (1e-10 for float64, 1e-4 for float32)."""
-        atol, rtol = self._tolerances(atol, rtol)
+        atol, rtol = self._resolved(atol, rtol)
         return atol + rtol * self.scale
 
     def passes(self, atol: Optional[float] = None, rtol: Optional[float] = None) -> bool:
@@ -94,7 +94,7 @@ class Row:
         if self.shape != self.reference_shape:
             return (f"{self.where}: the reference value has shape {self.reference_shape}, "
                     f"tensorgrad's has shape {self.shape}")
-        a, r = self._tolerances(atol, rtol)
+        a, r = self._resolved(atol, rtol)
         return (f"{self.where} differs: worst element at index {self.index}: reference "
                 f"{self.reference_value!r}, tensorgrad {self.engine_value!r}; "
                 f"max abs diff {self.max_abs:.3e} > atol + rtol * max|tensorgrad| = "
