@@ -1,5 +1,4 @@
 """Tests of tensorgrad.compare: hand-derived layers against tensorgrad, same weights."""
-import copy
 
 import numpy as np
 import pytest
@@ -73,6 +72,11 @@ class Tanh:
         return output_gradient * (1 - np.tanh(self.input) ** 2)
 
 
+@compare.engine_equivalent.register(Tanh)
+def _(layer):
+    return compare.Equivalent(tg.tanh)
+
+
 class WrongTanh(Tanh):
     def backward(self, output_gradient, learning_rate):
         return output_gradient * (1 - np.tanh(self.input))  # forgot the square
@@ -108,9 +112,16 @@ class ScaledDenseForgetsScale(ScaledDense):
         return input_gradient
 
 
-def scaled_dense(layer):
-    return compare.custom(layer, lambda x, w, b: layer.scale * (w @ x) + b,
-                          params={"w": "weights", "b": "bias"})
+@compare.engine_equivalent.register(ScaledDense)  # and its subclasses
+def _(layer):
+    return compare.Equivalent(lambda x, w, b: layer.scale * (w @ x) + b,
+                              params={"w": "weights", "b": "bias"})
+
+
+def assert_normwise_close(actual, expected, rel):
+    """Elementwise |actual - expected| <= rel * max|expected|: the tolerance scales with the
+    quantity, so an entry near 0 is held to the rounding of the largest one."""
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=rel * np.max(np.abs(expected)))
 
 
 def parameter_arrays(net):
@@ -171,9 +182,8 @@ def test_gradients_match_the_reference_values_exactly_as_computed_by_hand():
     model = compare.engine_model(net)
     x_t = tg.tensor(x, requires_grad=True)
     tg.binary_cross_entropy(model(x_t), Y).backward()
-    np.testing.assert_allclose(x_t.grad.data, g, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(model.parameters()[0].grad.data, net[0].kernels_gradient,
-                               rtol=1e-12)
+    assert_normwise_close(x_t.grad.data, g, 1e-12)
+    assert_normwise_close(model.parameters()[0].grad.data, net[0].kernels_gradient, 1e-12)
     row = next(r for r in report if r.layer == 0 and r.quantity == "input grad")
     assert row.max_abs == pytest.approx(np.max(np.abs(x_t.grad.data - g)), abs=1e-300)
 
@@ -197,7 +207,7 @@ def test_trajectories_notebook_network_ten_steps():
     assert min(moved) > 0
     engine_final = [p.data for p in report.model.parameters()]
     for a, b in zip(parameter_arrays(report.reference), engine_final):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        assert_normwise_close(b, a, 1e-10)
 
 
 def test_trajectory_first_step_is_plain_sgd():
@@ -214,10 +224,10 @@ def test_trajectory_first_step_is_plain_sgd():
     for layer in reversed(net):
         g = layer.backward(g)
     model = report.model
-    np.testing.assert_allclose(model.parameters()[0].data,
-                               net[0].kernels - lr * net[0].kernels_gradient, rtol=1e-13)
-    np.testing.assert_allclose(model.parameters()[-2].data,
-                               net[5].weights - lr * net[5].weights_gradient, rtol=1e-13)
+    assert_normwise_close(model.parameters()[0].data,
+                          net[0].kernels - lr * net[0].kernels_gradient, 1e-13)
+    assert_normwise_close(model.parameters()[-2].data,
+                          net[5].weights - lr * net[5].weights_gradient, 1e-13)
     assert all(p.grad is None for p in model.parameters())
 
 
@@ -331,11 +341,10 @@ def test_random_shapes_agree(channels, depth, kernel, extra_h, extra_w, hidden, 
 # layers of your own
 # ---------------------------------------------------------------------------
 
-def test_custom_layers_are_compared():
+def test_users_layers_are_compared():
     rng = np.random.default_rng(8)
     layer = ScaledDense(6, 3, 0.5, rng)
-    net = [scaled_dense(layer), compare.custom(Tanh(), tg.tanh), ref.Dense(3, 2, rng=rng),
-           ref.Sigmoid()]
+    net = [layer, Tanh(), ref.Dense(3, 2, rng=rng), ref.Sigmoid()]
     x = rng.random((6, 1))
     for lr in (0.0, 0.25):
         report = compare.gradients(net, x, Y, learning_rate=lr)
@@ -347,35 +356,32 @@ def test_custom_layers_are_compared():
         assert [r.name for r in report if r.phase == "forward"] == [
             "ScaledDense", "Tanh", "Dense", "Sigmoid"]
     compare.trajectories(net, [x], [Y], learning_rate=0.25, steps=4).assert_close(rtol=1e-10)
-    # a Custom layer still runs in the notebook's own loop
-    h = x
-    for item in net:
-        h = item.forward(h)
-    assert h.shape == (2, 1)
-    assert net[0].scale == 0.5  # attributes are the wrapped layer's
 
 
-def test_custom_recovered_gradient_values():
+def test_recovered_gradient_values():
     rng = np.random.default_rng(9)
     layer = ScaledDense(4, 2, 3.0, rng)
     x = rng.random((4, 1))
     w0 = layer.weights.copy()
-    report = compare.gradients([scaled_dense(layer), ref.Sigmoid()], x, Y)
+    report = compare.gradients([layer, ref.Sigmoid()], x, Y)
     np.testing.assert_array_equal(layer.weights, w0)  # the probe ran on a copy
     row = next(r for r in report if r.quantity == "weights grad*")
     assert row.scale > 0 and row.max_rel < 1e-12
+    # by hand: dL/dW = s (sigmoid(s W x + b) - y) / N x^T for BCE after a sigmoid
+    p = 1 / (1 + np.exp(-(3.0 * w0 @ x + layer.bias)))
+    expected = 3.0 * ((p - Y) / Y.size) @ x.T
+    assert row.scale == pytest.approx(np.max(np.abs(expected)), rel=1e-12)
 
 
-def test_custom_layer_with_wrong_backward_is_caught():
+def test_users_layer_with_wrong_backward_is_caught():
     rng = np.random.default_rng(10)
-    net = [ref.Dense(4, 3, rng=rng), compare.custom(WrongTanh(), tg.tanh),
-           ref.Dense(3, 2, rng=rng), ref.Sigmoid()]
+    net = [ref.Dense(4, 3, rng=rng), WrongTanh(), ref.Dense(3, 2, rng=rng), ref.Sigmoid()]
     x = rng.random((4, 1))
     with pytest.raises(AssertionError, match=r"layer 1 \(WrongTanh\) input grad"):
         compare.gradients(net, x, Y).assert_close()
 
     layer = ScaledDenseForgetsScale(4, 2, 0.5, rng)
-    net = [scaled_dense(layer), ref.Sigmoid()]
+    net = [layer, ref.Sigmoid()]
     report = compare.gradients(net, x, Y, learning_rate=0.1)
     assert [(r.layer, r.quantity) for r in report.failures()] == [(0, "weights grad*")]
     row = report.failures()[0]
@@ -402,13 +408,24 @@ def test_registered_equivalent_for_a_layer_class():
     compare.gradients(net, rng.random((3, 1)), Y).assert_close(rtol=1e-12)
 
 
-def test_conv2d_expression_through_custom():
+class VectorisedConvolution(ref.Convolution):
+    """The reference convolution, compared with tensorgrad's conv2d instead of the sum of
+    correlate2d terms."""
+
+
+@compare.engine_equivalent.register(VectorisedConvolution)
+def _(layer):
+    return compare.Equivalent(lambda x, kernels, bias: tg.conv2d(x, kernels) + bias,
+                              params=("kernels", "bias"))
+
+
+def test_a_registered_subclass_replaces_its_base_class_expression():
     # the vectorised form of the convolution layer agrees with the hand-derived one too
     rng = np.random.default_rng(12)
-    conv = ref.Convolution((3, 6, 5), 2, 4, rng=rng)
-    net = [compare.custom(conv, lambda x, kernels, bias: tg.conv2d(x, kernels) + bias,
-                          params=("kernels", "bias")),
-           ref.Sigmoid(), ref.Reshape((4, 5, 4), (80, 1)), ref.Dense(80, 2, rng=rng),
+    conv = VectorisedConvolution((3, 6, 5), 2, 4, rng=rng)
+    assert compare.engine_equivalent(conv).fn is not compare.engine_equivalent(
+        ref.Convolution((3, 6, 5), 2, 4, rng=0)).fn
+    net = [conv, ref.Sigmoid(), ref.Reshape((4, 5, 4), (80, 1)), ref.Dense(80, 2, rng=rng),
            ref.Sigmoid()]
     compare.gradients(net, rng.random((3, 6, 5)), Y).assert_close(rtol=1e-10)
 
@@ -420,7 +437,8 @@ def test_generic_activation_through_the_mapping():
     compare.gradients(net, rng.random((3, 1)), Y).assert_close(rtol=1e-12)
 
     unknown = ref.Activation(lambda x: x ** 3, lambda x: 3 * x ** 2)
-    with pytest.raises(TypeError, match=r"ACTIVATIONS.*compare\.custom"):
+    with pytest.raises(TypeError, match=r"no known tensorgrad equivalent; add it with "
+                                        r"compare\.ACTIVATIONS\[fn\] = tg\.<op>"):
         compare.gradients([ref.Dense(3, 2, rng=0), unknown, ref.Sigmoid()], np.ones((3, 1)), Y)
 
     def cube(x):
@@ -436,8 +454,22 @@ def test_generic_activation_through_the_mapping():
 
 
 def test_unknown_layer_is_refused_with_a_hint():
-    with pytest.raises(TypeError, match=r"no tensorgrad equivalent.*Tanh.*compare\.custom"):
-        compare.gradients([Tanh()], np.ones((2, 1)), np.ones((2, 1)) / 2)
+    class Cube(Tanh):
+        pass
+
+    class Unregistered:
+        def forward(self, input):
+            return input
+
+        def backward(self, output_gradient, learning_rate):
+            return output_gradient
+
+    # a subclass of a registered class is compared as its base class
+    assert compare.engine_equivalent(Cube()).fn is tg.tanh
+    with pytest.raises(TypeError, match=r"no tensorgrad equivalent is known for a Unregistered "
+                                        r"layer; register one with "
+                                        r"@compare\.engine_equivalent\.register\(Unregistered\)"):
+        compare.gradients([Unregistered()], np.ones((2, 1)), np.ones((2, 1)) / 2)
 
 
 # ---------------------------------------------------------------------------
@@ -488,9 +520,10 @@ def test_relative_difference_is_relative_to_tensorgrad():
         def backward(self, output_gradient, learning_rate=0.0):
             return 2 * output_gradient
 
+    compare.engine_equivalent.register(Double)(lambda layer: compare.Equivalent(lambda x: 2.5 * x))
     loss = compare.Loss("sum", lambda y, p: float(np.sum(p)), lambda y, p: np.ones_like(p),
                         lambda p, y: tg.sum(p))
-    net = [compare.custom(Double(), lambda x: 2.5 * x)]
+    net = [Double()]
     report = compare.gradients(net, np.array([[1.0], [2.0]]), np.zeros((2, 1)), loss=loss)
     out = report.rows[0]
     assert (out.quantity, out.max_abs, out.index) == ("output", 1.0, (1, 0))
@@ -512,8 +545,8 @@ def test_shape_mismatch_and_nan_are_failures():
 
     loss = compare.Loss("sum", lambda y, p: float(np.sum(p)), lambda y, p: np.ones((2, 1)),
                         lambda p, y: tg.sum(p))
-    report = compare.gradients([compare.custom(Wrong(), lambda x: x)], np.ones((2, 1)),
-                               np.zeros((2, 1)), loss=loss)
+    compare.engine_equivalent.register(Wrong)(lambda layer: compare.Equivalent(lambda x: x))
+    report = compare.gradients([Wrong()], np.ones((2, 1)), np.zeros((2, 1)), loss=loss)
     out = report.rows[0]
     assert out.max_abs == np.inf and not out.passes()
     nan_row = report.rows[-1]
@@ -570,20 +603,52 @@ def test_bad_arguments():
         compare.gradients(net, np.ones((1, 7, 6)), Y)
     with pytest.raises(TypeError, match="must hold real numbers"):
         compare.gradients(net, np.full((2, 7, 6), "a"), Y)
-    with pytest.raises(TypeError, match="forward"):
-        compare.custom(object(), tg.tanh)
+    class NotAnEquivalent(Tanh):
+        pass
+
+    compare.engine_equivalent.register(NotAnEquivalent)(lambda layer: tg.tanh)
+    with pytest.raises(TypeError, match=r"layer 1 \(NotAnEquivalent\) must be an Equivalent"):
+        compare.engine_model([Tanh(), NotAnEquivalent()])
     with pytest.raises(ValueError, match="not parameters"):
         compare.Equivalent(tg.tanh, params=("weights",), gradients={"bias": "bias_grad"})
     layer = ScaledDense(2, 2, 1.0, np.random.default_rng(0))
     layer.weights = [[1.0, 0.0], [0.0, 1.0]]
     with pytest.raises(TypeError, match=r"parameter 'weights' of layer 0 .*ndarray"):
-        compare.engine_model([scaled_dense(layer)])
+        compare.engine_model([layer])
 
 
-def test_deepcopy_of_custom_layers():
-    layer = ScaledDense(2, 2, 1.0, np.random.default_rng(0))
-    wrapped = scaled_dense(layer)
-    clone = copy.deepcopy(wrapped)
-    assert clone.layer is not layer
-    np.testing.assert_array_equal(clone.weights, layer.weights)
-    assert not np.shares_memory(clone.weights, layer.weights)
+def test_every_report_prints_through_the_same_table():
+    rng = np.random.default_rng(21)
+    net = with_broken_dense(small_network(rng), 5)
+    x = rng.random((2, 7, 6))
+    report = compare.gradients(net, x, Y)
+    trajectory = compare.trajectories(net, [x], [Y], learning_rate=0.5, steps=2, rtol=1e-9)
+    step = trajectory.steps[0]
+    tolerance = "ok if abs <= atol + rtol * max|tensorgrad| (atol=0, rtol="
+    for result in (report, trajectory, step):
+        lines = str(result).splitlines()
+        assert lines[0].startswith("tensorgrad vs reference: ")
+        assert lines[1].endswith("abs = max|reference - tensorgrad|, rel = abs / max|tensorgrad|")
+        assert lines[2].startswith(tolerance) and lines[3] == ""
+        header, rule = lines[4], lines[5]
+        assert set(rule.replace("  ", "")) == {"-"} and len(rule) == len(header)
+    assert "rtol=1e-10 for float64, the default)" in str(report)
+    assert "rtol=1e-9)" in str(trajectory) and "rtol=1e-9)" in str(step)
+    # a step prints its parameters as the report prints its rows, with the step's tolerance
+    step_lines = str(step).splitlines()
+    assert step_lines[0] == (f"tensorgrad vs reference: SGD step 1 on sample 0, loss "
+                             f"{step.loss_reference:.12g} (reference), "
+                             f"{step.loss_engine:.12g} (tensorgrad)")
+    assert step_lines[4].split() == ["pass", "#", "layer", "quantity", "shape", "max", "abs",
+                                     "diff", "max", "rel", "diff", "status"]
+    table = step_lines[6:6 + len(step.rows)]
+    assert [line.endswith("FAIL") for line in table] == [not r.passes(rtol=1e-9)
+                                                         for r in step.rows]
+    assert table[0].startswith("step 1") and not table[1].startswith("step")
+    first = next(r for r in step.rows if not r.passes(rtol=1e-9))
+    assert step_lines[-1].endswith(f"the first, in the order they are computed: {first.where}")
+    assert not step.ok and repr(step).startswith("<compare.StepRecord: step 1, sample 0, ")
+    assert repr(step).endswith(f"FAIL, max abs diff {step.max_abs:.2e}, "
+                               f"max rel diff {step.max_rel:.2e}>")
+    assert step.max_abs == max(r.max_abs for r in step.rows)
+    assert trajectory.max_rel == max(s.max_rel for s in trajectory.steps)

@@ -7,6 +7,7 @@ in float64 or against hand-computed numbers.
 import ast
 import inspect
 import pathlib
+import re
 import subprocess
 import sys
 import warnings
@@ -16,7 +17,7 @@ import pytest
 
 import tensorgrad.reference as ref
 
-MODULE_PATH = pathlib.Path(ref.__file__)
+PACKAGE_DIR = pathlib.Path(ref.__file__).parent
 
 
 # ---------------------------------------------------------------------------
@@ -80,33 +81,45 @@ def notebook_network(rng):
 # independence
 # ---------------------------------------------------------------------------
 
-def test_module_imports_only_numpy_scipy_and_stdlib():
-    tree = ast.parse(MODULE_PATH.read_text())
+def test_package_imports_only_numpy_scipy_stdlib_and_itself():
+    sources = sorted(PACKAGE_DIR.glob("*.py"))
+    siblings = {path.stem for path in sources}
     allowed = {"numpy", "scipy"} | set(sys.stdlib_module_names)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "relative import in tensorgrad.reference"
-            assert node.module.split(".")[0] in allowed, node.module
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                assert alias.name.split(".")[0] in allowed, alias.name
+    assert {"__init__", "layers", "losses"} <= siblings
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                # only a sibling module: `from . import x` or `from .x import y`
+                assert node.level == 1, (path.name, node.module)
+                names = [node.module] if node.module else [a.name for a in node.names]
+                assert set(names) <= siblings, (path.name, names)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module.split(".")[0] in allowed, (path.name, node.module)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert alias.name.split(".")[0] in allowed, (path.name, alias.name)
 
 
-def test_module_loads_standalone_without_tensorgrad():
+def test_package_loads_standalone_without_tensorgrad():
+    # load the folder as a package of another name: a tensorgrad import would show in sys.modules
     code = (
         "import importlib.util, sys\n"
         "spec = importlib.util.spec_from_file_location(\n"
-        f"    'standalone_reference', {str(MODULE_PATH)!r})\n"
+        f"    'standalone_reference', {str(PACKAGE_DIR / '__init__.py')!r},\n"
+        f"    submodule_search_locations=[{str(PACKAGE_DIR)!r}])\n"
         "mod = importlib.util.module_from_spec(spec)\n"
+        "sys.modules['standalone_reference'] = mod\n"
         "spec.loader.exec_module(mod)\n"
         "leaked = [m for m in sys.modules if m.split('.')[0] == 'tensorgrad']\n"
         "assert not leaked, leaked\n"
-        "print(mod.Dense(2, 1, rng=0).forward([[1.0], [2.0]]).shape)\n"
+        "assert mod.Dense.__module__ == 'standalone_reference.layers'\n"
+        "y = mod.Sigmoid().forward(mod.Dense(2, 1, rng=0).forward([[1.0], [2.0]]))\n"
+        "print(y.shape, mod.binary_cross_entropy([[1.0]], [[1.0]]))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=str(MODULE_PATH.parent), timeout=60)
+                            cwd=str(PACKAGE_DIR), timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "(1, 1)"
+    assert result.stdout.strip() == "(1, 1) 0.0"
 
 
 def test_public_names_have_docstrings():
@@ -485,3 +498,28 @@ def test_backward_before_forward_and_activation_shape():
     s.forward(np.zeros((2, 1)))
     with pytest.raises(ValueError, match="Sigmoid"):
         s.backward(np.zeros((1, 2)))
+
+
+@pytest.mark.parametrize("make,x", [
+    (lambda: ref.Convolution((1, 4, 4), 3, 2, rng=0), np.ones((1, 4, 4))),
+    (lambda: ref.Reshape((2, 3), (6, 1)), np.ones((2, 3))),
+    (lambda: ref.Dense(3, 2, rng=0), np.ones((3, 1))),
+    (lambda: ref.Sigmoid(), np.ones((2, 2))),
+])
+def test_every_backward_checks_its_gradient_the_same_way(make, x):
+    layer = make()
+    name = type(layer).__name__
+    with pytest.raises(RuntimeError, match=f"{name}: backward called before forward"):
+        layer.backward(np.ones((1, 1)))
+    out = layer.forward(x)
+    batch = np.ones((1,) + out.shape)
+    expected = (f"{name}: expected output_gradient of shape {out.shape}, got {batch.shape} "
+                f"(reference layers are unbatched")
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        layer.backward(batch)
+    with pytest.raises(TypeError, match=f"{name}: output_gradient must hold real numbers"):
+        layer.backward(np.full(out.shape, "a"))
+    # bool and int gradients are taken as float64
+    dx = layer.backward(np.ones(out.shape, dtype=np.int64))
+    assert dx.dtype == np.float64 and dx.shape == x.shape
+    np.testing.assert_array_equal(dx, layer.backward(np.ones(out.shape)))
