@@ -10,6 +10,8 @@ import scipy.signal
 import scipy.special
 
 import tensorgrad as tg
+import tensorgrad.data
+import tensorgrad.testing
 
 # ----------------------------------------------------------------------------------------
 # Convolution and correlation (the notebook's examples)
@@ -417,6 +419,25 @@ def test_backward_twice_with_retain_graph_accumulates():
     np.testing.assert_array_equal(x.grad, [2.0, 4.0])
     y.backward(retain_graph=True)
     np.testing.assert_array_equal(x.grad, [4.0, 8.0])
+
+
+RNG_USERS = {
+    "Linear": lambda rng: tg.nn.Linear(2, 2, rng=rng).weight.data,
+    "minibatches": lambda rng: next(iter(tg.data.minibatches(np.arange(6.0), batch_size=6,
+                                                             rng=rng))),
+    "check_adjoint": lambda rng: tg.testing.check_adjoint(lambda x: 2 * x, (3,), rng=rng),
+}
+
+
+@pytest.mark.parametrize("where", RNG_USERS)
+def test_every_rng_argument_takes_a_seed_a_generator_or_a_seed_sequence(where):
+    use = RNG_USERS[where]
+    np.testing.assert_array_equal(use(5), use(np.random.default_rng(5)))
+    np.testing.assert_array_equal(use(np.int64(5)), use(np.random.SeedSequence(5)))
+    for bad in ("seed", 1.5, True, np.random.RandomState(0)):
+        with pytest.raises(TypeError, match=rf"^{where}: rng must be None, an int seed or a "
+                                            rf"numpy.random.Generator, got {type(bad).__name__}$"):
+            use(bad)
 
 
 # ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._random import as_generator
 from ..autograd import grad, no_grad
 from ..tensor import Tensor
 
@@ -59,7 +60,7 @@ def check_adjoint(op, x_shape, y_shape=None, *, rng=None, rtol=1e-12, dtype=np.f
         The relative error exceeds ``rtol``, or the output's shape differs from ``y_shape``;
         the message gives both inner products and the relative error.
     TypeError
-        ``op`` does not return a Tensor.
+        ``op`` does not return a Tensor, or ``rng`` is not None, an int or a Generator.
 
     Examples
     --------
@@ -81,8 +82,7 @@ def check_adjoint(op, x_shape, y_shape=None, *, rng=None, rtol=1e-12, dtype=np.f
     ...               (1, 1, 7, 7)) < 1e-12
     True
     """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(
-        0 if rng is None else rng)
+    gen = as_generator(0 if rng is None else rng, "check_adjoint")
     x_shape = (x_shape,) if isinstance(x_shape, (int, np.integer)) else tuple(x_shape)
     name = getattr(op, "__qualname__", None) or getattr(op, "__name__", None) or repr(op)
     x = gen.standard_normal(x_shape).astype(dtype)
