@@ -15,7 +15,7 @@ import numpy as np
 RngLike = Union[None, int, np.random.Generator]
 
 
-def as_generator(rng, where: str) -> np.random.Generator:
+def as_generator(rng, where: str, argument: str = "rng") -> np.random.Generator:
     """``rng`` as a ``numpy.random.Generator``, as ``numpy.random.default_rng`` makes one.
 
     Parameters
@@ -24,8 +24,8 @@ def as_generator(rng, where: str) -> np.random.Generator:
         A Generator is returned as is (and advanced by whoever draws from it); an int seed,
         a SeedSequence or a BitGenerator seeds a new one; None seeds a new one from OS
         entropy. NumPy's global random state is never used.
-    where : str
-        The caller's name, for the error message.
+    where, argument : str
+        The caller's name and the argument's, for the error message.
 
     Returns
     -------
@@ -35,12 +35,12 @@ def as_generator(rng, where: str) -> np.random.Generator:
     ------
     TypeError
         ``rng`` is anything else (a bool, a float, a string, a legacy ``RandomState``);
-        the message names ``where``.
+        the message names ``where`` and ``argument``.
     """
     if isinstance(rng, np.random.Generator):
         return rng
     seeds = (Integral, np.random.SeedSequence, np.random.BitGenerator)
     if rng is None or (isinstance(rng, seeds) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
-    raise TypeError(f"{where}: rng must be None, an int seed or a numpy.random.Generator, "
+    raise TypeError(f"{where}: {argument} must be None, an int seed or a numpy.random.Generator, "
                     f"got {type(rng).__name__}")

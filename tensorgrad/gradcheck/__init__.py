@@ -166,7 +166,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
 def _cotangent_leaves(outs, grad_outputs, seed) -> list:
     """Leaf Tensors v (one per output) that require grad: ``grad_outputs`` or random ones."""
     if grad_outputs is None:
-        rng = as_generator(seed + 1, "gradgradcheck")
+        rng = as_generator(seed + 1, "gradgradcheck", "seed")
         return [Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=True)
                 for o in outs]
     given = grad_outputs if isinstance(grad_outputs, (list, tuple)) else [grad_outputs]

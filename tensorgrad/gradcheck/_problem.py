@@ -66,7 +66,7 @@ class Problem:
         self.fn, self.inputs, self.name = fn, inputs, name
         self.diff_pos = differentiable_positions(inputs)
         self.diff = [inputs[i] for i in self.diff_pos]
-        self.rng = as_generator(seed, "gradcheck")
+        self.rng = as_generator(seed, "gradcheck", "seed")
         self.outs = as_outputs(fn(*inputs), name)
         self.checked = [k for k, o in enumerate(self.outs) if np.issubdtype(o.dtype, np.floating)]
         if not self.checked:
