@@ -547,6 +547,19 @@ def _pair(v):
     return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
 
 
+def _taps(xp, o_count, groups, kernel_size, stride, dilation, out_size):
+    """``(o, a, q, window)`` for every output channel o and kernel tap (a, q), the window
+    being ``xp[:, channels of o's group, s·i + d·a, s·j + d·q]`` over the outputs (i, j)."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel_size, stride, dilation, out_size
+    cg, og = xp.shape[1] // groups, o_count // groups
+    for o in range(o_count):
+        g = o // og
+        for a in range(kh):
+            for q in range(kw):
+                yield o, a, q, xp[:, g * cg:(g + 1) * cg, dh * a:dh * a + sh * (ho - 1) + 1:sh,
+                                  dw * q:dw * q + sw * (wo - 1) + 1:sw]
+
+
 def _conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """A plain loop over kernel taps and output channels: y[n, o, i, j] = b[o] +
     Σ_{c,a,q} xp[n, g·Cg + c, s·i + d·a, s·j + d·q] w[o, c, a, q]."""
@@ -565,17 +578,11 @@ def _conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
         pads = ((ph, ph), (pw, pw))
     xp = np.pad(x, ((0, 0), (0, 0)) + pads)
     n, _, hp, wp = xp.shape
-    o_count, cg = w.shape[:2]
+    o_count = w.shape[0]
     ho, wo = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
     y = np.zeros((n, o_count, ho, wo), dtype=np.result_type(x, w))
-    og = o_count // groups
-    for o in range(o_count):
-        g = o // og
-        for a in range(kh):
-            for q in range(kw):
-                patch = xp[:, g * cg:(g + 1) * cg, dh * a:dh * a + sh * (ho - 1) + 1:sh,
-                           dw * q:dw * q + sw * (wo - 1) + 1:sw]
-                y[:, o] += np.einsum("nchw,c->nhw", patch, w[o, :, a, q])
+    for o, a, q, window in _taps(xp, o_count, groups, (kh, kw), (sh, sw), (dh, dw), (ho, wo)):
+        y[:, o] += np.einsum("nchw,c->nhw", window, w[o, :, a, q])
     if b is not None:
         y += b[None, :, None, None]
     return y[0] if unbatched else y
@@ -612,20 +619,14 @@ def _conv_transpose2d_reference(x, w, b=None, stride=1, padding=0, output_paddin
 
 def _conv2d_weight_grad_reference(x, y, kernel_size, stride, padding, dilation, groups):
     """dw[o, c, a, q] = Σ_{n,i,j} y[n, o, i, j] xp[n, g·Cg + c, s·i + d·a, s·j + d·q]."""
-    (sh, sw), (dh, dw), (kh, kw) = stride, dilation, kernel_size
     top, bottom, left, right = padding
     xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    o_count, ho, wo = y.shape[1:]
-    cg = x.shape[1] // groups
-    og = o_count // groups
-    out = np.zeros((o_count, cg, kh, kw), dtype=np.result_type(x, y))
-    for o in range(o_count):
-        g = o // og
-        for a in range(kh):
-            for q in range(kw):
-                patch = xp[:, g * cg:(g + 1) * cg, dh * a:dh * a + sh * (ho - 1) + 1:sh,
-                           dw * q:dw * q + sw * (wo - 1) + 1:sw]
-                out[o, :, a, q] = np.einsum("nchw,nhw->c", patch, y[:, o])
+    o_count = y.shape[1]
+    out = np.zeros((o_count, x.shape[1] // groups) + tuple(kernel_size),
+                   dtype=np.result_type(x, y))
+    for o, a, q, window in _taps(xp, o_count, groups, kernel_size, stride, dilation,
+                                 y.shape[2:]):
+        out[o, :, a, q] = np.einsum("nchw,nhw->c", window, y[:, o])
     return out
 
 

@@ -268,20 +268,16 @@ def test_abs_derivative_at_zero_is_zero():
     np.testing.assert_array_equal(_grad(tg.abs, [-1.0, 0.0, 2.0]), [-1.0, 0.0, 1.0])
 
 
-def test_maximum_ties_share_evenly():
+@pytest.mark.parametrize(("op", "grad_a", "grad_b"), [
+    (tg.maximum, [0.5, 0.0, 1.0], [0.5, 1.0, 0.0]),
+    (tg.minimum, [0.5, 1.0, 0.0], [0.5, 0.0, 1.0]),
+], ids=["maximum", "minimum"])
+def test_maximum_and_minimum_ties_share_evenly(op, grad_a, grad_b):
     a = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     b = tg.tensor([1.0, 5.0, 0.0], requires_grad=True)
-    tg.maximum(a, b).backward(np.ones(3))
-    np.testing.assert_array_equal(a.grad, [0.5, 0.0, 1.0])
-    np.testing.assert_array_equal(b.grad, [0.5, 1.0, 0.0])
-
-
-def test_minimum_ties_share_evenly():
-    a = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    b = tg.tensor([1.0, 5.0, 0.0], requires_grad=True)
-    tg.minimum(a, b).backward(np.ones(3))
-    np.testing.assert_array_equal(a.grad, [0.5, 1.0, 0.0])
-    np.testing.assert_array_equal(b.grad, [0.5, 0.0, 1.0])
+    op(a, b).backward(np.ones(3))
+    np.testing.assert_array_equal(a.grad, grad_a)
+    np.testing.assert_array_equal(b.grad, grad_b)
 
 
 def test_max_and_min_over_an_axis_share_ties_evenly():

@@ -64,9 +64,11 @@ def call(spec, case, dtype=None, requires_grad=True):
     return spec.fn(*args, **case.params), tensors
 
 
-def closure(spec, case):
-    """(fn, inputs) for gradcheck: fn takes the differentiated arguments only."""
-    return case.closure(spec.fn, spec.diff_positions(case), name=spec.name)
+def run_check(check, spec, case):
+    """``check`` (``tg.gradcheck`` or ``tg.gradgradcheck``) of the spec's function at ``case``
+    with the spec's tolerances, differentiating the spec's arguments only."""
+    fn, inputs = case.closure(spec.fn, spec.diff_positions(case), name=spec.name)
+    return check(fn, inputs, eps=spec.eps, atol=spec.atol, rtol=spec.rtol)
 
 
 # ----------------------------------------------------------------------------------------
@@ -92,18 +94,14 @@ def test_forward_matches_reference(spec, data):
 @pytest.mark.parametrize("spec", params("test_gradcheck", DIFFERENTIABLE))
 @given(data=st.data())
 def test_gradcheck(spec, data):
-    case = data.draw(spec.cases, label="case")
-    fn, inputs = closure(spec, case)
-    assert tg.gradcheck(fn, inputs, eps=spec.eps, atol=spec.atol, rtol=spec.rtol)
+    assert run_check(tg.gradcheck, spec, data.draw(spec.cases, label="case"))
 
 
 @pytest.mark.parametrize("spec", params("test_gradgradcheck", GRADGRAD))
 @pytest.mark.filterwarnings("ignore:gradcheck.*float32:UserWarning")  # cast's float32 result
 @given(data=st.data())
 def test_gradgradcheck(spec, data):
-    case = data.draw(spec.cases, label="case")
-    fn, inputs = closure(spec, case)
-    assert tg.gradgradcheck(fn, inputs, eps=spec.eps, atol=spec.atol, rtol=spec.rtol)
+    assert run_check(tg.gradgradcheck, spec, data.draw(spec.cases, label="case"))
 
 
 @pytest.mark.parametrize("spec", params("test_float32_stays_float32", SPECS))
@@ -169,8 +167,7 @@ def test_broadcasting(spec, shapes, data):
     np.testing.assert_allclose(out.data, spec.reference(*case.args, **case.params),
                                rtol=spec.fwd_rtol, atol=spec.fwd_atol)
     if spec.differentiable:
-        fn, inputs = closure(spec, case)
-        assert tg.gradcheck(fn, inputs, eps=spec.eps, atol=spec.atol, rtol=spec.rtol)
+        assert run_check(tg.gradcheck, spec, case)
         out.backward(np.ones(out.shape))
         for x in tensors:
             assert x.grad.shape == x.shape
