@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._random import as_generator
+
 __all__ = ["binary_subset", "load_mnist", "minibatches", "save_idx"]
 
 # --------------------------------------------------------------------------
@@ -467,19 +469,6 @@ def load_mnist(path=None):
 # --------------------------------------------------------------------------
 # Preparation and batching
 # --------------------------------------------------------------------------
-def _as_generator(rng, where: str) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (
-        isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)
-    ):
-        return np.random.default_rng(rng)
-    raise TypeError(
-        f"{where}: rng must be a numpy.random.Generator, an int seed or None, "
-        f"got {type(rng).__name__}"
-    )
-
-
 def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=np.float32):
     """Prepare a class subset as the seed notebook's ``pp`` does.
 
@@ -578,7 +567,7 @@ def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=np.float
         per_class = int(per_class)
         if per_class < 0:
             raise ValueError(f"binary_subset: per_class must be >= 0, got {per_class}")
-    generator = None if rng is None else _as_generator(rng, "binary_subset")
+    generator = None if rng is None else as_generator(rng, "binary_subset")
 
     picks, idx_labels = [], []
     for k, c in enumerate(classes):
@@ -685,7 +674,7 @@ def minibatches(x, *arrays, batch_size, shuffle=True, rng=None, drop_last=False)
         raise ValueError(
             f"minibatches: arrays must have the same length, got {lengths}"
         )
-    order = _as_generator(rng, "minibatches").permutation(n) if shuffle else None
+    order = as_generator(rng, "minibatches").permutation(n) if shuffle else None
     stop = n - n % batch_size if drop_last else n
 
     def batches():

@@ -23,35 +23,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tensorgrad as tg
-from tensorgrad.testing import arrays, broadcastable_shapes, floats, matmul_shapes
+from tensorgrad.testing import Case, arrays, broadcastable_shapes, cases, floats, matmul_shapes
 
 # ----------------------------------------------------------------------------------------
 # Cases and specs
 # ----------------------------------------------------------------------------------------
-
-
-class Case:
-    """One call of an op: array arguments (Tensors are made of the differentiated ones) and
-    static parameters."""
-
-    def __init__(self, args, params=None):
-        self.args = tuple(args)
-        self.params = dict(params or {})
-
-    def __repr__(self):
-        parts = []
-        for i, a in enumerate(self.args):
-            if isinstance(a, np.ndarray):
-                body = np.array2string(a, floatmode="unique", separator=", ", threshold=200)
-                parts.append(f"arg {i}: shape {a.shape} {a.dtype} = {body}")
-            else:
-                parts.append(f"arg {i}: {a!r}")
-        if self.params:
-            parts.append("params: " + ", ".join(f"{k}={v!r}" for k, v in self.params.items()))
-        return "Case(\n  " + "\n  ".join(parts) + ")"
-
-    def _repr_pretty_(self, printer, cycle):  # hypothesis prints falsifying examples with it
-        printer.text(repr(self))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,10 +80,7 @@ class OpSpec:
     broadcast_cases: Callable | None = None
 
     def diff_positions(self, case):
-        if self.diff is not None:
-            return tuple(self.diff)
-        return tuple(i for i, a in enumerate(case.args)
-                     if isinstance(a, np.ndarray) and a.dtype.kind == "f")
+        return case.float_positions() if self.diff is None else tuple(self.diff)
 
     def __repr__(self):  # the pytest id and hypothesis' report
         return self.name
@@ -141,25 +114,16 @@ DISTINCT = st.integers(-60, 60).map(lambda i: i / 20)
 SMALL_INTS = st.integers(-2, 2).map(float)  # comparisons: equality happens
 
 
-def _cases(*strategies, params=None):
-    """Case of independently drawn arguments (and a params strategy or dict)."""
-    if params is None:
-        params = st.just({})
-    elif isinstance(params, dict):
-        params = st.just(params)
-    return st.tuples(st.tuples(*strategies), params).map(lambda t: Case(t[0], t[1]))
-
-
 def _broadcast_family(elements, n):
     """(cases strategy, broadcast_cases) for an n-input op with one domain per input."""
     def with_shapes(shapes):
-        return _cases(*(arrays(s, elements=e) for s, e in zip(shapes, elements)))
+        return cases(*(arrays(s, elements=e) for s, e in zip(shapes, elements)))
 
     return broadcastable_shapes(n, max_dims=3, max_side=3).flatmap(with_shapes), with_shapes
 
 
 def unary(name, fn, reference, elements=(-2.0, 2.0), covers=None, shapes=SHAPES, **kw):
-    return spec(name, covers or name, fn, _cases(arrays(shapes, elements=elements)),
+    return spec(name, covers or name, fn, cases(arrays(shapes, elements=elements)),
                 reference, **kw)
 
 
@@ -293,12 +257,12 @@ unary("sign", tg.sign, np.sign, elements=SMALL_INTS, differentiable=False)
 
 spec("linear", "linear", tg.linear,
      st.tuples(st.integers(1, 3), st.integers(1, 3), st.sampled_from([(), (2,), (2, 1)])).flatmap(
-         lambda d: _cases(arrays(d[2] + (d[0],)), arrays((d[1], d[0])))),
+         lambda d: cases(arrays(d[2] + (d[0],)), arrays((d[1], d[0])))),
      lambda x, w: np.matmul(x, w.T), fwd_rtol=1e-12, fwd_atol=1e-12)
 
 spec("matmul", "matmul", tg.matmul,
      matmul_shapes(max_batch_dims=2, max_side=3).flatmap(
-         lambda shapes: _cases(arrays(shapes[0]), arrays(shapes[1]))),
+         lambda shapes: cases(arrays(shapes[0]), arrays(shapes[1]))),
      np.matmul, fwd_rtol=1e-12, fwd_atol=1e-12)
 
 
@@ -385,7 +349,7 @@ def _broadcast_pair(draw):
 
 
 spec("broadcast_to", "broadcast_to", tg.broadcast_to,
-     _broadcast_pair().flatmap(lambda p: _cases(arrays(p[0]), params={"shape": p[1]})),
+     _broadcast_pair().flatmap(lambda p: cases(arrays(p[0]), shape=p[1])),
      lambda x, shape: np.broadcast_to(x, shape))
 
 
@@ -400,7 +364,7 @@ def _sum_to_shape_reference(x, shape):
 
 
 spec("sum_to_shape", "sum_to_shape", tg.sum_to_shape,
-     _broadcast_pair().flatmap(lambda p: _cases(arrays(p[1]), params={"shape": p[0]})),
+     _broadcast_pair().flatmap(lambda p: cases(arrays(p[1]), shape=p[0])),
      _sum_to_shape_reference)
 
 
@@ -516,10 +480,8 @@ def _reduce(loss, reduction):
 def _same_shape_pair(first, second, reductions=False):
     """Two arrays of one drawn shape, and a reduction when the op takes one."""
     def make(shape):
-        params = (st.sampled_from(["mean", "sum", "none"]).map(lambda r: {"reduction": r})
-                  if reductions else None)
-        return _cases(arrays(shape, elements=first), arrays(shape, elements=second),
-                      params=params)
+        params = {"reduction": st.sampled_from(["mean", "sum", "none"])} if reductions else {}
+        return cases(arrays(shape, elements=first), arrays(shape, elements=second), **params)
 
     return SHAPES.flatmap(make)
 
@@ -584,6 +546,19 @@ def _pair(v):
     return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
 
 
+def _taps(xp, o_count, groups, kernel_size, stride, dilation, out_size):
+    """``(o, a, q, window)`` for every output channel o and kernel tap (a, q), the window
+    being ``xp[:, channels of o's group, s·i + d·a, s·j + d·q]`` over the outputs (i, j)."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel_size, stride, dilation, out_size
+    cg, og = xp.shape[1] // groups, o_count // groups
+    for o in range(o_count):
+        g = o // og
+        for a in range(kh):
+            for q in range(kw):
+                yield o, a, q, xp[:, g * cg:(g + 1) * cg, dh * a:dh * a + sh * (ho - 1) + 1:sh,
+                                  dw * q:dw * q + sw * (wo - 1) + 1:sw]
+
+
 def _conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """A plain loop over kernel taps and output channels: y[n, o, i, j] = b[o] +
     Σ_{c,a,q} xp[n, g·Cg + c, s·i + d·a, s·j + d·q] w[o, c, a, q]."""
@@ -602,17 +577,11 @@ def _conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
         pads = ((ph, ph), (pw, pw))
     xp = np.pad(x, ((0, 0), (0, 0)) + pads)
     n, _, hp, wp = xp.shape
-    o_count, cg = w.shape[:2]
+    o_count = w.shape[0]
     ho, wo = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
     y = np.zeros((n, o_count, ho, wo), dtype=np.result_type(x, w))
-    og = o_count // groups
-    for o in range(o_count):
-        g = o // og
-        for a in range(kh):
-            for q in range(kw):
-                patch = xp[:, g * cg:(g + 1) * cg, dh * a:dh * a + sh * (ho - 1) + 1:sh,
-                           dw * q:dw * q + sw * (wo - 1) + 1:sw]
-                y[:, o] += np.einsum("nchw,c->nhw", patch, w[o, :, a, q])
+    for o, a, q, window in _taps(xp, o_count, groups, (kh, kw), (sh, sw), (dh, dw), (ho, wo)):
+        y[:, o] += np.einsum("nchw,c->nhw", window, w[o, :, a, q])
     if b is not None:
         y += b[None, :, None, None]
     return y[0] if unbatched else y
@@ -649,20 +618,14 @@ def _conv_transpose2d_reference(x, w, b=None, stride=1, padding=0, output_paddin
 
 def _conv2d_weight_grad_reference(x, y, kernel_size, stride, padding, dilation, groups):
     """dw[o, c, a, q] = Σ_{n,i,j} y[n, o, i, j] xp[n, g·Cg + c, s·i + d·a, s·j + d·q]."""
-    (sh, sw), (dh, dw), (kh, kw) = stride, dilation, kernel_size
     top, bottom, left, right = padding
     xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    o_count, ho, wo = y.shape[1:]
-    cg = x.shape[1] // groups
-    og = o_count // groups
-    out = np.zeros((o_count, cg, kh, kw), dtype=np.result_type(x, y))
-    for o in range(o_count):
-        g = o // og
-        for a in range(kh):
-            for q in range(kw):
-                patch = xp[:, g * cg:(g + 1) * cg, dh * a:dh * a + sh * (ho - 1) + 1:sh,
-                           dw * q:dw * q + sw * (wo - 1) + 1:sw]
-                out[o, :, a, q] = np.einsum("nchw,nhw->c", patch, y[:, o])
+    o_count = y.shape[1]
+    out = np.zeros((o_count, x.shape[1] // groups) + tuple(kernel_size),
+                   dtype=np.result_type(x, y))
+    for o, a, q, window in _taps(xp, o_count, groups, kernel_size, stride, dilation,
+                                 y.shape[2:]):
+        out[o, :, a, q] = np.einsum("nchw,nhw->c", window, y[:, o])
     return out
 
 

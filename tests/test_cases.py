@@ -10,6 +10,8 @@ import scipy.signal
 import scipy.special
 
 import tensorgrad as tg
+import tensorgrad.data
+import tensorgrad.testing
 
 # ----------------------------------------------------------------------------------------
 # Convolution and correlation (the notebook's examples)
@@ -266,20 +268,16 @@ def test_abs_derivative_at_zero_is_zero():
     np.testing.assert_array_equal(_grad(tg.abs, [-1.0, 0.0, 2.0]), [-1.0, 0.0, 1.0])
 
 
-def test_maximum_ties_share_evenly():
+@pytest.mark.parametrize(("op", "grad_a", "grad_b"), [
+    (tg.maximum, [0.5, 0.0, 1.0], [0.5, 1.0, 0.0]),
+    (tg.minimum, [0.5, 1.0, 0.0], [0.5, 0.0, 1.0]),
+], ids=["maximum", "minimum"])
+def test_maximum_and_minimum_ties_share_evenly(op, grad_a, grad_b):
     a = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     b = tg.tensor([1.0, 5.0, 0.0], requires_grad=True)
-    tg.maximum(a, b).backward(np.ones(3))
-    np.testing.assert_array_equal(a.grad, [0.5, 0.0, 1.0])
-    np.testing.assert_array_equal(b.grad, [0.5, 1.0, 0.0])
-
-
-def test_minimum_ties_share_evenly():
-    a = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    b = tg.tensor([1.0, 5.0, 0.0], requires_grad=True)
-    tg.minimum(a, b).backward(np.ones(3))
-    np.testing.assert_array_equal(a.grad, [0.5, 1.0, 0.0])
-    np.testing.assert_array_equal(b.grad, [0.5, 0.0, 1.0])
+    op(a, b).backward(np.ones(3))
+    np.testing.assert_array_equal(a.grad, grad_a)
+    np.testing.assert_array_equal(b.grad, grad_b)
 
 
 def test_max_and_min_over_an_axis_share_ties_evenly():
@@ -417,6 +415,25 @@ def test_backward_twice_with_retain_graph_accumulates():
     np.testing.assert_array_equal(x.grad, [2.0, 4.0])
     y.backward(retain_graph=True)
     np.testing.assert_array_equal(x.grad, [4.0, 8.0])
+
+
+RNG_USERS = {
+    "Linear": lambda rng: tg.nn.Linear(2, 2, rng=rng).weight.data,
+    "minibatches": lambda rng: next(iter(tg.data.minibatches(np.arange(6.0), batch_size=6,
+                                                             rng=rng))),
+    "check_adjoint": lambda rng: tg.testing.check_adjoint(lambda x: 2 * x, (3,), rng=rng),
+}
+
+
+@pytest.mark.parametrize("where", RNG_USERS)
+def test_every_rng_argument_takes_a_seed_a_generator_or_a_seed_sequence(where):
+    use = RNG_USERS[where]
+    np.testing.assert_array_equal(use(5), use(np.random.default_rng(5)))
+    np.testing.assert_array_equal(use(np.int64(5)), use(np.random.SeedSequence(5)))
+    for bad in ("seed", 1.5, True, np.random.RandomState(0)):
+        with pytest.raises(TypeError, match=rf"^{where}: rng must be None, an int seed or a "
+                                            rf"numpy.random.Generator, got {type(bad).__name__}$"):
+            use(bad)
 
 
 # ----------------------------------------------------------------------------------------

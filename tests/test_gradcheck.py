@@ -21,6 +21,13 @@ def _x(shape=(3,), seed=0):
     return tg.tensor(np.random.default_rng(seed).uniform(0.5, 1.5, size=shape), requires_grad=True)
 
 
+def _report(fn, inputs, **kwargs):
+    """The text of the GradcheckError that gradcheck must raise."""
+    with pytest.raises(tg.GradcheckError) as info:
+        tg.gradcheck(fn, inputs, **kwargs)
+    return str(info.value)
+
+
 def test_correct_vjp_passes():
     sq = _square(lambda g, out, x: 2 * g * x, "square_ok")
     assert tg.gradcheck(sq, [_x()]) is True
@@ -30,9 +37,7 @@ def test_correct_vjp_passes():
 def test_wrong_vjp_is_caught_with_input_output_worst_element_and_values():
     sq = _square(lambda g, out, x: g * x, "square_half")  # d(x²)/dx is 2x, not x
     x = _x((2, 3))
-    with pytest.raises(tg.GradcheckError) as info:
-        tg.gradcheck(sq, [x])
-    text = str(info.value)
+    text = _report(sq, [x])
     assert "input 0 (shape (2, 3), float64), output 0 (shape (2, 3))" in text
     assert "reverse mode and finite differences disagree" in text
     assert "6 of 6 entries fail" in text
@@ -73,9 +78,7 @@ def test_vjp_that_is_not_repeatable_is_caught():
 
 def test_vjp_of_the_wrong_shape_is_caught_and_names_the_op():
     sq = _square(lambda g, out, x: (2 * g * x).sum(), "square_wrong_shape")
-    with pytest.raises(tg.GradcheckError) as info:
-        tg.gradcheck(sq, [_x((3,))])
-    text = str(info.value)
+    text = _report(sq, [_x((3,))])
     assert "ShapeError" in text
     assert "square_wrong_shape: the VJP for input 0 returned a gradient of shape ()" in text
     assert "expected the input's shape (3,)" in text
@@ -93,9 +96,7 @@ def test_faulty_op_inside_a_larger_expression_is_named_with_its_source_line():
     w = tg.tensor(rng.normal(size=(3, 2)), requires_grad=True)
     b = tg.tensor(rng.normal(size=(2,)), requires_grad=True)
     x = rng.normal(size=(4, 3))
-    with pytest.raises(tg.GradcheckError) as info:
-        tg.gradcheck(model, [w, b, x])
-    text = str(info.value)
+    text = _report(model, [w, b, x])
     assert "first op whose own check fails: 'square_bad'" in text
     line = inspect.getsourcelines(model)[1] + 2  # the line `z = sq(h)`
     assert f"test_gradcheck.py:{line} in model: z = sq(h)" in text
@@ -110,6 +111,37 @@ def test_large_inputs_are_checked_along_random_directions():
         tg.gradcheck(sq, [x], localize=False)
     good = _square(lambda g, out, x: 2 * g * x, "square_fine")
     assert tg.gradcheck(good, [x])
+
+
+def test_either_mode_can_be_forced():
+    sq = _square(lambda g, out, x: 2.01 * g * x, "square_off_forced")
+    with pytest.raises(tg.GradcheckError, match=r"along a random direction v \(fast mode, 3 "
+                                                r"elements\)"):
+        tg.gradcheck(sq, [_x((3,))], fast_mode=True, localize=False)
+    text = _report(sq, [_x((40, 30))], fast_mode=False, localize=False)  # 1,200 elements
+    assert "of 1200 entries fail" in text
+    assert "Jacobian" not in text  # too large to print
+
+
+def test_the_seed_chooses_the_cotangent_and_is_reported():
+    sq = _square(lambda g, out, x: g * x, "square_half_seeded")
+    assert "random cotangent u (seed 7)" in _report(sq, [_x()], seed=7, localize=False)
+    with pytest.raises(TypeError, match="^gradcheck: seed must be None, an int seed or a "
+                                        "numpy.random.Generator, got str$"):
+        tg.gradcheck(sq, [_x()], seed="7")
+
+
+def test_a_mismatch_no_single_op_explains_is_blamed_on_the_function_as_a_whole():
+    # x * stop_gradient(x): each recorded op is right, the function's derivative is not 2x
+    text = _report(lambda x: x * x.detach(), [_x()])
+    assert "reverse mode and finite differences disagree" in text
+    assert "each of the 1 recorded ops passes its own check at these values" in text
+
+
+def test_outputs_that_are_not_tensors_are_an_error():
+    with pytest.raises(TypeError, match="must return a Tensor or a tuple of Tensors; output 1 "
+                                        "is float"):
+        tg.gradcheck(lambda x: (x, 2.0), [_x()])
 
 
 def test_each_output_of_a_tuple_is_checked_and_named():

@@ -22,12 +22,12 @@ import pytest
 import scipy.special
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from op_specs import SPECS, Case
+from op_specs import SPECS
 
 import tensorgrad as tg
 import tensorgrad.functional
 import tensorgrad.testing
-from tensorgrad.testing import arrays, broadcastable_shapes, check_op, floats, matmul_shapes
+from tensorgrad.testing import Case, arrays, broadcastable_shapes, cases, check_op, floats, matmul_shapes
 
 DIFFERENTIABLE = [s for s in SPECS if s.differentiable]
 GRADGRAD = [s for s in DIFFERENTIABLE if s.gradgrad]
@@ -64,19 +64,11 @@ def call(spec, case, dtype=None, requires_grad=True):
     return spec.fn(*args, **case.params), tensors
 
 
-def closure(spec, case):
-    """(fn, inputs) for gradcheck: fn takes the differentiated arguments only."""
-    positions = spec.diff_positions(case)
-    inputs = tuple(tg.tensor(case.args[i], requires_grad=True) for i in positions)
-
-    def fn(*xs):
-        args = list(case.args)
-        for i, x in zip(positions, xs):
-            args[i] = x
-        return spec.fn(*args, **case.params)
-
-    fn.__qualname__ = spec.name
-    return fn, inputs
+def run_check(check, spec, case):
+    """``check`` (``tg.gradcheck`` or ``tg.gradgradcheck``) of the spec's function at ``case``
+    with the spec's tolerances, differentiating the spec's arguments only."""
+    fn, inputs = case.closure(spec.fn, spec.diff_positions(case), name=spec.name)
+    return check(fn, inputs, eps=spec.eps, atol=spec.atol, rtol=spec.rtol)
 
 
 # ----------------------------------------------------------------------------------------
@@ -104,18 +96,14 @@ def test_forward_matches_reference(spec, data):
 @pytest.mark.parametrize("spec", params("test_gradcheck", DIFFERENTIABLE))
 @given(data=st.data())
 def test_gradcheck(spec, data):
-    case = data.draw(spec.cases, label="case")
-    fn, inputs = closure(spec, case)
-    assert tg.gradcheck(fn, inputs, eps=spec.eps, atol=spec.atol, rtol=spec.rtol)
+    assert run_check(tg.gradcheck, spec, data.draw(spec.cases, label="case"))
 
 
 @pytest.mark.parametrize("spec", params("test_gradgradcheck", GRADGRAD))
 @pytest.mark.filterwarnings("ignore:gradcheck.*float32:UserWarning")  # cast's float32 result
 @given(data=st.data())
 def test_gradgradcheck(spec, data):
-    case = data.draw(spec.cases, label="case")
-    fn, inputs = closure(spec, case)
-    assert tg.gradgradcheck(fn, inputs, eps=spec.eps, atol=spec.atol, rtol=spec.rtol)
+    assert run_check(tg.gradgradcheck, spec, data.draw(spec.cases, label="case"))
 
 
 @pytest.mark.parametrize("spec", params("test_float32_stays_float32", SPECS))
@@ -181,8 +169,7 @@ def test_broadcasting(spec, shapes, data):
     np.testing.assert_allclose(out.data, spec.reference(*case.args, **case.params),
                                rtol=spec.fwd_rtol, atol=spec.fwd_atol)
     if spec.differentiable:
-        fn, inputs = closure(spec, case)
-        assert tg.gradcheck(fn, inputs, eps=spec.eps, atol=spec.atol, rtol=spec.rtol)
+        assert run_check(tg.gradcheck, spec, case)
         out.backward(np.ones(out.shape))
         for x in tensors:
             assert x.grad.shape == x.shape
@@ -230,7 +217,36 @@ def test_specs_cover_the_expected_core():
 
 def test_case_repr_shows_values():
     r = repr(Case((np.array([1.5, -2.0]), 3), {"axis": 0}))
-    assert "1.5" in r and "axis=0" in r and "(2,)" in r
+    assert r == ("Case:\n  input 0: shape (2,), float64\n    [1.5, -2.0]\n  input 1: 3\n"
+                 "  params: axis=0")
+
+
+def test_case_prints_float32_values_exactly():
+    r = Case((np.array([0.1], dtype=np.float32),)).describe()
+    assert r == "  input 0: shape (1,), float32\n    [0.10000000149011612]"
+
+
+def test_case_closure_differentiates_the_float_arrays_and_keeps_the_rest():
+    x, index = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1, 0])
+    case = Case((x, index), {"axis": 1})
+    fn, inputs = case.closure(lambda a, i, axis: tg.sum(a[i], axis=axis), name="sum_rows")
+    assert fn.__qualname__ == "sum_rows" and len(inputs) == 1 and inputs[0].requires_grad
+    np.testing.assert_array_equal(fn(*inputs).data, [7.0, 3.0])
+    fn, inputs = case.closure(lambda a, i, axis: a[i], diff=())  # nothing differentiated
+    assert inputs == () and type(fn()) is np.ndarray
+
+
+def test_the_specs_and_check_op_draw_one_case_type():
+    @settings(max_examples=5)
+    @given(st.data())
+    def draw(data):
+        spec_case = data.draw(SPECS[0].cases)
+        drawn = data.draw(cases(arrays((2,)), 3, axis=st.sampled_from([0, -1]), keepdims=True))
+        assert type(spec_case) is Case and type(drawn) is Case
+        assert drawn.args[0].shape == (2,) and drawn.args[1] == 3
+        assert drawn.params["axis"] in (0, -1) and drawn.params["keepdims"] is True
+
+    draw()
 
 
 # ----------------------------------------------------------------------------------------

@@ -2,25 +2,12 @@
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Union
 
 import numpy as np
 
-RngLike = Union[None, int, np.random.Generator]
-
-
-def make_rng(rng, owner: str) -> np.random.Generator:
-    """``rng`` (None, an int seed or a Generator) as a Generator; never the global state."""
-    if isinstance(rng, (bool, np.bool_)):
-        raise TypeError(f"{owner}: rng must be None, an int seed or a numpy.random.Generator, "
-                        f"got {rng!r}")
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (Integral, np.random.SeedSequence,
-                                       np.random.BitGenerator)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"{owner}: rng must be None, an int seed or a numpy.random.Generator, "
-                    f"got {type(rng).__name__}")
+# The package's one rng conversion, under the name the layers import it by.
+from .._random import RngLike  # noqa: F401
+from .._random import as_generator as make_rng  # noqa: F401
 
 
 def float_dtype(dtype, owner: str) -> np.dtype:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._random import as_generator
 from ..autograd import grad, no_grad
+from ..gradcheck._problem import fn_name
 from ..tensor import Tensor
 
 
@@ -59,7 +61,7 @@ def check_adjoint(op, x_shape, y_shape=None, *, rng=None, rtol=1e-12, dtype=np.f
         The relative error exceeds ``rtol``, or the output's shape differs from ``y_shape``;
         the message gives both inner products and the relative error.
     TypeError
-        ``op`` does not return a Tensor.
+        ``op`` does not return a Tensor, or ``rng`` is not None, an int or a Generator.
 
     Examples
     --------
@@ -81,29 +83,18 @@ def check_adjoint(op, x_shape, y_shape=None, *, rng=None, rtol=1e-12, dtype=np.f
     ...               (1, 1, 7, 7)) < 1e-12
     True
     """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(
-        0 if rng is None else rng)
+    gen = as_generator(0 if rng is None else rng, "check_adjoint")
     x_shape = (x_shape,) if isinstance(x_shape, (int, np.integer)) else tuple(x_shape)
-    name = getattr(op, "__qualname__", None) or getattr(op, "__name__", None) or repr(op)
+    name = fn_name(op)
     x = gen.standard_normal(x_shape).astype(dtype)
-    x0 = gen.standard_normal(x_shape).astype(dtype)
+    x0 = gen.standard_normal(x_shape).astype(dtype)  # the linearisation point
     with no_grad():
         ax = _array(op(Tensor(x), **params), name)
     if y_shape is not None and tuple(ax.shape) != tuple(y_shape):
         raise AssertionError(f"check_adjoint: {name} returned shape {ax.shape} for an input of "
                              f"shape {x_shape}, expected {tuple(y_shape)}")
     y = gen.standard_normal(ax.shape).astype(ax.dtype)
-    xt = Tensor(x0, requires_grad=True)
-    out = op(xt, **params)
-    _array(out, name)
-    if tuple(out.shape) != tuple(ax.shape):
-        raise AssertionError(f"check_adjoint: {name} returned shape {out.shape} at one point "
-                             f"and {ax.shape} at another")
-    if out.requires_grad:
-        (aty,) = grad(out, xt, grad_outputs=y, allow_unused=True)
-        aty = np.zeros(x_shape, dtype=dtype) if aty is None else aty.data
-    else:  # the output does not depend on x at all: Aᵀ = 0
-        aty = np.zeros(x_shape, dtype=dtype)
+    aty = _transpose_times(op, x0, y, params, name)
     lhs = float(np.vdot(ax.astype(np.float64), y.astype(np.float64)))
     rhs = float(np.vdot(x.astype(np.float64), aty.astype(np.float64)))
     scale = max(float(np.linalg.norm(ax)) * float(np.linalg.norm(y)),
@@ -116,3 +107,17 @@ def check_adjoint(op, x_shape, y_shape=None, *, rng=None, rtol=1e-12, dtype=np.f
             f"the VJP); relative error {err:.3e} > rtol {rtol:.1e}. Either the VJP is not the "
             "adjoint of the forward, or the op is not linear in its input.")
     return err
+
+
+def _transpose_times(op, x0, y, params, name):
+    """Aᵀ y: the engine's VJP of ``op`` at ``x0`` with cotangent ``y`` (zeros if unused)."""
+    xt = Tensor(x0, requires_grad=True)
+    out = op(xt, **params)
+    _array(out, name)
+    if tuple(out.shape) != y.shape:
+        raise AssertionError(f"check_adjoint: {name} returned shape {out.shape} at one point "
+                             f"and {y.shape} at another")
+    if not out.requires_grad:  # the output does not depend on x at all: Aᵀ = 0
+        return np.zeros(x0.shape, dtype=x0.dtype)
+    (aty,) = grad(out, xt, grad_outputs=y, allow_unused=True)
+    return np.zeros(x0.shape, dtype=x0.dtype) if aty is None else aty.data

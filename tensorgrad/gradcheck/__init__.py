@@ -1,0 +1,211 @@
+"""Checking reverse-mode gradients against finite differences, and saying where they are wrong.
+
+``gradcheck`` compares u·J from reverse mode (one VJP with a random, non-uniform cotangent u)
+with u·J from central differences evaluated in float64, whatever the inputs' dtype. It
+also checks PyTorch's invariants of a VJP: zero for a zero cotangent, linear in the
+cotangent, repeatable, of the input's shape and dtype. When a check of a whole function
+fails, the function is run once more with source sites recorded, every recorded op of its
+graph is checked on its own at the very values it saw, and the report names the first op
+(in creation order) whose own check fails, with the line of user code that created it.
+
+The parts, as in ``torch/autograd/gradcheck.py``:
+
+- ``_problem``: the function at its inputs, its outputs, the random cotangents;
+- ``_invariants``: reverse mode and the invariants of each VJP;
+- ``_modes``: finite differences, compared in the full or the fast mode;
+- ``_report``: the texts of the reports;
+- here: :func:`gradcheck`, :func:`gradgradcheck` and locating the faulty op.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .._random import as_generator
+from ..autograd import _state, grad
+from ..errors import GradcheckError
+from ..tensor import Tensor
+from ._invariants import reverse_mode
+from ._modes import compare
+from ._problem import Problem, Settings, as_outputs, differentiable_positions, fn_name
+from ._report import Failure, faulty_op_report, no_faulty_op_report
+
+__all__ = ["gradcheck", "gradgradcheck"]
+
+
+def _check(fn, inputs, s, fast_mode, name):
+    """Raise :class:`Failure` with a report when a check fails; return None when all pass."""
+    p = Problem(fn, inputs, name, s.seed)
+    analytic = reverse_mode(p)
+    for j in range(len(p.diff)):
+        compare(p, j, analytic, s, fast_mode)
+
+
+def _forward_order(outs) -> list:
+    """Recorded nodes reachable from ``outs``, in the order they were created."""
+    nodes, seen = [], set()
+    stack = [o for o in outs if o.grad_fn is not None]
+    while stack:
+        node = stack.pop().grad_fn
+        if id(node) in seen or not hasattr(node, "seq"):  # no seq: recorded before fn ran
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack.extend(p for p in node.parents if isinstance(p, Tensor) and p.grad_fn is not None)
+    return sorted(nodes, key=lambda n: n.seq)
+
+
+def _recorded_ops(fn, inputs, name) -> list:
+    """Run ``fn`` once more, recording the source line of every op; its nodes in order."""
+    prev = _state.record_sites
+    _state.record_sites = True
+    try:
+        return _forward_order(as_outputs(fn(*inputs), name))
+    finally:
+        _state.record_sites = prev
+
+
+def _node_call(node):
+    """The node's op as a function of its inputs (fresh leaves where they required grad)."""
+    args = [Tensor(np.array(x, copy=True), requires_grad=True)
+            if isinstance(p, Tensor) and p.requires_grad else x
+            for p, x in zip(node.parents, node.inputs)]
+
+    def single(*a, _op=node.op, _params=node.params):
+        return _op.bind(*a, **_params)
+
+    return single, args
+
+
+def _localize(fn, inputs, s, name) -> str:
+    """Check each recorded op of fn's graph on its own; describe the first that fails."""
+    nodes = _recorded_ops(fn, inputs, name)
+    for position, node in enumerate(nodes):
+        single, args = _node_call(node)
+        try:
+            _check(single, args, s, None, node.op.name)
+        except Failure as f:
+            return faulty_op_report(node, position, len(nodes), f)
+    return no_faulty_op_report(len(nodes))
+
+
+def _warn_low_precision(inputs):
+    for i, x in enumerate(inputs):
+        if isinstance(x, Tensor) and x.requires_grad and x.dtype != np.float64:
+            warnings.warn(f"gradcheck: input {i} is {x.dtype}; reverse mode runs in {x.dtype} "
+                          "while finite differences run in float64, so agreement is limited "
+                          f"by {x.dtype} precision", UserWarning, stacklevel=3)
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, *, seed=0,
+              fast_mode=None, localize=True):
+    """Check reverse-mode gradients of ``fn`` against central finite differences.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(*inputs)`` returns a Tensor or a tuple of Tensors (any shapes).
+    inputs : Tensor or sequence
+        Tensors with ``requires_grad=True`` are checked; other entries are passed unchanged.
+    eps : float
+        Finite-difference step; the numerical side is evaluated in float64 whatever the
+        inputs' dtype (a float32 function is checked at float64 precision).
+    atol, rtol : float
+        An entry passes when |analytical - numerical| <= atol + rtol·|numerical|.
+    raise_exception : bool
+        Raise :class:`GradcheckError` on failure (else return False).
+    seed : int
+        Seed of the random cotangent u (and of the directions in fast mode).
+    fast_mode : bool or None
+        None: full comparison of u·J for inputs of up to 1000 elements, a random direction
+        (u·J·v) for larger ones; True/False forces one of them.
+    localize : bool
+        On failure, check every recorded op of the graph on its own and name the first
+        faulty op and the user source line that created it.
+
+    Returns
+    -------
+    bool
+        True when every check passes.
+
+    Raises
+    ------
+    GradcheckError (an AssertionError)
+        The report: function, input index and shape, output index, worst element (plain
+        ints), analytical and numerical values, both errors, how many entries fail, the
+        tolerances, both Jacobians for small cases, and the first faulty op. Also raised
+        when a VJP breaks an invariant (not zero for a zero cotangent, not linear in the
+        cotangent, not repeatable, wrong shape or dtype).
+    ValueError
+        No input requires grad, or ``fn`` returns no floating-point output.
+    TypeError
+        ``fn`` returns something other than Tensors, or ``seed`` is not an int.
+
+    The comparison follows ``torch.autograd.gradcheck`` (including its invariants); unlike it,
+    the cotangent is random rather than all ones and the faulty op is located.
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    name = fn_name(fn)
+    if not differentiable_positions(inputs):
+        raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+    _warn_low_precision(inputs)
+    s = Settings(eps, atol, rtol, seed)
+    try:
+        _check(fn, inputs, s, fast_mode, name)
+        return True
+    except Failure as f:
+        text = f"gradcheck failed for {name}: {f}"
+        if localize:
+            text += "\n" + _localize(fn, inputs, s, name)
+        if raise_exception:
+            raise GradcheckError(text) from None
+        return False
+
+
+def _cotangent_leaves(outs, grad_outputs, seed) -> list:
+    """Leaf Tensors v (one per output) that require grad: ``grad_outputs`` or random ones."""
+    if grad_outputs is None:
+        rng = as_generator(seed + 1, "gradgradcheck", "seed")
+        return [Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=True)
+                for o in outs]
+    given = grad_outputs if isinstance(grad_outputs, (list, tuple)) else [grad_outputs]
+    return [Tensor(np.asarray(getattr(g, "data", g)), requires_grad=True) for g in given]
+
+
+def _vjp_function(fn, n, diff_pos):
+    """(x_1..x_n, v_1..v_m) -> v·J(x) by the inputs at ``diff_pos``, built with create_graph."""
+    def first_derivative(*args):
+        xs = list(args[:n])
+        for i in diff_pos:
+            if not xs[i].requires_grad:  # finite-difference evaluations pass plain tensors
+                xs[i] = xs[i].detach().requires_grad_()
+        ys = as_outputs(fn(*xs), fn_name(fn))
+        live = [(y, v) for y, v in zip(ys, args[n:]) if y.requires_grad]
+        gs = grad([y for y, _ in live], [xs[i] for i in diff_pos],
+                  grad_outputs=[v for _, v in live], create_graph=True, allow_unused=True)
+        return tuple(g if g is not None else Tensor(np.zeros(xs[i].shape, dtype=xs[i].dtype))
+                     for g, i in zip(gs, diff_pos))
+
+    first_derivative.__qualname__ = f"vjp of {fn_name(fn)}"
+    return first_derivative
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True, *, seed=0, fast_mode=None, localize=True):
+    """Check second derivatives: :func:`gradcheck` of the map (inputs, v) -> v·J(inputs).
+
+    The VJP is computed with ``create_graph=True`` and differentiated again with respect to
+    both the inputs and the cotangent v (random, seeded, unless ``grad_outputs`` is given).
+    Parameters, returns and raises as :func:`gradcheck`; same as
+    ``torch.autograd.gradgradcheck``.
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    diff_pos = differentiable_positions(inputs)
+    if not diff_pos:
+        raise ValueError("gradgradcheck: no input has requires_grad=True")
+    outs = as_outputs(fn(*inputs), fn_name(fn))
+    vs = _cotangent_leaves(outs, grad_outputs, seed)
+    return gradcheck(_vjp_function(fn, len(inputs), diff_pos), inputs + tuple(vs), eps=eps,
+                     atol=atol, rtol=rtol, raise_exception=raise_exception, seed=seed,
+                     fast_mode=fast_mode, localize=localize)
