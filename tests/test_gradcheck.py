@@ -188,3 +188,23 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
     assert tg.gradcheck(cube, [x])
     with pytest.raises(tg.GradcheckError, match="gradcheck failed for vjp of"):
         tg.gradgradcheck(cube, [x])
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"inputs": None}, TypeError, r"gradcheck: inputs must be a Tensor or a list/tuple"),
+    ({"eps": 0}, ValueError, r"gradcheck: eps must be a finite number > 0, got 0"),
+    ({"eps": -1e-6}, ValueError, r"gradcheck: eps must be a finite number > 0, got -1e-06"),
+    ({"eps": float("nan")}, ValueError, r"gradcheck: eps must be a finite number > 0"),
+    ({"atol": -1.0}, ValueError, r"gradcheck: atol must be a finite number >= 0"),
+    ({"rtol": "big"}, TypeError, r"gradcheck: rtol must be a number, got 'big'"),
+    ({"fn": 3}, TypeError, r"gradcheck: fn must be callable, got int"),
+])
+def test_gradcheck_refuses_bad_arguments_before_checking(kwargs, error, match):
+    call = {"fn": tg.exp, "inputs": [tg.tensor([1.0, 2.0], requires_grad=True)], **kwargs}
+    with pytest.raises(error, match=match):
+        tg.gradcheck(call.pop("fn"), call.pop("inputs"), **call)
+    if "fn" not in kwargs:
+        with pytest.raises(error, match=match.replace("gradcheck", "gradgradcheck")):
+            call = {"fn": tg.exp, "inputs": [tg.tensor([1.0, 2.0], requires_grad=True)],
+                    **kwargs}
+            tg.gradgradcheck(call.pop("fn"), call.pop("inputs"), **call)

@@ -90,6 +90,25 @@ def _localize(fn, inputs, s, name) -> str:
     return no_faulty_op_report(len(nodes))
 
 
+def _arguments(what, fn, inputs, eps, atol, rtol) -> tuple:
+    """``inputs`` as a tuple, after checking every argument of a check; TypeError or
+    ValueError naming ``what`` and the argument."""
+    if not callable(fn):
+        raise TypeError(f"{what}: fn must be callable, got {type(fn).__name__}")
+    if isinstance(inputs, Tensor):
+        return (inputs,)
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"{what}: inputs must be a Tensor or a list/tuple of Tensors and "
+                        f"constants, got {type(inputs).__name__}")
+    for label, value, least in (("eps", eps, None), ("atol", atol, 0.0), ("rtol", rtol, 0.0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+            raise TypeError(f"{what}: {label} must be a number, got {value!r}")
+        if not np.isfinite(value) or (value <= 0 if least is None else value < least):
+            expected = "a finite number > 0" if least is None else "a finite number >= 0"
+            raise ValueError(f"{what}: {label} must be {expected}, got {value!r}")
+    return tuple(inputs)
+
+
 def _warn_low_precision(inputs):
     for i, x in enumerate(inputs):
         if isinstance(x, Tensor) and x.requires_grad and x.dtype != np.float64:
@@ -138,14 +157,16 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         when a VJP breaks an invariant (not zero for a zero cotangent, not linear in the
         cotangent, not repeatable, wrong shape or dtype).
     ValueError
-        No input requires grad, or ``fn`` returns no floating-point output.
+        No input requires grad, ``fn`` returns no floating-point output, ``eps`` is not a
+        finite number > 0, or ``atol``/``rtol`` is negative or not finite.
     TypeError
-        ``fn`` returns something other than Tensors, or ``seed`` is not an int.
+        ``fn`` is not callable, ``inputs`` is neither a Tensor nor a list/tuple, ``fn``
+        returns something other than Tensors, or ``seed`` is not an int.
 
     The comparison follows ``torch.autograd.gradcheck`` (including its invariants); unlike it,
     the cotangent is random rather than all ones and the faulty op is located.
     """
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    inputs = _arguments("gradcheck", fn, inputs, eps, atol, rtol)
     name = fn_name(fn)
     if not differentiable_positions(inputs):
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
@@ -200,7 +221,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     Parameters, returns and raises as :func:`gradcheck`; same as
     ``torch.autograd.gradgradcheck``.
     """
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    inputs = _arguments("gradgradcheck", fn, inputs, eps, atol, rtol)
     diff_pos = differentiable_positions(inputs)
     if not diff_pos:
         raise ValueError("gradgradcheck: no input has requires_grad=True")
