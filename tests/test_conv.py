@@ -292,6 +292,21 @@ def test_conv_family_matches_torch():
         F.conv_transpose2d(*(torch.tensor(a) for a in (x, wt, b)), **kw).numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize("groups,dilation", [(2, 3), (4, 1), (1, 2), (2, 2)])
+def test_conv_transpose2d_takes_pytorchs_positional_order(groups, dilation):
+    # input, weight, bias, stride, padding, output_padding, groups, dilation (conv2d has
+    # dilation before groups; conv_transpose2d does not)
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((2, 4, 5, 4)), rng.standard_normal((4, 3, 3, 2))
+    b = rng.standard_normal(3 * groups)
+    args = (2, 1, 1, groups, dilation)  # stride, padding, output_padding, groups, dilation
+    want = torch.nn.functional.conv_transpose2d(*(torch.tensor(a) for a in (x, w, b)), *args)
+    got = tg.conv_transpose2d(x, w, b, *args)
+    assert got.shape == tuple(want.shape)
+    np.testing.assert_allclose(got.data, want.numpy(), atol=1e-12 * np.abs(want.numpy()).max())
+
+
 def test_the_public_functions_are_the_registered_ops():
     for name in ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d"):
         assert tg.OPS[name] is getattr(tg, name), name

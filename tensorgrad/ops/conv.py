@@ -269,9 +269,9 @@ conv_transpose2d.defvjp(
 
 
 @conv_transpose2d.defcall
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     dilation=1, groups=1):
-    """2-D transposed convolution (PyTorch's ``conv_transpose2d``):
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """2-D transposed convolution (PyTorch's ``conv_transpose2d``, with its argument order):
     the adjoint of :func:`conv2d` with the same stride, padding, dilation and groups.
 
     ``y = bias + conv2dᵀ(x)``: every input pixel ``x[n, c, i, j]`` adds ``x·weight[c, o]``
@@ -283,13 +283,16 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     x : Tensor or array, shape (N, C_in, H, W) or (C_in, H, W)
     weight : Tensor or array, shape (C_in, C_out / groups, kH, kW)
     bias : Tensor or array, shape (C_out,), optional
-    stride, padding, dilation : int or (int, int)
+    stride, padding : int or (int, int)
         As for the conv2d this is the adjoint of (``padding`` crops the output).
     output_padding : int or (int, int)
         Rows/columns added at the bottom/right of the output, to pick among the input sizes
         that a strided conv2d maps to the same size; each must be smaller than the stride
         or the dilation.
     groups : int
+    dilation : int or (int, int)
+        ``groups`` comes before ``dilation``, as in ``torch.nn.functional.conv_transpose2d``
+        (unlike :func:`conv2d`).
 
     Returns
     -------
