@@ -29,6 +29,7 @@ descheduled one): prefer ``--threads 1`` there.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -53,7 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorgrad as tg  # noqa: E402
 from tensorgrad import reference as ref  # noqa: E402
-from tensorgrad.ops import conv as conv_impl  # noqa: E402
+from tensorgrad.ops import _conv_kernels as kernels  # noqa: E402
 
 try:
     import torch
@@ -246,8 +247,9 @@ ROUTE_CASES = {
 def route_choice(number, repeat):
     """Each contraction's two routes on the same arrays (3x3 kernels, padding 1): the input
     gradient (fold vs dilated), the weight gradient (flat vs im2col columns), the forward
-    (row blocks vs one product per image). The rules in tensorgrad/ops/conv.py come from
-    these figures; the route each rule picks is marked with *."""
+    (row blocks vs one product per image), each forced with the kernels' ``route=``. The
+    rules in tensorgrad/ops/_conv_kernels.py come from these figures; the route each rule
+    picks is marked with *."""
     rng = np.random.default_rng(2)
     out = {}
     print("\n3. routes of each contraction (ms; * = the one the library picks)")
@@ -258,29 +260,30 @@ def route_choice(number, repeat):
             x = rng.standard_normal((n, c, hw, hw)).astype(dtype)
             w = rng.standard_normal((o, c, 3, 3)).astype(dtype)
             pad = (1, 1, 1, 1)
-            y = conv_impl._correlate_nchw(x, w, (s, s), pad, (1, 1), 1)
+            f_args = ((s, s), pad, (1, 1), 1)  # stride, padding, dilation, groups
+            y = kernels.correlate_nchw(x, w, *f_args)
             g = rng.standard_normal(y.shape).astype(dtype)
-            t_args = ((hw, hw), (s, s), pad, (1, 1), 1)
-            xp = conv_impl._pad(x, pad)
-            systems = {
-                "fold": lambda: conv_impl._conv_transpose_fold(g, w, *t_args),  # noqa: B023
-                "dilated": lambda: conv_impl._conv_transpose_dilated(g, w, *t_args),  # noqa: B023
-                "columns": lambda: conv_impl._weight_grad_columns(xp, g, (3, 3), (s, s), (1, 1), 1),  # noqa: B023,E501
-                "blocks": lambda: _forward_with_blocks(True, x, w, s),  # noqa: B023
-                "whole": lambda: _forward_with_blocks(False, x, w, s),  # noqa: B023
+            t_args, w_args = ((hw, hw),) + f_args, ((3, 3),) + f_args
+            routes = {
+                "fold": (kernels.conv_transpose_nchw, g, w, t_args),
+                "dilated": (kernels.conv_transpose_nchw, g, w, t_args),
+                "columns": (kernels.weight_grad_nchw, x, g, w_args),
+                "blocks": (kernels.correlate_nchw, x, w, f_args),
+                "whole": (kernels.correlate_nchw, x, w, f_args),
             }
             if s == 1:
-                systems["flat"] = lambda: conv_impl._weight_grad_flat(xp, g, (3, 3), (1, 1), 1)  # noqa: B023,E501
+                routes["flat"] = (kernels.weight_grad_nchw, x, g, w_args)
+            systems = {route: functools.partial(fn, a, b, *args, route=route)
+                       for route, (fn, a, b, args) in routes.items()}
             for a, b in (("fold", "dilated"), ("flat", "columns"), ("blocks", "whole")):
                 if a in systems:  # both routes agree before they are timed
                     want = systems[b]()
                     np.testing.assert_allclose(systems[a](), want, rtol=1e-4,
                                                atol=1e-4 * np.abs(want).max())
             medians = round_robin(systems, max(1, number // (20 if n > 8 else 1)), repeat)
-            pick_t = conv_impl._transpose_route(c, o)
-            pick_w = conv_impl._weight_grad_route((s, s), c)
-            pick_f = ("blocks" if conv_impl._forward_block_rows(n, o, c * 9, *y.shape[2:])
-                      else "whole")
+            pick_t = kernels.transpose_route(c, o)
+            pick_w = kernels.weight_grad_route((s, s), c)
+            pick_f = kernels.forward_route(n, o, c * 9, *y.shape[2:])
             cells = [_cell(medians, m, pick) for m, pick in
                      (("fold", pick_t), ("dilated", pick_t), ("flat", pick_w),
                       ("columns", pick_w), ("blocks", pick_f), ("whole", pick_f))]
@@ -295,20 +298,6 @@ def _cell(medians, name, pick):
     if name not in medians:
         return f"{'-':>8s} "
     return f"{medians[name] * 1e3:8.3f}{'*' if name == pick else ' '}"
-
-
-def _forward_with_blocks(blocks, x, w, s):
-    """The forward with row blocks (the rule's block size, or 1 row where the rule says
-    whole images) or with one product per image."""
-    rule = conv_impl._forward_block_rows
-    if blocks:
-        conv_impl._forward_block_rows = lambda n, o, k, ho, wo: conv_impl._block_rows(ho, wo)
-    else:
-        conv_impl._forward_block_rows = lambda n, o, k, ho, wo: 0
-    try:
-        return conv_impl._correlate_nchw(x, w, (s, s), (1, 1, 1, 1), (1, 1), 1)
-    finally:
-        conv_impl._forward_block_rows = rule
 
 
 def main():

@@ -534,12 +534,12 @@ spec("softmax", "softmax", tg.softmax, _softmax_cases(), scipy.special.softmax)
 spec("log_softmax", "log_softmax", tg.log_softmax, _softmax_cases(), scipy.special.log_softmax)
 
 # ----------------------------------------------------------------------------------------
-# Convolution layers and pooling (tensorgrad/ops/conv.py), PyTorch's NCHW semantics
+# Convolution layers and pooling (tensorgrad/ops/conv.py, pool.py), PyTorch's NCHW semantics
 # ----------------------------------------------------------------------------------------
-# The registered primitives "conv2d", "conv_transpose2d", "avg_pool2d" and "max_pool2d" work
-# on canonical arguments; their specs go through the public functions of the same names.
-# "conv2d_weight_grad", "avg_pool2d_adjoint", "max_pool2d_gather" and "max_pool2d_scatter"
-# (the adjoints used by the VJPs) are called directly as registered.
+# "conv2d", "conv_transpose2d", "avg_pool2d" and "max_pool2d" are called with their public
+# (PyTorch) signatures, which their registered ops declare. "conv2d_weight_grad",
+# "avg_pool2d_adjoint", "max_pool2d_gather" and "max_pool2d_scatter" (the adjoints used by the
+# VJPs) take canonical arguments.
 
 
 def _pair(v):
@@ -801,13 +801,11 @@ spec("avg_pool2d_adjoint", "avg_pool2d_adjoint", tg.OPS["avg_pool2d_adjoint"],
 
 @st.composite
 def _gather_layout(draw, unique=False):
-    """(N, C, H, W), padding and flat indices (N, C, Ho, Wo) into the padded array; each
-    index stays inside its own (n, c) plane, as max pooling's do."""
+    """(N, C, H, W) and flat indices (N, C, Ho, Wo) into the array; each index stays inside
+    its own (n, c) plane, as max pooling's do."""
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     h, w = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    padding = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
-    hp, wp = h + 2 * padding[0], w + 2 * padding[1]
-    plane = hp * wp
+    plane = h * w
     ho = draw(st.integers(1, min(2, plane) if unique else 2))
     wo = draw(st.integers(1, max(1, min(2, plane // ho)) if unique else 2))
     if unique:
@@ -818,38 +816,31 @@ def _gather_layout(draw, unique=False):
                                        max_size=n * c * ho * wo)))
     local = local.reshape(n, c, ho, wo)
     offsets = (np.arange(n)[:, None] * c + np.arange(c)[None, :]) * plane
-    return (n, c, h, w), padding, (offsets[:, :, None, None] + local).astype(np.intp)
-
-
-def _padded(x, padding):
-    return np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    return (n, c, h, w), (offsets[:, :, None, None] + local).astype(np.intp)
 
 
 @st.composite
 def _gather_cases(draw):
-    shape, padding, index = draw(_gather_layout())
-    return Case((draw(arrays(shape)),), {"index": index, "padding": padding})
+    shape, index = draw(_gather_layout())
+    return Case((draw(arrays(shape)),), {"index": index})
 
 
 spec("max_pool2d_gather", "max_pool2d_gather", tg.OPS["max_pool2d_gather"], _gather_cases(),
-     lambda x, index, padding: _padded(x, padding).reshape(-1)[index])
+     lambda x, index: x.reshape(-1)[index])
 
 
 @st.composite
 def _scatter_cases(draw):
     overlapping = draw(st.booleans())
-    shape, padding, index = draw(_gather_layout(unique=not overlapping))
+    shape, index = draw(_gather_layout(unique=not overlapping))
     g = draw(arrays(index.shape))
-    return Case((g,), {"index": index, "input_size": shape[2:], "padding": padding,
-                       "overlapping": overlapping})
+    return Case((g,), {"index": index, "input_size": shape[2:], "overlapping": overlapping})
 
 
-def _scatter_reference(g, index, input_size, padding, overlapping):
-    n, c = g.shape[:2]
-    (h, w), (ph, pw) = input_size, padding
-    flat = np.zeros(n * c * (h + 2 * ph) * (w + 2 * pw), dtype=g.dtype)
+def _scatter_reference(g, index, input_size, overlapping):
+    flat = np.zeros(g.shape[0] * g.shape[1] * input_size[0] * input_size[1], dtype=g.dtype)
     np.add.at(flat, index.reshape(-1), g.reshape(-1))
-    return flat.reshape(n, c, h + 2 * ph, w + 2 * pw)[:, :, ph:ph + h, pw:pw + w]
+    return flat.reshape(g.shape[:2] + tuple(input_size))
 
 
 spec("max_pool2d_scatter", "max_pool2d_scatter", tg.OPS["max_pool2d_scatter"],

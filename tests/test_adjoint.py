@@ -8,15 +8,13 @@ from hypothesis import strategies as st
 from op_specs import conv_case
 
 import tensorgrad as tg
-from tensorgrad.ops.conv import (
-    _avg_pool2d,
-    _avg_pool2d_adjoint,
-    _conv2d,
-    _conv2d_weight_grad,
-    _conv_transpose2d,
-    _max_pool2d_gather,
-    _max_pool2d_scatter,
-    _max_pool_index,
+from tensorgrad.ops.conv import conv2d, conv2d_weight_grad, conv_transpose2d, pair
+from tensorgrad.ops.pool import (
+    avg_pool2d,
+    avg_pool2d_adjoint,
+    max_pool2d_gather,
+    max_pool2d_scatter,
+    max_pool_index,
 )
 from tensorgrad.testing._adjoint import check_adjoint
 
@@ -169,20 +167,21 @@ P = dict(stride=(2, 1), padding=(1, 0, 2, 1), dilation=(1, 2), groups=2)
 def test_weight_gradient_primitive_adjoint_in_each_input():
     x, y = rng.standard_normal((2, 4, 7, 8)), rng.standard_normal((2, 6, 3, 9))
     ks = (3, 2)
-    check_adjoint(lambda t: _conv2d_weight_grad(t, y, kernel_size=ks, **P), x.shape, rtol=RTOL)
-    check_adjoint(lambda t: _conv2d_weight_grad(x, t, kernel_size=ks, **P), y.shape, rtol=RTOL)
+    check_adjoint(lambda t: conv2d_weight_grad(t, y, kernel_size=ks, **P), x.shape, rtol=RTOL)
+    check_adjoint(lambda t: conv2d_weight_grad(x, t, kernel_size=ks, **P), y.shape, rtol=RTOL)
     # and it is the adjoint of conv2d in the weight: <A(x, w), y> = <w, W(x, y)>
     w = rng.standard_normal((6, 2) + ks)
-    lhs = np.vdot(_conv2d(x, w, **P), y)
-    rhs = np.vdot(w, _conv2d_weight_grad(x, y, kernel_size=ks, **P))
+    lhs = np.vdot(conv2d.bind(x, w, **P), y)
+    rhs = np.vdot(w, conv2d_weight_grad(x, y, kernel_size=ks, **P))
     assert abs(lhs - rhs) <= RTOL * np.linalg.norm(w) * np.linalg.norm(rhs) * 10
 
 
 def test_transposed_primitive_with_a_shorter_cotangent():
     # y shorter than conv2d's output (the output_padding >= stride case): T = Aᵀ E
     w = rng.standard_normal((3, 2, 3, 3))
-    check_adjoint(lambda t: _conv_transpose2d(t, w, input_size=(9, 8), stride=(1, 1),
-                                              padding=(1, 1, 0, 0), dilation=(2, 2), groups=1),
+    check_adjoint(lambda t: conv_transpose2d.bind(t, w, input_size=(9, 8), stride=(1, 1),
+                                                  padding=(1, 1, 0, 0), dilation=(2, 2),
+                                                  groups=1),
                   (2, 3, 5, 3), rtol=RTOL)
 
 
@@ -194,24 +193,24 @@ def test_transposed_primitive_with_a_shorter_cotangent():
 def test_avg_pool2d_and_its_adjoint(params):
     check_adjoint(lambda t: tg.avg_pool2d(t, **params), (2, 3, 7, 8), rtol=RTOL)
     check_adjoint(lambda t: tg.avg_pool2d(t, **params), (3, 7, 8), rtol=RTOL)
-    k = tg.ops.conv._pair(params["kernel_size"], "k", "t", 1)
-    s = k if "stride" not in params else tg.ops.conv._pair(params["stride"], "s", "t", 1)
-    p = tg.ops.conv._pair(params.get("padding", 0), "p", "t", 0)
-    out = _avg_pool2d(np.zeros((2, 3, 7, 8)), kernel_size=k, stride=s, padding=p).shape
-    check_adjoint(lambda t: _avg_pool2d_adjoint(t, input_size=(7, 8), kernel_size=k, stride=s,
-                                                padding=p), out, rtol=RTOL)
+    k = pair(params["kernel_size"], "k", "t", 1)
+    s = k if "stride" not in params else pair(params["stride"], "s", "t", 1)
+    p = pair(params.get("padding", 0), "p", "t", 0)
+    out = avg_pool2d.bind(np.zeros((2, 3, 7, 8)), kernel_size=k, stride=s, padding=p).shape
+    check_adjoint(lambda t: avg_pool2d_adjoint(t, input_size=(7, 8), kernel_size=k, stride=s,
+                                               padding=p), out, rtol=RTOL)
 
 
 @pytest.mark.parametrize("k,s,p", [((2, 2), (2, 2), (0, 0)), ((3, 3), (1, 1), (1, 1)),
                                    ((3, 2), (2, 1), (1, 0))])
 def test_max_pool_routing_is_linear_for_a_fixed_pattern(k, s, p):
     x = rng.standard_normal((2, 3, 7, 6))
-    index = _max_pool_index(x, k, s, p)
+    index = max_pool_index(x, k, s, p)
     overlapping = s[0] < k[0] or s[1] < k[1]
-    check_adjoint(lambda t: _max_pool2d_scatter(t, index=index, input_size=(7, 6), padding=p,
-                                                overlapping=overlapping),
+    check_adjoint(lambda t: max_pool2d_scatter(t, index=index, input_size=(7, 6),
+                                               overlapping=overlapping),
                   index.shape, rtol=RTOL)
-    check_adjoint(lambda t: _max_pool2d_gather(t, index=index, padding=p), x.shape, rtol=RTOL)
+    check_adjoint(lambda t: max_pool2d_gather(t, index=index), x.shape, rtol=RTOL)
     # the gather at the argmax pattern is max pooling itself
-    np.testing.assert_array_equal(_max_pool2d_gather(x, index=index, padding=p),
+    np.testing.assert_array_equal(max_pool2d_gather(x, index=index),
                                   tg.max_pool2d(x, k, s, p).data)

@@ -53,7 +53,7 @@ def test_an_error_inside_a_users_vjp_names_the_op():
 # -- one name per op ----------------------------------------------------------------------------
 
 def test_public_functions_are_the_registered_ops():
-    for name in ("stack", "concatenate", "binary_cross_entropy", "sum", "exp"):
+    for name in ("stack", "concatenate", "binary_cross_entropy", "sum", "exp", "conv2d"):
         assert tg.OPS[name] is getattr(tg, name), name
     assert not [n for n in tg.OPS if n.endswith("_") or n.endswith("_elementwise")]
 

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from op_specs import _conv2d_weight_grad_reference, conv_case
 
 import tensorgrad as tg
-from tensorgrad.ops import conv as conv_impl
+from tensorgrad.ops import _conv_kernels as kernels
+from tensorgrad.ops.conv import pair
 
 # -- plain references (loops are fine here) ----------------------------------------------
 
@@ -146,19 +147,16 @@ def test_conv2d_matches_plain_loop(case, with_bias):
 
 @settings(max_examples=30, deadline=None)
 @given(conv_case())
-def test_conv2d_in_row_blocks_matches_plain_loop(case):
-    # large products go through im2col blocks of ~64 output pixels; force that route here
+def test_forward_routes_match_plain_loop(case):
+    # large products go through im2col blocks of ~64 output pixels; both routes on any case
     groups, cg, og, k, s, d, p, (h, w), n, seed = case
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, groups * cg, h, w))
     wt = rng.standard_normal((groups * og, cg) + k)
-    rule = conv_impl._forward_block_rows
-    conv_impl._forward_block_rows = lambda n, o, k, ho, wo: conv_impl._block_rows(ho, wo)
-    try:
-        y = tg.conv2d(x, wt, stride=s, padding=p, dilation=d, groups=groups)
-    finally:
-        conv_impl._forward_block_rows = rule
-    np.testing.assert_allclose(y.data, conv2d_loop(x, wt, None, s, p, d, groups), atol=1e-12)
+    want = conv2d_loop(x, wt, None, s, p, d, groups)
+    for route in ("blocks", "whole"):
+        y = kernels.correlate_nchw(x, wt, s, (p[0], p[0], p[1], p[1]), d, groups, route=route)
+        np.testing.assert_allclose(y, want, atol=1e-12, err_msg=route)
 
 
 @pytest.mark.parametrize("shape,params", [
@@ -172,8 +170,8 @@ def test_large_conv2d_matches_einsum_reference(shape, params):
     g = params.get("groups", 1)
     wt = rng.standard_normal((32, shape[1] // g, 3, 3)).astype(np.float32)
     y = tg.conv2d(x, wt, **params).data
-    s = tg.ops.conv._pair(params.get("stride", 1), "s", "t", 1)
-    d = tg.ops.conv._pair(params.get("dilation", 1), "d", "t", 1)
+    s = pair(params.get("stride", 1), "s", "t", 1)
+    d = pair(params.get("dilation", 1), "d", "t", 1)
     p = params.get("padding", 0)
     xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (p, p), (p, p)))
     win = np.lib.stride_tricks.sliding_window_view(xp, (2 * d[0] + 1, 2 * d[1] + 1), axis=(2, 3))
@@ -207,8 +205,9 @@ def test_conv_transpose2d_matches_plain_scatter_loop(case, data):
     np.testing.assert_allclose(y.data, want, atol=1e-12)
     # both ways of computing the transposed direction, whichever the rule picks
     args = ((ho, wo), s, (p[0], p[0], p[1], p[1]), d, groups)
-    for route in (conv_impl._conv_transpose_fold, conv_impl._conv_transpose_dilated):
-        np.testing.assert_allclose(route(x, wt, *args), want, atol=1e-12)
+    for route in ("fold", "dilated"):
+        np.testing.assert_allclose(kernels.conv_transpose_nchw(x, wt, *args, route=route), want,
+                                   atol=1e-12, err_msg=route)
 
 
 @settings(max_examples=30, deadline=None)
@@ -225,15 +224,13 @@ def test_weight_gradient_routes_match_plain_loop(case, data):
     ho, wo = ho - data.draw(st.integers(0, ho - 1)), wo - data.draw(st.integers(0, wo - 1))
     y = rng.standard_normal((n, groups * og, ho, wo))
     want = _conv2d_weight_grad_reference(x, y, k, s, pad4, d, groups)
-    got = conv_impl._conv2d_weight_grad(x, y, kernel_size=k, stride=s, padding=pad4,
-                                        dilation=d, groups=groups)
+    got = tg.OPS["conv2d_weight_grad"](x, y, kernel_size=k, stride=s, padding=pad4,
+                                       dilation=d, groups=groups)
     np.testing.assert_allclose(got, want, atol=1e-12)
-    xp = conv_impl._pad(x, pad4)
-    np.testing.assert_allclose(conv_impl._weight_grad_columns(xp, y, k, s, d, groups), want,
-                               atol=1e-12)
-    if s == (1, 1):
-        np.testing.assert_allclose(conv_impl._weight_grad_flat(xp, y, k, d, groups), want,
-                                   atol=1e-12)
+    for route in ("flat", "columns") if s == (1, 1) else ("columns",):
+        np.testing.assert_allclose(kernels.weight_grad_nchw(x, y, k, s, pad4, d, groups,
+                                                            route=route),
+                                   want, atol=1e-12, err_msg=route)
 
 
 @settings(max_examples=40, deadline=None)
@@ -293,6 +290,79 @@ def test_conv_family_matches_torch():
     np.testing.assert_allclose(
         tg.conv_transpose2d(x, wt, b, **kw).data,
         F.conv_transpose2d(*(torch.tensor(a) for a in (x, wt, b)), **kw).numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("groups,dilation", [(2, 3), (4, 1), (1, 2), (2, 2)])
+def test_conv_transpose2d_takes_pytorchs_positional_order(groups, dilation):
+    # input, weight, bias, stride, padding, output_padding, groups, dilation (conv2d has
+    # dilation before groups; conv_transpose2d does not)
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((2, 4, 5, 4)), rng.standard_normal((4, 3, 3, 2))
+    b = rng.standard_normal(3 * groups)
+    args = (2, 1, 1, groups, dilation)  # stride, padding, output_padding, groups, dilation
+    want = torch.nn.functional.conv_transpose2d(*(torch.tensor(a) for a in (x, w, b)), *args)
+    got = tg.conv_transpose2d(x, w, b, *args)
+    assert got.shape == tuple(want.shape)
+    np.testing.assert_allclose(got.data, want.numpy(), atol=1e-12 * np.abs(want.numpy()).max())
+
+
+def test_the_public_functions_are_the_registered_ops():
+    for name in ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d"):
+        assert tg.OPS[name] is getattr(tg, name), name
+    # the adjoints the VJPs use are registered under their own names, not exported
+    for name in ("conv2d_weight_grad", "avg_pool2d_adjoint", "max_pool2d_gather",
+                 "max_pool2d_scatter"):
+        assert tg.OPS[name].builtin and not hasattr(tg, name), name
+    x = tg.tensor(np.arange(32.0).reshape(2, 4, 4), requires_grad=True)
+    w = np.ones((2, 1, 2, 2))
+    assert tg.conv2d(x, w, groups=2).grad_fn.name == "conv2d"
+    assert tg.conv_transpose2d(x, w, groups=2).grad_fn.name == "conv_transpose2d"
+    assert tg.max_pool2d(x[None], 2).grad_fn.name == "max_pool2d"
+    assert tg.avg_pool2d(x[None], 2).grad_fn.name == "avg_pool2d"
+    # a node records the complete canonical parameters
+    assert tg.conv2d(x, w, groups=2).grad_fn.params == {
+        "stride": (1, 1), "padding": (0, 0, 0, 0), "dilation": (1, 1), "groups": 2}
+
+
+def test_max_pool_records_the_index_and_the_backward_scatters_to_it():
+    x = tg.tensor(np.array([[[[1.0, 5.0, 2.0], [7.0, 3.0, 7.0]],
+                             [[0.0, -1.0, 4.0], [4.0, 9.0, 9.0]]]]), requires_grad=True)
+    y = tg.max_pool2d(x, (2, 2), stride=1)
+    np.testing.assert_array_equal(y.data, [[[[7.0, 7.0]], [[9.0, 9.0]]]])
+    # flat positions in x (1, 2, 2, 3): the first maximum of each window, row-major
+    np.testing.assert_array_equal(y.grad_fn.params["index"], [[[[3, 5]], [[10, 10]]]])
+    g = tg.tensor(np.array([[[[1.0, 10.0]], [[100.0, 1000.0]]]]), requires_grad=True)
+    (dx,) = tg.grad(y, [x], grad_outputs=g, create_graph=True)
+    np.testing.assert_array_equal(dx.data, [[[[0, 0, 0], [1, 0, 10]],
+                                             [[0, 0, 0], [0, 1100, 0]]]])
+    assert dx.grad_fn.name == "max_pool2d_scatter"
+    # second order: d<dx, v>/dg is v gathered at the same positions
+    v = np.arange(12.0).reshape(1, 2, 2, 3)
+    (dg,) = tg.grad((dx * v).sum(), [g])
+    np.testing.assert_array_equal(dg.data, [[[[3.0, 5.0]], [[10.0, 10.0]]]])
+
+
+def test_routes_are_chosen_by_argument_and_checked():
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
+    with pytest.raises(ValueError, match=r"correlate_nchw: route must be None or one of"):
+        kernels.correlate_nchw(x, w, (1, 1), (0, 0, 0, 0), (1, 1), 1, route="im2col")
+    with pytest.raises(ValueError, match=r"weight_grad_nchw: the flat route needs stride"):
+        kernels.weight_grad_nchw(x, np.ones((1, 3, 2, 2)), (3, 3), (2, 2), (0, 0, 0, 0),
+                                 (1, 1), 1, route="flat")
+    with pytest.raises(ValueError, match=r"conv_transpose_nchw: route must be"):
+        kernels.conv_transpose_nchw(np.ones((1, 3, 3, 3)), w, (5, 5), (1, 1), (0, 0, 0, 0),
+                                    (1, 1), 1, route="flat")
+    # the rules behind route=None
+    assert kernels.forward_route(32, 32, 144, 32, 32) == "blocks"
+    assert kernels.forward_route(32, 32, 27, 32, 32) == "whole"  # K < 64
+    assert kernels.forward_route(1, 5, 45, 24, 24) == "whole"  # a small product
+    assert kernels.weight_grad_route((1, 1), 4) == "flat"
+    assert kernels.weight_grad_route((2, 1), 16) == "columns"
+    assert kernels.weight_grad_route((1, 1), 3) == "columns"
+    assert kernels.transpose_route(3, 16) == "fold"
+    assert kernels.transpose_route(16, 16) == "dilated"
 
 
 # -- the notebook's network --------------------------------------------------------------------
@@ -524,7 +594,7 @@ def test_non_finite_values_reach_only_the_windows_that_read_them(case, value, da
     y = rng.standard_normal((n, groups * og, ho, wo))
     with np.errstate(invalid="ignore"):
         want = _conv2d_weight_grad_reference(x, y, k, s, pad4, d, groups)
-        got = conv_impl._weight_grad_nchw(x, y, k, s, pad4, d, groups)
+        got = kernels.weight_grad_nchw(x, y, k, s, pad4, d, groups)
     np.testing.assert_allclose(got, want, atol=1e-12)  # NaN where NaN, inf where inf
     wt = rng.standard_normal((groups * og, cg) + k)
     wt[tuple(data.draw(st.integers(0, size - 1)) for size in wt.shape)] = value
@@ -532,7 +602,7 @@ def test_non_finite_values_reach_only_the_windows_that_read_them(case, value, da
                for i in range(2))  # the rows and columns no window reached
     with np.errstate(invalid="ignore"):
         want = conv_transpose2d_loop(y, wt, s, p, op, d, groups)
-        got = conv_impl._conv_transpose_nchw(y, wt, (h, w), s, pad4, d, groups)
+        got = kernels.conv_transpose_nchw(y, wt, (h, w), s, pad4, d, groups)
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 

@@ -1,0 +1,410 @@
+"""The NumPy kernels of the convolution family: the three contractions, their routes, and the
+workspaces that hold their temporaries. NumPy in, NumPy out; nothing here records a graph.
+
+With ``xp`` the input padded by (top, bottom, left, right), ``g = o // (O/G)`` the group of
+output channel ``o`` and ``Cg = C/G``:
+
+- :func:`correlate_nchw`, A(x, w): ``y[n, o, i, j] = Σ_{c,a,b} xp[n, g·Cg + c, s·i + d·a,
+  s·j + d·b] w[o, c, a, b]`` (conv2d);
+- :func:`weight_grad_nchw`, W(x, y): ``dw[o, c, a, b] = Σ_{n,i,j} y[n, o, i, j] xp[n, g·Cg + c,
+  s·i + d·a, s·j + d·b]`` (the adjoint of A in w);
+- :func:`conv_transpose_nchw`, T(y, w) = Aᵀ y (the adjoint of A in x).
+
+One matrix product (``np.matmul``, batched over samples and groups) per contraction and
+strided views instead of Python loops; no loop over samples, channels, pixels or kernel
+positions and no ``np.add.at``. Each contraction has two routes; a rule picks one from the
+shapes (:func:`forward_route`, :func:`weight_grad_route`, :func:`transpose_route`), and the
+keyword ``route=`` forces one (tests and ``benchmarks/bench_conv.py`` use it). The rules come
+from section 3 of ``benchmarks/bench_conv.py``; the figures behind them are in
+``docs/performance.md``. The routes:
+
+- A (forward): im2col, the windows of the padded input as a strided view laid out by one
+  copy, times the kernel, written straight into the NCHW result; "blocks": the columns come
+  in blocks of about 64 output pixels, which BLAS multiplies without packing, for products
+  where K >= 64; "whole": one product per image.
+- W (weight gradient): "flat" (stride 1): the padded image flattened, each kernel tap is one
+  fixed offset into it, so the product reads the input in place (no im2col copy);
+  "columns": the im2col columns.
+- T (input gradient): "fold": one product of the kernel with the cotangent laid on the flat
+  grid, then col2im as a single sum over a strided view (the tap offsets are linear in the
+  tap indices); "dilated": zero-dilation of the cotangent and a stride-1 correlation with
+  the flipped, channel-swapped kernel.
+
+Large temporaries (padded input, im2col and fold matrices) live in per-thread workspaces
+(:func:`workspace`), since fresh large arrays cost page faults on every call.
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+# ----------------------------------------------------------------------------------------
+# Workspaces and views
+# ----------------------------------------------------------------------------------------
+
+
+def _raw_dtype(dtype):
+    """``dtype``, for views made over raw memory: TypeError for Python objects, whose
+    pointers such a view would forge (the public ops refuse them earlier, naming the op)."""
+    dtype = np.dtype(dtype)
+    if dtype.hasobject:
+        raise TypeError(f"convolution: arrays of dtype {dtype} are not supported (numbers only)")
+    return dtype
+
+
+_WORKSPACE = threading.local()
+
+
+def workspace(slot, shape, dtype):
+    """An uninitialised scratch array of ``shape`` for a temporary that never leaves the
+    function asking for it, carved from one buffer per ``slot`` and thread that grows to the
+    largest request and is then reused. Two slots: "pad" (a padded input) and "matrix" (an
+    im2col or fold matrix; never two at once).
+
+    Large fresh arrays cost page faults on every call (the allocator hands the memory back
+    to the system). The buffers stay allocated until :func:`empty_cache` or the thread's
+    end: the largest padded input and the largest im2col or fold matrix seen."""
+    dtype = _raw_dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    buf = getattr(_WORKSPACE, slot, None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(nbytes, np.uint8)
+        setattr(_WORKSPACE, slot, buf)
+    return np.ndarray(shape, dtype, buf)
+
+
+def empty_cache():
+    """Free the convolution workspaces of the calling thread.
+
+    conv2d, conv_transpose2d and their gradients keep their largest temporaries (the padded
+    input, the im2col or fold matrix: up to about 9x an input's size for a 3x3 kernel) in
+    per-thread buffers that grow to the largest size seen and are then reused, because
+    fresh arrays of that size cost page faults on every call. After one very large
+    convolution this memory stays held; ``empty_cache()`` returns it (the next convolution
+    allocates again). Other threads' buffers go when those threads end. Like
+    ``torch.cuda.empty_cache``, it changes memory use, never results.
+
+    Returns
+    -------
+    int
+        The number of bytes released.
+
+    Examples
+    --------
+    >>> _ = tg.conv2d(np.ones((2, 3, 8, 8)), np.ones((4, 3, 3, 3)))
+    >>> tg.ops.conv.empty_cache() > 0
+    True
+    """
+    held = sum(buf.nbytes for buf in vars(_WORKSPACE).values())
+    vars(_WORKSPACE).clear()
+    return held
+
+
+def pad(x, padding, value=0, scratch=False):
+    """Pad the last two axes of 4-D ``x`` by (top, bottom, left, right) with ``value``; no
+    copy when all are 0. ``scratch=True`` writes into the "pad" workspace (the caller must
+    not return or keep the result)."""
+    top, bottom, left, right = padding
+    if top == bottom == left == right == 0:
+        return x
+    n, c, h, w = x.shape
+    shape = (n, c, h + top + bottom, w + left + right)
+    if scratch:
+        out = workspace("pad", shape, x.dtype)
+        out.fill(value)
+    else:
+        out = np.full(shape, value, dtype=x.dtype)
+    out[:, :, top:top + h, left:left + w] = x
+    return out
+
+
+def strided(a, shape, strides):
+    """A strided view of C-contiguous ``a``, only ever read (or written when its elements do
+    not overlap): ``as_strided`` without its Python overhead, which matters for small
+    images."""
+    return np.ndarray(shape, _raw_dtype(a.dtype), a, 0, strides)
+
+
+def out_len(n, k, s, d):
+    """Output length of a correlation: floor((n - d(k-1) - 1)/s) + 1 (n already padded)."""
+    return (n - d * (k - 1) - 1) // s + 1
+
+
+def dilate_into(y, size, offset, stride):
+    """Zeros (N, C) + ``size`` with y[..., i, j] placed at (offset0 + s0·i, offset1 + s1·j);
+    entries falling outside are dropped (they lie in the padding)."""
+    out = np.zeros(y.shape[:2] + tuple(size), dtype=y.dtype)
+    index = [slice(None), slice(None)]
+    source = [slice(None), slice(None)]
+    for axis in range(2):
+        q0, s, n, length = offset[axis], stride[axis], y.shape[2 + axis], size[axis]
+        lo = max(0, -(q0 // s) if q0 < 0 else 0)
+        hi = min(n, (length - 1 - q0) // s + 1)
+        if hi <= lo:
+            return out
+        index.append(slice(q0 + s * lo, q0 + s * (hi - 1) + 1, s))
+        source.append(slice(lo, hi))
+    out[tuple(index)] = y[tuple(source)]
+    return out
+
+
+def _common(*arrays):
+    dtype = np.result_type(*arrays)
+    return [np.asarray(a, dtype=dtype) for a in arrays]
+
+
+def _check_route(route, routes, what):
+    if route is not None and route not in routes:
+        raise ValueError(f"{what}: route must be None or one of {routes}, got {route!r}")
+
+
+def _columns(xp, groups, kh, kw, ho, wo, stride, dilation, block_rows=None):
+    """im2col: the windows of padded ``xp`` (N, C, Hp, Wp) as (N, G, C/G·kH·kW, Ho·Wo), in
+    the "matrix" workspace (valid until the next im2col or fold).
+
+    A strided view (no copy) laid out by one copy; row (c, a, b) and column (i, j) of sample
+    n hold ``xp[n, g·C/G + c, s0·i + d0·a, s1·j + d1·b]``. With ``block_rows`` = r (a divisor
+    of Ho) the columns come in blocks of r output rows instead, shape
+    (N, Ho/r, G, C/G·kH·kW, r·Wo), each block contiguous."""
+    xp = np.ascontiguousarray(xp)
+    n, c = xp.shape[:2]
+    sn, sc, sh, sw = xp.strides
+    (s0, s1), (d0, d1) = stride, dilation
+    cg = c // groups
+    if block_rows is None:
+        view = strided(xp, (n, c, kh, kw, ho, wo), (sn, sc, d0 * sh, d1 * sw, s0 * sh, s1 * sw))
+        shape = (n, groups, cg * kh * kw, ho * wo)
+    else:
+        r = block_rows
+        view = strided(xp, (n, ho // r, groups, cg, kh, kw, r, wo),
+                       (sn, r * s0 * sh, cg * sc, sc, d0 * sh, d1 * sw, s0 * sh, s1 * sw))
+        shape = (n, ho // r, groups, cg * kh * kw, r * wo)
+    cols = workspace("matrix", view.shape, xp.dtype)
+    np.copyto(cols, view)
+    return cols.reshape(shape)
+
+
+def _spread(y, rows, row_len, length, stride):
+    """Zeros (N, C, ``length``) holding y[n, c, i, j] at flat position s0·i·row_len + s1·j.
+
+    This lays ``y`` on the stride-1 output grid of a padded image whose rows are ``row_len``
+    long, flattened: a window starting at flat position q then covers q + d0·a·row_len +
+    d1·b, one fixed offset per kernel tap. Positions of windows that would wrap around a row
+    end hold zeros, so they contribute nothing."""
+    n, c, ho, wo = y.shape
+    out = np.zeros((n, c, max(length, rows * row_len)), dtype=y.dtype)
+    grid = out[:, :, :rows * row_len].reshape(n, c, rows, row_len)
+    s0, s1 = stride
+    grid[:, :, :s0 * (ho - 1) + 1:s0, :s1 * (wo - 1) + 1:s1] = y
+    return out[:, :, :length]
+
+
+# ----------------------------------------------------------------------------------------
+# A: the forward correlation
+# ----------------------------------------------------------------------------------------
+
+def block_rows(ho, wo):
+    """The largest divisor r of Ho with r·Wo <= 64 (1 if Wo > 64)."""
+    top = max(1, min(ho, 64 // wo))
+    return max(d for d in range(1, top + 1) if ho % d == 0)
+
+
+def forward_route(n, o, k, ho, wo):
+    """"blocks" or "whole": the rule of :func:`correlate_nchw` for a product of (O, K) by
+    (K, Ho·Wo) per image of N.
+
+    OpenBLAS multiplies (O, K) @ (K, ~64) blocks without packing them, which makes forward
+    blocks of ~64 output pixels faster where K >= 64. Blocks are r rows, r the largest
+    divisor of Ho with r·Wo <= 64 (1 if Wo > 64) (:func:`block_rows`). They lose to whole
+    images for small products (under 2^22 multiply-adds, where the extra calls cost more
+    than they save), short columns (K < 64: few channels) and blocks of fewer than 32 pixels
+    (when Ho's divisors fit badly)."""
+    if n * o * k * ho * wo < 1 << 22 or k < 64:
+        return "whole"
+    return "blocks" if block_rows(ho, wo) * wo >= 32 else "whole"
+
+
+def correlate_nchw(x, w, stride, padding, dilation, groups, route=None):
+    """A(x, w) on 4-D ``x`` (N, C, H, W) and ``w`` (O, C/G, kH, kW), ``padding`` (top,
+    bottom, left, right): (N, O, Ho, Wo).
+
+    "blocks": one batched product (G, O/G, Cg·kH·kW) @ (N, Ho/r, G, Cg·kH·kW, r·Wo) over
+    blocks of r output rows (:func:`block_rows`), written straight into the NCHW result;
+    "whole": one product (G, O/G, Cg·kH·kW) @ (N, G, Cg·kH·kW, Ho·Wo) per image. ``route``
+    None takes :func:`forward_route`'s choice."""
+    _check_route(route, ("blocks", "whole"), "correlate_nchw")
+    x, w = _common(x, w)
+    xp = pad(x, padding, scratch=True)
+    n = xp.shape[0]
+    kh, kw = w.shape[2:]
+    ho = out_len(xp.shape[2], kh, stride[0], dilation[0])
+    wo = out_len(xp.shape[3], kw, stride[1], dilation[1])
+    o = w.shape[0]
+    wm = w.reshape(groups, o // groups, -1)
+    if (route or forward_route(n, o, wm.shape[-1], ho, wo)) == "whole":
+        cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation)
+        return np.matmul(wm, cols).reshape(n, o, ho, wo)
+    r = block_rows(ho, wo)
+    cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation, block_rows=r)
+    y = np.empty((n, o, ho, wo), dtype=x.dtype)
+    it, size = y.itemsize, ho * wo
+    # block t of sample n, group g: rows g·O/G.. of y[n], columns t·r·Wo.. (a strided view)
+    blocks = strided(y, (n, ho // r, groups, o // groups, r * wo),
+                     (o * size * it, r * wo * it, (o // groups) * size * it, size * it, it))
+    np.matmul(wm, cols, out=blocks)
+    return y
+
+
+# ----------------------------------------------------------------------------------------
+# W: the weight gradient
+# ----------------------------------------------------------------------------------------
+
+def weight_grad_route(stride, in_per_group):
+    """"flat" or "columns": the rule of :func:`weight_grad_nchw`. Flat at stride 1 with at
+    least 4 input channels per group (no copy of the input); columns otherwise (faster for
+    strided convolutions, where the flat route would multiply s0·s1 times as many zeros,
+    and for 1-3 channels)."""
+    return "flat" if stride == (1, 1) and in_per_group >= 4 else "columns"
+
+
+def weight_grad_nchw(x, y, kernel_size, stride, padding, dilation, groups, route=None):
+    """W(x, y) on 4-D ``x`` (N, C, H, W) and ``y`` (N, O, Ho', Wo'), ``padding`` (top,
+    bottom, left, right): (O, C/G, kH, kW), over the windows that ``y`` covers (``y`` may be
+    shorter than A's output).
+
+    ``route`` None takes :func:`weight_grad_route`'s choice; the flat route multiplies input
+    pixels outside any window by zero, so when an inf or NaN there makes its result
+    non-finite, the columns recompute it window by window. "flat" or "columns" forces that
+    route ("flat" only at stride 1)."""
+    _check_route(route, ("flat", "columns"), "weight_grad_nchw")
+    if route == "flat" and stride != (1, 1):
+        raise ValueError(f"weight_grad_nchw: the flat route needs stride (1, 1), got {stride}")
+    x, y = _common(x, y)
+    xp = pad(x, padding, scratch=True)
+    if (route or weight_grad_route(stride, x.shape[1] // groups)) == "flat":
+        dw = _weight_grad_flat(xp, y, kernel_size, dilation, groups)
+        if route is not None or np.isfinite(dw).all():
+            return dw
+    return _weight_grad_columns(xp, y, kernel_size, stride, dilation, groups)
+
+
+def _weight_grad_columns(xp, y, kernel_size, stride, dilation, groups):
+    """W(x, y) from the im2col columns of the padded input ``xp``: one batched product
+    (N, G, O/G, Ho·Wo) @ (N, G, Ho·Wo, Cg·kH·kW), summed over N."""
+    kh, kw = kernel_size
+    n, o, ho, wo = y.shape
+    cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation)
+    ym = y.reshape(n, groups, o // groups, ho * wo)
+    dw = np.matmul(ym, cols.swapaxes(-1, -2)).sum(axis=0)
+    return dw.reshape(o, xp.shape[1] // groups, kh, kw)
+
+
+def _weight_grad_flat(xp, y, kernel_size, dilation, groups):
+    """W(x, y) at stride 1 with no copy of the padded input ``xp``.
+
+    With the image flattened (rows of length Wp) and ``y`` spread on the same grid
+    (:func:`_spread`), tap (a, b) of every window reads the flat input at one offset
+    o_ab = d0·a·Wp + d1·b, so ``xp_flat[n, c, o_ab : o_ab + L]`` is a plain strided matrix
+    (C/G, L) that BLAS reads in place. One batched product over (N, kH, kW, G) of
+    (O/G, L) @ (L, C/G), summed over N."""
+    xp = np.ascontiguousarray(xp)
+    n, c, hp, wp = xp.shape
+    kh, kw = kernel_size
+    d0, d1 = dilation
+    o = y.shape[1]
+    cg, og = c // groups, o // groups
+    rows = hp - d0 * (kh - 1)
+    length = rows * wp - d1 * (kw - 1)  # the last window ends at the array's last element
+    yf = _spread(y, rows, wp, length, (1, 1))
+    sn, sc = xp.strides[:2]
+    it = xp.itemsize
+    taps = strided(xp, (n, kh, kw, groups, length, cg),
+                   (sn, d0 * wp * it, d1 * it, cg * sc, it, sc))
+    dw = np.matmul(yf.reshape(n, 1, 1, groups, og, length), taps).sum(axis=0)
+    return dw.transpose(2, 3, 4, 0, 1).reshape(o, cg, kh, kw)
+
+
+# ----------------------------------------------------------------------------------------
+# T: the transposed correlation (the input gradient)
+# ----------------------------------------------------------------------------------------
+
+def transpose_route(in_per_group, out_per_group):
+    """"fold" or "dilated": the rule of :func:`conv_transpose_nchw` (channels of A). The
+    fold with fewer input than output channels per group (C/G < O/G); otherwise the dilated
+    route, whose product has the larger C/G as its long side."""
+    return "fold" if in_per_group < out_per_group else "dilated"
+
+
+def conv_transpose_nchw(y, w, input_size, stride, padding, dilation, groups, route=None):
+    """T(y, w) = Aᵀ y: the x-shaped (N, C, H, W) adjoint of :func:`correlate_nchw` for an
+    input of ``input_size`` (H, W); ``y`` (N, O, Ho', Wo') at most A's output size, ``w``
+    (O, C/G, kH, kW), ``padding`` (top, bottom, left, right).
+
+    Both routes are one product and no Python loop over kernel positions. ``route`` None
+    takes :func:`transpose_route`'s choice, or the fold for a weight holding inf or NaN (only
+    the fold keeps it out of pixels its tap never reaches); "fold" or "dilated" forces that
+    route."""
+    _check_route(route, ("fold", "dilated"), "conv_transpose_nchw")
+    y, w = _common(y, w)
+    if route is None:
+        route = ("fold" if transpose_route(w.shape[1], w.shape[0] // groups) == "fold"
+                 or not np.isfinite(w).all() else "dilated")
+    kernel = _conv_transpose_fold if route == "fold" else _conv_transpose_dilated
+    return kernel(y, w, input_size, stride, padding, dilation, groups)
+
+
+def _flip_swap(w, groups):
+    """(O, C/G, kH, kW) -> (C, O/G, kH, kW) rotated by 180°: the kernel of the transposed
+    correlation."""
+    o, cg, kh, kw = w.shape
+    w = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
+    return w.reshape(groups * cg, o // groups, kh, kw)[:, :, ::-1, ::-1]
+
+
+def _conv_transpose_dilated(y, w, input_size, stride, padding, dilation, groups):
+    """T(y, w) as a correlation: ``y`` zero-dilated by the stride and padded by d(k-1) - p
+    (cropped where negative), correlated at stride 1 with the flipped, channel-swapped
+    kernel."""
+    kh, kw = w.shape[2:]
+    h, wd = input_size
+    ext = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
+    f = dilate_into(y, (h + ext[0], wd + ext[1]), (ext[0] - padding[0], ext[1] - padding[2]),
+                    stride)
+    return correlate_nchw(f, np.ascontiguousarray(_flip_swap(w, groups)), (1, 1),
+                          (0, 0, 0, 0), dilation, groups)
+
+
+def _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups):
+    """T(y, w) as one product and one loop-free fold (col2im).
+
+    ``y`` spread on the flattened padded grid (:func:`_spread`, rows of length Wp, zeros
+    where a window would wrap around a row) and multiplied once by the kernel:
+    cols[n, (c, a, b), q] = Σ_o w[o, c, a, b] y_flat[n, o, q]. Tap (a, b) of the window at q
+    lands on flat pixel q + o_ab, o_ab = d0·a·Wp + d1·b, so the fold is
+    out[n, c, p] = Σ_{a,b} cols[n, (c, a, b), p - o_ab]: one strided view of ``cols`` (the
+    offsets are linear in a and b) summed over (a, b). Each row of ``cols`` ends in at least
+    max o_ab zeros, so reads before a row's start see zeros. Then the padding is cropped."""
+    h, wd = input_size
+    top, bottom, left, right = padding
+    hp, wp = h + top + bottom, wd + left + right
+    o, cg, kh, kw = w.shape
+    n = y.shape[0]
+    c, og = groups * cg, o // groups
+    d0, d1 = dilation
+    rows = hp - d0 * (kh - 1)
+    length = hp * wp + d1 * (kw - 1)  # = rows·Wp + max offset
+    yf = _spread(y, rows, wp, length, stride)
+    cols = np.matmul(w.reshape(groups, og, cg * kh * kw).swapaxes(1, 2),
+                     yf.reshape(n, groups, og, length),
+                     out=workspace("matrix", (n, groups, cg * kh * kw, length), y.dtype))
+    if not np.isfinite(w).all():  # 0·inf is NaN: clear the columns where no window starts
+        starts = _spread(np.ones((1, 1) + y.shape[2:], bool), rows, wp, length, stride)[0, 0]
+        cols[..., ~starts] = 0
+    it = cols.itemsize
+    shifted = strided(cols, (n, c, kh, kw, hp * wp),
+                      (c * kh * kw * length * it, kh * kw * length * it,
+                       (kw * length - d0 * wp) * it, (length - d1) * it, it))
+    out = np.add.reduce(shifted, axis=(2, 3)).reshape(n, c, hp, wp)
+    return out[:, :, top:top + h, left:left + wd]
