@@ -632,3 +632,18 @@ def test_workspaces_are_per_thread():
     for got, want in zip(threaded, serial * 3):
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: tg.max_pool2d(np.ones((1, 1, 3, 3)), 2_000_001, stride=1, padding=1_000_000),
+    lambda: tg.avg_pool2d(np.ones((1, 1, 3, 3)), 2_000_001, stride=1, padding=1_000_000),
+    lambda: tg.conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), dilation=1_000_000,
+                      padding=1_000_000),
+    lambda: tg.conv_transpose2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)),
+                                stride=1_000_000, dilation=1_000_000),
+], ids=["max_pool2d", "avg_pool2d", "conv2d", "conv_transpose2d"])
+def test_sizes_are_checked_before_allocating(call):
+    """A 3x3 input whose arguments would need 32 TB is refused at once, by name (on this
+    machine the 26.8 GiB of ``max_pool2d(..., 60001, padding=30000)`` is refused too)."""
+    with pytest.raises(ValueError, match=r"GiB, more than this machine's .* GiB of memory"):
+        call()

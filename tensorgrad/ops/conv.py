@@ -22,6 +22,8 @@ The NumPy kernels, their routes and their workspaces are in :mod:`._conv_kernels
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -63,6 +65,29 @@ def pair(value, name, op, minimum):
     if min(result) < minimum:
         raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
     return result
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        return 1 << 40
+
+
+_MEMORY = _physical_memory()
+
+
+def check_size(op, what, shape, dtype):
+    """ValueError naming ``op`` when an array of ``shape`` and ``dtype`` that the op is about
+    to allocate would not fit in this machine's memory (checked before allocating)."""
+    n_bytes = np.dtype(dtype).itemsize
+    for d in shape:  # Python ints: no overflow
+        n_bytes *= int(d)
+    if n_bytes > _MEMORY:
+        raise ValueError(f"{op}: the {what} would have shape {tuple(shape)}, "
+                         f"{n_bytes / 2**30:.1f} GiB, more than this machine's "
+                         f"{_MEMORY / 2**30:.1f} GiB of memory; check kernel_size, padding, "
+                         "dilation and stride")
 
 
 def input_4d(op, x, what="x"):
@@ -238,6 +263,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         ph, pw = pair(padding, "padding", op, 0)
         pad4 = (ph, ph, pw, pw)
     hp, wp = xs[2] + pad4[0] + pad4[1], xs[3] + pad4[2] + pad4[3]
+    check_size(op, "padded input", (xs[0], xs[1], hp, wp), np.result_type(x))
     eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     if eh > hp or ew > wp or min(kh, kw) < 1:
         raise ShapeError(f"{op}: the kernel ({kh}x{kw}, dilation {dilation}: {eh}x{ew}) is "
@@ -344,6 +370,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         raise ShapeError(f"{op}: the output size {(h, w)} for x of shape {np.shape(x)}, "
                          f"kernel {kh}x{kw}, stride {stride}, padding {(ph, pw)} is not "
                          "positive")
+    check_size(op, "padded output", (xs[0], c_out, h + 2 * ph, w + 2 * pw), np.result_type(x))
     y = conv_transpose2d.bind(x, weight, input_size=(h, w), stride=stride,
                               padding=(ph, ph, pw, pw), dilation=dilation, groups=groups)
     return _add_bias(y, bias, c_out)

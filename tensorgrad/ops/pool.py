@@ -15,7 +15,7 @@ from ..errors import ShapeError
 from ..registry import primitive
 from ..tensor import Tensor
 from ._conv_kernels import dilate_into, out_len, pad, strided
-from .conv import check_numeric, input_4d, pair
+from .conv import check_numeric, check_size, input_4d, pair
 from .shape import reshape
 
 __all__ = ["avg_pool2d", "max_pool2d"]
@@ -37,6 +37,7 @@ def _pool_args(op, x, kernel_size, stride, padding):
         raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}, "
                          "as in PyTorch")
     hp, wp = xs[2] + 2 * p[0], xs[3] + 2 * p[1]
+    check_size(op, "padded input", (xs[0], xs[1], hp, wp), np.result_type(x))
     if k[0] > hp or k[1] > wp:
         raise ShapeError(f"{op}: the window {k} is larger than the (padded) input {hp}x{wp} "
                          f"of x with shape {np.shape(x)}")
