@@ -833,7 +833,7 @@ def _max_pool2d(x, kernel_size=(1, 1), stride=(1, 1), padding=(0, 0)):
 
 
 def _max_pool2d_vjp(g, out, x, kernel_size=(1, 1), stride=(1, 1), padding=(0, 0)):
-    index = _max_pool_index(np.asarray(x), kernel_size, stride, padding)
+    index = _max_pool_index(getattr(x, "data", x), kernel_size, stride, padding)
     return _max_pool2d_scatter(g, index=index, input_size=np.shape(x)[2:], padding=padding,
                                overlapping=stride[0] < kernel_size[0]
                                or stride[1] < kernel_size[1])
