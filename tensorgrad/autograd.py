@@ -90,6 +90,46 @@ class enable_grad(_GradMode):
     _mode = True
 
 
+# ---- graph escapes: where converting a recording Tensor to an ndarray is an error ---------
+
+class _EscapeState(threading.local):
+    def __init__(self) -> None:
+        self.depth = 0  # nesting of grad / gradcheck / function transforms in this thread
+
+
+_escape = _EscapeState()
+
+
+def graph_escape_is_error() -> bool:
+    """Whether converting a Tensor that requires grad to an ndarray while recording raises
+    :class:`GraphEscapeError` in this thread (inside :func:`forbid_graph_escape`) rather than
+    warning."""
+    return _escape.depth > 0
+
+
+class forbid_graph_escape:
+    """Context manager (or decorator) under which a Tensor that requires grad converted to an
+    ndarray while recording raises :class:`GraphEscapeError` instead of a warning: used by
+    :func:`grad`, :func:`tensorgrad.gradcheck` and function transforms, whose result such a
+    conversion always makes wrong. Nests; this thread only."""
+
+    def __enter__(self):
+        _escape.depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        _escape.depth -= 1
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with forbid_graph_escape():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
 class Node:
     """One recorded op: what ``tensor.grad_fn`` holds.
 
@@ -494,8 +534,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         roots.append(y)
         seeds.append(seed)
     wanted = {id(x): x for x in inputs}
-    found = run_backward(roots, seeds, retain_graph=retain_graph, create_graph=create_graph,
-                         wanted=wanted)
+    with forbid_graph_escape():  # a VJP converting a Tensor under create_graph: an error
+        found = run_backward(roots, seeds, retain_graph=retain_graph,
+                             create_graph=create_graph, wanted=wanted)
     result = []
     for i, x in enumerate(inputs):
         g = found.get(id(x))

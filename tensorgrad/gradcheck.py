@@ -14,8 +14,8 @@ import warnings
 
 import numpy as np
 
-from .autograd import _state, grad
-from .errors import BackwardError, GradcheckError, ShapeError
+from .autograd import _state, forbid_graph_escape, grad
+from .errors import BackwardError, GradcheckError, GraphEscapeError, ShapeError
 from .tensor import Tensor
 
 _FULL_LIMIT = 1000  # inputs with more elements are checked along random directions
@@ -52,6 +52,7 @@ def _vjps(outs, o, diff, cot, retain=True):
     return [np.zeros(x.shape, dtype=x.dtype) if g is None else g.data for x, g in zip(diff, gs)]
 
 
+@forbid_graph_escape()  # fn converting an input that requires grad to an ndarray: an error
 def _check(fn, inputs, eps, atol, rtol, seed, fast_mode, name):
     """Raise _Failure with a report when a check fails; return None when all pass."""
     diff_pos = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -291,9 +292,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     try:
         _check(fn, inputs, eps, atol, rtol, seed, fast_mode, name)
         return True
-    except _Failure as f:
+    except (_Failure, GraphEscapeError) as f:  # an escape: fn's gradient is wrong, and why
         text = f"gradcheck failed for {name}: {f}"
-        if localize:
+        if localize and isinstance(f, _Failure):
             text += "\n" + _localize(fn, inputs, eps, atol, rtol, seed, name)
         if raise_exception:
             raise GradcheckError(text) from None
