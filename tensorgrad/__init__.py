@@ -4,15 +4,16 @@ and checking gradients.
 The layers, bottom up (each module imports only from the layers below it)::
 
     errors -> tensor -> autograd -> registry -> ops/* -> functional -> tensor_methods
-                                                     -> gradcheck, nn, optim, data, compare
+        -> numpy_dispatch -> gradcheck, nn, optim, data, compare
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
 ``__all__``) and of :mod:`tensorgrad.functional`, plus the engine's names below. The public
 contract is written in the docstrings and in the README.
 """
-from . import functional, nn, ops, optim, tensor_methods  # tensor_methods attaches Tensor's methods
+# tensor_methods attaches Tensor's methods, numpy_dispatch NumPy's protocols (__array__, ...)
+from . import functional, nn, numpy_dispatch, ops, optim, tensor_methods
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
-from .errors import BackwardError, GradcheckError, ShapeError
+from .errors import BackwardError, GradcheckError, GraphEscapeError, GraphEscapeWarning, ShapeError
 from .functional import *  # noqa: F401,F403
 from .gradcheck import gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403
@@ -22,7 +23,8 @@ from .tensor import Tensor, tensor
 __version__ = "0.1.0"
 
 __all__ = sorted([
-    "BackwardError", "GradcheckError", "OPS", "Op", "ShapeError", "Tensor", "enable_grad", "grad",
+    "BackwardError", "GradcheckError", "GraphEscapeError", "GraphEscapeWarning", "OPS", "Op",
+    "ShapeError", "Tensor", "enable_grad", "grad",
     "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "primitive", "tensor",
     *ops.__all__, *functional.__all__,
 ])

@@ -90,6 +90,46 @@ class enable_grad(_GradMode):
     _mode = True
 
 
+# ---- graph escapes: where converting a recording Tensor to an ndarray is an error ---------
+
+class _EscapeState(threading.local):
+    def __init__(self) -> None:
+        self.depth = 0  # nesting of grad / gradcheck / function transforms in this thread
+
+
+_escape = _EscapeState()
+
+
+def graph_escape_is_error() -> bool:
+    """Whether converting a Tensor that requires grad to an ndarray while recording raises
+    :class:`GraphEscapeError` in this thread (inside :func:`forbid_graph_escape`) rather than
+    warning."""
+    return _escape.depth > 0
+
+
+class forbid_graph_escape:
+    """Context manager (or decorator) under which a Tensor that requires grad converted to an
+    ndarray while recording raises :class:`GraphEscapeError` instead of a warning: used by
+    :func:`grad`, :func:`tensorgrad.gradcheck` and function transforms, whose result such a
+    conversion always makes wrong. Nests; this thread only."""
+
+    def __enter__(self):
+        _escape.depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        _escape.depth -= 1
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with forbid_graph_escape():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
 class Node:
     """One recorded op: what ``tensor.grad_fn`` holds.
 
@@ -164,10 +204,13 @@ def apply(op, args, params):
 
     Returns a Tensor, recorded when grad mode is on and any Tensor argument requires grad.
     Inside a non-recording backward pass (``_state.raw``), arguments that are all plain
-    arrays give a plain ndarray back: that is what lets one VJP serve both passes.
+    arrays give a plain ndarray back: that is what lets one VJP serve both passes. A list or
+    tuple argument is an array of its numbers, or, when it holds Tensors, their stack
+    (:func:`_sequence_input`).
     """
     arrays = []
-    has_tensor = needs_grad = converted = False
+    has_tensor = needs_grad = False
+    converted = None  # what each list/tuple argument became, in order (rare: not a fast path)
     for a in args:
         if isinstance(a, Tensor):
             has_tensor = True
@@ -175,8 +218,15 @@ def apply(op, args, params):
             if a.requires_grad:
                 needs_grad = True
         elif isinstance(a, (list, tuple)):
-            arrays.append(np.asarray(a))
-            converted = True
+            a = _sequence_input(op, a)
+            converted = [a] if converted is None else converted + [a]
+            if isinstance(a, Tensor):
+                has_tensor = True
+                arrays.append(a.data)
+                if a.requires_grad:
+                    needs_grad = True
+            else:
+                arrays.append(a)
         else:
             arrays.append(a)  # ndarrays and Python scalars (kept weak for NumPy's dtype rules)
     try:
@@ -198,10 +248,43 @@ def apply(op, args, params):
     t = Tensor._make(out)
     if needs_grad and _state.enabled and op.differentiable:
         t.requires_grad = True
-        if converted:  # keep the converted arrays, not the lists, as the constants
-            args = tuple(a if isinstance(a, Tensor) else x for a, x in zip(args, arrays))
+        if converted is not None:  # record what the lists became: stacked Tensors or arrays
+            done = iter(converted)
+            args = tuple(next(done) if isinstance(a, (list, tuple)) else a for a in args)
         t.grad_fn = Node(op, args, tuple(arrays), params)
     return t
+
+
+# ---- list and tuple arguments holding Tensors --------------------------------------------
+
+_stack = [None]  # the op stack, handed down by the layer that defines it
+
+
+def set_stack(op) -> None:
+    """Give the engine the op that stacks a list of Tensors (``stack``), through which a list
+    or tuple argument holding Tensors is recorded. Called once, by
+    :mod:`tensorgrad.tensor_methods`."""
+    _stack[0] = op
+
+
+def holds_tensor(seq) -> bool:
+    """Whether a list or tuple holds a Tensor at any depth."""
+    return any(isinstance(a, Tensor) or (isinstance(a, (list, tuple)) and holds_tensor(a))
+               for a in seq)
+
+
+def _sequence_input(op, seq):
+    """A list or tuple passed to ``op`` as an array input: an ndarray of its numbers or, when
+    it holds Tensors (at any depth), the Tensor that ``stack`` makes of its items (nested
+    lists stacked first), recorded like any op, so that gradients reach those Tensors."""
+    if not holds_tensor(seq):
+        return np.asarray(seq)
+    items = [_sequence_input(op, a) if isinstance(a, (list, tuple)) else a for a in seq]
+    try:
+        return _stack[0](items)
+    except ShapeError as e:
+        raise ShapeError(f"{op.name}: a list argument holding Tensors is stacked (tensorgrad."
+                         f"stack) to record it, and its items do not stack: {e}") from None
 
 
 # ----------------------------------------------------------------------------------------
@@ -451,8 +534,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         roots.append(y)
         seeds.append(seed)
     wanted = {id(x): x for x in inputs}
-    found = run_backward(roots, seeds, retain_graph=retain_graph, create_graph=create_graph,
-                         wanted=wanted)
+    with forbid_graph_escape():  # a VJP converting a Tensor under create_graph: an error
+        found = run_backward(roots, seeds, retain_graph=retain_graph,
+                             create_graph=create_graph, wanted=wanted)
     result = []
     for i, x in enumerate(inputs):
         g = found.get(id(x))

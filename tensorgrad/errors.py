@@ -21,3 +21,18 @@ class GradcheckError(AssertionError):
     """Reverse-mode and finite-difference derivatives disagree (raised by
     :func:`tensorgrad.gradcheck` and :func:`tensorgrad.gradgradcheck`). The message is the
     full report: function, input, output, worst element, both values and both errors."""
+
+
+class GraphEscapeError(BackwardError):
+    """A Tensor that requires grad was converted to a NumPy array while recording, inside
+    :func:`tensorgrad.grad`, :func:`tensorgrad.gradcheck` or a function transform, where the
+    gradient computed would always be wrong (the array is a constant). The message names
+    the line of user code that converted it."""
+
+
+class GraphEscapeWarning(UserWarning):
+    """A Tensor that requires grad was converted to a NumPy array while recording
+    (``np.asarray(t)``, ``np.array([t, u])``, a SciPy function on ``t``, ``tensor([t, u])``):
+    the array is a constant, so no gradient flows through it. Shown at the line of user code
+    that converted it; read values on purpose with ``.detach()``, ``.numpy()``, ``.data`` or
+    under ``no_grad``."""

@@ -44,7 +44,9 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retains_grad", "__weakref__")
     __array_priority__ = 1000.0
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
+    # NumPy's protocols -- __array__ (conversion), __array_ufunc__ and __array_function__
+    # (NumPy functions on Tensors run tensorgrad ops) -- read the grad mode and run ops, so
+    # they are defined and attached by tensorgrad.numpy_dispatch, from above.
     __hash__ = object.__hash__  # comparisons are elementwise, identity hashing as in PyTorch
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -112,11 +114,6 @@ class Tensor:
 
     def tolist(self):
         return self.data.tolist()
-
-    def __array__(self, dtype=None, copy=None):
-        if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __len__(self):
         if self.data.ndim == 0:

@@ -111,3 +111,4 @@ for _name, _value in vars(_Methods).items():
         setattr(Tensor, _name, _value)
 
 autograd.set_unbroadcast(ops.sum_to_shape)
+autograd.set_stack(ops.stack)

@@ -23,8 +23,8 @@ import warnings
 import numpy as np
 
 from .._random import as_generator
-from ..autograd import _state, grad
-from ..errors import GradcheckError
+from ..autograd import _state, forbid_graph_escape, grad
+from ..errors import GradcheckError, GraphEscapeError
 from ..tensor import Tensor
 from ._invariants import reverse_mode
 from ._modes import compare
@@ -34,6 +34,7 @@ from ._report import Failure, faulty_op_report, no_faulty_op_report
 __all__ = ["gradcheck", "gradgradcheck"]
 
 
+@forbid_graph_escape()  # fn converting an input that requires grad to an ndarray: an error
 def _check(fn, inputs, s, fast_mode, name):
     """Raise :class:`Failure` with a report when a check fails; return None when all pass."""
     p = Problem(fn, inputs, name, s.seed)
@@ -175,9 +176,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     try:
         _check(fn, inputs, s, fast_mode, name)
         return True
-    except Failure as f:
+    except (Failure, GraphEscapeError) as f:  # an escape: fn's gradient is wrong, and why
         text = f"gradcheck failed for {name}: {f}"
-        if localize:
+        if localize and isinstance(f, Failure):
             text += "\n" + _localize(fn, inputs, s, name)
         if raise_exception:
             raise GradcheckError(text) from None

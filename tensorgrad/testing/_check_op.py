@@ -200,7 +200,7 @@ def _check_case(op, name, case, *, gradgrad, reference, eps, atol, rtol):
 
 
 def _check_forward(result, expected):
-    got, want = np.asarray(result), np.asarray(expected)
+    got, want = np.asarray(getattr(result, "data", result)), np.asarray(expected)
     if got.shape != want.shape or not np.allclose(got, want, rtol=1e-12, atol=1e-12):
         raise GradcheckError(f"the forward differs from the reference:\n"
                              f"  result {got!r}\n  reference {want!r}")
