@@ -218,7 +218,7 @@ def apply(op, args, params):
             if a.requires_grad:
                 needs_grad = True
         elif isinstance(a, (list, tuple)):
-            a = _sequence_input(op, a)
+            a = _sequence_input(op.name, a)
             converted = [a] if converted is None else converted + [a]
             if isinstance(a, Tensor):
                 has_tensor = True
@@ -227,20 +227,14 @@ def apply(op, args, params):
                     needs_grad = True
             else:
                 arrays.append(a)
-        else:
+        elif (type(a) is np.ndarray and a.dtype.kind in "biuf") or type(a) in _NUMBERS:
             arrays.append(a)  # ndarrays and Python scalars (kept weak for NumPy's dtype rules)
+        else:
+            arrays.append(_plain_input(op.name, len(arrays), a))
     try:
         out = op.forward(*arrays, **params)
-    except ValueError as e:
-        if op.broadcast and not isinstance(e, ShapeError):
-            shapes = [np.shape(a) for a in arrays]
-            try:
-                np.broadcast_shapes(*shapes)
-            except ValueError:
-                raise ShapeError(f"{op.name}: shapes {', '.join(map(str, shapes))} cannot be "
-                                 "broadcast together (NumPy broadcasting rules)") from None
-            raise ValueError(f"{op.name}: {e}") from e
-        raise
+    except (TypeError, ValueError, IndexError) as e:
+        raise _named_error(op, e, arrays, params) from e
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if not has_tensor and _state.raw:
@@ -253,6 +247,69 @@ def apply(op, args, params):
             args = tuple(next(done) if isinstance(a, (list, tuple)) else a for a in args)
         t.grad_fn = Node(op, args, tuple(arrays), params)
     return t
+
+
+# ---- arguments that are neither Tensors nor plain numbers, and errors of a forward ---------
+
+_NUMBERS = (float, int, bool)
+
+
+def as_input(name, i, a):
+    """Array argument ``i`` of the op or composite ``name`` as apply takes it: a Tensor as is,
+    a list or tuple as an array of its numbers or the stack of the Tensors it holds, anything
+    else checked to be an array of real numbers (TypeError naming ``name`` otherwise). For
+    composites that look at their input before calling ops."""
+    if isinstance(a, Tensor):
+        return a
+    if isinstance(a, (list, tuple)):
+        a = _sequence_input(name, a)
+        return a if isinstance(a, Tensor) else _plain_input(name, i, a)
+    return _plain_input(name, i, a)
+
+
+def _plain_input(name, i, a):
+    """Array input ``i`` of op ``name`` that is not a Tensor, list or plain number: an array
+    of real numbers (NumPy scalars, arrays of another layout or byte order), else TypeError
+    naming the op, the input and what it got."""
+    if type(a) in _NUMBERS:
+        return a
+    kind = getattr(getattr(a, "dtype", None), "kind", None)
+    if kind is None and not isinstance(a, (np.ndarray, np.generic)):
+        raise TypeError(f"{name}: input {i} must be a Tensor, an array or a number, got "
+                        f"{type(a).__name__}")
+    if kind == "c":
+        raise TypeError(f"{name}: input {i} is complex ({a.dtype}); tensorgrad supports "
+                        "real numbers only (bool, int, float)")
+    if kind not in ("b", "i", "u", "f"):
+        raise TypeError(f"{name}: input {i} must hold numbers (bool, int or float), got "
+                        f"dtype {a.dtype}")
+    return a
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _named_error(op, e, arrays, params):
+    """``e`` raised by ``op``'s forward, as an error of the same kind that names the op, the
+    inputs' shapes and the static parameters (unchanged when it names the op already)."""
+    message = str(e)
+    if message.startswith(op.name + ":") or message.startswith(op.name + " "):
+        return e
+    if op.broadcast and isinstance(e, ValueError):
+        shapes = [np.shape(a) for a in arrays]
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            return ShapeError(f"{op.name}: shapes {', '.join(map(str, shapes))} cannot be "
+                              "broadcast together (NumPy broadcasting rules)")
+    kind = next(k for k in type(e).__mro__ if k in (TypeError, ValueError, IndexError))
+    inputs = ", ".join(f"{np.shape(a)} {np.result_type(a)}" for a in arrays)
+    given = ", ".join(f"{k}={_describe(v)}" for k, v in params.items())
+    return kind(f"{op.name}: {message} (inputs {inputs}" + (f"; {given})" if given else ")"))
 
 
 # ---- list and tuple arguments holding Tensors --------------------------------------------
@@ -273,17 +330,17 @@ def holds_tensor(seq) -> bool:
                for a in seq)
 
 
-def _sequence_input(op, seq):
+def _sequence_input(name, seq):
     """A list or tuple passed to ``op`` as an array input: an ndarray of its numbers or, when
     it holds Tensors (at any depth), the Tensor that ``stack`` makes of its items (nested
     lists stacked first), recorded like any op, so that gradients reach those Tensors."""
     if not holds_tensor(seq):
         return np.asarray(seq)
-    items = [_sequence_input(op, a) if isinstance(a, (list, tuple)) else a for a in seq]
+    items = [_sequence_input(name, a) if isinstance(a, (list, tuple)) else a for a in seq]
     try:
         return _stack[0](items)
     except ShapeError as e:
-        raise ShapeError(f"{op.name}: a list argument holding Tensors is stacked (tensorgrad."
+        raise ShapeError(f"{name}: a list argument holding Tensors is stacked (tensorgrad."
                          f"stack) to record it, and its items do not stack: {e}") from None
 
 

@@ -26,6 +26,7 @@ import os
 
 import numpy as np
 
+from ..autograd import as_input
 from ..errors import ShapeError
 from ..registry import primitive
 from ._conv_kernels import (
@@ -100,15 +101,11 @@ def input_4d(op, x, what="x"):
     return shape if len(shape) == 4 else (1,) + shape, len(shape) == 3
 
 
-def check_numeric(op, **arrays):
-    """TypeError unless every given array (or Tensor) holds numbers."""
-    for name, a in arrays.items():
-        if a is None:
-            continue
-        dtype = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
-        if dtype.kind not in "biufc":
-            raise TypeError(f"{op}: {name} must hold numbers (bool, int, float or complex), "
-                            f"got dtype {dtype}")
+def numeric_inputs(op, *arrays):
+    """The array arguments of a public call as the op's forward takes them (lists stacked
+    when they hold Tensors; None passed through for an absent bias); TypeError naming
+    ``op`` and the input for anything that is not an array of real numbers."""
+    return [a if a is None else as_input(op, i, a) for i, a in enumerate(arrays)]
 
 
 def _check_weight(op, ws, layout):
@@ -217,7 +214,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         Bad stride/padding/dilation/groups, groups not dividing the channel counts, or
         ``padding="same"`` with a stride other than 1.
     TypeError
-        x, weight or bias not numbers (object or string dtype).
+        x, weight or bias not an array of real numbers (object, string or complex dtype,
+        or not array-like).
 
     Notes
     -----
@@ -234,7 +232,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
               [672., 744.]]]], dtype=float64)
     """
     op = "conv2d"
-    check_numeric(op, x=x, weight=weight, bias=bias)
+    x, weight, bias = numeric_inputs(op, x, weight, bias)
     xs, _ = input_4d(op, x)
     ws = np.shape(weight)
     _check_weight(op, ws, "(C_out, C_in/groups, kH, kW)")
@@ -334,7 +332,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         Bad stride/padding/dilation/groups, groups not dividing the channel counts, or
         output_padding not smaller than stride or dilation.
     TypeError
-        x, weight or bias not numbers (object or string dtype).
+        x, weight or bias not an array of real numbers (object, string or complex dtype,
+        or not array-like).
 
     Examples
     --------
@@ -342,7 +341,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     (1, 1, 4, 4)
     """
     op = "conv_transpose2d"
-    check_numeric(op, x=x, weight=weight, bias=bias)
+    x, weight, bias = numeric_inputs(op, x, weight, bias)
     xs, _ = input_4d(op, x)
     ws = np.shape(weight)
     _check_weight(op, ws, "(C_in, C_out/groups, kH, kW)")

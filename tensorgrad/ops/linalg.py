@@ -86,8 +86,9 @@ def _linear_vjp_weight(g, out, x, weight):
     n_out, n_in = np.shape(weight)
     if np.ndim(x) == 1:
         return expand_dims(g, -1) * x  # (out, in)
-    g2 = reshape(g, shape=(-1, n_out))
-    x2 = reshape(x, shape=(-1, n_in))
+    rows = int(np.prod(np.shape(x)[:-1]))  # explicit: -1 is ambiguous when a size is 0
+    g2 = reshape(g, shape=(rows, n_out))
+    x2 = reshape(x, shape=(rows, n_in))
     return matmul(swapaxes(g2, 0, 1), x2)
 
 

@@ -15,7 +15,7 @@ from ..errors import ShapeError
 from ..registry import primitive
 from ..tensor import Tensor
 from ._conv_kernels import dilate_into, out_len, pad, strided
-from .conv import check_numeric, check_size, input_4d, pair
+from .conv import check_size, input_4d, numeric_inputs, pair
 from .shape import reshape
 
 __all__ = ["avg_pool2d", "max_pool2d"]
@@ -28,7 +28,7 @@ __all__ = ["avg_pool2d", "max_pool2d"]
 def _pool_args(op, x, kernel_size, stride, padding):
     """Checked canonical arguments of a public pooling call: (x as 4-D, kernel, stride,
     padding pairs, whether x was unbatched)."""
-    check_numeric(op, x=x)
+    (x,) = numeric_inputs(op, x)
     xs, unbatched = input_4d(op, x)
     k = pair(kernel_size, "kernel_size", op, 1)
     s = k if stride is None else pair(stride, "stride", op, 1)

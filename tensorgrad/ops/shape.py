@@ -1,6 +1,7 @@
 """Shape primitives: reshape, transpose, broadcasting and its adjoint, indexing, joining."""
 import numpy as np
 
+from ..autograd import as_input
 from ..errors import ShapeError
 from ..registry import primitive
 from ..tensor import Tensor
@@ -47,6 +48,7 @@ transpose.defvjp(_transpose_vjp)
 
 def swapaxes(x, axis1, axis2):
     """x with two axes interchanged (NumPy's ``swapaxes``), via :func:`transpose`."""
+    x = as_input("swapaxes", 0, x)
     n = np.ndim(x)
     if not (-n <= axis1 < n and -n <= axis2 < n):
         raise ShapeError(f"swapaxes: axes ({axis1}, {axis2}) are out of range for an input of "
@@ -202,11 +204,12 @@ def stack(seq, axis=0):
 
 def flatten(x):
     """x as a 1-D tensor (``reshape(x, (-1,))``), like ``numpy.ravel``."""
-    return reshape(x, shape=(-1,))
+    return reshape(as_input("flatten", 0, x), shape=(-1,))
 
 
 def expand_dims(x, axis):
     """x with a new axis of length 1 at ``axis`` (NumPy's ``expand_dims``), via reshape."""
+    x = as_input("expand_dims", 0, x)
     shape = list(np.shape(x))
     if not -len(shape) - 1 <= axis <= len(shape):
         raise ShapeError(f"expand_dims: axis {axis} is out of range for an input of shape "
