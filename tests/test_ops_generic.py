@@ -118,7 +118,10 @@ def test_float32_stays_float32(spec, data):
         assert out.dtype == np.float32, f"{spec.name}: float32 inputs gave {out.dtype}"
     else:
         assert out.dtype == expected.dtype, f"{spec.name}: dtype {out.dtype} != {expected.dtype}"
-    np.testing.assert_allclose(out.data, expected, rtol=2e-5, atol=2e-5)
+    # float32 sums round at about 1e-7 of their terms: atol grows with the result's scale
+    magnitude = np.abs(expected.astype(np.float64))
+    scale = max(1.0, float(magnitude[np.isfinite(magnitude)].max(initial=0.0)))
+    np.testing.assert_allclose(out.data, expected, rtol=2e-5, atol=2e-5 * scale)
     if not spec.differentiable:
         return
     cotangent = np.random.default_rng(0).standard_normal(out.shape).astype(out.dtype)
