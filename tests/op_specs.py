@@ -257,6 +257,20 @@ def _clip_cases(draw):
 spec("clip", "clip", tg.clip, _clip_cases(), lambda x, lo, hi: np.clip(x, lo, hi))
 
 
+def _clip_array_bounds_for(shapes):
+    """x, lo, hi of the given shapes, differentiated: lo < 0 <= hi on a 0.1 lattice and x
+    between its points, so no tie and no kink."""
+    lo = st.integers(-20, -1).map(lambda i: 0.1 * i)
+    hi = st.integers(0, 20).map(lambda i: 0.1 * i)
+    return _cases(arrays(shapes[0], elements=LATTICE_X), arrays(shapes[1], elements=lo),
+                  arrays(shapes[2], elements=hi))
+
+
+spec("clip_array_bounds", "clip", tg.clip,
+     broadcastable_shapes(3, max_dims=3, max_side=3).flatmap(_clip_array_bounds_for),
+     np.clip, broadcast_cases=_clip_array_bounds_for)
+
+
 @st.composite
 def _cast_cases(draw):
     dtype = draw(st.sampled_from([np.float32, np.float64]))

@@ -3,8 +3,10 @@
 Binary ops broadcast with NumPy's rules (``broadcast=True``): their VJPs return gradients of
 the broadcast shape and the engine sums them back to each input's shape.
 
-A zero cotangent times an overflowed local derivative is 0 (:func:`_times`), so that an
-untaken ``where`` branch never poisons a gradient (``docs/conventions.md``).
+The conventions at kinks, at NaN and at overflow (``docs/conventions.md``) live here: ties
+share evenly, relu'(0) = abs'(0) = 0, clip passes the gradient strictly inside its bounds,
+gradients at NaN inputs are PyTorch's, and a zero cotangent times an overflowed local
+derivative is 0 (:func:`_times`), so that an untaken ``where`` branch never poisons a gradient.
 """
 import numpy as np
 import scipy.special
@@ -181,16 +183,17 @@ sqrt.defvjp(lambda g, out, x: g / (2 * out))
 
 @primitive
 def abs(x):
-    """|x|, elementwise. d/dx = sign(x), so abs'(0) = 0 (PyTorch's convention)."""
+    """|x|, elementwise. d/dx = sign(x), with abs'(0) = 0 and abs'(NaN) = 0 (PyTorch's)."""
     return np.abs(x)
 
 
-abs.defvjp(lambda g, out, x: g * sign(x))
+abs.defvjp(lambda g, out, x: where(x > 0, g, where(x < 0, -g, 0)))
 
 
 @primitive(differentiable=False)
 def sign(x):
-    """-1, 0 or 1 by the sign of x (NumPy's ``sign``); carries no gradient (zero a.e.)."""
+    """-1, 0 or 1 by the sign of x, NaN for NaN (NumPy's ``sign``; PyTorch gives 0 for
+    NaN). Carries no gradient (zero almost everywhere): the result never requires grad."""
     return np.sign(x)
 
 
@@ -224,59 +227,96 @@ sigmoid.defvjp(lambda g, out, x: g * (out * (1 - out)))
 
 @primitive
 def relu(x):
-    """max(x, 0), elementwise. d/dx = 1 where x > 0 else 0, so relu'(0) = 0 (PyTorch)."""
+    """max(x, 0), elementwise (NaN stays NaN). d/dx = 0 where x <= 0, else 1: relu'(0) = 0
+    and relu'(NaN) = 1 (PyTorch's ``relu``)."""
     return np.maximum(x, 0)
 
 
-relu.defvjp(lambda g, out, x: where(x > 0, g, 0))
+relu.defvjp(lambda g, out, x: where(x <= 0, 0, g))
 
 
-@primitive
-def clip(x, lo=None, hi=None):
-    """x limited to [lo, hi] (either bound may be None), NumPy's ``clip``.
-
-    The gradient passes where lo < x < hi strictly and is 0 elsewhere, at the bounds too
-    (tensorgrad's convention; PyTorch's ``clamp`` passes it at the bounds)."""
-    if lo is None and hi is None:
-        raise ValueError("clip: at least one of lo and hi must be given")
+@primitive(broadcast=True)
+def clip(x, lo, hi):
+    """x limited to [lo, hi], NumPy's ``clip``, broadcast (see the public ``clip``)."""
     return np.clip(x, lo, hi)
 
 
-def _clip_vjp(g, out, x, lo, hi):
-    inside = True
-    if lo is not None:
+def _clip_vjp_x(g, out, x, lo, hi):  # strictly inside: 0 at the bounds and at NaN
+    if lo is None:
+        inside = x < hi
+    elif hi is None:
         inside = x > lo
-    if hi is not None:
-        inside = (x < hi) if lo is None else inside & (x < hi)
+    else:
+        inside = (x > lo) & (x < hi)
     return where(inside, g, 0)
 
 
-clip.defvjp(_clip_vjp)
+def _clip_vjp_lo(g, out, x, lo, hi):  # where the result is lo: x <= lo < hi
+    return where((x <= lo) if hi is None else (x <= lo) & (lo < hi), g, 0)
+
+
+def _clip_vjp_hi(g, out, x, lo, hi):  # where the result is hi: x >= hi, or hi <= lo
+    return where((x >= hi) if lo is None else (x >= hi) | (hi <= lo), g, 0)
+
+
+clip.defvjp(_clip_vjp_x, _clip_vjp_lo, _clip_vjp_hi)
+
+
+@clip.defcall
+def clip(x, lo=None, hi=None):
+    """x limited to [lo, hi] elementwise, NumPy's ``clip`` (PyTorch's ``clamp``).
+
+    Parameters
+    ----------
+    x : Tensor or array-like
+    lo, hi : scalar, array-like or Tensor, optional
+        The bounds (either may be None, not both). Arrays broadcast with x by NumPy's
+        rules: the result has the broadcast shape and each gradient is summed back to its
+        input's shape. Bounds that are Tensors requiring grad get gradients too.
+
+    Returns
+    -------
+    Tensor: minimum(maximum(x, lo), hi), so hi wins where lo > hi; NaN stays NaN.
+
+    Gradients: x gets g strictly inside, lo < x < hi, and 0 at and beyond the bounds and
+    at NaN (tensorgrad's convention, so that ``clip(x, lo=0)`` has relu's gradient;
+    PyTorch's ``clamp`` passes it at the bounds too). A bound gets g where the result is
+    that bound: lo where x <= lo < hi, hi where x >= hi or hi <= lo.
+
+    Raises
+    ------
+    ValueError if both bounds are None; ShapeError if the shapes do not broadcast.
+    """
+    if lo is None and hi is None:
+        raise ValueError("clip: at least one of lo and hi must be given")
+    return clip.bind(x, lo, hi)
 
 
 @primitive(broadcast=True)
 def maximum(x, y):
-    """Elementwise maximum with broadcasting (NumPy's ``maximum``). The gradient goes to the
-    larger input; at ties each input gets half (PyTorch's ``maximum``)."""
+    """Elementwise maximum with broadcasting (NumPy's ``maximum``: NaN wins). The gradient
+    goes to the larger input, half to each at ties, and g to both where a NaN makes the
+    comparison fail (PyTorch's ``maximum``)."""
     return np.maximum(x, y)
 
 
 maximum.defvjp(
-    lambda g, out, x, y: where(x > y, g, where(x == y, g * 0.5, 0)),
-    lambda g, out, x, y: where(y > x, g, where(x == y, g * 0.5, 0)),
+    lambda g, out, x, y: where(x < y, 0, where(x == y, g * 0.5, g)),
+    lambda g, out, x, y: where(y < x, 0, where(x == y, g * 0.5, g)),
 )
 
 
 @primitive(broadcast=True)
 def minimum(x, y):
-    """Elementwise minimum with broadcasting (NumPy's ``minimum``). The gradient goes to the
-    smaller input; at ties each input gets half (PyTorch's ``minimum``)."""
+    """Elementwise minimum with broadcasting (NumPy's ``minimum``: NaN wins). The gradient
+    goes to the smaller input, half to each at ties, and g to both where a NaN makes the
+    comparison fail (PyTorch's ``minimum``)."""
     return np.minimum(x, y)
 
 
 minimum.defvjp(
-    lambda g, out, x, y: where(x < y, g, where(x == y, g * 0.5, 0)),
-    lambda g, out, x, y: where(y < x, g, where(x == y, g * 0.5, 0)),
+    lambda g, out, x, y: where(x > y, 0, where(x == y, g * 0.5, g)),
+    lambda g, out, x, y: where(y > x, 0, where(x == y, g * 0.5, g)),
 )
 
 
