@@ -173,6 +173,8 @@ def axis_and_keepdims(draw, ndim, allow_tuple=True):
     """``axis`` (None, an int, possibly negative, or a tuple) valid for ``ndim`` axes, and
     ``keepdims``."""
     options = [st.none()]
+    if ndim == 0:  # a 0-d input reduces over axis 0 or -1 too (PyTorch)
+        options.append(st.sampled_from([0, -1]))
     if ndim > 0:
         options.append(st.integers(-ndim, ndim - 1))
         if allow_tuple:
@@ -341,7 +343,9 @@ spec("convolve2d", "convolve2d", tg.convolve2d, _signal_cases(),
 # ----------------------------------------------------------------------------------------
 
 spec("sum", "sum", tg.sum, reduction_cases(), np.sum)
-spec("mean", "mean", tg.mean, reduction_cases(), np.mean)
+spec("mean", "mean", tg.mean, reduction_cases(),
+     lambda x, axis=None, keepdims=False:  # NumPy's mean refuses axis 0 on a 0-d input
+     np.mean(x, axis=axis if x.ndim else None, keepdims=keepdims))
 spec("max", "max", tg.max, reduction_cases(DISTINCT, unique=True), np.max)
 spec("min", "min", tg.min, reduction_cases(DISTINCT, unique=True), np.min)
 def _logsumexp_reference(x, axis=None, keepdims=False):
