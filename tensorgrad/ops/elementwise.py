@@ -113,15 +113,20 @@ def power(x, y):
 
 
 def _power_vjp_base(g, out, x, y):
-    def at_zero():
-        return _values(x) == 0
-
-    with np.errstate(divide="ignore"):  # 0 ** negative: the forward has warned already
-        if isinstance(y, Tensor):  # a recorded exponent (create_graph): keep y's own gradient
-            return _times(g * y, x ** (y - 1), at_zero)
-        if np.ndim(y) == 0:  # kept a Python scalar so that float32 stays float32
-            return g * 0 if y == 0 else _times(g * y, x ** (y - 1), at_zero)
-        return _times(g * y, x ** np.where(y == 0, 1, y - 1), at_zero)  # d(x**0)/dx = 0
+    if isinstance(y, Tensor):  # a recorded exponent (create_graph): keep y's own gradient
+        exponent = y - 1
+    elif np.ndim(y) == 0:  # kept a Python scalar so that float32 stays float32
+        if y == 0:
+            return g * 0
+        exponent = y - 1
+    else:
+        exponent = np.where(y == 0, 1, y - 1)  # d(x**0)/dx = 0, even at x = 0
+    if isinstance(exponent, (int, float)) and exponent >= 0:  # x**2, x**3: no 0 ** negative
+        factor = x ** exponent
+    else:
+        with np.errstate(divide="ignore"):  # 0 ** negative: the forward has warned already
+            factor = x ** exponent
+    return _times(g * y, factor, lambda: _values(x) == 0)
 
 
 def _power_vjp_exponent(g, out, x, y):
@@ -326,8 +331,9 @@ def where(condition, x, y):
 
     ``condition`` is a bool array or Tensor and carries no gradient; the gradient of x is g
     where the condition holds and 0 elsewhere, and the reverse for y. That 0 stays 0
-    through a branch that overflowed: ``where(x < 50, exp(x), x)`` has gradient 1 at
-    x = 1000 in float32 (PyTorch and JAX give NaN). A branch that is NaN or truly singular
+    through the overflows of ``exp``, ``multiply``, ``divide`` and ``power`` in a branch:
+    ``where(x < 50, exp(x), x)`` has gradient 1 at x = 1000 in float32 (PyTorch and JAX
+    give NaN). A branch that is NaN or truly singular
     where it is not taken (``where(x > 0, sqrt(x), 0)`` at x <= 0) still gives NaN, as in
     PyTorch and JAX: keep its input in the domain, ``sqrt(where(x > 0, x, 1))`` (see
     docs/conventions.md)."""
