@@ -16,9 +16,10 @@ def log_softmax(x, axis=-1):
     as a constant (the result does not depend on it): stable for logits of any magnitude and
     accurate in float32 at |x| of 1e4 (PyTorch's ``log_softmax``). Same shape as x.
 
-    Raises ShapeError for an axis out of range."""
+    A 0-d x takes axis 0 or -1 (result 0, as PyTorch); a zero-length axis gives an empty
+    result. Raises ShapeError for an axis out of range."""
     data = np.asarray(getattr(x, "data", x))
-    if data.ndim and not -data.ndim <= axis < data.ndim:
+    if not -max(data.ndim, 1) <= axis < max(data.ndim, 1):
         raise ShapeError(f"log_softmax: axis {axis} is out of range for an input of shape "
                          f"{data.shape}")
     m = np.max(data, axis=axis, keepdims=True) if data.size else 0
@@ -28,7 +29,8 @@ def log_softmax(x, axis=-1):
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis``, computed as exp(log_softmax(x)): no overflow for
-    logits of magnitude 1000 (PyTorch's ``softmax``). Same shape as x; sums to 1 on ``axis``."""
+    logits of magnitude 1000 (PyTorch's ``softmax``). Same shape as x; sums to 1 on ``axis``
+    (a 0-d x gives 1; a zero-length axis an empty result)."""
     return exp(log_softmax(x, axis=axis))
 
 

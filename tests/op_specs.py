@@ -137,6 +137,8 @@ def axis_and_keepdims(draw, ndim, allow_tuple=True):
     """``axis`` (None, an int, possibly negative, or a tuple) valid for ``ndim`` axes, and
     ``keepdims``."""
     options = [st.none()]
+    if ndim == 0:  # a 0-d input reduces over axis 0 or -1 too (PyTorch)
+        options.append(st.sampled_from([0, -1]))
     if ndim > 0:
         options.append(st.integers(-ndim, ndim - 1))
         if allow_tuple:
@@ -221,6 +223,20 @@ def _clip_cases(draw):
 spec("clip", "clip", tg.clip, _clip_cases(), lambda x, lo, hi: np.clip(x, lo, hi))
 
 
+def _clip_array_bounds_for(shapes):
+    """x, lo, hi of the given shapes, differentiated: lo < 0 <= hi on a 0.1 lattice and x
+    between its points, so no tie and no kink."""
+    lo = st.integers(-20, -1).map(lambda i: 0.1 * i)
+    hi = st.integers(0, 20).map(lambda i: 0.1 * i)
+    return _cases(arrays(shapes[0], elements=LATTICE_X), arrays(shapes[1], elements=lo),
+                  arrays(shapes[2], elements=hi))
+
+
+spec("clip_array_bounds", "clip", tg.clip,
+     broadcastable_shapes(3, max_dims=3, max_side=3).flatmap(_clip_array_bounds_for),
+     np.clip, broadcast_cases=_clip_array_bounds_for)
+
+
 @st.composite
 def _cast_cases(draw):
     dtype = draw(st.sampled_from([np.float32, np.float64]))
@@ -291,7 +307,9 @@ spec("convolve2d", "convolve2d", tg.convolve2d, _signal_cases(),
 # ----------------------------------------------------------------------------------------
 
 spec("sum", "sum", tg.sum, reduction_cases(), np.sum)
-spec("mean", "mean", tg.mean, reduction_cases(), np.mean)
+spec("mean", "mean", tg.mean, reduction_cases(),
+     lambda x, axis=None, keepdims=False:  # NumPy's mean refuses axis 0 on a 0-d input
+     np.mean(x, axis=axis if x.ndim else None, keepdims=keepdims))
 spec("max", "max", tg.max, reduction_cases(DISTINCT, unique=True), np.max)
 spec("min", "min", tg.min, reduction_cases(DISTINCT, unique=True), np.min)
 def _logsumexp_reference(x, axis=None, keepdims=False):

@@ -1,4 +1,9 @@
-"""Reductions: sum, mean, max, min, logsumexp. NumPy's ``axis``/``keepdims`` semantics."""
+"""Reductions: sum, mean, max, min, logsumexp. NumPy's ``axis``/``keepdims`` semantics.
+
+Edge cases follow PyTorch (docs/conventions.md): a 0-d input reduces over axis 0 or -1 (or
+None) to a 0-d result whose gradient passes through; over a zero-length axis ``sum`` gives
+0, ``mean`` NaN (no warning), ``logsumexp`` -inf, and ``max``/``min`` raise ShapeError.
+"""
 import builtins
 
 import numpy as np
@@ -12,7 +17,9 @@ __all__ = ["logsumexp", "max", "mean", "min", "sum"]
 
 
 def _axes(axis, ndim, op):
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes."""
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes.
+
+    A 0-d input takes axis 0 or -1 (PyTorch's rule) and has no axes to reduce: ``()``."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
@@ -25,13 +32,25 @@ def _axes(axis, ndim, op):
     normal = tuple(sorted(a % n for a in axes))
     if len(set(normal)) != len(normal):
         raise ShapeError(f"{op}: axis {axis} repeats an axis")
-    return normal
+    return normal if ndim else ()
 
 
 def _axis_arg(axis, ndim, op):
-    """``axis`` checked (``_axes``) and in a form NumPy takes (a list becomes a tuple)."""
+    """``axis`` checked (``_axes``) and in a form NumPy takes: a list becomes a tuple, and
+    a 0-d input's axis None (NumPy's ``mean`` refuses axis 0 there)."""
     _axes(axis, ndim, op)
+    if ndim == 0:
+        return None
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _reduces_empty(x, axis):
+    """Whether some reduced axis of x has length 0 (then every result element reduces
+    nothing). Costs one size check for a non-empty x."""
+    if np.size(x):
+        return False
+    shape = np.shape(x)
+    return any(shape[a] == 0 for a in _axes(axis, len(shape), "reduce"))
 
 
 def _unreduce(g, x, axis, keepdims):
@@ -64,10 +83,12 @@ sum.defvjp(lambda g, out, x, axis, keepdims: _unreduce(g, x, axis, keepdims))
 @primitive
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``, NumPy's ``mean``. The gradient is g/n spread evenly,
-    n the number of elements averaged."""
+    n the number of elements averaged. Over a zero-length axis the mean is NaN with no
+    warning (PyTorch; NumPy warns), and the gradient is empty."""
     axis = _axis_arg(axis, np.ndim(x), "mean")
-    if np.size(x) == 0:
-        raise ShapeError(f"mean: cannot average an empty input of shape {np.shape(x)}")
+    if _reduces_empty(x, axis):
+        with np.errstate(invalid="ignore"):
+            return np.true_divide(np.sum(x, axis=axis, keepdims=keepdims), 0)
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
@@ -76,19 +97,30 @@ mean.defvjp(lambda g, out, x, axis, keepdims:
 
 
 def _extremum_vjp(g, out, x, axis, keepdims):
-    """Gradient of max/min: to the elements equal to the result, shared evenly among ties
-    (PyTorch's ``amax``/``amin``)."""
-    hit = x == _unreduce(out, x, axis, keepdims)
-    share = where(hit, 1.0, 0.0)
+    """Gradient of max/min: to the elements equal to the result, shared evenly among ties;
+    NaN over a slice whose result is NaN (PyTorch's ``amax``/``amin``: no element equals
+    it, and g/0·0 is NaN)."""
+    share = where(x == _unreduce(out, x, axis, keepdims), 1.0, 0.0)
     ties = _unreduce(sum(share, axis=axis, keepdims=keepdims), x, axis, keepdims)
-    return where(hit, _unreduce(g, x, axis, keepdims) / ties, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _unreduce(g, x, axis, keepdims) / ties * share
+
+
+def _check_not_empty(x, axis, op, what):
+    if _reduces_empty(x, axis):
+        raise ShapeError(
+            f"{op}: cannot take the {what} over a zero-length axis (input of shape "
+            f"{np.shape(x)}, axis={axis!r}); an empty reduction has no {what} (NumPy and "
+            f"PyTorch raise too)")
 
 
 @primitive
 def max(x, axis=None, keepdims=False):
-    """Maximum over ``axis``, NumPy's ``max`` (ValueError on an empty input). The gradient is
-    shared evenly among the elements equal to the maximum (PyTorch's ``amax``)."""
+    """Maximum over ``axis``, NumPy's ``max`` (NaN wins). The gradient is shared evenly
+    among the elements equal to the maximum, and NaN over a slice whose maximum is NaN
+    (PyTorch's ``amax``). Raises ShapeError (a ValueError) over a zero-length axis."""
     axis = _axis_arg(axis, np.ndim(x), "max")
+    _check_not_empty(x, axis, "max", "maximum")
     return np.max(x, axis=axis, keepdims=keepdims)
 
 
@@ -97,9 +129,10 @@ max.defvjp(_extremum_vjp)
 
 @primitive
 def min(x, axis=None, keepdims=False):
-    """Minimum over ``axis``, NumPy's ``min``; gradient shared evenly among ties
-    (PyTorch's ``amin``)."""
+    """Minimum over ``axis``, NumPy's ``min``; gradient shared evenly among ties, NaN over
+    a slice whose minimum is NaN (PyTorch's ``amin``). ShapeError over a zero-length axis."""
     axis = _axis_arg(axis, np.ndim(x), "min")
+    _check_not_empty(x, axis, "min", "minimum")
     return np.min(x, axis=axis, keepdims=keepdims)
 
 
@@ -110,11 +143,16 @@ min.defvjp(_extremum_vjp)
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, computed as m + log(sum(exp(x - m))) with m the
     maximum, so logits of magnitude 1000 give no overflow (``scipy.special.logsumexp``).
+    Over a zero-length axis the result is -inf, with no warning (PyTorch).
     The gradient is g·softmax(x)."""
     axis = _axis_arg(axis, np.ndim(x), "logsumexp")
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if _reduces_empty(x, axis):
+        with np.errstate(divide="ignore"):  # log(0) = -inf: the sum of no terms is 0
+            s = np.log(np.sum(np.exp(x), axis=axis, keepdims=True))
+    else:
+        m = np.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return s if keepdims else np.squeeze(s, axis=axis)
 
 
