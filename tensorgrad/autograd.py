@@ -229,6 +229,8 @@ def apply(op, args, params):
                 arrays.append(a)
         elif (type(a) is np.ndarray and a.dtype.kind in "biuf") or type(a) in _NUMBERS:
             arrays.append(a)  # ndarrays and Python scalars (kept weak for NumPy's dtype rules)
+        elif a is None and len(arrays) in op.optional:
+            arrays.append(None)  # an absent optional input, e.g. clip's bound
         else:
             arrays.append(_plain_input(op.name, len(arrays), a))
     try:

@@ -60,10 +60,13 @@ class Op:
         place where broadcasting is undone).
     differentiable : bool
         False for ops whose output carries no gradient (comparisons, ``sign``).
+    optional : frozenset of int
+        Positions of array inputs that may be None (absent), such as ``clip``'s bounds.
     """
 
-    def __init__(self, forward, name=None, broadcast=False, differentiable=True):
+    def __init__(self, forward, name=None, broadcast=False, differentiable=True, optional=()):
         self.forward = forward
+        self.optional = frozenset(optional)
         self.name = name or forward.__name__
         self.broadcast = broadcast
         self.differentiable = differentiable
@@ -177,7 +180,7 @@ def _signature(fn):
     return (None if variadic else n), names, defaults
 
 
-def primitive(forward=None, *, name=None, broadcast=False, differentiable=True):
+def primitive(forward=None, *, name=None, broadcast=False, differentiable=True, optional=()):
     """Declare a primitive op from its NumPy forward; add VJPs with ``op.defvjp``.
 
     Parameters
@@ -192,6 +195,9 @@ def primitive(forward=None, *, name=None, broadcast=False, differentiable=True):
         input's shape, and incompatible shapes raise :class:`ShapeError` naming the op.
     differentiable : bool
         False for ops whose result never requires grad (comparisons, ``sign``).
+    optional : tuple of int
+        Positions of array inputs that may be None (an absent input the forward and the VJPs
+        handle); any other None input is refused with a TypeError naming the op.
 
     Returns
     -------
@@ -205,6 +211,8 @@ def primitive(forward=None, *, name=None, broadcast=False, differentiable=True):
         The name is that of a built-in op (``sum``, ``exp``, ...): a user's op never
         replaces one. Declaring a user's op again under its own name replaces it.
     """
+    options = dict(name=name, broadcast=broadcast, differentiable=differentiable,
+                   optional=optional)
     if forward is None:
-        return lambda f: Op(f, name=name, broadcast=broadcast, differentiable=differentiable)
-    return Op(forward, name=name, broadcast=broadcast, differentiable=differentiable)
+        return lambda f: Op(f, **options)
+    return Op(forward, **options)

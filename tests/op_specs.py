@@ -228,7 +228,7 @@ def _clip_array_bounds_for(shapes):
     between its points, so no tie and no kink."""
     lo = st.integers(-20, -1).map(lambda i: 0.1 * i)
     hi = st.integers(0, 20).map(lambda i: 0.1 * i)
-    return _cases(arrays(shapes[0], elements=LATTICE_X), arrays(shapes[1], elements=lo),
+    return cases(arrays(shapes[0], elements=LATTICE_X), arrays(shapes[1], elements=lo),
                   arrays(shapes[2], elements=hi))
 
 

@@ -240,7 +240,7 @@ def relu(x):
 relu.defvjp(lambda g, out, x: where(x <= 0, 0, g))
 
 
-@primitive(broadcast=True)
+@primitive(broadcast=True, optional=(1, 2))
 def clip(x, lo, hi):
     """x limited to [lo, hi], NumPy's ``clip``, broadcast (see the public ``clip``)."""
     return np.clip(x, lo, hi)
