@@ -11,6 +11,8 @@ The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (ea
 contract is written in the docstrings and in the README.
 """
 # tensor_methods attaches Tensor's methods, numpy_dispatch NumPy's protocols (__array__, ...)
+import importlib
+
 from . import functional, nn, numpy_dispatch, ops, optim, tensor_methods
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .errors import BackwardError, GradcheckError, GraphEscapeError, GraphEscapeWarning, ShapeError
@@ -21,6 +23,16 @@ from .registry import OPS, Op, primitive
 from .tensor import Tensor, tensor
 
 __version__ = "0.1.0"
+
+_LAZY_SUBPACKAGES = ("compare", "data", "reference", "testing")  # imported on first use
+
+
+def __getattr__(name):
+    """``tg.data``, ``tg.compare``, ``tg.reference`` and ``tg.testing`` without importing
+    them (or hypothesis, which ``tg.testing`` needs) until they are used."""
+    if name in _LAZY_SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'tensorgrad' has no attribute {name!r}")
 
 __all__ = sorted([
     "BackwardError", "GradcheckError", "GraphEscapeError", "GraphEscapeWarning", "OPS", "Op",

@@ -535,6 +535,18 @@ def _is_sequence_of_cotangents(grad_outputs, n_outputs):
                                        or isinstance(grad_outputs[0], (Tensor, np.ndarray)))
 
 
+def _tensor_list(what, value):
+    """``grad``'s ``outputs`` or ``inputs`` as a non-empty list of Tensors; TypeError naming
+    the argument otherwise."""
+    if isinstance(value, Tensor):
+        return [value]
+    items = list(value) if isinstance(value, (list, tuple)) else None
+    if not items or not all(isinstance(t, Tensor) for t in items):
+        raise TypeError(f"grad: {what} must be a Tensor or a non-empty list/tuple of Tensors, "
+                        f"got {_describe(value)}")
+    return items
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned rather than stored.
@@ -564,11 +576,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     BackwardError
         An input does not require grad, an output needs an explicit cotangent, or an input
         is unused and ``allow_unused`` is False.
+    TypeError
+        ``outputs`` or ``inputs`` is neither a Tensor nor a non-empty list/tuple of Tensors.
 
     Same semantics as ``torch.autograd.grad``.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outputs, inputs = _tensor_list("outputs", outputs), _tensor_list("inputs", inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif not _is_sequence_of_cotangents(grad_outputs, len(outputs)):

@@ -3,11 +3,13 @@
 The layer above :mod:`tensorgrad.ops`; the package exports ``__all__`` from here as well."""
 import numpy as np
 
+from .autograd import as_input
 from .errors import ShapeError
-from .ops.elementwise import exp, negative
+from .ops.elementwise import cast, exp, negative
 from .ops.loss import check_reduction, reduce_loss, same_shape
 from .ops.reduce import logsumexp
 from .ops.shape import getitem
+from .tensor import Tensor
 
 __all__ = ["cross_entropy", "log_softmax", "mse_loss", "softmax"]
 
@@ -17,10 +19,21 @@ def log_softmax(x, axis=-1):
     accurate in float32 at |x| of 1e4 (PyTorch's ``log_softmax``). Same shape as x.
 
     A 0-d x takes axis 0 or -1 (result 0, as PyTorch); a zero-length axis gives an empty
-    result. Raises ShapeError for an axis out of range."""
-    data = np.asarray(getattr(x, "data", x))
+    result. Integer and bool inputs are promoted to float64 (SciPy's ``softmax``).
+
+    Raises ShapeError for an axis out of range, TypeError for an axis that is not an int or
+    an input that is not an array of real numbers."""
+    return _log_softmax(as_input("log_softmax", 0, x), axis, "log_softmax")
+
+
+def _log_softmax(x, axis, name):
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: axis must be an int, got {axis!r}")
+    if np.result_type(x).kind in "biu":  # SciPy's softmax promotes to float64
+        x = cast(x, dtype=np.dtype(np.float64))
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
     if not -max(data.ndim, 1) <= axis < max(data.ndim, 1):
-        raise ShapeError(f"log_softmax: axis {axis} is out of range for an input of shape "
+        raise ShapeError(f"{name}: axis {axis} is out of range for an input of shape "
                          f"{data.shape}")
     m = np.max(data, axis=axis, keepdims=True) if data.size else 0
     shifted = x - np.where(np.isfinite(m), m, 0).astype(data.dtype, copy=False)
@@ -30,8 +43,9 @@ def log_softmax(x, axis=-1):
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis``, computed as exp(log_softmax(x)): no overflow for
     logits of magnitude 1000 (PyTorch's ``softmax``). Same shape as x; sums to 1 on ``axis``
-    (a 0-d x gives 1; a zero-length axis an empty result)."""
-    return exp(log_softmax(x, axis=axis))
+    (a 0-d x gives 1; a zero-length axis an empty result). Dtypes and errors as
+    :func:`log_softmax`."""
+    return exp(_log_softmax(as_input("softmax", 0, x), axis, "softmax"))
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -39,6 +53,7 @@ def mse_loss(input, target, reduction="mean"):
 
     input and target share one shape (ShapeError otherwise); ``reduction`` as above."""
     check_reduction(reduction, "mse_loss")
+    input, target = as_input("mse_loss", 0, input), as_input("mse_loss", 1, target)
     same_shape("mse_loss", input, target)
     diff = input - target
     return reduce_loss(diff * diff, reduction)
@@ -64,6 +79,7 @@ def cross_entropy(input, target, reduction="mean"):
     or a non-integer target.
     """
     check_reduction(reduction, "cross_entropy")
+    input = as_input("cross_entropy", 0, input)
     t = np.asarray(getattr(target, "data", target))
     shape = np.shape(input)
     if len(shape) != 2 or t.shape != shape[:1]:

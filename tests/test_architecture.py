@@ -125,3 +125,14 @@ def test_each_layer_imports_only_from_below(layer):
     for path in files:
         above = {m for m in _tensorgrad_imports(path) if m in LAYERS} - below - {layer}
         assert not above, f"{path.relative_to(PACKAGE)} imports {sorted(above)} from above it"
+
+
+def test_subpackages_are_attributes_imported_on_first_use():
+    import subprocess
+    import sys
+    code = ("import sys, tensorgrad as tg\n"
+            "assert 'tensorgrad.data' not in sys.modules and 'hypothesis' not in sys.modules\n"
+            "assert callable(tg.data.load_mnist) and callable(tg.compare.gradients)\n"
+            "assert tg.reference.Dense and tg.testing.check_op\n"
+            "assert 'hypothesis' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

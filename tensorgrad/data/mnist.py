@@ -268,6 +268,9 @@ def load_mnist(path=None):
     if path is None:
         (xtr, ytr), (xte, yte) = _bundled_arrays()
         return (xtr.copy(), ytr.copy()), (xte.copy(), yte.copy())
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_mnist: path must be None, a str or an os.PathLike, got "
+                        f"{type(path).__name__}")
     p = Path(os.fspath(path)).expanduser()
     if p.is_dir():
         return _load_idx_folder(p)

@@ -218,9 +218,10 @@ def sigmoid(x):
     times faster there, within an ulp of expit). exp(-x) overflowing to inf for x below
     about -709 (-88 in float32) gives exactly 0, with the overflow warning suppressed; so
     sigmoid is 0, 0.5, 1 at -1000, 0, 1000 with no warning. d/dx = σ(x)(1-σ(x)), computed
-    from the forward result, so it is about 3.72e-44 at x = -100 and never NaN."""
-    if np.size(x) < 512:  # measured crossover: expit's lower call overhead wins below
-        return scipy.special.expit(x)
+    from the forward result, so it is about 3.72e-44 at x = -100 and never NaN. The
+    result keeps a floating input's dtype, float16 included."""
+    if np.size(x) < 512 and np.result_type(x) != np.float16:  # expit has no half loop
+        return scipy.special.expit(x)  # measured crossover: its lower call overhead wins
     with np.errstate(over="ignore"):
         e = np.exp(np.negative(x))
     e += 1

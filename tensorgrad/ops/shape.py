@@ -170,6 +170,20 @@ def _stack_vjp(argnum, g, out, *xs, axis):
 stack.defvjp_argnum(_stack_vjp)
 
 
+def _sequence(name, seq):
+    """``seq`` as a tuple of array arguments; TypeError naming ``name`` unless it is a
+    non-empty list, tuple, Tensor or array (those are sequences along their first axis, as
+    in NumPy)."""
+    if isinstance(seq, (Tensor, np.ndarray)) and np.ndim(seq) > 0:
+        return tuple(seq)
+    if not isinstance(seq, (list, tuple)):
+        raise TypeError(f"{name}: seq must be a list or tuple of Tensors or arrays, got "
+                        f"{type(seq).__name__}")
+    if not seq:
+        raise ValueError(f"{name}: seq is empty; expected at least one array")
+    return tuple(seq)
+
+
 @concatenate.defcall
 def concatenate(seq, axis=0):
     """Join a sequence of Tensors/arrays of equal shape except along ``axis``.
@@ -190,7 +204,7 @@ def concatenate(seq, axis=0):
 
     Same as ``numpy.concatenate`` / ``torch.cat``; each input's gradient is its slice of g.
     """
-    return concatenate.bind(*seq, axis=axis)
+    return concatenate.bind(*_sequence("concatenate", seq), axis=axis)
 
 
 @stack.defcall
@@ -199,7 +213,7 @@ def stack(seq, axis=0):
 
     Returns a Tensor of shape ``shape[:axis] + (len(seq),) + shape[axis:]``; ShapeError for
     differing shapes. Same as ``numpy.stack`` / ``torch.stack``."""
-    return stack.bind(*seq, axis=axis)
+    return stack.bind(*_sequence("stack", seq), axis=axis)
 
 
 def flatten(x):

@@ -1,0 +1,264 @@
+"""Bad input to every public function: a correct result or a clear error, never garbage.
+
+For every public op, one valid call is written down; each array argument in turn is replaced
+by each bad value below (wrong types, wrong dtypes, NaN/inf, empty and 0-d arrays, odd
+layouts), and each static parameter by each bad parameter value. The call must then either
+
+- return a Tensor of a numeric dtype (no object or string arrays, no complex numbers) whose
+  backward runs cleanly when its inputs require grad, or
+- raise TypeError, ValueError, IndexError, NotImplementedError or a tensorgrad error whose
+  message names the function.
+
+Raw NumPy/Python errors without the function's name, other exception types (internal
+crashes) and object/str results fail. ``test_the_count`` states how many calls are tried.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tensorgrad as tg
+
+CLEAR = (TypeError, ValueError, IndexError, NotImplementedError, tg.BackwardError)
+
+
+def _x(shape=(2, 3), seed=0):
+    return np.random.default_rng(seed).uniform(0.1, 0.9, size=shape)
+
+
+X = _x()
+PROB = _x((2, 3), 1)
+IMG = _x((1, 2, 5, 5), 2)
+W = _x((3, 2, 3, 3), 3)
+W_T = _x((2, 3, 3, 3), 4)
+SQ = _x((3, 3), 5)
+
+# name -> (args, kwargs, positions of array arguments that may be replaced)
+VALID = {
+    "abs": ((X,), {}), "exp": ((X,), {}), "log": ((X,), {}), "sqrt": ((X,), {}),
+    "negative": ((X,), {}), "relu": ((X,), {}), "sigmoid": ((X,), {}), "tanh": ((X,), {}),
+    "sign": ((X,), {}), "logical_not": ((X > 0.5,), {}), "flatten": ((X,), {}),
+    "add": ((X, X), {}), "subtract": ((X, X), {}), "multiply": ((X, X), {}),
+    "divide": ((X, X), {}), "power": ((X, X), {}), "maximum": ((X, X), {}),
+    "minimum": ((X, X), {}), "equal": ((X, X), {}), "not_equal": ((X, X), {}),
+    "less": ((X, X), {}), "less_equal": ((X, X), {}), "greater": ((X, X), {}),
+    "greater_equal": ((X, X), {}), "logical_and": ((X > 0.5, X > 0.2), {}),
+    "logical_or": ((X > 0.5, X > 0.2), {}),
+    "where": ((X > 0.5, X, X), {}),
+    "clip": ((X,), {"lo": 0.2, "hi": 0.8}),
+    "cast": ((X,), {"dtype": np.float32}),
+    "sum": ((X,), {"axis": 1}), "mean": ((X,), {"axis": 1}), "max": ((X,), {"axis": 1}),
+    "min": ((X,), {"axis": 1}), "logsumexp": ((X,), {"axis": 1}),
+    "softmax": ((X,), {"axis": 1}), "log_softmax": ((X,), {"axis": 1}),
+    "reshape": ((X,), {"shape": (3, 2)}), "transpose": ((X,), {"axes": (1, 0)}),
+    "swapaxes": ((X, 0, 1), {}), "expand_dims": ((X, 0), {}),
+    "broadcast_to": ((X,), {"shape": (4, 2, 3)}), "sum_to_shape": ((X,), {"shape": (1, 3)}),
+    "getitem": ((X,), {"index": (0, slice(1, 3))}),
+    "index_add": ((X[0],), {"shape": (2, 3), "index": 0}),
+    "matmul": ((X, X.T), {}), "linear": ((X, SQ), {}),
+    "concatenate": (([X, X],), {"axis": 0}), "stack": (([X, X],), {"axis": 0}),
+    "correlate2d": ((SQ, X), {"mode": "valid"}), "convolve2d": ((SQ, X), {"mode": "full"}),
+    "conv2d": ((IMG, W), {"stride": 1, "padding": 1}),
+    "conv_transpose2d": ((IMG, W_T), {"stride": 2, "padding": 1}),
+    "max_pool2d": ((IMG,), {"kernel_size": 2}), "avg_pool2d": ((IMG,), {"kernel_size": 2}),
+    "binary_cross_entropy": ((PROB, (PROB > 0.5) * 1.0), {}),
+    "binary_cross_entropy_with_logits": ((X, (PROB > 0.5) * 1.0), {}),
+    "mse_loss": ((X, PROB), {}),
+    "cross_entropy": ((X, np.array([0, 2])), {}),
+}
+
+
+def _nan(a):
+    a = np.array(a, dtype=float)
+    a.flat[0] = np.nan
+    return a
+
+
+def _inf(a):
+    a = np.array(a, dtype=float)
+    a.flat[-1] = np.inf
+    return a
+
+
+def _read_only(a):
+    a = np.array(a)
+    a.flags.writeable = False
+    return a
+
+
+def _negative_strides(a):
+    return np.array(a)[(slice(None, None, -1),) * np.ndim(a)]
+
+
+def _fortran(a):
+    return np.asfortranarray(a)
+
+
+def _big_endian(a):
+    return np.asarray(a).astype(np.asarray(a).dtype.newbyteorder(">"))
+
+
+BAD_ARRAYS = {
+    "None": lambda a: None,
+    "dict": lambda a: {},
+    "str": lambda a: "abc",
+    "object": lambda a: object(),
+    "function": lambda a: len,
+    "int": lambda a: np.asarray(a * 10).astype(np.int64),
+    "bool": lambda a: np.asarray(a) > 0.5,
+    "complex": lambda a: np.asarray(a) + 1j,
+    "object array": lambda a: np.asarray(a).astype(object),
+    "str array": lambda a: np.asarray(a).astype(str),
+    "float16": lambda a: np.asarray(a).astype(np.float16),
+    "float32": lambda a: np.asarray(a).astype(np.float32),
+    "nan": _nan,
+    "inf": _inf,
+    "empty": lambda a: np.zeros((0,) + np.shape(a)[1:]),
+    "0-d": lambda a: np.array(0.5),
+    "read-only": _read_only,
+    "negative strides": _negative_strides,
+    "fortran order": _fortran,
+    "big-endian": _big_endian,
+    "nested list": lambda a: np.asarray(a).tolist(),
+}
+
+BAD_PARAMS = {
+    "None": None, "str": "abc", "float": 2.5, "negative": -3, "huge": 60001,
+    "object": object(), "long tuple": (1, 2, 3, 4, 5), "bool": True,
+}
+
+
+def _cases():
+    for name, (args, kwargs) in VALID.items():
+        positions = [i for i, a in enumerate(args) if isinstance(a, (np.ndarray, list))]
+        for i in positions:
+            for label in BAD_ARRAYS:
+                yield pytest.param(name, "array", i, label, id=f"{name}-arg{i}-{label}")
+        for key in kwargs:
+            for label in BAD_PARAMS:
+                yield pytest.param(name, "param", key, label, id=f"{name}-{key}-{label}")
+
+
+CASES = list(_cases())
+
+
+def _call(name, kind, where, label, requires_grad):
+    args, kwargs = VALID[name]
+    args, kwargs = list(args), dict(kwargs)
+    if kind == "array":
+        original = args[where]
+        if isinstance(original, list):  # a sequence argument: replace its first element
+            args[where] = [BAD_ARRAYS[label](original[0])] + original[1:]
+        else:
+            args[where] = BAD_ARRAYS[label](original)
+    else:
+        kwargs[where] = BAD_PARAMS[label]
+
+    def wrap(a):
+        if (requires_grad and isinstance(a, np.ndarray) and a.dtype.kind == "f"
+                and a.dtype.isnative):
+            return tg.tensor(a, requires_grad=True)
+        return a
+
+    args = [[wrap(e) for e in a] if isinstance(a, list) else wrap(a) for a in args]
+    return getattr(tg, name)(*args, **kwargs)
+
+
+def _check(name, kind, where, label, requires_grad):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # warnings are allowed; errors are judged below
+            out = _call(name, kind, where, label, requires_grad)
+            if isinstance(out, tg.Tensor) and out.requires_grad:
+                out.backward(np.ones(out.shape, dtype=out.dtype))
+    except CLEAR as e:
+        message = str(e)
+        assert name in message or name.replace("_", " ") in message, (
+            f"{type(e).__name__} without the function's name: {message}")
+        return
+    except Exception as e:  # an internal crash
+        pytest.fail(f"{name}: {type(e).__name__}: {e}")
+    assert isinstance(out, tg.Tensor), f"{name} returned {type(out).__name__}"
+    assert out.dtype.kind in "biuf", f"{name} returned a tensor of dtype {out.dtype}"
+
+
+@pytest.mark.parametrize(("name", "kind", "where", "label"), CASES)
+def test_bad_input_gives_a_result_or_a_clear_error(name, kind, where, label):
+    _check(name, kind, where, label, requires_grad=False)
+    _check(name, kind, where, label, requires_grad=True)
+
+
+def test_every_public_op_has_a_valid_call():
+    from tensorgrad import functional, ops
+    missing = sorted((set(ops.__all__) | set(functional.__all__)) - set(VALID))
+    assert not missing, f"public ops with no entry in VALID: {missing}"
+
+
+def test_the_count():
+    """The number of calls tried (each case runs without and with requires_grad)."""
+    assert len(CASES) > 1000
+
+
+# -- the engine, layers, optimisers and data: named cases -----------------------------------
+
+def _leaf():
+    return tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+
+def _read_only_step():
+    layer = tg.nn.Linear(2, 2, rng=0)
+    layer(tg.tensor(np.ones((1, 2)))).sum().backward()
+    for p in layer.parameters():
+        p.data.flags.writeable = False
+    tg.optim.SGD(layer.parameters(), lr=0.1).step()
+
+
+NAMED = [
+    ("grad of None inputs", lambda: tg.grad((_leaf() * 2).sum(), None), TypeError,
+     r"grad: inputs must be a Tensor or a non-empty list/tuple of Tensors, got None"),
+    ("grad of None outputs", lambda: tg.grad(None, [_leaf()]), TypeError,
+     r"grad: outputs must be"),
+    ("concatenate of None", lambda: tg.concatenate(None), TypeError,
+     r"concatenate: seq must be a list or tuple"),
+    ("concatenate of nothing", lambda: tg.concatenate([]), ValueError, r"concatenate: seq is empty"),
+    ("stack of a str", lambda: tg.stack("abc"), TypeError, r"stack: seq must be"),
+    ("gradcheck of None", lambda: tg.gradcheck(tg.exp, None), TypeError, r"gradcheck: inputs"),
+    ("gradcheck eps=0", lambda: tg.gradcheck(tg.exp, [_leaf()], eps=0), ValueError,
+     r"gradcheck: eps must be a finite number > 0"),
+    ("reshape(2.0, 3)", lambda: tg.tensor(np.ones(6)).reshape(2.0, 3), TypeError,
+     r"reshape: 'float' object cannot be interpreted as an integer .*shape=\(2\.0, 3\)"),
+    ("softmax axis=1.0", lambda: tg.softmax(np.ones((2, 3)), axis=1.0), TypeError,
+     r"softmax: axis must be an int, got 1\.0"),
+    ("x + 'a'", lambda: _leaf() + "a", TypeError, r"add: input 1 must be a Tensor, an array or "
+                                                   r"a number, got str"),
+    ("sum(None)", lambda: tg.sum(None), TypeError, r"sum: input 0 must be"),
+    ("max({})", lambda: tg.max({}), TypeError, r"max: input 0 must be"),
+    ("reshape('abc')", lambda: tg.reshape("abc"), TypeError, r"reshape: input 0 must be"),
+    ("flatten(object())", lambda: tg.flatten(object()), TypeError, r"flatten: input 0 must be"),
+    ("tensor('abc')", lambda: tg.tensor("abc"), TypeError, r"tensor: data must be numbers"),
+    ("load_mnist(123)", lambda: tg.data.load_mnist(123), TypeError,
+     r"load_mnist: path must be None, a str or an os.PathLike, got int"),
+    ("minibatches batch_size=0", lambda: list(tg.data.minibatches(np.ones(4), batch_size=0)),
+     ValueError, r"minibatches: batch_size must be >= 1"),
+    ("Linear(2.5, 3)", lambda: tg.nn.Linear(2.5, 3), ValueError,
+     r"Linear: in_features must be a positive int"),
+    ("SGD(lr=-1)", lambda: tg.optim.SGD([_leaf()], lr=-1), ValueError,
+     r"SGD: invalid learning rate"),
+    ("SGD(None)", lambda: tg.optim.SGD(None, lr=0.1), TypeError, r"SGD: params must be"),
+]
+
+
+@pytest.mark.parametrize(("label", "call", "error", "match"), NAMED, ids=[c[0] for c in NAMED])
+def test_named_bad_input_gives_a_clear_error(label, call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("op", [tg.sigmoid, tg.tanh, tg.exp, tg.relu, tg.softmax])
+def test_float16_stays_float16(op):
+    x = np.array([-1.0, 0.0, 2.0], dtype=np.float16)
+    out = op(x)
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out.data, op(x.astype(np.float64)).data, rtol=2e-3, atol=1e-3)
