@@ -7,6 +7,8 @@ the ops they call (HIPS autograd attaches ``ArrayBox``'s methods the same way).
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 
@@ -33,27 +35,36 @@ class Tensor:
     requires_grad : bool
     grad_fn : Node or None
         The recorded op that produced this tensor (``grad_fn.name``); None for leaves.
+    _version : int
+        How many in-place changes tensorgrad has made to this tensor's array or to any view
+        of it (PyTorch's ``Tensor._version``); see ``docs/inplace_and_versions.md``.
 
     Raises
     ------
     TypeError
-        ``requires_grad=True`` on integer or bool data (only floating dtypes have gradients).
+        ``requires_grad=True`` on integer, bool or complex data (only real floating dtypes
+        have gradients).
 
     Operators follow NumPy (broadcasting included) and PyTorch's autograd vocabulary.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retains_grad", "_version_counter",
+                 "__weakref__")
     __array_priority__ = 1000.0
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # comparisons are elementwise, identity hashing as in PyTorch
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        if isinstance(data, Tensor):
+        source = data if isinstance(data, Tensor) else None
+        if source is not None:
             data = data.data
         self.data = _numeric_array(data, dtype)
         self.grad = None
         self.grad_fn = None
         self._retains_grad = False
+        self._version_counter = None
+        if source is not None and self.data is source.data:  # the same array: one version
+            self._version_counter = source._counter()
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -66,6 +77,7 @@ class Tensor:
         t.grad = None
         t.grad_fn = None
         t._retains_grad = False
+        t._version_counter = None
         t.requires_grad = False
         return t
 
@@ -77,14 +89,32 @@ class Tensor:
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors created by the user rather than by a recorded op.")
 
+    _version = property(lambda self: 0 if self._version_counter is None
+                        else self._version_counter.version,
+                        doc="Number of in-place changes made through tensorgrad to this "
+                            "tensor's array or its views (PyTorch's ``_version``).")
+
+    def _counter(self):
+        """This tensor's :class:`VersionCounter`, created on first use."""
+        counter = self._version_counter
+        if counter is None:
+            with _counter_lock:  # two threads must not give one array two counters
+                counter = self._version_counter
+                if counter is None:
+                    counter = self._version_counter = VersionCounter()
+        return counter
+
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` in place on a leaf; returns self.
 
-        Raises TypeError for non-floating dtypes and RuntimeError on a non-leaf."""
-        if requires_grad and not (np.issubdtype(self.data.dtype, np.floating)
-                                  or np.issubdtype(self.data.dtype, np.complexfloating)):
-            raise TypeError(f"tensor: requires_grad=True needs a floating dtype, got {self.data.dtype}"
-                            " (only floating-point tensors can have gradients)")
+        Raises TypeError for dtypes other than real floating ones (integer, bool, complex)
+        and RuntimeError on a non-leaf."""
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            extra = (" (complex numbers are not supported for gradients)"
+                     if self.data.dtype.kind == "c" else "")
+            raise TypeError(f"tensor: requires_grad=True needs a real floating dtype, got "
+                            f"{self.data.dtype}{extra}; only floating-point tensors can have "
+                            "gradients")
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf tensor; "
                                "use .detach()")
@@ -97,8 +127,11 @@ class Tensor:
         return self
 
     def detach(self):
-        """A new leaf sharing this tensor's data, cut from the graph (``requires_grad=False``)."""
-        return Tensor._make(self.data)
+        """A new leaf sharing this tensor's data and its version counter, cut from the graph
+        (``requires_grad=False``), as ``torch.Tensor.detach``."""
+        t = Tensor._make(self.data)
+        t._version_counter = self._counter()
+        return t
 
     def item(self):
         """The single element as a Python number; ValueError unless size is 1."""
@@ -145,6 +178,34 @@ class Tensor:
         elif self.requires_grad:
             extra.append("requires_grad=True")
         return f"tensor({body}, {', '.join(extra)})"
+
+class VersionCounter:
+    """The version of one array and of all its views: how many times tensorgrad changed it in
+    place (PyTorch's version counter). Tensors whose arrays share memory through tensorgrad
+    (views made by ops such as ``getitem``, ``reshape``, ``transpose``, and ``detach()``)
+    share one counter.
+
+    Attributes
+    ----------
+    version : int
+        In-place changes so far (``Tensor._version``).
+    stamp : int
+        The engine's write clock at the last change: an op recorded before it (with a
+        smaller stamp) saw an older value.
+    protected : ndarray or None
+        The array that a live graph keeps read-only (set and cleared by the engine).
+    """
+
+    __slots__ = ("version", "stamp", "protected")
+
+    def __init__(self):
+        self.version = 0
+        self.stamp = 0
+        self.protected = None
+
+
+_counter_lock = threading.Lock()
+
 
 def _numeric_array(data, dtype):
     """``np.asarray(data, dtype)``, refusing data that is not numbers (strings, objects) and

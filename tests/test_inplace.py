@@ -1,7 +1,9 @@
-"""In-place changes (PyTorch's rules), version counters, the read-only protection of saved
-leaves, and casts that end the graph. docs/inplace_and_versions.md states what is and is not
-detected; each statement there has a test here."""
+"""In-place changes (PyTorch's rules), version counters, the read-only protection of the
+leaves a retained graph saved, and casts that end the graph. docs/inplace_and_versions.md
+states what is and is not detected; each statement there has a test here."""
 import gc
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -115,7 +117,7 @@ def test_in_place_on_a_non_leaf_under_no_grad_changes_it_and_backward_then_raise
         y.mul_(2.0)
     np.testing.assert_allclose(y.data, 2 * np.exp([1.0, 2.0]), rtol=1e-15)
     assert y._version == 1
-    with pytest.raises(tg.BackwardError, match=r"'exp'.*output.*in-place"):
+    with pytest.raises(tg.BackwardError, match=r"output of 'exp'.*in-place"):
         y.sum().backward()
 
 
@@ -210,7 +212,8 @@ def test_version_counts_in_place_changes():
 @pytest.mark.parametrize("make_view", [
     lambda x: x[1:], lambda x: x[::-1], lambda x: x[None], lambda x: x.reshape(2, 2),
     lambda x: x.detach(), lambda x: x.T, lambda x: tg.transpose(x.reshape(2, 2)),
-], ids=["slice", "reversed", "newaxis", "reshape", "detach", "T", "transpose"])
+    lambda x: tg.Tensor(x),
+], ids=["slice", "reversed", "newaxis", "reshape", "detach", "T", "transpose", "Tensor"])
 def test_views_share_the_version_of_their_base(make_view):
     x = tg.tensor([1.0, 2.0, 3.0, 4.0])
     v = make_view(x)
@@ -316,28 +319,39 @@ def test_optimisers_update_in_place_and_bump_versions(make):
 
 
 # ----------------------------------------------------------------------------------------
-# Direct writes into .data: the leaves a live graph saved are read-only
+# Direct writes into .data: after a backward that retained the graph, the leaves it saved
+# are read-only until the graph is released
 # ----------------------------------------------------------------------------------------
 
-def test_direct_write_into_a_saved_leaf_is_refused_while_the_graph_lives():
+def test_direct_write_into_a_saved_leaf_is_refused_after_a_retained_backward():
     x = tg.tensor([1.0, 2.0, 3.0])
     w = tg.tensor([1.0, 1.0, 1.0], requires_grad=True)
     y = (x * w).sum()
+    y.backward(retain_graph=True)
     with pytest.raises(ValueError, match="read-only"):
         w.data[0] = 10.0
     with pytest.raises(ValueError, match="read-only"):
-        w.data -= 1.0
+        w.data -= 0.1 * w.grad.data  # the hand-written SGD step
     with pytest.raises(ValueError, match="read-only"):
         w.numpy()[0] = 10.0
-    y.backward()
-    np.testing.assert_array_equal(w.grad.data, [1.0, 2.0, 3.0])
-    w.data[0] = 10.0  # the graph was released: writes are allowed again
+    y.backward()  # releases the graph
+    np.testing.assert_array_equal(w.grad.data, [2.0, 4.0, 6.0])
+    w.data[0] = 10.0  # writes are allowed again
     assert w.data[0] == 10.0
 
 
-def test_the_protection_ends_when_the_graph_is_dropped_without_backward():
+def test_recording_alone_leaves_the_leaves_writeable():
     w = tg.tensor([1.0, 2.0], requires_grad=True)
-    y = tg.exp(w) * 2
+    y = (w * w).sum()
+    assert w.data.flags.writeable
+    y.backward()
+    assert w.data.flags.writeable
+
+
+def test_the_protection_ends_when_a_retained_graph_is_dropped():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = (tg.exp(w) * 2).sum()
+    y.backward(retain_graph=True)
     assert not w.data.flags.writeable
     del y
     gc.collect()
@@ -345,7 +359,7 @@ def test_the_protection_ends_when_the_graph_is_dropped_without_backward():
     w.data[0] = 5.0
 
 
-def test_the_protection_ends_after_tg_grad_and_lasts_with_retain_graph():
+def test_the_protection_lasts_with_retain_graph_and_ends_after_tg_grad():
     w = tg.tensor([1.0, 2.0], requires_grad=True)
     y = (w * w).sum()
     tg.grad(y, w, retain_graph=True)
@@ -354,10 +368,22 @@ def test_the_protection_ends_after_tg_grad_and_lasts_with_retain_graph():
     assert w.data.flags.writeable
 
 
-def test_a_leaf_used_by_two_live_graphs_is_writeable_once_both_are_gone():
+def test_create_graph_protects_until_the_graph_is_gone():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = (w * w * w).sum()
+    g, = tg.grad(y, w, create_graph=True)
+    assert not w.data.flags.writeable
+    del y, g
+    gc.collect()
+    assert w.data.flags.writeable
+
+
+def test_a_leaf_saved_by_two_retained_graphs_is_writeable_once_both_are_gone():
     w = tg.tensor([1.0, 2.0], requires_grad=True)
     y1 = (w * 2).sum()
     y2 = (w * 3).sum()
+    y1.backward(retain_graph=True)
+    y2.backward(retain_graph=True)
     y1.backward()
     del y2
     gc.collect()
@@ -368,8 +394,12 @@ def test_a_read_only_array_stays_read_only_after_the_graph():
     a = np.array([1.0, 2.0])
     a.flags.writeable = False
     w = tg.Tensor(a, requires_grad=True)
-    (w * w).sum().backward()
+    y = (w * w).sum()
+    y.backward(retain_graph=True)
+    y.backward()
     assert not a.flags.writeable
+    with tg.no_grad(), pytest.raises(ValueError, match="sub_: .*read-only"):
+        w -= 1.0
 
 
 def test_load_state_dict_and_plain_sgd_after_backward_still_write_directly():
@@ -383,13 +413,40 @@ def test_load_state_dict_and_plain_sgd_after_backward_still_write_directly():
     np.testing.assert_array_equal(model.weight.data, [[0.0, 0.0]])
 
 
-def test_in_place_op_on_a_detached_alias_of_a_saved_leaf_lifts_the_protection_and_bumps():
+def test_retained_graphs_in_several_threads_leave_no_array_read_only():
     w = tg.tensor([1.0, 2.0], requires_grad=True)
+
+    def work():
+        for _ in range(500):
+            y = (w * w).sum()
+            y.backward(retain_graph=True)
+            y.backward()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often: races show up
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    gc.collect()
+    assert w.data.flags.writeable
+    np.testing.assert_array_equal(w.grad.data, [8000.0, 16000.0])
+
+
+def test_in_place_ops_lift_the_protection_for_their_write_and_keep_it():
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = (w * w).sum()
+    y.backward(retain_graph=True)
     d = w.detach()
     d.add_(1.0)  # d does not require grad: allowed; its version is w's
-    np.testing.assert_array_equal(w.data, [2.0, 3.0])
-    assert w._version == 1
+    with tg.no_grad():
+        w[1:].mul_(10.0)  # through a view of the protected array
+    np.testing.assert_array_equal(w.data, [2.0, 30.0, 40.0])
+    assert w._version == 2
     assert not w.data.flags.writeable  # still protected against direct writes
     with pytest.raises(tg.BackwardError, match="'multiply'"):
         y.backward()

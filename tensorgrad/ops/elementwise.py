@@ -6,6 +6,7 @@ the broadcast shape and the engine sums them back to each input's shape.
 import numpy as np
 import scipy.special
 
+from ..autograd import no_grad
 from ..registry import primitive
 from ..tensor import Tensor
 
@@ -89,11 +90,31 @@ negative.defvjp(lambda g, out, x: -g)
 
 @primitive
 def cast(x, dtype=None):
-    """x converted to ``dtype`` (NumPy's ``astype``); the gradient is cast back to x's dtype."""
+    """Forward: x converted to ``dtype`` (NumPy's ``astype``)."""
     return np.asarray(x).astype(dtype)
 
 
 cast.defvjp(lambda g, out, x, dtype: cast(g, dtype=x.dtype))
+
+
+@cast.defcall
+def cast(x, dtype=None):
+    """x converted to ``dtype`` (NumPy's ``astype``, any shape).
+
+    Between floating dtypes the gradient flows, cast back to x's dtype. Casting to an
+    integer or bool dtype ends the graph, as in PyTorch: the result does not require grad.
+
+    Raises
+    ------
+    TypeError
+        A complex ``dtype`` for a Tensor that requires grad while recording (complex numbers
+        are not supported for gradients).
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biu":
+        with no_grad():
+            return cast.bind(x, dtype=dtype)
+    return cast.bind(x, dtype=dtype)
 
 
 # -- unary functions -----------------------------------------------------------------------
