@@ -29,7 +29,7 @@ import threading
 import numpy as np
 
 from .errors import BackwardError, ShapeError
-from .tensor import Tensor
+from .tensor import Tensor, version_counter
 
 
 class _State(threading.local):
@@ -227,8 +227,6 @@ def apply(op, args, params):
     if not has_tensor and _state.raw:
         return out
     t = Tensor._make(out)
-    if out.base is not None:  # a view of an input's array shares that input's version
-        _share_version(t, out, args)
     if needs_grad and _state.enabled and op.differentiable:
         dt = out.dtype
         if dt is not _FLOAT64 and dt is not _FLOAT32 and dt.kind != "f":
@@ -365,14 +363,12 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None):
                 continue
             if fn.stamp < _writes:  # something changed in place since fn was recorded
                 _check_unchanged(t, fn)
+            if retain_graph and getattr(fn, "guard", None) is None:
+                _protect_leaves(fn)  # the graph stays alive: its saved leaves read-only
             out = t if create_graph else t.data
             for idx, p in enumerate(fn.parents):
                 if not (isinstance(p, Tensor) and p.requires_grad):
                     continue
-                if retain_graph and p.grad_fn is None:  # the graph stays alive: guard the leaf
-                    counter = p._version_counter
-                    if counter is None or counter.protected is None:
-                        _protect(fn, p)
                 gp = _call_vjp(fn, idx, p, g, out, create_graph)
                 pid = id(p)
                 prev = grads.get(pid)
@@ -535,9 +531,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 # In-place changes: PyTorch's rules, version counters, read-only saved leaves
 # ----------------------------------------------------------------------------------------
 # Every in-place change made through tensorgrad advances the write clock ``_writes`` and
-# stamps the array's VersionCounter with it. A node remembers the clock when it was recorded
-# (``node.stamp``): the reverse pass refuses a node whose output or any Tensor input carries
-# a later stamp, so only a clock comparison per node is paid when nothing changed.
+# stamps the VersionCounter of the array's base with it. A node remembers the clock when it
+# was recorded (``node.stamp``): the reverse pass refuses a node whose output or any array it
+# saved carries a later stamp, so only a clock comparison per node is paid when nothing
+# changed.
 #
 # Direct writes into ``.data`` cannot be seen. One case is caught where it is cheap: after a
 # backward that retains the graph (retain_graph=True, create_graph=True), the arrays of the
@@ -581,28 +578,21 @@ class _Guard(list):
                 _set_writeable(array)
 
 
-def _protect(node, leaf):
-    """Make ``leaf``'s array read-only until ``node`` is released or collected."""
-    array = leaf.data
-    if not array.flags.writeable:  # read-only already: not ours to protect or to give back
-        return
-    counter = leaf._counter()
-    array.setflags(write=False)  # first read-only, then published (see above)
-    counter.protected = array
-    guard = getattr(node, "guard", None)
-    if guard is None:
-        guard = node.guard = _Guard()
-    guard.append((counter, array))
-
-
-def _share_version(t, out, args):
-    """Give ``t`` (wrapping ``out``) the version counter of the Tensor argument whose array
-    ``out`` is a view of (``getitem``, ``reshape``, ``transpose``, ...)."""
-    owner = out.base
-    for a in args:
-        if isinstance(a, Tensor) and (a.data is owner or a.data.base is owner):
-            t._version_counter = a._counter()
-            return
+def _protect_leaves(node):
+    """Make the arrays of ``node``'s leaf inputs that require grad read-only until ``node``
+    is released or collected (those no other live guard protects yet). The node gets a
+    guard, empty or not: the next retained backward passes it by."""
+    guard = node.guard = _Guard()
+    for p in node.parents:
+        if not (isinstance(p, Tensor) and p.grad_fn is None and p.requires_grad):
+            continue
+        array = p.data
+        counter = version_counter(array)
+        if counter.protected is not None or not array.flags.writeable:
+            continue  # already guarded, or read-only for its own reasons: not ours
+        array.setflags(write=False)  # first read-only, then published (see above)
+        counter.protected = array
+        guard.append((counter, array))
 
 
 def _refuse_result_dtype(op, out):
@@ -617,18 +607,20 @@ def _refuse_result_dtype(op, out):
 
 
 def _check_unchanged(t, fn):
-    """Raise if ``fn``'s output ``t`` or one of its Tensor inputs changed in place after
-    ``fn`` was recorded (its counter's stamp is later than the node's)."""
-    for idx, x in enumerate((t, *fn.parents)):
-        if not isinstance(x, Tensor):
+    """Raise if ``fn``'s output ``t`` or one of the arrays it saved (its inputs) changed in
+    place after ``fn`` was recorded (its base's counter has a later stamp than the node)."""
+    for idx, a in enumerate((t.data, *fn.inputs)):
+        if not isinstance(a, np.ndarray):
             continue
-        counter = x._version_counter
+        counter = version_counter(a, create=False)
         if counter is None or counter.stamp <= fn.stamp:
             continue
+        x = t if idx == 0 else fn.parents[idx - 1]
         if idx == 0:
             what = f"the output of '{fn.name}'"
         else:
-            kind = ("a leaf that requires grad" if x.grad_fn is None and x.requires_grad else
+            kind = ("a constant array" if not isinstance(x, Tensor) else
+                    "a leaf that requires grad" if x.grad_fn is None and x.requires_grad else
                     "a leaf that does not require grad" if x.grad_fn is None else
                     f"the output of '{x.grad_fn.name}'")
             what = f"input {idx - 1} of '{fn.name}' ({kind})"
@@ -636,7 +628,7 @@ def _check_unchanged(t, fn):
                  "to see the line that recorded it, run the forward pass inside "
                  "`with tensorgrad.autograd.record_sites():`")
         raise BackwardError(
-            f"backward: {what}, of shape {x.shape} and dtype {x.dtype}, was modified by an "
+            f"backward: {what}, of shape {a.shape} and dtype {a.dtype}, was modified by an "
             f"in-place operation after '{fn.name}' was recorded (it is now at version "
             f"{counter.version}), so its gradient would use the new values; {where}. "
             "tensorgrad checks every input and the output of a recorded op, since its VJP may "
@@ -679,14 +671,13 @@ def in_place(t, name, write, operands=()):
     global _writes
     if _state.enabled:
         _check_may_change(t, name, operands)
-    array = t.data
-    if array.flags.writeable:
+    if t.data.flags.writeable:
         _write(t, name, write, operands)
     else:
         with _write_lock:
             _write_protected(t, name, write, operands)
     with _write_lock:
-        counter = t._counter()
+        counter = version_counter(t.data)
         _writes += 1
         counter.version += 1
         counter.stamp = _writes
@@ -718,7 +709,8 @@ def _write(t, name, write, operands):
     try:
         write(t.data)
     except TypeError as e:
-        values = [o.data if isinstance(o, Tensor) else o for o in operands]
+        values = [o.data if isinstance(o, Tensor) else
+                  np.asarray(o) if isinstance(o, (list, tuple)) else o for o in operands]
         result = getattr(e, "from_", None)  # a ufunc's casting error knows its result dtype
         try:
             result = result or np.result_type(t.data, *values)
@@ -729,7 +721,14 @@ def _write(t, name, write, operands):
             f"tensor's {t.dtype} data (NumPy's same_kind casting, as for ndarray +=); "
             "compute out of place or cast first") from None
     except ValueError as e:
-        shapes = ", ".join(str(np.shape(o)) for o in operands)
+        shapes = [np.shape(o) for o in operands]
+        try:
+            fits = np.broadcast_shapes(t.shape, *shapes) == t.shape
+        except ValueError:
+            fits = False
+        if fits:  # not a question of shapes (integers to negative powers, ...)
+            raise ValueError(f"{name}: {e}") from None
+        shapes = ", ".join(map(str, shapes))
         raise ShapeError(
             f"{name}: cannot write a result computed from operands of shape {shapes} in place "
             f"into this tensor of shape {t.shape} (the operands must broadcast to the "
@@ -740,7 +739,7 @@ def _write_protected(t, name, write, operands):
     """``_write`` into a read-only array made read-only by a live graph's guard (``t``'s
     own array or the base of its view): writeable for the write, then read-only again.
     ValueError when the array is read-only for another reason."""
-    counter = t._version_counter
+    counter = version_counter(t.data, create=False)
     protected = None if counter is None else counter.protected
     if protected is None:
         _refuse_read_only(name)

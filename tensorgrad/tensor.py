@@ -8,6 +8,7 @@ the ops they call (HIPS autograd attaches ``ArrayBox``'s methods the same way).
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 
@@ -48,23 +49,18 @@ class Tensor:
     Operators follow NumPy (broadcasting included) and PyTorch's autograd vocabulary.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retains_grad", "_version_counter",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retains_grad", "__weakref__")
     __array_priority__ = 1000.0
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # comparisons are elementwise, identity hashing as in PyTorch
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        source = data if isinstance(data, Tensor) else None
-        if source is not None:
+        if isinstance(data, Tensor):
             data = data.data
         self.data = _numeric_array(data, dtype)
         self.grad = None
         self.grad_fn = None
         self._retains_grad = False
-        self._version_counter = None
-        if source is not None and self.data is source.data:  # the same array: one version
-            self._version_counter = source._counter()
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -77,7 +73,6 @@ class Tensor:
         t.grad = None
         t.grad_fn = None
         t._retains_grad = False
-        t._version_counter = None
         t.requires_grad = False
         return t
 
@@ -89,20 +84,12 @@ class Tensor:
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors created by the user rather than by a recorded op.")
 
-    _version = property(lambda self: 0 if self._version_counter is None
-                        else self._version_counter.version,
-                        doc="Number of in-place changes made through tensorgrad to this "
-                            "tensor's array or its views (PyTorch's ``_version``).")
-
-    def _counter(self):
-        """This tensor's :class:`VersionCounter`, created on first use."""
-        counter = self._version_counter
-        if counter is None:
-            with _counter_lock:  # two threads must not give one array two counters
-                counter = self._version_counter
-                if counter is None:
-                    counter = self._version_counter = VersionCounter()
-        return counter
+    @property
+    def _version(self):
+        """Number of in-place changes made through tensorgrad to this tensor's memory, through
+        any view of its base array (PyTorch's ``Tensor._version``)."""
+        counter = version_counter(self.data, create=False)
+        return 0 if counter is None else counter.version
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` in place on a leaf; returns self.
@@ -127,11 +114,9 @@ class Tensor:
         return self
 
     def detach(self):
-        """A new leaf sharing this tensor's data and its version counter, cut from the graph
+        """A new leaf sharing this tensor's data (hence its version), cut from the graph
         (``requires_grad=False``), as ``torch.Tensor.detach``."""
-        t = Tensor._make(self.data)
-        t._version_counter = self._counter()
-        return t
+        return Tensor._make(self.data)
 
     def item(self):
         """The single element as a Python number; ValueError unless size is 1."""
@@ -179,11 +164,16 @@ class Tensor:
             extra.append("requires_grad=True")
         return f"tensor({body}, {', '.join(extra)})"
 
+# -- versions --------------------------------------------------------------------------------
+# One counter per base array, shared by all its views, as PyTorch shares a version counter
+# between a tensor and its views. Keyed by the base array itself (NumPy's ``a.base``), so
+# views made anywhere (getitem, reshape, transpose, detach, np.asarray) share it with no work
+# when they are made: recording pays nothing. Counters exist only for arrays that were
+# changed in place or protected, and go away with their base array.
+
 class VersionCounter:
-    """The version of one array and of all its views: how many times tensorgrad changed it in
-    place (PyTorch's version counter). Tensors whose arrays share memory through tensorgrad
-    (views made by ops such as ``getitem``, ``reshape``, ``transpose``, and ``detach()``)
-    share one counter.
+    """The version of one base array and of all its views: how many times tensorgrad changed
+    its memory in place (PyTorch's version counter). Get it with :func:`version_counter`.
 
     Attributes
     ----------
@@ -204,7 +194,45 @@ class VersionCounter:
         self.protected = None
 
 
-_counter_lock = threading.Lock()
+_counters: dict = {}  # id(base array) -> (weak reference to it, its VersionCounter)
+_counters_lock = threading.Lock()
+
+
+def version_counter(array, create=True):
+    """The :class:`VersionCounter` of ``array``'s base array (``array.base``, or ``array``
+    itself when it owns its memory), shared by all views of that base.
+
+    Parameters
+    ----------
+    array : np.ndarray
+    create : bool
+        Make the counter when there is none yet; otherwise return None then.
+
+    A base that is not an ndarray (``np.frombuffer`` of ``bytes``) cannot be tracked: the
+    array then has a counter of its own, not shared with other views of that buffer.
+    """
+    base = array.base
+    if base is None or not isinstance(base, np.ndarray):
+        base = array
+    entry = _counters.get(id(base))
+    if entry is not None:
+        return entry[1]
+    if not create:
+        return None
+    with _counters_lock:  # two threads must not give one array two counters
+        entry = _counters.get(id(base))
+        if entry is None:
+            key = id(base)
+            entry = _counters[key] = (weakref.ref(base, lambda ref: _forget(key, ref)),
+                                      VersionCounter())
+    return entry[1]
+
+
+def _forget(key, ref):
+    """A base array died: drop its counter (unless its id already belongs to a new one)."""
+    entry = _counters.get(key)
+    if entry is not None and entry[0] is ref:
+        _counters.pop(key, None)
 
 
 def _numeric_array(data, dtype):

@@ -16,8 +16,11 @@ from .tensor import Tensor
 
 
 def _array_of(x):
-    """An in-place operand as NumPy sees it: a Tensor's array, else the value itself."""
-    return x.data if isinstance(x, Tensor) else x
+    """An in-place operand as NumPy sees it: a Tensor's array, a list's array, else the value
+    itself (a Python scalar stays weakly typed, so float32 += 0.1 stays float32)."""
+    if isinstance(x, Tensor):
+        return x.data
+    return np.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
 def _shape_arg(args):
