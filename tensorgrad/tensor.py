@@ -7,6 +7,7 @@ the ops they call (HIPS autograd attaches ``ArrayBox``'s methods the same way).
 """
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 
@@ -164,6 +165,7 @@ class Tensor:
             extra.append("requires_grad=True")
         return f"tensor({body}, {', '.join(extra)})"
 
+
 # -- versions --------------------------------------------------------------------------------
 # One counter per base array, shared by all its views, as PyTorch shares a version counter
 # between a tensor and its views. Keyed by the base array itself (NumPy's ``a.base``), so
@@ -223,16 +225,16 @@ def version_counter(array, create=True):
         entry = _counters.get(id(base))
         if entry is None:
             key = id(base)
-            entry = _counters[key] = (weakref.ref(base, lambda ref: _forget(key, ref)),
+            entry = _counters[key] = (weakref.ref(base, functools.partial(_forget, key)),
                                       VersionCounter())
     return entry[1]
 
 
-def _forget(key, ref):
+def _forget(key, ref, counters=_counters):  # counters bound now: usable at interpreter exit
     """A base array died: drop its counter (unless its id already belongs to a new one)."""
-    entry = _counters.get(key)
+    entry = counters.get(key)
     if entry is not None and entry[0] is ref:
-        _counters.pop(key, None)
+        counters.pop(key, None)
 
 
 def _numeric_array(data, dtype):

@@ -2,6 +2,7 @@
 leaves a retained graph saved, and casts that end the graph. docs/inplace_and_versions.md
 states what is and is not detected; each statement there has a test here."""
 import gc
+import importlib
 import sys
 import threading
 
@@ -252,6 +253,19 @@ def test_read_only_views_share_the_version_too():
     np.testing.assert_array_equal(b.data, [[2.0, 3.0]] * 3)
 
 
+def test_version_counters_go_away_with_their_arrays():
+    tensor_module = importlib.import_module("tensorgrad.tensor")  # tg.tensor is the function
+    gc.collect()
+    before = len(tensor_module._counters)
+    for _ in range(50):
+        x = tg.tensor(np.ones(4))
+        x[1:].add_(1.0)
+        assert x._version == 1
+    del x
+    gc.collect()
+    assert len(tensor_module._counters) <= before
+
+
 def test_a_copy_made_by_advanced_indexing_has_its_own_version():
     x = tg.tensor([1.0, 2.0, 3.0])
     c = x[[0, 2]]
@@ -277,6 +291,16 @@ def test_backward_after_an_in_place_change_of_a_saved_input_raises():
     assert "version 1" in message
     assert "record_sites" in message  # how to see where the op was recorded
     assert w.grad is None
+
+
+def test_writing_an_element_of_a_saved_leaf_under_no_grad_is_seen_by_backward():
+    x = tg.tensor([1.0, 2.0, 3.0])
+    w = tg.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    y = (x * w).sum()
+    with tg.no_grad():
+        w[0] = 10.0  # __setitem__: versioned, unlike w.data[0] = 10.0
+    with pytest.raises(tg.BackwardError, match=r"input 1 of 'multiply' \(a leaf that requires"):
+        y.backward()
 
 
 def test_the_version_error_names_the_line_that_recorded_the_op():
@@ -308,6 +332,15 @@ def test_a_constant_array_changed_in_place_through_a_tensor_is_seen_by_backward(
     y = tg.multiply(a, w).sum()
     tg.Tensor(a).mul_(10.0)  # the same memory as the constant that 'multiply' saved
     with pytest.raises(tg.BackwardError, match=r"input 0 of 'multiply' \(a constant array\)"):
+        y.backward()
+
+
+def test_every_saved_input_is_checked_even_where_the_vjp_would_not_read_it():
+    x = tg.tensor([1.0, 2.0])
+    w = tg.tensor([3.0, 4.0], requires_grad=True)
+    y = (x + w).sum()
+    x.add_(1.0)  # PyTorch would not mind: add saves nothing
+    with pytest.raises(tg.BackwardError, match=r"input 0 of 'add'"):
         y.backward()
 
 
