@@ -14,7 +14,7 @@ contract is written in the docstrings and in the README.
 import importlib
 
 from . import functional, nn, numpy_dispatch, ops, optim, tensor_methods
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad, record_sites
 from .errors import BackwardError, GradcheckError, GraphEscapeError, GraphEscapeWarning, ShapeError
 from .functional import *  # noqa: F401,F403
 from .gradcheck import gradcheck, gradgradcheck
@@ -37,6 +37,7 @@ def __getattr__(name):
 __all__ = sorted([
     "BackwardError", "GradcheckError", "GraphEscapeError", "GraphEscapeWarning", "OPS", "Op",
     "ShapeError", "Tensor", "enable_grad", "grad",
-    "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "primitive", "tensor",
+    "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "primitive", "record_sites",
+    "tensor",
     *ops.__all__, *functional.__all__,
 ])

@@ -2,7 +2,9 @@
 
 An optimiser holds a list of parameters (leaf Tensors, usually ``model.parameters()``) and
 updates their ``.data`` in place, outside the graph, in :meth:`Optimizer.step`. This is the
-only place where parameters change.
+only place where parameters change. Each update is an in-place op (``p.sub_``) under
+``no_grad``: it advances the parameter's version, so a graph recorded before the step and
+differentiated after it (``retain_graph=True``) raises instead of using the new values.
 
 Examples
 --------
@@ -285,7 +287,7 @@ class SGD(Optimizer):
             s["momentum_buffer"] = buf
             d = buf
         np.multiply(d, self.lr, out=scratch)  # p -= lr * d, with no temporary array
-        p.data -= scratch
+        p.sub_(scratch)
 
 
 class Adam(Optimizer):
@@ -374,4 +376,4 @@ class Adam(Optimizer):
         denom += self.eps  # sqrt(v) / sqrt(1 - b2**t) + eps
         ratio = np.divide(m, denom, out=scratch)
         ratio *= step_size
-        p.data -= ratio  # p -= step_size * (m / denom)
+        p.sub_(ratio)  # p -= step_size * (m / denom)

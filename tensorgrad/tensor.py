@@ -7,6 +7,10 @@ the ops they call (HIPS autograd attaches ``ArrayBox``'s methods the same way).
 """
 from __future__ import annotations
 
+import functools
+import threading
+import weakref
+
 import numpy as np
 
 
@@ -33,11 +37,15 @@ class Tensor:
     requires_grad : bool
     grad_fn : Node or None
         The recorded op that produced this tensor (``grad_fn.name``); None for leaves.
+    _version : int
+        How many in-place changes tensorgrad has made to this tensor's array or to any view
+        of it (PyTorch's ``Tensor._version``); see ``docs/inplace_and_versions.md``.
 
     Raises
     ------
     TypeError
-        ``requires_grad=True`` on integer or bool data (only floating dtypes have gradients).
+        ``requires_grad=True`` on integer, bool or complex data (only real floating dtypes
+        have gradients).
 
     Operators follow NumPy (broadcasting included) and PyTorch's autograd vocabulary.
     """
@@ -79,14 +87,24 @@ class Tensor:
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors created by the user rather than by a recorded op.")
 
+    @property
+    def _version(self):
+        """Number of in-place changes made through tensorgrad to this tensor's memory, through
+        any view of its base array (PyTorch's ``Tensor._version``)."""
+        counter = version_counter(self.data, create=False)
+        return 0 if counter is None else counter.version
+
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` in place on a leaf; returns self.
 
-        Raises TypeError for non-floating dtypes and RuntimeError on a non-leaf."""
-        if requires_grad and not (np.issubdtype(self.data.dtype, np.floating)
-                                  or np.issubdtype(self.data.dtype, np.complexfloating)):
-            raise TypeError(f"tensor: requires_grad=True needs a floating dtype, got {self.data.dtype}"
-                            " (only floating-point tensors can have gradients)")
+        Raises TypeError for dtypes other than real floating ones (integer, bool, complex)
+        and RuntimeError on a non-leaf."""
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            extra = (" (complex numbers are not supported for gradients)"
+                     if self.data.dtype.kind == "c" else "")
+            raise TypeError(f"tensor: requires_grad=True needs a real floating dtype, got "
+                            f"{self.data.dtype}{extra}; only floating-point tensors can have "
+                            "gradients")
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf tensor; "
                                "use .detach()")
@@ -99,7 +117,8 @@ class Tensor:
         return self
 
     def detach(self):
-        """A new leaf sharing this tensor's data, cut from the graph (``requires_grad=False``)."""
+        """A new leaf sharing this tensor's data (hence its version), cut from the graph
+        (``requires_grad=False``), as ``torch.Tensor.detach``."""
         return Tensor._make(self.data)
 
     def item(self):
@@ -143,15 +162,91 @@ class Tensor:
             extra.append("requires_grad=True")
         return f"tensor({body}, {', '.join(extra)})"
 
+
+# -- versions --------------------------------------------------------------------------------
+# One counter per base array, shared by all its views, as PyTorch shares a version counter
+# between a tensor and its views. Keyed by the base array itself (NumPy's ``a.base``), so
+# views made anywhere (getitem, reshape, transpose, detach, np.asarray) share it with no work
+# when they are made: recording pays nothing. Counters exist only for arrays that were
+# changed in place or protected, and go away with their base array.
+
+class VersionCounter:
+    """The version of one base array and of all its views: how many times tensorgrad changed
+    its memory in place (PyTorch's version counter). Get it with :func:`version_counter`.
+
+    Attributes
+    ----------
+    version : int
+        In-place changes so far (``Tensor._version``).
+    stamp : int
+        The engine's write clock at the last change: an op recorded before it (with a
+        smaller stamp) saw an older value.
+    protected : ndarray or None
+        The array that a live graph keeps read-only (set and cleared by the engine).
+    """
+
+    __slots__ = ("version", "stamp", "protected")
+
+    def __init__(self):
+        self.version = 0
+        self.stamp = 0
+        self.protected = None
+
+
+_counters: dict = {}  # id(base array) -> (weak reference to it, its VersionCounter)
+_counters_lock = threading.Lock()
+
+
+def version_counter(array, create=True):
+    """The :class:`VersionCounter` of ``array``'s base array (``array.base``, or ``array``
+    itself when it owns its memory), shared by all views of that base.
+
+    Parameters
+    ----------
+    array : np.ndarray
+    create : bool
+        Make the counter when there is none yet; otherwise return None then.
+
+    A base that is not an ndarray (``np.frombuffer`` of ``bytes``) cannot be tracked: the
+    array then has a counter of its own, not shared with other views of that buffer.
+    """
+    base = array.base
+    if base is None or not isinstance(base, np.ndarray):
+        base = array
+    entry = _counters.get(id(base))
+    if entry is not None:
+        return entry[1]
+    if not create:
+        return None
+    with _counters_lock:  # two threads must not give one array two counters
+        entry = _counters.get(id(base))
+        if entry is None:
+            key = id(base)
+            entry = _counters[key] = (weakref.ref(base, functools.partial(_forget, key)),
+                                      VersionCounter())
+    return entry[1]
+
+
+def _forget(key, ref, counters=_counters):  # counters bound now: usable at interpreter exit
+    """A base array died: drop its counter (unless its id already belongs to a new one)."""
+    entry = counters.get(key)
+    if entry is not None and entry[0] is ref:
+        counters.pop(key, None)
+
+
 def _numeric_array(data, dtype):
-    """``np.asarray(data, dtype)``, refusing data that is not numbers (strings, objects) and
-    ragged nesting with a message that says so."""
+    """``np.asarray(data, dtype)``, refusing data that is not real numbers (strings, objects,
+    complex numbers) and ragged nesting with a message that says so."""
     try:
         array = np.asarray(data, dtype=dtype)
     except (ValueError, TypeError) as e:
         raise ValueError(f"tensor: cannot make an array of numbers from this data: {e}") from None
-    if array.dtype.kind not in "biufc":
-        raise TypeError(f"tensor: data must be numbers (bool, int, float or complex), got "
+    if array.dtype.kind == "c":
+        raise TypeError(f"tensor: complex data ({array.dtype}) is not supported: tensorgrad "
+                        "works with real numbers (bool, int, float); keep the real and "
+                        "imaginary parts as two real tensors")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: data must be numbers (bool, int or float), got "
                         f"dtype {array.dtype}")
     return array
 

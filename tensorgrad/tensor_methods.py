@@ -11,7 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import autograd, functional, ops
+from .ops.shape import _plain_index
 from .tensor import Tensor
+
+
+def _array_of(x):
+    """An in-place operand as NumPy sees it: a Tensor's array, a list's array, else the value
+    itself (a Python scalar stays weakly typed, so float32 += 0.1 stays float32)."""
+    if isinstance(x, Tensor):
+        return x.data
+    return np.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
 def _shape_arg(args):
@@ -51,7 +60,8 @@ class _Methods:
         autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def astype(self, dtype):
-        """Cast to ``dtype`` (differentiable for floating dtypes)."""
+        """Cast to ``dtype`` (:func:`tensorgrad.cast`): differentiable between floating
+        dtypes; an integer or bool result ends the graph (``requires_grad=False``)."""
         return ops.cast(self, dtype=np.dtype(dtype))
 
     # -- operators ---------------------------------------------------------------------------
@@ -82,6 +92,92 @@ class _Methods:
     def __or__(self, other): return ops.logical_or(self, other)
     def __ror__(self, other): return ops.logical_or(other, self)
     def __invert__(self): return ops.logical_not(self)
+
+    # -- in place: PyTorch's rules, NumPy's same_kind casting (autograd.in_place) ------------
+    # Each changes self.data and returns self. While recording they raise on a leaf that
+    # requires grad, on a recorded non-leaf and for an operand that requires grad; under
+    # no_grad, and on tensors that do not require grad, they just change the values. Every
+    # change advances the version shared with the tensor's views.
+
+    def add_(self, other, *, alpha=1):
+        """``self += alpha * other`` in place (``torch.Tensor.add_``); returns self. ``+=``."""
+        v = _array_of(other) if alpha == 1 else np.multiply(_array_of(other), alpha)
+        return autograd.in_place(self, "add_", lambda a: np.add(a, v, out=a), (other,))
+
+    def sub_(self, other, *, alpha=1):
+        """``self -= alpha * other`` in place (``torch.Tensor.sub_``); returns self. ``-=``."""
+        v = _array_of(other) if alpha == 1 else np.multiply(_array_of(other), alpha)
+        return autograd.in_place(self, "sub_", lambda a: np.subtract(a, v, out=a), (other,))
+
+    def mul_(self, other):
+        """``self *= other`` in place (``torch.Tensor.mul_``); returns self. ``*=``."""
+        v = _array_of(other)
+        return autograd.in_place(self, "mul_", lambda a: np.multiply(a, v, out=a), (other,))
+
+    def div_(self, other):
+        """``self /= other`` (true division) in place; returns self. ``/=``. On an integer
+        tensor it raises TypeError, as NumPy's and PyTorch's do."""
+        v = _array_of(other)
+        return autograd.in_place(self, "div_", lambda a: np.true_divide(a, v, out=a), (other,))
+
+    def pow_(self, exponent):
+        """``self **= exponent`` in place (``torch.Tensor.pow_``); returns self. ``**=``."""
+        v = _array_of(exponent)
+        return autograd.in_place(self, "pow_", lambda a: np.power(a, v, out=a), (exponent,))
+
+    def zero_(self):
+        """Fill with zeros in place (``torch.Tensor.zero_``); returns self."""
+        return autograd.in_place(self, "zero_", lambda a: a.fill(0))
+
+    def fill_(self, value):
+        """Fill with ``value`` (a number or a 0-d Tensor/array) in place; returns self.
+
+        Raises ValueError for a value with dimensions and TypeError for one of another kind
+        than the tensor's dtype (1.5 into an integer tensor)."""
+        v = _array_of(value)
+        if np.ndim(v) != 0:
+            raise ValueError(f"fill_: value must be a number or a 0-d Tensor/array, got an "
+                             f"array of shape {np.shape(v)}; use copy_ to write an array")
+        return autograd.in_place(self, "fill_",
+                                 lambda a: np.copyto(a, v, casting="same_kind"), (value,))
+
+    def copy_(self, src):
+        """Copy ``src`` (broadcast to this tensor's shape) into it in place
+        (``torch.Tensor.copy_``, with NumPy's same_kind casting); returns self."""
+        v = _array_of(src)
+        return autograd.in_place(self, "copy_",
+                                 lambda a: np.copyto(a, v, casting="same_kind"), (src,))
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        """Clip to ``[min, max]`` in place (``torch.Tensor.clamp_``; either bound may be
+        None, not both); returns self."""
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of 'min' or 'max' must be given")
+        lo, hi = _array_of(min), _array_of(max)
+        bounds = tuple(b for b in (min, max) if b is not None)
+        return autograd.in_place(self, "clamp_", lambda a: np.clip(a, lo, hi, out=a), bounds)
+
+    def __setitem__(self, index, value):
+        """``self[index] = value`` in place, NumPy's indexing; a value of another kind than
+        the tensor's dtype raises TypeError (same_kind casting, unlike ndarray's)."""
+        v, index = _array_of(value), _plain_index(index)
+
+        def write(a):
+            if not np.can_cast(np.result_type(a, v), a.dtype, "same_kind"):
+                raise TypeError("same_kind")
+            a[index] = v
+
+        autograd.in_place(self, "__setitem__", write, (value,))
+
+    def __iadd__(self, other): return self.add_(other)
+    def __isub__(self, other): return self.sub_(other)
+    def __imul__(self, other): return self.mul_(other)
+    def __itruediv__(self, other): return self.div_(other)
+    def __ipow__(self, other): return self.pow_(other)
+
+    def __imatmul__(self, other):
+        raise TypeError("@=: in-place matrix multiplication is not supported (as in PyTorch); "
+                        "write x = x @ w")
 
     # -- methods (each the function of the same name in tensorgrad) --------------------------
     def sum(self, axis=None, keepdims=False): return ops.sum(self, axis=axis, keepdims=keepdims)

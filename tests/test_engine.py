@@ -1,6 +1,7 @@
 """Engine semantics: recording, no_grad, leaves, tg.grad, dtypes, operators, user-defined
 primitives and the engine's own checks."""
 import gc
+import sys
 import threading
 import weakref
 
@@ -420,3 +421,117 @@ def test_user_op_with_broadcast_gets_gradients_summed_back():
     out.backward(np.ones((2, 2)))
     assert x.grad.shape == (2, 1) and y.grad.shape == (2,)
     assert tg.gradcheck(hypot, (x, y))
+
+
+# ----------------------------------------------------------------------------------------
+# Cotangents and complex numbers: refused where they enter
+# ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("grad", "expected"), [
+    ([None, None, None], "object"),
+    ("abc", "<U3"),
+    (np.array(["a", "b", "c"]), "<U1"),
+    (np.ones(3) * 1j, "complex128"),
+    (np.ones(3, dtype=np.complex64), "complex64"),
+], ids=["None", "str", "str-array", "complex128", "complex64"])
+def test_backward_refuses_a_cotangent_that_is_not_real_numbers(grad, expected):
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(TypeError, match=rf"backward: grad must hold real numbers.*{expected}"):
+        (x * 2).backward(grad)
+    assert x.grad is None
+
+
+def test_backward_refuses_a_ragged_cotangent():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="backward: grad"):
+        (x * 2).backward([1.0, [2.0, 3.0]])
+
+
+@pytest.mark.parametrize("grad_outputs", [[None, None], np.array([1j, 1j]), "ab"],
+                         ids=["None", "complex", "str"])
+def test_grad_refuses_a_cotangent_that_is_not_real_numbers(grad_outputs):
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"grad \(output 0\): grad must hold real numbers"):
+        tg.grad(x * 2, x, grad_outputs=grad_outputs)
+
+
+def test_integer_and_bool_cotangents_are_converted_to_the_output_dtype():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 2).backward(np.array([1, 3]))
+    np.testing.assert_array_equal(x.grad.data, [2.0, 6.0])
+    assert x.grad.dtype == np.float64
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tg.tensor([1 + 2j], requires_grad=True),
+    lambda: tg.Tensor(np.array([1j], dtype=np.complex64), requires_grad=True),
+    lambda: tg.tensor([1j]).requires_grad_(),
+], ids=["tensor", "Tensor", "requires_grad_"])
+def test_requires_grad_on_complex_data_raises_naming_the_dtype(make):
+    with pytest.raises(TypeError, match="complex"):
+        make()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tg.tensor([1 + 2j, 3j]),
+    lambda: tg.Tensor(np.ones(2, dtype=np.complex64)),
+    lambda: tg.exp(np.array([1j])),
+    lambda: tg.tensor([1.0, 2.0]) * np.array([1j, 2j]),
+], ids=["tensor", "Tensor", "op on an array", "operator"])
+def test_complex_data_is_refused_where_it_enters(make):
+    with pytest.raises(TypeError, match=r"complex"):
+        make()
+
+
+def test_an_op_producing_complex_from_a_tensor_that_requires_grad_raises():
+    @tg.primitive
+    def to_complex(x):
+        return x * 1j
+
+    to_complex.defvjp(lambda g, out, x: g)
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"to_complex.*complex128.*not supported"):
+        to_complex(x)
+    with pytest.raises(TypeError, match="complex"):
+        x * np.array([1j, 1j])
+
+
+def test_a_vjp_returning_complex_raises_instead_of_dropping_the_imaginary_part():
+    @tg.primitive
+    def twice(x):
+        return 2 * x
+
+    twice.defvjp(lambda g, out, x: g * (2 + 1j))
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(tg.BackwardError, match=r"'twice'.*complex128"):
+        twice(x).sum().backward()
+
+
+# ----------------------------------------------------------------------------------------
+# Threads
+# ----------------------------------------------------------------------------------------
+
+def test_gradient_accumulation_from_several_threads_is_atomic():
+    w = tg.tensor([1.0], requires_grad=True)
+    errors = []
+
+    def work():
+        try:
+            for _ in range(3000):
+                (w * 1.0).sum().backward()
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often: races show up reliably
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors
+    assert w.grad.data[0] == 12000.0
+    assert w.data.flags.writeable  # every graph released its protection

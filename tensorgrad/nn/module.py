@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..errors import ShapeError
 from ..tensor import Tensor
 
@@ -357,8 +358,9 @@ class Module:
             if unexpected:
                 lines.append(f"  unexpected key(s): {', '.join(repr(k) for k in unexpected)}")
             raise RuntimeError("\n".join(lines))
-        for name, arr in values.items():
-            own[name].data[...] = arr
+        with no_grad():  # a versioned in-place copy: a graph that saved the old value knows
+            for name, arr in values.items():
+                own[name].copy_(arr)
         return IncompatibleKeys(missing, unexpected)
 
     # -- repr --------------------------------------------------------------------------------

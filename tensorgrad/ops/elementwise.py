@@ -11,6 +11,7 @@ derivative is 0 (:func:`_times`), so that an untaken ``where`` branch never pois
 import numpy as np
 import scipy.special
 
+from ..autograd import no_grad
 from ..registry import primitive
 from ..tensor import Tensor
 
@@ -149,11 +150,37 @@ negative.defvjp(lambda g, out, x: -g)
 
 @primitive
 def cast(x, dtype=None):
-    """x converted to ``dtype`` (NumPy's ``astype``); the gradient is cast back to x's dtype."""
+    """Forward: x converted to ``dtype`` (NumPy's ``astype``)."""
     return np.asarray(x).astype(dtype)
 
 
 cast.defvjp(lambda g, out, x, dtype: cast(g, dtype=x.dtype))
+
+
+@cast.defcall
+def cast(x, dtype=None):
+    """x converted to ``dtype`` (NumPy's ``astype``, any shape).
+
+    Between floating dtypes the gradient flows, cast back to x's dtype. Casting to an
+    integer or bool dtype ends the graph, as in PyTorch: the result does not require grad.
+
+    Raises
+    ------
+    TypeError
+        ``dtype`` is not a NumPy dtype, or is complex, object or string (tensorgrad supports
+        real numbers only).
+    """
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"cast: dtype {dtype!r} is not a NumPy dtype ({e})") from None
+    if dtype.kind not in "biuf":
+        raise TypeError(f"cast: dtype must be a bool, integer or floating dtype, got {dtype} "
+                        "(tensorgrad supports real numbers only)")
+    if dtype.kind in "biu":
+        with no_grad():
+            return cast.bind(x, dtype=dtype)
+    return cast.bind(x, dtype=dtype)
 
 
 # -- unary functions -----------------------------------------------------------------------
