@@ -205,6 +205,7 @@ spec("where", "where", tg.where,
 unary("negative", tg.negative, np.negative)
 unary("exp", tg.exp, np.exp)
 unary("log", tg.log, np.log, elements=(0.1, 3.0))
+unary("log1p", tg.log1p, np.log1p, elements=(-0.9, 3.0))
 unary("sqrt", tg.sqrt, np.sqrt, elements=(0.1, 3.0))
 unary("abs", tg.abs, np.abs, elements=floats(-2.0, 2.0, avoid=[0.0]))
 unary("tanh", tg.tanh, np.tanh, elements=(-3.0, 3.0))

@@ -16,7 +16,7 @@ from ..registry import primitive
 from ..tensor import Tensor
 
 __all__ = ["abs", "add", "cast", "clip", "divide", "equal", "exp", "greater", "greater_equal",
-           "less", "less_equal", "log", "logical_and", "logical_not", "logical_or", "maximum",
+           "less", "less_equal", "log", "log1p", "logical_and", "logical_not", "logical_or", "maximum",
            "minimum", "multiply", "negative", "not_equal", "power", "relu", "sigmoid", "sign",
            "sqrt", "subtract", "tanh", "where"]
 
@@ -202,6 +202,16 @@ def log(x):
 
 
 log.defvjp(lambda g, out, x: g / x)
+
+
+@primitive
+def log1p(x):
+    """log(1 + x), elementwise, accurate for |x| much smaller than 1 (NumPy's ``log1p``;
+    -inf at -1, NaN below). d/dx = 1/(1 + x)."""
+    return np.log1p(x)
+
+
+log1p.defvjp(lambda g, out, x: g / (1 + x))
 
 
 @primitive
