@@ -168,7 +168,11 @@ UFUNCS = {
     np.bitwise_or: _bitwise(ops.logical_or, "bitwise_or"),
     np.invert: _bitwise(ops.logical_not, "invert"),
 }
-"""NumPy ufunc -> the tensorgrad op it runs when called on Tensors (``ufunc(*inputs)``)."""
+UFUNCS.update({getattr(np, name): getattr(ops, name) for name in ops.__all__
+               if isinstance(getattr(np, name, None), np.ufunc)
+               and getattr(np, name) not in UFUNCS})  # an op named as a ufunc runs for it
+"""NumPy ufunc -> the tensorgrad op it runs when called on Tensors (``ufunc(*inputs)``).
+A tensorgrad op named like a NumPy ufunc (``log1p``) joins the table by its name."""
 
 REDUCTIONS = {
     np.add: ops.sum,

@@ -540,3 +540,11 @@ def test_a_list_whose_tensors_do_not_stack_raises_naming_the_op():
     with pytest.raises(tg.ShapeError, match=r"^sum: a list argument holding Tensors is stacked "
                                             r"\(tensorgrad\.stack\).*cannot stack shapes"):
         tg.sum([_x(2), _x(3)])
+
+
+def test_an_op_named_like_a_ufunc_joins_the_table_by_its_name():
+    x = tg.tensor([0.5, 1.0], requires_grad=True)
+    y = np.log1p(x)
+    assert y.grad_fn.name == "log1p"
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [1 / 1.5, 1 / 2.0], rtol=1e-15)
