@@ -123,7 +123,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     ValueError
         Bad kernel_size/stride/padding.
     TypeError
-        x not numbers (object or string dtype).
+        x not an array of real numbers (object, string or complex dtype, or not array-like).
 
     Examples
     --------
@@ -217,7 +217,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     ValueError
         Bad kernel_size/stride/padding.
     TypeError
-        x not numbers (object or string dtype).
+        x not an array of real numbers (object, string or complex dtype, or not array-like).
 
     Notes
     -----
