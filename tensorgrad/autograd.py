@@ -12,10 +12,11 @@ so the backward pass is itself a graph that can be differentiated again. The sam
 serves both, because every primitive computes directly on ndarrays and records on Tensors.
 
 In-place changes (``+=``, ``add_``, ..., the optimisers' updates) go through
-:func:`in_place`, which applies PyTorch's rules and advances the array's version; the reverse
-pass refuses a node whose inputs or output changed after it was recorded, and after a
-backward that retains the graph the leaves it saved are read-only until it is released
-(docs/inplace_and_versions.md says what is and is not detected).
+:func:`tensorgrad.versions.in_place`, which applies PyTorch's rules and advances the array's
+version; the reverse pass refuses a node whose inputs or output changed after it was recorded,
+and after a backward that retains the graph the leaves it saved are read-only until it is
+released (docs/inplace_and_versions.md says what is and is not detected). An op's arguments
+other than Tensors and plain numbers are taken by :mod:`tensorgrad.inputs`.
 """
 from __future__ import annotations
 
@@ -28,20 +29,14 @@ import threading
 
 import numpy as np
 
+from . import versions
 from .errors import BackwardError, ShapeError
-from .tensor import Tensor, version_counter
+from .escapes import forbid_graph_escape
+from .inputs import _NUMBERS, _describe, _named_error, _plain_input, _sequence_input
+from .state import _state
+from .tensor import Tensor
+from .versions import _check_unchanged, _protect_leaves, _refuse_result_dtype
 
-
-class _State(threading.local):
-    """Per-thread engine switches."""
-
-    def __init__(self) -> None:
-        self.enabled = True  # record ops on Tensors that require grad
-        self.raw = False  # ops on plain ndarrays return ndarrays (inside a non-recording backward)
-        self.record_sites = False  # remember the user's source line of every recorded op
-
-
-_state = _State()
 _FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -96,45 +91,6 @@ class enable_grad(_GradMode):
 
     _mode = True
 
-
-# ---- graph escapes: where converting a recording Tensor to an ndarray is an error ---------
-
-class _EscapeState(threading.local):
-    def __init__(self) -> None:
-        self.depth = 0  # nesting of grad / gradcheck / function transforms in this thread
-
-
-_escape = _EscapeState()
-
-
-def graph_escape_is_error() -> bool:
-    """Whether converting a Tensor that requires grad to an ndarray while recording raises
-    :class:`GraphEscapeError` in this thread (inside :func:`forbid_graph_escape`) rather than
-    warning."""
-    return _escape.depth > 0
-
-
-class forbid_graph_escape:
-    """Context manager (or decorator) under which a Tensor that requires grad converted to an
-    ndarray while recording raises :class:`GraphEscapeError` instead of a warning: used by
-    :func:`grad`, :func:`tensorgrad.gradcheck` and function transforms, whose result such a
-    conversion always makes wrong. Nests; this thread only."""
-
-    def __enter__(self):
-        _escape.depth += 1
-        return self
-
-    def __exit__(self, *exc):
-        _escape.depth -= 1
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with forbid_graph_escape():
-                return fn(*args, **kwargs)
-
-        return wrapper
 
 class record_sites:
     """Context manager under which every recorded op remembers the user's source line
@@ -191,7 +147,7 @@ class Node:
             self.seq = next(_creation_order)
         else:
             self.site = None
-        self.stamp = _writes  # the write clock now (in-place changes: see in_place)
+        self.stamp = versions._writes  # the write clock now (see versions.in_place)
 
     @property
     def name(self) -> str:
@@ -282,101 +238,6 @@ def apply(op, args, params):
             args = tuple(next(done) if isinstance(a, (list, tuple)) else a for a in args)
         t.grad_fn = Node(op, args, tuple(arrays), params)
     return t
-
-
-# ---- arguments that are neither Tensors nor plain numbers, and errors of a forward ---------
-
-_NUMBERS = (float, int, bool)
-
-
-def as_input(name, i, a):
-    """Array argument ``i`` of the op or composite ``name`` as apply takes it: a Tensor as is,
-    a list or tuple as an array of its numbers or the stack of the Tensors it holds, anything
-    else checked to be an array of real numbers (TypeError naming ``name`` otherwise). For
-    composites that look at their input before calling ops."""
-    if isinstance(a, Tensor):
-        return a
-    if isinstance(a, (list, tuple)):
-        a = _sequence_input(name, a)
-        return a if isinstance(a, Tensor) else _plain_input(name, i, a)
-    return _plain_input(name, i, a)
-
-
-def _plain_input(name, i, a):
-    """Array input ``i`` of op ``name`` that is not a Tensor, list or plain number: an array
-    of real numbers (NumPy scalars, arrays of another layout or byte order), else TypeError
-    naming the op, the input and what it got."""
-    if type(a) in _NUMBERS:
-        return a
-    kind = getattr(getattr(a, "dtype", None), "kind", None)
-    if kind is None and not isinstance(a, (np.ndarray, np.generic)):
-        raise TypeError(f"{name}: input {i} must be a Tensor, an array or a number, got "
-                        f"{type(a).__name__}")
-    if kind == "c":
-        raise TypeError(f"{name}: input {i} is complex ({a.dtype}); tensorgrad supports "
-                        "real numbers only (bool, int, float)")
-    if kind not in ("b", "i", "u", "f"):
-        raise TypeError(f"{name}: input {i} must hold numbers (bool, int or float), got "
-                        f"dtype {a.dtype}")
-    return a
-
-
-def _describe(value) -> str:
-    if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape} and dtype {value.dtype}"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _named_error(op, e, arrays, params):
-    """``e`` raised by ``op``'s forward, as an error of the same kind that names the op, the
-    inputs' shapes and the static parameters (unchanged when it names the op already)."""
-    message = str(e)
-    if message.startswith(op.name + ":") or message.startswith(op.name + " "):
-        return e
-    if op.broadcast and isinstance(e, ValueError):
-        shapes = [np.shape(a) for a in arrays]
-        try:
-            np.broadcast_shapes(*shapes)
-        except ValueError:
-            return ShapeError(f"{op.name}: shapes {', '.join(map(str, shapes))} cannot be "
-                              "broadcast together (NumPy broadcasting rules)")
-    kind = next(k for k in type(e).__mro__ if k in (TypeError, ValueError, IndexError))
-    inputs = ", ".join(f"{np.shape(a)} {np.result_type(a)}" for a in arrays)
-    given = ", ".join(f"{k}={_describe(v)}" for k, v in params.items())
-    return kind(f"{op.name}: {message} (inputs {inputs}" + (f"; {given})" if given else ")"))
-
-
-# ---- list and tuple arguments holding Tensors --------------------------------------------
-
-_stack = [None]  # the op stack, handed down by the layer that defines it
-
-
-def set_stack(op) -> None:
-    """Give the engine the op that stacks a list of Tensors (``stack``), through which a list
-    or tuple argument holding Tensors is recorded. Called once, by
-    :mod:`tensorgrad.tensor_methods`."""
-    _stack[0] = op
-
-
-def holds_tensor(seq) -> bool:
-    """Whether a list or tuple holds a Tensor at any depth."""
-    return any(isinstance(a, Tensor) or (isinstance(a, (list, tuple)) and holds_tensor(a))
-               for a in seq)
-
-
-def _sequence_input(name, seq):
-    """A list or tuple passed to ``op`` as an array input: an ndarray of its numbers or, when
-    it holds Tensors (at any depth), the Tensor that ``stack`` makes of its items (nested
-    lists stacked first), recorded like any op, so that gradients reach those Tensors."""
-    if not holds_tensor(seq):
-        return np.asarray(seq)
-    items = [_sequence_input(name, a) if isinstance(a, (list, tuple)) else a for a in seq]
-    try:
-        return _stack[0](items)
-    except ShapeError as e:
-        raise ShapeError(f"{name}: a list argument holding Tensors is stacked (tensorgrad."
-                         f"stack) to record it, and its items do not stack: {e}") from None
 
 
 # ----------------------------------------------------------------------------------------
@@ -488,6 +349,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None):
     results = {}
     handed_out = {id(g if g.base is None else g.base) for g in  # memory a .grad must not alias
                   (r.data if isinstance(r, Tensor) else r for r in root_grads)}
+    clock = versions  # the write clock is read per node: advanced by in-place changes
     prev_enabled, prev_raw = _state.enabled, _state.raw
     _state.enabled, _state.raw = create_graph, not create_graph
     try:
@@ -502,7 +364,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None):
                 _accumulate_grad(t, g, create_graph, handed_out)
             if fn is None:
                 continue
-            if fn.stamp < _writes:  # something changed in place since fn was recorded
+            if fn.stamp < clock._writes:  # something changed in place since fn was recorded
                 _check_unchanged(t, fn)
             if retain_graph and getattr(fn, "guard", None) is None:
                 _protect_leaves(fn)  # the graph stays alive: its saved leaves read-only
@@ -679,248 +541,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         else:
             result.append(g if isinstance(g, Tensor) else Tensor._make(g))
     return tuple(result)
-
-
-
-# ----------------------------------------------------------------------------------------
-# In-place changes: PyTorch's rules, version counters, read-only saved leaves
-# ----------------------------------------------------------------------------------------
-# Every in-place change made through tensorgrad advances the write clock ``_writes`` and
-# stamps the VersionCounter of the array's base with it. A node remembers the clock when it
-# was recorded (``node.stamp``): the reverse pass refuses a node whose output or any array it
-# saved carries a later stamp, so only a clock comparison per node is paid when nothing
-# changed.
-#
-# Direct writes into ``.data`` cannot be seen. One case is caught where it is cheap: after a
-# backward that retains the graph (retain_graph=True, create_graph=True), the arrays of the
-# leaves that require grad which the graph saved are read-only until the node that guards
-# them is released by a later backward or collected (its guard dies). The reverse pass walks
-# those nodes anyway, so recording pays nothing. Doing the same from the moment an op is
-# recorded would catch a direct write between the forward and the first backward too, but
-# costs two flag flips and a guard per leaf and graph, and a loop per op (measured in
-# docs/inplace_and_versions.md): too much for recording. in_place lifts the protection for
-# the length of its own write, so optimisers work with a retained graph.
-#
-# The protection takes no lock and is safe under threads by its order of steps: a guard
-# makes an array read-only *before* publishing it in ``counter.protected``; a dying guard
-# unpublishes it *before* making it writeable; a lifted write makes it read-only again and
-# then checks that it is still published. So the last step on an array whose guard is gone
-# is always "writeable" (a race may only leave an array unprotected while a graph lives: a
-# missed detection, never a refused write).
-
-_writes = 0  # the write clock: in-place changes made through tensorgrad so far
-_write_lock = threading.Lock()  # the clock, the version counts and lifted writes
-
-
-def _set_writeable(array):
-    try:
-        array.setflags(write=True)
-    except ValueError:  # its base was made read-only by someone else meanwhile: leave it
-        pass
-
-
-class _Guard(list):
-    """The (VersionCounter, ndarray) pairs one node made read-only. Only the node refers to
-    it, so it dies, and makes them writeable again, when the node is released by backward
-    or collected."""
-
-    __slots__ = ()
-
-    def __del__(self, _set_writeable=_set_writeable):  # bound now: usable at exit
-        for counter, array in self:
-            if counter.protected is array:
-                counter.protected = None
-                _set_writeable(array)
-
-
-def _protect_leaves(node):
-    """Make the arrays of ``node``'s leaf inputs that require grad read-only until ``node``
-    is released or collected (those no other live guard protects yet). The node gets a
-    guard, empty or not: the next retained backward passes it by."""
-    guard = node.guard = _Guard()
-    for p in node.parents:
-        if not (isinstance(p, Tensor) and p.grad_fn is None and p.requires_grad):
-            continue
-        array = p.data
-        counter = version_counter(array)
-        if counter.protected is not None or not array.flags.writeable:
-            continue  # already guarded, or read-only for its own reasons: not ours
-        array.setflags(write=False)  # first read-only, then published (see above)
-        counter.protected = array
-        guard.append((counter, array))
-
-
-def _refuse_result_dtype(op, out):
-    if out.dtype.kind == "c":
-        raise TypeError(f"{op.name}: the result has dtype {out.dtype}, computed from a Tensor "
-                        "that requires grad, but complex numbers are not supported for "
-                        "gradients; compute on .detach() (or under tg.no_grad()) if no "
-                        "gradient is needed")
-    raise TypeError(f"{op.name}: the result has dtype {out.dtype}, computed from a Tensor that "
-                    "requires grad, but only real floating-point results can carry gradients; "
-                    "declare the op with differentiable=False, or compute on .detach()")
-
-
-def _check_unchanged(t, fn):
-    """Raise if ``fn``'s output ``t`` or one of the arrays it saved (its inputs) changed in
-    place after ``fn`` was recorded (its base's counter has a later stamp than the node)."""
-    for idx, a in enumerate((t.data, *fn.inputs)):
-        if not isinstance(a, np.ndarray):
-            continue
-        counter = version_counter(a, create=False)
-        if counter is None or counter.stamp <= fn.stamp:
-            continue
-        x = t if idx == 0 else fn.parents[idx - 1]
-        if idx == 0:
-            what = f"the output of '{fn.name}'"
-        else:
-            kind = ("a constant array" if not isinstance(x, Tensor) else
-                    "a leaf that requires grad" if x.grad_fn is None and x.requires_grad else
-                    "a leaf that does not require grad" if x.grad_fn is None else
-                    f"the output of '{x.grad_fn.name}'")
-            what = f"input {idx - 1} of '{fn.name}' ({kind})"
-        where = (f"'{fn.name}' was recorded at {fn.site}" if fn.site is not None else
-                 "to see the line that recorded it, run the forward pass inside "
-                 "`with tg.record_sites():`")
-        raise BackwardError(
-            f"backward: {what}, of shape {a.shape} and dtype {a.dtype}, was modified by an "
-            f"in-place operation after '{fn.name}' was recorded (it is now at version "
-            f"{counter.version}), so its gradient would use the new values; {where}. "
-            "tensorgrad checks every input and the output of a recorded op, since its VJP may "
-            "read any of them. Change the tensor after backward (or before the forward), or "
-            "compute out of place (x = x + 1).")
-
-
-def in_place(t, name, write, operands=()):
-    """Change Tensor ``t``'s array in place with ``write(array)``, under PyTorch's rules.
-
-    Parameters
-    ----------
-    t : Tensor
-    name : str
-        The method, for messages (``"add_"``; ``+=`` is ``add_``).
-    write : callable
-        ``write(array)`` updates the ndarray in place with NumPy's ``same_kind`` casting
-        (ufuncs with ``out=``, ``np.copyto``, assignment).
-    operands : tuple
-        The values written from (Tensors, arrays or scalars), for the checks and messages.
-
-    Returns
-    -------
-    Tensor
-        ``t``, with its version (shared with its views) advanced by one.
-
-    Raises
-    ------
-    RuntimeError
-        While recording (grad mode on): ``t`` is a leaf that requires grad (PyTorch's
-        message), ``t`` is a recorded non-leaf, or an operand requires grad; tensorgrad
-        records values, not mutations. Under ``no_grad`` every change is allowed.
-    TypeError
-        The result's dtype cannot be stored in ``t``'s dtype (NumPy's ``same_kind`` rule).
-    ShapeError
-        The operands broadcast to a shape other than ``t``'s.
-    ValueError
-        ``t``'s array is read-only (and not by a live graph's protection).
-    """
-    global _writes
-    if _state.enabled:
-        _check_may_change(t, name, operands)
-    if t.data.flags.writeable:
-        _write(t, name, write, operands)
-    else:
-        with _write_lock:
-            _write_protected(t, name, write, operands)
-    with _write_lock:
-        counter = version_counter(t.data)
-        _writes += 1
-        counter.version += 1
-        counter.stamp = _writes
-    return t
-
-
-def _check_may_change(t, name, operands):
-    if t.requires_grad:
-        if t.grad_fn is None:
-            raise RuntimeError(
-                f"{name}: a leaf Variable that requires grad is being used in an in-place "
-                "operation. Change parameters under `with tg.no_grad():` (as optimisers do), "
-                "or compute out of place (w = w - lr * g makes a new, non-leaf tensor).")
-        raise RuntimeError(
-            f"{name}: this tensor requires grad (it is the output of '{t.grad_fn.name}') and "
-            "grad mode is on; tensorgrad records values, not mutations, so the graph cannot "
-            "follow an in-place change. Compute out of place (y = y + 1), or change it under "
-            "tg.no_grad() (a later backward through it then raises).")
-    for o in operands:
-        if isinstance(o, Tensor) and o.requires_grad:
-            raise RuntimeError(
-                f"{name}: an operand requires grad and grad mode is on; tensorgrad records "
-                "values, not mutations, so the change could not be differentiated. Compute "
-                "out of place (x = x + w), or use tg.no_grad() to change values only.")
-
-
-def _write(t, name, write, operands):
-    """``write(t.data)``, NumPy's casting and broadcasting errors explained."""
-    try:
-        write(t.data)
-    except TypeError as e:
-        values = [o.data if isinstance(o, Tensor) else
-                  np.asarray(o) if isinstance(o, (list, tuple)) else o for o in operands]
-        result = getattr(e, "from_", None)  # a ufunc's casting error knows its result dtype
-        try:
-            result = result or np.result_type(t.data, *values)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name}: {e}") from None
-        raise TypeError(
-            f"{name}: the result has dtype {result}, which cannot be stored in place in this "
-            f"tensor's {t.dtype} data (NumPy's same_kind casting, as for ndarray +=); "
-            "compute out of place or cast first") from None
-    except ValueError as e:
-        shapes = [np.shape(o) for o in operands]
-        try:
-            fits = np.broadcast_shapes(t.shape, *shapes) == t.shape
-        except ValueError:
-            fits = False
-        if fits:  # not a question of shapes (integers to negative powers, ...)
-            raise ValueError(f"{name}: {e}") from None
-        shapes = ", ".join(map(str, shapes))
-        raise ShapeError(
-            f"{name}: cannot write a result computed from operands of shape {shapes} in place "
-            f"into this tensor of shape {t.shape} (the operands must broadcast to the "
-            f"tensor's own shape): {e}") from None
-
-
-def _write_protected(t, name, write, operands):
-    """``_write`` into a read-only array made read-only by a live graph's guard (``t``'s
-    own array or the base of its view): writeable for the write, then read-only again.
-    ValueError when the array is read-only for another reason."""
-    counter = version_counter(t.data, create=False)
-    protected = None if counter is None else counter.protected
-    if protected is None:
-        _refuse_read_only(name)
-    array = t.data
-    view = array is not protected
-    protected.setflags(write=True)
-    try:
-        if view:
-            _make_writeable(array, name)
-        _write(t, name, write, operands)
-    finally:
-        if view:
-            array.setflags(write=False)
-        protected.setflags(write=False)
-        if counter.protected is not protected:  # its guard died meanwhile
-            _set_writeable(protected)
-
-
-def _make_writeable(array, name):
-    try:
-        array.setflags(write=True)
-    except ValueError:  # a view of memory that is read-only for another reason
-        _refuse_read_only(name)
-
-
-def _refuse_read_only(name):
-    raise ValueError(f"{name}: this tensor's data is a read-only array (for example a "
-                     "broadcast view, or a read-only array given to Tensor), so it cannot be "
-                     "changed in place; copy it first (tg.tensor(x))")

@@ -3,8 +3,8 @@
 The layer above :mod:`tensorgrad.ops`; the package exports ``__all__`` from here as well."""
 import numpy as np
 
-from .autograd import as_input
 from .errors import ShapeError
+from .inputs import as_input
 from .ops.elementwise import cast, exp, negative
 from .ops.loss import check_reduction, reduce_loss, same_shape
 from .ops.reduce import logsumexp

@@ -17,7 +17,7 @@ converts the Tensor through ``Tensor.__array__``. Converting a Tensor that requi
 recording gives a constant array, so no gradient flows back through it: that warns
 (:class:`~tensorgrad.errors.GraphEscapeWarning`) at the line of user code, and raises
 :class:`~tensorgrad.errors.GraphEscapeError` inside ``tensorgrad.grad``, ``gradcheck`` and
-function transforms (:class:`~tensorgrad.autograd.forbid_graph_escape`), where the gradient
+function transforms (:class:`~tensorgrad.escapes.forbid_graph_escape`), where the gradient
 would always be wrong. ``.detach()``, ``.numpy()``, ``.data`` and ``no_grad`` read values
 silently, and so do the ``np.testing`` helpers.
 
@@ -37,6 +37,7 @@ import scipy
 from . import autograd, functional, ops
 from . import tensor as _tensor_module
 from .errors import GraphEscapeError, GraphEscapeWarning
+from .escapes import graph_escape_is_error
 from .tensor import Tensor
 
 __all__ = ["FUNCTIONS", "ON_VALUES", "REDUCTIONS", "UFUNCS", "values"]
@@ -349,7 +350,7 @@ def _array(self, dtype=None, copy=None):
 
     Converting a Tensor that requires grad while recording warns
     (:class:`GraphEscapeWarning`, at the user's line), or raises :class:`GraphEscapeError`
-    inside :class:`~tensorgrad.autograd.forbid_graph_escape`: the array is a constant."""
+    inside :class:`~tensorgrad.escapes.forbid_graph_escape`: the array is a constant."""
     if self.requires_grad and autograd.is_grad_enabled():
         _graph_escape()
     if copy:
@@ -385,7 +386,7 @@ def _graph_escape():
                 "tensorgrad ops (NumPy functions and ufuncs such as np.mean and np.exp dispatch "
                 "to them), or read the values on purpose with .detach(), .numpy(), .data or "
                 "under tensorgrad.no_grad()")
-    if autograd.graph_escape_is_error():
+    if graph_escape_is_error():
         site = "an unknown line" if frame is None else (
             f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
         raise GraphEscapeError(f"{text}. Converted at {site}; inside tensorgrad.grad, "

@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import autograd, functional, ops
+from .inputs import set_stack
 from .ops.shape import _plain_index
 from .tensor import Tensor
+from .versions import in_place
 
 
 def _array_of(x):
@@ -93,7 +95,7 @@ class _Methods:
     def __ror__(self, other): return ops.logical_or(other, self)
     def __invert__(self): return ops.logical_not(self)
 
-    # -- in place: PyTorch's rules, NumPy's same_kind casting (autograd.in_place) ------------
+    # -- in place: PyTorch's rules, NumPy's same_kind casting (versions.in_place) ------------
     # Each changes self.data and returns self. While recording they raise on a leaf that
     # requires grad, on a recorded non-leaf and for an operand that requires grad; under
     # no_grad, and on tensors that do not require grad, they just change the values. Every
@@ -102,32 +104,32 @@ class _Methods:
     def add_(self, other, *, alpha=1):
         """``self += alpha * other`` in place (``torch.Tensor.add_``); returns self. ``+=``."""
         v = _array_of(other) if alpha == 1 else np.multiply(_array_of(other), alpha)
-        return autograd.in_place(self, "add_", lambda a: np.add(a, v, out=a), (other,))
+        return in_place(self, "add_", lambda a: np.add(a, v, out=a), (other,))
 
     def sub_(self, other, *, alpha=1):
         """``self -= alpha * other`` in place (``torch.Tensor.sub_``); returns self. ``-=``."""
         v = _array_of(other) if alpha == 1 else np.multiply(_array_of(other), alpha)
-        return autograd.in_place(self, "sub_", lambda a: np.subtract(a, v, out=a), (other,))
+        return in_place(self, "sub_", lambda a: np.subtract(a, v, out=a), (other,))
 
     def mul_(self, other):
         """``self *= other`` in place (``torch.Tensor.mul_``); returns self. ``*=``."""
         v = _array_of(other)
-        return autograd.in_place(self, "mul_", lambda a: np.multiply(a, v, out=a), (other,))
+        return in_place(self, "mul_", lambda a: np.multiply(a, v, out=a), (other,))
 
     def div_(self, other):
         """``self /= other`` (true division) in place; returns self. ``/=``. On an integer
         tensor it raises TypeError, as NumPy's and PyTorch's do."""
         v = _array_of(other)
-        return autograd.in_place(self, "div_", lambda a: np.true_divide(a, v, out=a), (other,))
+        return in_place(self, "div_", lambda a: np.true_divide(a, v, out=a), (other,))
 
     def pow_(self, exponent):
         """``self **= exponent`` in place (``torch.Tensor.pow_``); returns self. ``**=``."""
         v = _array_of(exponent)
-        return autograd.in_place(self, "pow_", lambda a: np.power(a, v, out=a), (exponent,))
+        return in_place(self, "pow_", lambda a: np.power(a, v, out=a), (exponent,))
 
     def zero_(self):
         """Fill with zeros in place (``torch.Tensor.zero_``); returns self."""
-        return autograd.in_place(self, "zero_", lambda a: a.fill(0))
+        return in_place(self, "zero_", lambda a: a.fill(0))
 
     def fill_(self, value):
         """Fill with ``value`` (a number or a 0-d Tensor/array) in place; returns self.
@@ -138,14 +140,14 @@ class _Methods:
         if np.ndim(v) != 0:
             raise ValueError(f"fill_: value must be a number or a 0-d Tensor/array, got an "
                              f"array of shape {np.shape(v)}; use copy_ to write an array")
-        return autograd.in_place(self, "fill_",
+        return in_place(self, "fill_",
                                  lambda a: np.copyto(a, v, casting="same_kind"), (value,))
 
     def copy_(self, src):
         """Copy ``src`` (broadcast to this tensor's shape) into it in place
         (``torch.Tensor.copy_``, with NumPy's same_kind casting); returns self."""
         v = _array_of(src)
-        return autograd.in_place(self, "copy_",
+        return in_place(self, "copy_",
                                  lambda a: np.copyto(a, v, casting="same_kind"), (src,))
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
@@ -155,7 +157,7 @@ class _Methods:
             raise ValueError("clamp_: at least one of 'min' or 'max' must be given")
         lo, hi = _array_of(min), _array_of(max)
         bounds = tuple(b for b in (min, max) if b is not None)
-        return autograd.in_place(self, "clamp_", lambda a: np.clip(a, lo, hi, out=a), bounds)
+        return in_place(self, "clamp_", lambda a: np.clip(a, lo, hi, out=a), bounds)
 
     def __setitem__(self, index, value):
         """``self[index] = value`` in place, NumPy's indexing; a value of another kind than
@@ -167,7 +169,7 @@ class _Methods:
                 raise TypeError("same_kind")
             a[index] = v
 
-        autograd.in_place(self, "__setitem__", write, (value,))
+        in_place(self, "__setitem__", write, (value,))
 
     def __iadd__(self, other): return self.add_(other)
     def __isub__(self, other): return self.sub_(other)
@@ -207,4 +209,4 @@ for _name, _value in vars(_Methods).items():
         setattr(Tensor, _name, _value)
 
 autograd.set_unbroadcast(ops.sum_to_shape)
-autograd.set_stack(ops.stack)
+set_stack(ops.stack)

@@ -12,7 +12,7 @@ import scipy.signal
 
 import tensorgrad as tg
 from tensorgrad import numpy_dispatch
-from tensorgrad.autograd import forbid_graph_escape, graph_escape_is_error
+from tensorgrad.escapes import forbid_graph_escape, graph_escape_is_error
 
 rng = np.random.default_rng(20240612)
 

@@ -23,8 +23,10 @@ import warnings
 import numpy as np
 
 from .._random import as_generator
-from ..autograd import _state, forbid_graph_escape, grad
+from ..autograd import grad
 from ..errors import GradcheckError, GraphEscapeError
+from ..escapes import forbid_graph_escape
+from ..state import _state
 from ..tensor import Tensor
 from ._invariants import reverse_mode
 from ._modes import compare

@@ -26,8 +26,8 @@ import os
 
 import numpy as np
 
-from ..autograd import as_input
 from ..errors import ShapeError
+from ..inputs import as_input
 from ..registry import primitive
 from ._conv_kernels import (
     conv_transpose_nchw,

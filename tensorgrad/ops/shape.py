@@ -1,8 +1,8 @@
 """Shape primitives: reshape, transpose, broadcasting and its adjoint, indexing, joining."""
 import numpy as np
 
-from ..autograd import as_input
 from ..errors import ShapeError
+from ..inputs import as_input
 from ..registry import primitive
 from ..tensor import Tensor
 

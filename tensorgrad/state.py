@@ -1,0 +1,19 @@
+"""The engine's per-thread switches: whether ops are recorded, whether ops on plain ndarrays
+return ndarrays (inside a non-recording backward pass), whether recorded ops remember the
+user's source line. Read by :mod:`tensorgrad.autograd` and :mod:`tensorgrad.versions`; set
+by ``no_grad``/``enable_grad``, ``record_sites`` and the reverse pass."""
+from __future__ import annotations
+
+import threading
+
+
+class _State(threading.local):
+    """Per-thread engine switches."""
+
+    def __init__(self) -> None:
+        self.enabled = True  # record ops on Tensors that require grad
+        self.raw = False  # ops on plain ndarrays return ndarrays (inside a non-recording backward)
+        self.record_sites = False  # remember the user's source line of every recorded op
+
+
+_state = _State()
