@@ -3,8 +3,9 @@ and checking gradients.
 
 The layers, bottom up (each module imports only from the layers below it)::
 
-    errors -> tensor -> autograd -> registry -> ops/* -> functional -> tensor_methods
-        -> numpy_dispatch -> gradcheck, nn, optim, data, compare
+    errors -> tensor -> state -> escapes -> inputs -> versions -> autograd -> registry
+        -> ops/* -> functional -> tensor_methods -> numpy_dispatch
+        -> gradcheck, nn, optim, data, compare, testing
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
 ``__all__``) and of :mod:`tensorgrad.functional`, plus the engine's names below. The public
