@@ -2,29 +2,31 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_conv.py            # full run, about a minute
-    python benchmarks/bench_conv.py --quick    # fewer repeats
-    python benchmarks/bench_conv.py --threads 1  # single-threaded BLAS and PyTorch
+    python benchmarks/bench_conv.py              # full run, about a minute
+    python benchmarks/bench_conv.py --quick      # fewer rounds
+    python benchmarks/bench_conv.py --threads 1  # one thread for BLAS and PyTorch
 
-Every comparison times all its systems round-robin in the same process (one timing of each
-system in turn, ``repeat`` times, each timing the mean of ``number`` calls), so that load
-from other processes hits them alike; the medians are reported, with ratios. Results go to
-``benchmarks/results/conv.json`` (``conv_threads1.json`` with ``--threads 1``). On a machine
-shared with other processes, multithreaded BLAS can stall badly (a thread waiting for a
-descheduled one): prefer ``--threads 1`` there.
+``run.py --only conv`` runs the same three benchmarks inside its report. Sections 1 and 2
+time each system in a process of its own (``harness.py``: one worker per library, rounds
+taking turns, medians over rounds), after checking that the systems' results agree.
+Results go to ``benchmarks/results/conv.json`` (``conv_threads1.json`` with ``--threads 1``).
 
 1. The seed notebook's first two layers on one 1x28x28 image (conv 1->5, 3x3, untied bias,
    sigmoid, conv 5->5, 3x3, untied bias), forward and backward: tg.conv2d against the
    notebook's per-channel ``scipy.signal`` loops (a lean copy of them, and the reference
    layers ``tensorgrad.reference.Convolution``/``Sigmoid`` themselves), and PyTorch if
-   importable.
+   installed.
 2. conv2d forward+backward at N=32, 16->32 channels, 32x32, 3x3, padding 1, float32, against
    PyTorch's CPU conv2d, with GFLOP/s next to a 512x512 float32 ``numpy.matmul``'s.
 3. The measurements behind the library's choice of route for each contraction: the input
    gradient (product + loop-free fold vs zero-dilation + correlation), the weight gradient
    (flat, reading the input in place, vs im2col columns) and the forward (im2col in blocks
    of about 64 output pixels vs one product per image), over channel counts, strides and
-   dtypes; the route each rule picks is starred.
+   dtypes; the route each rule picks is starred. These compare tensorgrad's own routes
+   with each other, so they take turns inside one tensorgrad process.
+
+Importing this module imports NumPy and SciPy only: each case imports its own library when
+it is built (inside its worker).
 """
 from __future__ import annotations
 
@@ -32,203 +34,223 @@ import argparse
 import functools
 import json
 import os
-import platform
 import sys
 import timeit
+from pathlib import Path
 
-PARSER = argparse.ArgumentParser(description="Benchmarks of the convolution family.")
-PARSER.add_argument("--quick", action="store_true", help="fewer repeats")
-PARSER.add_argument("--threads", type=int, default=None,
-                    help="BLAS and PyTorch threads (default: the libraries' own choice); "
-                         "1 gives stable numbers on a machine shared with other processes")
-ARGS = PARSER.parse_known_args()[0]  # also importable from run.py
-if ARGS.threads is not None:  # must be set before NumPy loads its BLAS
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+import numpy as np
+import scipy.signal
+import scipy.special
 
-import numpy as np  # noqa: E402
-import scipy.signal  # noqa: E402
-import scipy.special  # noqa: E402
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402
+from report import agrees, table  # noqa: E402
+from workloads import Case, import_torch  # noqa: E402
 
-import tensorgrad as tg  # noqa: E402
-from tensorgrad import reference as ref  # noqa: E402
-from tensorgrad.ops import _conv_kernels as kernels  # noqa: E402
-
-try:
-    import torch
-except ImportError:  # PyTorch is optional
-    torch = None
-if torch is not None and ARGS.threads is not None:
-    torch.set_num_threads(ARGS.threads)
-
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "conv.json")
-
-
-def round_robin(systems, number, repeat):
-    """Median seconds per call of each system, timed in turn ``repeat`` times."""
-    for fn in systems.values():  # warm-up
-        fn()
-    times = {name: [] for name in systems}
-    for _ in range(repeat):
-        for name, fn in systems.items():
-            times[name].append(timeit.timeit(fn, number=number) / number)
-    return {name: float(np.median(t)) for name, t in times.items()}
-
-
-def show(title, medians, baseline, unit=1e-3, unit_name="ms"):
-    print(f"\n{title}")
-    for name, t in medians.items():
-        ratio = medians[baseline] / t
-        print(f"  {name:<28s} {t / unit:10.3f} {unit_name}   {ratio:6.2f}x vs {baseline}")
+RESULTS = HERE / "results" / "conv.json"
 
 
 # -- 1. the notebook's first two layers ---------------------------------------------------
 
-def notebook_layers(number, repeat):
+LAYER_SYSTEMS = {"scipy per-channel loop": "numpy", "tg.reference layers": "tensorgrad",
+                 "tg.conv2d": "tensorgrad", "torch conv2d": "torch"}
+
+
+def _layers_data():
     rng = np.random.default_rng(0)
     x = rng.random((1, 28, 28))
     k1, b1 = rng.standard_normal((5, 1, 3, 3)), rng.random((5, 26, 26))
     k2, b2 = rng.standard_normal((5, 5, 3, 3)), rng.random((5, 24, 24))
     g2 = rng.standard_normal((5, 24, 24))
-    corr, conv = scipy.signal.correlate2d, scipy.signal.convolve2d
+    return x, k1, b1, k2, b2, g2
 
-    def scipy_loop():
-        y1 = b1.copy()
-        for i in range(5):
-            y1[i] += corr(x[0], k1[i, 0], mode="valid")
-        h = scipy.special.expit(y1)
-        y2 = b2.copy()
-        for i in range(5):
-            for j in range(5):
-                y2[i] += corr(h[j], k2[i, j], mode="valid")
-        dk2, dh = np.zeros_like(k2), np.zeros_like(h)
-        for i in range(5):
-            for j in range(5):
-                dk2[i, j] = corr(h[j], g2[i], mode="valid")
-                dh[j] += conv(g2[i], k2[i, j], mode="full")
-        dy1 = dh * h * (1 - h)
-        dk1, dx = np.zeros_like(k1), np.zeros_like(x)
-        for i in range(5):
-            dk1[i, 0] = corr(x[0], dy1[i], mode="valid")
-            dx[0] += conv(dy1[i], k1[i, 0], mode="full")
-        return dk1, dy1, dk2, g2
 
-    layers = [ref.Convolution((1, 28, 28), 3, 5, rng=0), ref.Sigmoid(),
-              ref.Convolution((5, 26, 26), 3, 5, rng=0)]
-    layers[0].kernels[...], layers[0].bias[...] = k1, b1
-    layers[2].kernels[...], layers[2].bias[...] = k2, b2
+def layers_case(system: str) -> Case:
+    """One forward+backward of the notebook's layers 1-2 by ``system`` (a key of
+    :data:`LAYER_SYSTEMS`); its outputs are the gradients of K1, B1 and K2."""
+    x, k1, b1, k2, b2, g2 = _layers_data()
+    if system == "scipy per-channel loop":
+        corr, conv = scipy.signal.correlate2d, scipy.signal.convolve2d
 
-    def reference_layers():
-        out = x
-        for layer in layers:
-            out = layer.forward(out)
-        grad = g2
-        for layer in reversed(layers):
-            grad = layer.backward(grad)
-        return layers[0].kernels_gradient, layers[0].bias_gradient, layers[2].kernels_gradient
+        def fn():
+            y1 = b1.copy()
+            for i in range(5):
+                y1[i] += corr(x[0], k1[i, 0], mode="valid")
+            h = scipy.special.expit(y1)
+            y2 = b2.copy()
+            for i in range(5):
+                for j in range(5):
+                    y2[i] += corr(h[j], k2[i, j], mode="valid")
+            dk2, dh = np.zeros_like(k2), np.zeros_like(h)
+            for i in range(5):
+                for j in range(5):
+                    dk2[i, j] = corr(h[j], g2[i], mode="valid")
+                    dh[j] += conv(g2[i], k2[i, j], mode="full")
+            dy1 = dh * h * (1 - h)
+            dk1, dx = np.zeros_like(k1), np.zeros_like(x)
+            for i in range(5):
+                dk1[i, 0] = corr(x[0], dy1[i], mode="valid")
+                dx[0] += conv(dy1[i], k1[i, 0], mode="full")
+            return dk1, dy1, dk2
 
-    params = [tg.tensor(a, requires_grad=True) for a in (k1, b1, k2, b2)]
+        outputs = fn
+    elif system == "tg.reference layers":
+        from tensorgrad import reference as ref
 
-    def tensorgrad_conv2d():
-        tk1, tb1, tk2, tb2 = params
-        h = tg.sigmoid(tg.conv2d(x, tk1) + tb1)
-        y = tg.conv2d(h, tk2) + tb2
-        return tg.grad(y, params, grad_outputs=g2)
+        layers = [ref.Convolution((1, 28, 28), 3, 5, rng=0), ref.Sigmoid(),
+                  ref.Convolution((5, 26, 26), 3, 5, rng=0)]
+        layers[0].kernels[...], layers[0].bias[...] = k1, b1
+        layers[2].kernels[...], layers[2].bias[...] = k2, b2
 
-    systems = {"scipy per-channel loop": scipy_loop, "tg.reference layers": reference_layers,
-               "tg.conv2d": tensorgrad_conv2d}
-    if torch is not None:
+        def fn():
+            out = x
+            for layer in layers:
+                out = layer.forward(out)
+            grad = g2
+            for layer in reversed(layers):
+                grad = layer.backward(grad)
+            return (layers[0].kernels_gradient, layers[0].bias_gradient,
+                    layers[2].kernels_gradient)
+
+        outputs = fn
+    elif system == "tg.conv2d":
+        import tensorgrad as tg
+
+        params = [tg.tensor(a, requires_grad=True) for a in (k1, b1, k2, b2)]
+
+        def fn():
+            tk1, tb1, tk2, tb2 = params
+            h = tg.sigmoid(tg.conv2d(x, tk1) + tb1)
+            y = tg.conv2d(h, tk2) + tb2
+            return tg.grad(y, params, grad_outputs=g2)
+
+        def outputs():
+            return [v.data for v in fn()[:3]]
+    elif system == "torch conv2d":
+        torch = import_torch()
         tparams = [torch.tensor(a, requires_grad=True) for a in (k1, b1, k2, b2)]
         tx, tg2 = torch.tensor(x[None]), torch.tensor(g2[None])
 
-        def torch_conv2d():
+        def fn():
             tk1, tb1, tk2, tb2 = tparams
             h = torch.sigmoid(torch.nn.functional.conv2d(tx, tk1) + tb1)
             y = torch.nn.functional.conv2d(h, tk2) + tb2
             return torch.autograd.grad(y, tparams, grad_outputs=tg2)
 
-        systems["torch conv2d"] = torch_conv2d
-    # the systems agree before they are timed
-    dk1, dy1, dk2, _ = scipy_loop()
-    got = tensorgrad_conv2d()
-    np.testing.assert_allclose(got[0].data, dk1, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(got[1].data, dy1, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(got[2].data, dk2, rtol=1e-10, atol=1e-12)
-    medians = round_robin(systems, number, repeat)
-    show("1. notebook layers 1-2 on one 1x28x28 image, forward+backward (float64)", medians,
-         "scipy per-channel loop")
-    return {"medians_s": medians,
-            "speedup_vs_scipy_loop": medians["scipy per-channel loop"] / medians["tg.conv2d"],
-            "speedup_vs_reference_layers": medians["tg.reference layers"] / medians["tg.conv2d"],
-            "target_speedup": 5.0}
+        def outputs():
+            return [v.numpy() for v in fn()[:3]]
+    else:
+        raise ValueError(f"layers_case: system must be one of {list(LAYER_SYSTEMS)}, "
+                         f"got {system!r}")
+    return Case(fn, lambda: dict(zip(("dK1", "dB1", "dK2"), outputs())))
+
+
+def notebook_layers(number, repeat, threads=None, baseline=None):
+    """Section 1, each system in its own process; ``baseline = (tree, tag)`` adds the
+    tensorgrad systems of another checkout."""
+    systems = [harness.System(name, lib, {name: {"kind": "conv_layers", "system": name}})
+               for name, lib in LAYER_SYSTEMS.items() if lib != "torch" or harness.torch_installed()]
+    if baseline:
+        systems = harness.with_baseline(systems, *baseline)
+    rows, workers = harness.measure(systems, number, repeat, threads,
+                                    against="scipy per-channel loop")
+    return {"medians_s": {k: r["median_s"] for k, r in rows.items()}, "rows": rows,
+            "workers": workers, "agreement_tolerance": 1e-10}
 
 
 # -- 2. a batched float32 convolution ------------------------------------------------------
 
-def batched_float32(number, repeat):
+BATCHED_SYSTEMS = {"tg.conv2d": "tensorgrad", "tg.conv2d forward only": "tensorgrad",
+                   "numpy.matmul 512x512": "numpy", "torch conv2d": "torch",
+                   "torch conv2d forward only": "torch"}
+N, C_IN, C_OUT, HW, KSIZE = 32, 16, 32, 32, 3
+FLOP_FORWARD = 2.0 * N * C_OUT * C_IN * KSIZE * KSIZE * HW * HW
+FLOP = 3 * FLOP_FORWARD  # forward, input gradient, weight gradient
+
+
+def _batched_data():
     rng = np.random.default_rng(1)
-    n, c, o, hw, k = 32, 16, 32, 32, 3
-    x = rng.standard_normal((n, c, hw, hw)).astype(np.float32)
-    w = (rng.standard_normal((o, c, k, k)) * 0.1).astype(np.float32)
-    b = rng.standard_normal(o).astype(np.float32)
-    g = rng.standard_normal((n, o, hw, hw)).astype(np.float32)
-    flops_fwd = 2.0 * n * o * c * k * k * hw * hw
-    flops = 3 * flops_fwd  # forward, input gradient, weight gradient
-    tparams = [tg.tensor(a, requires_grad=True) for a in (x, w, b)]
-
-    def tensorgrad_conv2d():
-        y = tg.conv2d(*tparams, padding=1)
-        return tg.grad(y, tparams, grad_outputs=g)
-
-    def tensorgrad_forward():
-        with tg.no_grad():
-            return tg.conv2d(x, w, b, padding=1)
-
+    x = rng.standard_normal((N, C_IN, HW, HW)).astype(np.float32)
+    w = (rng.standard_normal((C_OUT, C_IN, KSIZE, KSIZE)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(C_OUT).astype(np.float32)
+    g = rng.standard_normal((N, C_OUT, HW, HW)).astype(np.float32)
     a = rng.standard_normal((512, 512)).astype(np.float32)
-    systems = {"tg.conv2d": tensorgrad_conv2d, "tg.conv2d forward only": tensorgrad_forward,
-               "numpy.matmul 512x512": lambda: a @ a}
-    if torch is not None:
-        rparams = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
-        rg = torch.tensor(g)
-        rx, rw, rb = (torch.tensor(v) for v in (x, w, b))
+    return x, w, b, g, a
 
-        def torch_conv2d():
-            y = torch.nn.functional.conv2d(*rparams, padding=1)
-            return torch.autograd.grad(y, rparams, grad_outputs=rg)
 
-        def torch_forward():
-            with torch.no_grad():
-                return torch.nn.functional.conv2d(rx, rw, rb, padding=1)
+def batched_case(system: str) -> Case:
+    """Section 2's case ``system`` (a key of :data:`BATCHED_SYSTEMS`); the outputs are the
+    gradients of x, w, b (forward+backward) or the output (forward only)."""
+    x, w, b, g, a = _batched_data()
+    if system == "numpy.matmul 512x512":
+        return Case(lambda: a @ a)
+    if system.startswith("tg."):
+        import tensorgrad as tg
 
-        systems["torch conv2d"] = torch_conv2d
-        systems["torch conv2d forward only"] = torch_forward
-        got, want = tensorgrad_conv2d(), torch_conv2d()
-        for u, v in zip(got, want):
-            np.testing.assert_allclose(u.data, v.numpy(), rtol=2e-3, atol=2e-3 * np.abs(v.numpy()).max())
-    medians = round_robin(systems, number, repeat)
-    gflops = {"tg.conv2d": flops / medians["tg.conv2d"] / 1e9,
-              "tg.conv2d forward only": flops_fwd / medians["tg.conv2d forward only"] / 1e9,
-              "numpy.matmul 512x512": 2.0 * 512**3 / medians["numpy.matmul 512x512"] / 1e9}
-    if torch is not None:
-        gflops["torch conv2d"] = flops / medians["torch conv2d"] / 1e9
-        gflops["torch conv2d forward only"] = (flops_fwd / medians["torch conv2d forward only"]
-                                               / 1e9)
-    print("\n2. conv2d forward+backward, N=32, 16->32 channels, 32x32, 3x3, padding 1, float32 "
-          f"({flops / 1e9:.3f} GFLOP)")
-    for name, t in medians.items():
-        print(f"  {name:<28s} {t * 1e3:10.3f} ms   {gflops[name]:7.1f} GFLOP/s")
-    result = {"medians_s": medians, "gflops": gflops, "flop": flops,
-              "conv_fraction_of_matmul_gflops": gflops["tg.conv2d"] / gflops["numpy.matmul 512x512"]}
-    if torch is not None:
+        params = [tg.tensor(v, requires_grad=True) for v in (x, w, b)]
+        if system == "tg.conv2d":
+            def fn():
+                return tg.grad(tg.conv2d(*params, padding=1), params, grad_outputs=g)
+        else:
+            def fn():
+                with tg.no_grad():
+                    return (tg.conv2d(x, w, b, padding=1),)
+        return Case(fn, lambda: {f"{i}": v.data for i, v in enumerate(fn())})
+    if system.startswith("torch"):
+        torch = import_torch()
+        F = torch.nn.functional
+        if system == "torch conv2d":
+            params = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
+            rg = torch.tensor(g)
+
+            def fn():
+                return torch.autograd.grad(F.conv2d(*params, padding=1), params, grad_outputs=rg)
+        else:
+            rx, rw, rb = (torch.tensor(v) for v in (x, w, b))
+
+            def fn():
+                with torch.no_grad():
+                    return (F.conv2d(rx, rw, rb, padding=1),)
+        return Case(fn, lambda: {f"{i}": v.numpy() for i, v in enumerate(fn())})
+    raise ValueError(f"batched_case: system must be one of {list(BATCHED_SYSTEMS)}, "
+                     f"got {system!r}")
+
+
+def batched_float32(number, repeat, threads=None, baseline=None):
+    """Section 2, one process per library; ``baseline = (tree, tag)`` adds the tensorgrad
+    systems of another checkout. The forward+backward rows are compared with PyTorch's
+    (relative tolerance 2e-3 of the largest gradient), the forward-only rows likewise."""
+    by_lib = {}
+    for name, lib in BATCHED_SYSTEMS.items():
+        if lib != "torch" or harness.torch_installed():
+            by_lib.setdefault(lib, {})[name] = {"kind": "conv_batched", "system": name}
+    systems = [harness.System(lib, lib, cases) for lib, cases in by_lib.items()]
+    if baseline:
+        systems = harness.with_baseline(systems, *baseline)
+    against = {}
+    if harness.torch_installed():
+        for key in (cid for s in systems for cid in s.cases):
+            name = key.split(" @ ")[0]
+            if name.startswith(("tg.", "torch")):
+                against[key] = name.replace("tg.", "torch ")
+    rows, workers = harness.measure(systems, number, repeat, threads, against, tiny=1e-30)
+    medians = {k: r["median_s"] for k, r in rows.items()}
+    gflops = {k: (FLOP_FORWARD if "forward only" in k else FLOP) / t / 1e9
+              for k, t in medians.items() if not k.startswith("numpy")}
+    gflops["numpy.matmul 512x512"] = 2.0 * 512**3 / medians["numpy.matmul 512x512"] / 1e9
+    result = {"medians_s": medians, "rows": rows, "gflops": gflops, "flop": FLOP,
+              "workers": workers, "agreement_tolerance": 2e-3}
+    if "torch conv2d" in medians:
         result["time_ratio_tg_over_torch"] = medians["tg.conv2d"] / medians["torch conv2d"]
         result["forward_time_ratio_tg_over_torch"] = (medians["tg.conv2d forward only"]
                                                       / medians["torch conv2d forward only"])
-        result["target_time_ratio"] = 1.5
-        print(f"  tg.conv2d / torch time ratio: {result['time_ratio_tg_over_torch']:.2f} "
-              f"(target <= 1.5); forward only {result['forward_time_ratio_tg_over_torch']:.2f}")
     return result
+
+
+KINDS = {"conv_layers": lambda c: layers_case(c["system"]),
+         "conv_batched": lambda c: batched_case(c["system"])}
 
 
 # -- 3. the measurements behind each choice of route -------------------------------------
@@ -244,18 +266,30 @@ ROUTE_CASES = {
 }
 
 
-def route_choice(number, repeat):
+def _in_turn(systems, number, repeat):
+    """Median seconds per call of each system, timed in turn ``repeat`` times (one process:
+    these are routes of the same library)."""
+    for fn in systems.values():  # warm-up
+        fn()
+    times = {name: [] for name in systems}
+    for _ in range(repeat):
+        for name, fn in systems.items():
+            times[name].append(timeit.timeit(fn, number=number) / number)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def route_choice(number, repeat, cases=None):
     """Each contraction's two routes on the same arrays (3x3 kernels, padding 1): the input
     gradient (fold vs dilated), the weight gradient (flat vs im2col columns), the forward
-    (row blocks vs one product per image), each forced with the kernels' ``route=``. The
-    rules in tensorgrad/ops/_conv_kernels.py come from these figures; the route each rule
-    picks is marked with *."""
+    (row blocks vs one product per image), each forced with the kernels' ``route=``, for the
+    first ``cases`` of :data:`ROUTE_CASES` (all by default). The rules in
+    tensorgrad/ops/_conv_kernels.py come from these figures; the route each rule picks is
+    marked with *."""
+    from tensorgrad.ops import _conv_kernels as kernels
+
     rng = np.random.default_rng(2)
     out = {}
-    print("\n3. routes of each contraction (ms; * = the one the library picks)")
-    print(f"  {'case':<34s} {'input grad: fold  dilated':>27s} {'weight grad: flat  columns':>28s}"
-          f" {'forward: blocks  whole':>24s}")
-    for label, (n, c, o, hw, dtype) in ROUTE_CASES.items():
+    for label, (n, c, o, hw, dtype) in list(ROUTE_CASES.items())[:cases]:
         for s in (1, 2):
             x = rng.standard_normal((n, c, hw, hw)).astype(dtype)
             w = rng.standard_normal((o, c, 3, 3)).astype(dtype)
@@ -273,56 +307,129 @@ def route_choice(number, repeat):
             }
             if s == 1:
                 routes["flat"] = (kernels.weight_grad_nchw, x, g, w_args)
-            systems = {route: functools.partial(fn, a, b, *args, route=route)
-                       for route, (fn, a, b, args) in routes.items()}
+            systems = {route: functools.partial(fn, p, q, *args, route=route)
+                       for route, (fn, p, q, args) in routes.items()}
             for a, b in (("fold", "dilated"), ("flat", "columns"), ("blocks", "whole")):
                 if a in systems:  # both routes agree before they are timed
                     want = systems[b]()
                     np.testing.assert_allclose(systems[a](), want, rtol=1e-4,
                                                atol=1e-4 * np.abs(want).max())
-            medians = round_robin(systems, max(1, number // (20 if n > 8 else 1)), repeat)
+            medians = _in_turn(systems, max(1, number // (20 if n > 8 else 1)), repeat)
             pick_t = kernels.transpose_route(c, o)
             pick_w = kernels.weight_grad_route((s, s), c)
             pick_f = kernels.forward_route(n, o, c * 9, *y.shape[2:])
-            cells = [_cell(medians, m, pick) for m, pick in
-                     (("fold", pick_t), ("dilated", pick_t), ("flat", pick_w),
-                      ("columns", pick_w), ("blocks", pick_f), ("whole", pick_f))]
-            key = f"{label}, stride {s}"
-            out[key] = {"medians_s": medians, "picked": [pick_t, pick_w, pick_f]}
-            print(f"  {key:<34s} {cells[0]}{cells[1]}        {cells[2]}{cells[3]}    "
-                  f"{cells[4]}{cells[5]}")
+            out[f"{label}, stride {s}"] = {"medians_s": medians,
+                                           "picked": [pick_t, pick_w, pick_f]}
     return out
 
 
-def _cell(medians, name, pick):
-    if name not in medians:
-        return f"{'-':>8s} "
-    return f"{medians[name] * 1e3:8.3f}{'*' if name == pick else ' '}"
-
-
-def main():
-    repeat = 5 if ARGS.quick else 15
-    results = {
-        "machine": {"python": platform.python_version(), "numpy": np.__version__,
-                    "platform": platform.platform(), "cpus": os.cpu_count(),
-                    "blas_threads": ARGS.threads or "default",
-                    "torch": None if torch is None else torch.__version__,
-                    "torch_threads": None if torch is None else torch.get_num_threads(),
-                    "load_average_at_start": os.getloadavg()},
-        "method": "round-robin timeit in one process; medians over repeats",
-        "repeat": repeat,
-        "notebook_layers": notebook_layers(number=20, repeat=repeat),
-        "batched_float32": batched_float32(number=3, repeat=repeat),
-        "route_choice": route_choice(number=20, repeat=repeat),
+def run(quick=False, threads=None, baseline=None, repeat=None) -> dict:
+    """The three sections (section 3 inside one tensorgrad worker; ``quick``: fewer calls and
+    rounds, and only its two smallest cases); with ``baseline = (tree, tag)``, sections 1 and
+    2 also time that checkout's tensorgrad. Errors are reported in the result, never
+    raised."""
+    repeat = repeat or (3 if quick else 15)
+    calls = {
+        "notebook_layers": lambda: notebook_layers(5 if quick else 20, repeat, threads, baseline),
+        "batched_float32": lambda: batched_float32(1 if quick else 3, repeat, threads, baseline),
+        "route_choice": lambda: _route_choice_in_worker(2 if quick else 20, repeat, threads,
+                                                        2 if quick else None),
     }
-    results["machine"]["load_average_at_end"] = os.getloadavg()
-    path = RESULTS if ARGS.threads is None else RESULTS.replace(".json",
-                                                                 f"_threads{ARGS.threads}.json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(results, f, indent=2)
-    print(f"\nwritten {os.path.relpath(path)} (load average {os.getloadavg()[0]:.2f}: other "
-          "processes on the machine skew the timings)")
+    out = {}
+    for key, call in calls.items():
+        try:
+            out[key] = call()
+        except Exception as err:  # report, keep going
+            out[key] = {"error": f"{type(err).__name__}: {err}"}
+    return out
+
+
+def _route_choice_in_worker(number, repeat, threads, cases):
+    system = harness.System("tensorgrad routes", "tensorgrad", {})
+    with harness.processes([system], threads) as procs:
+        worker = procs[system.label]
+        result = worker.request(cmd="run", func="bench_conv.route_choice",
+                                kwargs={"number": number, "repeat": repeat,
+                                        "cases": cases})["result"]
+        system.info = worker.request(cmd="info")
+        harness.check_imports(system)
+    return result
+
+
+def show(result, peak32=None) -> str:
+    """Print the tables of :func:`run`'s result and return their text; ``peak32`` (GFLOP/s
+    of a float32 GEMM) adds section 2's FLOP floor."""
+    texts = []
+    nl = result.get("notebook_layers", {})
+    if "medians_s" in nl:
+        base = nl["medians_s"].get("scipy per-channel loop")
+        rows = [{"system": k, "ms": r["median_s"] * 1e3, "x": r["median_s"] / base,
+                 "iqr": r["iqr"], "agrees": agrees(r, nl["agreement_tolerance"])}
+                for k, r in nl["rows"].items()]
+        texts.append(table("Conv (bench_conv 1): notebook layers 1-2 on one 1x28x28 image, "
+                           "forward+backward, float64, one process per system",
+                           [("system", "system", ""), ("ms", "ms", ".3f"),
+                            ("x scipy loop", "x", ".2f"), ("IQR", "iqr", ".0%"),
+                            ("agrees", "agrees", "")], rows))
+    else:
+        print(f"\nconv notebook_layers: {nl.get('error')}")
+    bf = result.get("batched_float32", {})
+    if "medians_s" in bf:
+        rows = [{"system": k, "ms": r["median_s"] * 1e3, "gflops": bf["gflops"].get(k),
+                 "iqr": r["iqr"], "agrees": agrees(r, bf["agreement_tolerance"])}
+                for k, r in bf["rows"].items()]
+        if peak32:
+            rows.append({"system": f"FLOP floor ({bf['flop'] / 1e9:.3f} GFLOP at {peak32:.0f} "
+                                   "GFLOP/s)", "ms": bf["flop"] / (peak32 * 1e9) * 1e3})
+        texts.append(table("Conv (bench_conv 2): conv2d forward+backward, N=32, 16->32 "
+                           "channels, 32x32, 3x3, pad 1, float32, one process per library",
+                           [("system", "system", ""), ("ms", "ms", ".3f"),
+                            ("GFLOP/s", "gflops", ".1f"), ("IQR", "iqr", ".0%"),
+                            ("agrees", "agrees", "")], rows,
+                           note=(f"tg.conv2d / torch time ratio "
+                                 f"{bf['time_ratio_tg_over_torch']:.2f}"
+                                 if "time_ratio_tg_over_torch" in bf else "")))
+    else:
+        print(f"\nconv batched_float32: {bf.get('error')}")
+    rc = result.get("route_choice", {})
+    if rc and "error" not in rc:
+        routes = ["fold", "dilated", "flat", "columns", "blocks", "whole"]
+        rows = []
+        for case, d in rc.items():
+            row = {"case": case}
+            for m in routes:
+                t = d["medians_s"].get(m)
+                row[m] = "-" if t is None else (f"{t * 1e3:.3f}" + ("*" if m in d["picked"] else ""))
+            rows.append(row)
+        texts.append(table("Conv (bench_conv 3): each contraction's two routes, ms "
+                           "(* = the route the library picks), in one tensorgrad process",
+                           [("case", "case", "")] + [(m, m, "") for m in routes], rows,
+                           note="input gradient: fold / dilated; weight gradient: flat / "
+                                "columns; forward: blocks / whole"))
+    elif rc:
+        print(f"\nconv route_choice: {rc.get('error')}")
+    return "\n".join(texts)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Benchmarks of the convolution family.")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads of BLAS and PyTorch in every worker (default: the "
+                             "libraries' own choice, PyTorch one per core)")
+    args = parser.parse_args(argv)
+    print("each system in a process of its own; load average "
+          f"{os.getloadavg()[0]:.2f} at start")
+    result = run(args.quick, args.threads)
+    show(result)
+    result["threads"] = args.threads or "default"
+    result["load_average_at_end"] = os.getloadavg()
+    path = RESULTS if args.threads is None else RESULTS.with_name(
+        f"conv_threads{args.threads}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=float))
+    print(f"\nwritten {path.relative_to(HERE.parent)} (load average {os.getloadavg()[0]:.2f}: "
+          "other processes on the machine skew the timings)")
 
 
 if __name__ == "__main__":

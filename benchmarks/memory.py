@@ -7,7 +7,7 @@ Builds the notebook's network with one system of :mod:`workloads` (float64 unles
 ``--images`` random images, and prints one JSON line: the resident set size (``VmRSS`` of
 ``/proc/self/status``) after the imports, after building the model, and after each epoch,
 and the peak (``getrusage(RUSAGE_SELF).ru_maxrss``), all in MiB. Only the chosen system's
-library is imported (PyTorch only for ``--system torch``).
+library is imported: PyTorch for ``--system torch``, tensorgrad for the others.
 """
 from __future__ import annotations
 
@@ -47,11 +47,14 @@ def main(argv=None) -> dict:
     import numpy as np
     import workloads
 
+    workloads.use_tree(workloads.ROOT)  # this repository's tensorgrad, not an installed one
     if args.system not in workloads.NETWORK_SYSTEMS:
         parser.error(f"--system must be one of {workloads.NETWORK_SYSTEMS}, got {args.system!r}")
     if args.system == "torch" and workloads.import_torch() is None:
         print(json.dumps({"system": args.system, "error": "PyTorch is not installed"}))
         return {}
+    if args.system != "torch":
+        import tensorgrad  # noqa: F401 (counted in the resident size after the imports)
     after_import = rss_mib()
     dtype = np.dtype(args.dtype)
     x, t = workloads.make_data(args.images, dtype, seed=0)

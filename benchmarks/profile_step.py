@@ -50,6 +50,7 @@ def main(argv=None):
     import workloads as W
     from pyinstrument import Profiler
 
+    W.use_tree(W.ROOT)
     if args.system not in W.NETWORK_SYSTEMS:
         parser.error(f"system must be one of {W.NETWORK_SYSTEMS}")
     torch = W.import_torch() if args.system == "torch" else None

