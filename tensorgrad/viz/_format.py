@@ -5,7 +5,7 @@ import numpy as np
 
 from ..tensor import Tensor
 
-BIG = 16  # arrays with more elements than this are shown as shape and dtype only
+BIG = 8  # arrays with more elements than this, or 2-D and up, are shown as shape and dtype
 
 
 def shape_text(shape) -> str:
@@ -14,12 +14,12 @@ def shape_text(shape) -> str:
 
 
 def value_text(value) -> str:
-    """A static parameter as short text; arrays of more than ``BIG`` elements by shape and
-    dtype only (``array((4, 8, 13, 13), int64)``)."""
+    """A static parameter as short text on one line; arrays of more than ``BIG`` elements or
+    more than one dimension by shape and dtype only (``array((4, 8, 13, 13), int64)``)."""
     if isinstance(value, Tensor):
         value = value.data
     if isinstance(value, np.ndarray):
-        if value.size > BIG:
+        if value.size > BIG or value.ndim > 1:
             return f"array({shape_text(value.shape)}, {value.dtype})"
         return np.array2string(value, separator=", ", threshold=BIG)
     if isinstance(value, slice):

@@ -65,8 +65,8 @@ class GraphNode:
     inputs : tuple of int
         The ids of the op's arguments in call order (empty for leaves and constants).
     params : dict
-        The op's complete static parameters; arrays of more than 16 elements (max_pool2d's
-        ``index``) as ``"array(shape, dtype)"`` text.
+        The op's complete static parameters as text; arrays of more than 8 elements or more
+        than one dimension (max_pool2d's ``index``) as ``"array(shape, dtype)"``.
     defaults : tuple of str
         The names of the params that hold the op's default values (labels leave them out).
     module : str or None
@@ -170,8 +170,8 @@ def graph(*outputs, params=None) -> Graph:
     --------
     >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
     >>> print(tg.graph((x * 3).sum()))
-    #2 sum () float64
-    └─ #1 multiply (2,) float64
+    #3 sum () float64
+    └─ #2 multiply (2,) float64
        ├─ #0 leaf (2,) float64
        └─ 3
     """
