@@ -127,6 +127,10 @@ class Node:
         ``"file:line in function: source"`` of the user code that created the op, recorded
         under :class:`record_sites` and while :func:`tensorgrad.gradcheck` localises a
         failure (with ``seq``, the node's creation number).
+    module : ModuleScope or None
+        The :class:`~tensorgrad.nn.Module` call the op was recorded in: ``module.path`` is
+        its dotted path from the outermost module called (``"features.0"``; ``""`` for that
+        module itself), ``module.type`` its class name. None outside any module call.
     stamp : int
         The write clock when the op was recorded: an input or output whose version counter
         has a later stamp was changed in place since (checked by the reverse pass).
@@ -135,13 +139,14 @@ class Node:
         until the node is released or collected.
     """
 
-    __slots__ = ("op", "parents", "inputs", "params", "site", "seq", "stamp", "guard")
+    __slots__ = ("op", "parents", "inputs", "params", "site", "seq", "stamp", "guard", "module")
 
     def __init__(self, op, parents, inputs, params):
         self.op = op
         self.parents = parents
         self.inputs = inputs
         self.params = params
+        self.module = _state.module  # None unless an nn.Module is being called
         if _state.record_sites:
             self.site = _user_site()
             self.seq = next(_creation_order)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..errors import ShapeError
+from ..state import _state
 from ..tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Sequential", "IncompatibleKeys"]
@@ -56,6 +57,43 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class ModuleScope(namedtuple("ModuleScope", ["path", "type", "module"])):
+    """The module call an op was recorded in (``node.module``).
+
+    Attributes
+    ----------
+    path : str
+        Dotted path from the outermost module being called, as ``named_modules()`` names it
+        (``"features.0"``); ``""`` for the outermost module itself. A module called by a
+        module it is not registered under gets its class name as the last part.
+    type : str
+        The module's class name (``"Conv2d"``).
+    module : Module
+        The module itself.
+    """
+
+    __slots__ = ()
+
+
+def _scope_of(module, outer):
+    """The scope of ``module`` called while ``outer`` (a ModuleScope or None) is running."""
+    kind = type(module).__name__
+    if outer is None:
+        return ModuleScope("", kind, module)
+    name = None
+    for child_name, child in outer.module._modules.items():
+        if child is module:
+            name = child_name
+            break
+    else:
+        for sub_name, sub in outer.module.named_modules():
+            if sub is module and sub_name:
+                name = sub_name
+                break
+    name = name if name is not None else kind
+    return ModuleScope(f"{outer.path}.{name}" if outer.path else name, kind, module)
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -115,7 +153,12 @@ class Module:
                                   "subclasses of Module must define forward(...)")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        outer = _state.module  # ops recorded inside remember this call (node.module)
+        _state.module = _scope_of(self, outer)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            _state.module = outer
 
     # -- registration ------------------------------------------------------------------------
     def _registries(self, name: str):
