@@ -22,6 +22,7 @@ from .gradcheck import gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403
 from .registry import OPS, Op, primitive
 from .tensor import Tensor, tensor
+from .viz import backward_steps
 
 __version__ = "0.1.0"
 
@@ -37,7 +38,7 @@ def __getattr__(name):
 
 __all__ = sorted([
     "BackwardError", "GradcheckError", "GraphEscapeError", "GraphEscapeWarning", "OPS", "Op",
-    "ShapeError", "Tensor", "enable_grad", "grad",
+    "ShapeError", "Tensor", "backward_steps", "enable_grad", "grad",
     "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "primitive", "record_sites",
     "tensor",
     *ops.__all__, *functional.__all__,

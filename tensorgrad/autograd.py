@@ -442,6 +442,30 @@ def _hook_name(hook):
     return getattr(hook, "__qualname__", None) or type(hook).__name__
 
 
+def local_vjp(t, idx, g):
+    """The gradient that the node producing ``t`` hands its input ``idx`` for the cotangent
+    ``g`` (an ndarray of ``t``'s shape): the op's VJP at the recorded inputs, summed back to
+    the input's shape, computed on ndarrays with nothing recorded and nothing stored.
+
+    Raises
+    ------
+    BackwardError
+        ``t`` has no recorded op, or its graph was released by a ``backward``.
+    """
+    fn = t.grad_fn
+    if fn is None or fn.parents is None:
+        raise BackwardError("local_vjp: " + ("this tensor has no recorded op (a leaf)"
+                                             if fn is None else
+                                             f"the graph through '{fn.name}' was released by a "
+                                             "backward without retain_graph=True"))
+    prev_enabled, prev_raw = _state.enabled, _state.raw
+    _state.enabled, _state.raw = False, True
+    try:
+        return _call_vjp(fn, idx, fn.parents[idx], g, t.data, False)
+    finally:
+        _state.enabled, _state.raw = prev_enabled, prev_raw
+
+
 _grad_lock = threading.Lock()  # .grad's read-modify-write is atomic across threads (PyTorch's is)
 
 
