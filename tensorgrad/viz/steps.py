@@ -177,7 +177,8 @@ class Step:
 
 class Steps(list):
     """The list of :class:`Step` that :func:`backward_steps` returns; prints as a table
-    (step, op, result shape, gradient in, gradients out, source line). Small arrays are
+    (step, op, result shape, gradient in, gradients out, and the source line when lines
+    were recorded). Small arrays are
     shown in full, larger ones by shape and norm; ``print(steps[i])`` shows one step's
     arrays in full."""
 
@@ -191,6 +192,8 @@ class Steps(list):
                              if g is not None)
             rows.append((str(s.index), s.op, str(s.output.shape), _brief(s.grad_output), outs,
                          _short_site(s.site)))
+        if not any(s.site for s in self):  # no source lines recorded: no empty column
+            header, rows = header[:-1], [r[:-1] for r in rows]
         widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
         text = [" | ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()
                 for r in [header, *rows]]
