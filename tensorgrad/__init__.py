@@ -22,7 +22,7 @@ from .gradcheck import gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403
 from .registry import OPS, Op, primitive
 from .tensor import Tensor, tensor
-from .viz import Graph, graph
+from .viz import Graph, backward_steps, graph
 
 __version__ = "0.1.0"
 
@@ -38,7 +38,7 @@ def __getattr__(name):
 
 __all__ = sorted([
     "BackwardError", "GradcheckError", "GraphEscapeError", "GraphEscapeWarning", "OPS", "Op",
-    "Graph", "ShapeError", "Tensor", "enable_grad", "grad", "graph",
+    "Graph", "ShapeError", "Tensor", "backward_steps", "enable_grad", "grad", "graph",
     "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "primitive", "record_sites",
     "tensor",
     *ops.__all__, *functional.__all__,

@@ -333,12 +333,20 @@ def _broadcastable_to(shape, target):
     return all(s == 1 or s == t for s, t in zip(shape[::-1], target[::-1]))
 
 
-def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None):
-    """Reverse-mode sweep from ``roots`` seeded with ``root_grads``.
+def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None, record=None):
+    """Reverse-mode sweep from ``roots`` seeded with ``root_grads``: each tensor is taken
+    once its gradient is complete (all its consumers done), and its node's VJPs hand each
+    parent its share.
 
     With ``wanted`` (a dict id -> Tensor) the gradients of those tensors are returned and no
     ``.grad`` is touched (``tg.grad``); otherwise leaves and ``retain_grad`` tensors
-    accumulate into ``.grad`` (``Tensor.backward``).
+    accumulate into ``.grad`` (``Tensor.backward``). A tensor's hooks
+    (:meth:`Tensor.register_hook`) see its complete gradient first and may replace it.
+
+    With ``record`` (a list) the sweep only looks (:func:`tensorgrad.backward_steps`): it
+    appends ``(tensor, incoming gradient, [(input index, outgoing gradient), ...])`` for
+    each node in the order it runs them, and runs no hook, touches no ``.grad``, protects
+    and releases nothing.
     """
     deps = _count_consumers(roots)
     grads = {}
@@ -354,6 +362,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None):
     results = {}
     handed_out = {id(g if g.base is None else g.base) for g in  # memory a .grad must not alias
                   (r.data if isinstance(r, Tensor) else r for r in root_grads)}
+    release = not retain_graph and record is None
     clock = versions  # the write clock is read per node: advanced by in-place changes
     prev_enabled, prev_raw = _state.enabled, _state.raw
     _state.enabled, _state.raw = create_graph, not create_graph
@@ -362,33 +371,104 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None):
             t = ready.pop()
             g = grads.pop(id(t))
             fn = t.grad_fn
-            if wanted is not None:
-                if id(t) in wanted:
-                    results[id(t)] = g
-            elif fn is None or t._retains_grad:
-                _accumulate_grad(t, g, create_graph, handed_out)
-            if fn is None:
+            if record is None:
+                if t._hooks is not None:  # the one test a hook-free pass pays per tensor
+                    g = _run_hooks(t, g, create_graph)
+                if wanted is not None:
+                    if id(t) in wanted:
+                        results[id(t)] = g
+                elif fn is None or t._retains_grad:
+                    _accumulate_grad(t, g, create_graph, handed_out)
+                if fn is None:
+                    continue
+                if retain_graph and getattr(fn, "guard", None) is None:
+                    _protect_leaves(fn)  # the graph stays alive: its saved leaves read-only
+            elif fn is None:
                 continue
+            else:
+                outgoing = []
+                record.append((t, g, outgoing))
             if fn.stamp < clock._writes:  # something changed in place since fn was recorded
                 _check_unchanged(t, fn)
-            if retain_graph and getattr(fn, "guard", None) is None:
-                _protect_leaves(fn)  # the graph stays alive: its saved leaves read-only
             out = t if create_graph else t.data
             for idx, p in enumerate(fn.parents):
                 if not (isinstance(p, Tensor) and p.requires_grad):
                     continue
                 gp = _call_vjp(fn, idx, p, g, out, create_graph)
+                if record is not None:
+                    outgoing.append((idx, gp))
                 pid = id(p)
                 prev = grads.get(pid)
                 grads[pid] = gp if prev is None else prev + gp
                 deps[pid] -= 1
                 if deps[pid] == 0:
                     ready.append(p)
-            if not retain_graph:
+            if release:
                 fn.release()
     finally:
         _state.enabled, _state.raw = prev_enabled, prev_raw
     return results
+
+
+def _run_hooks(t, g, create_graph):
+    """Call ``t``'s hooks in order on its gradient ``g`` (handed to them as a Tensor); each
+    one's non-None result, checked, replaces it. Returns the gradient in ``g``'s form."""
+    hooks = t._hooks
+    if not hooks:
+        return g
+    _state.raw = False  # a hook's own computations return Tensors, as anywhere else
+    try:
+        for hook in list(hooks.values()):
+            arg = g if create_graph else Tensor._make(g)
+            r = hook(arg)
+            if r is None:
+                continue
+            if isinstance(r, Tensor):
+                r = r if create_graph else r.data
+            else:
+                r = np.asarray(r)
+                if create_graph:
+                    r = Tensor._make(r)
+            if r.shape != t.shape or r.dtype.kind not in "biuf":
+                raise BackwardError(
+                    f"backward: a hook registered on a tensor of shape {t.shape} "
+                    f"({_hook_name(hook)}) returned a gradient of shape {r.shape} and dtype "
+                    f"{r.dtype}; expected real numbers of the tensor's shape {t.shape}")
+            if create_graph:
+                g = r if r.dtype == t.dtype else r.astype(t.dtype)
+            else:  # a fresh array: .grad never aliases what the hook returned
+                g = np.array(r, dtype=t.dtype, copy=True)
+    finally:
+        _state.raw = not create_graph
+    return g
+
+
+def _hook_name(hook):
+    return getattr(hook, "__qualname__", None) or type(hook).__name__
+
+
+def local_vjp(t, idx, g):
+    """The gradient that the node producing ``t`` hands its input ``idx`` for the cotangent
+    ``g`` (an ndarray of ``t``'s shape): the op's VJP at the recorded inputs, summed back to
+    the input's shape, computed on ndarrays with nothing recorded and nothing stored.
+
+    Raises
+    ------
+    BackwardError
+        ``t`` has no recorded op, or its graph was released by a ``backward``.
+    """
+    fn = t.grad_fn
+    if fn is None or fn.parents is None:
+        raise BackwardError("local_vjp: " + ("this tensor has no recorded op (a leaf)"
+                                             if fn is None else
+                                             f"the graph through '{fn.name}' was released by a "
+                                             "backward without retain_graph=True"))
+    prev_enabled, prev_raw = _state.enabled, _state.raw
+    _state.enabled, _state.raw = False, True
+    try:
+        return _call_vjp(fn, idx, fn.parents[idx], g, t.data, False)
+    finally:
+        _state.enabled, _state.raw = prev_enabled, prev_raw
 
 
 _grad_lock = threading.Lock()  # .grad's read-modify-write is atomic across threads (PyTorch's is)
@@ -397,16 +477,16 @@ _grad_lock = threading.Lock()  # .grad's read-modify-write is atomic across thre
 def _accumulate_grad(t, g, create_graph, handed_out):
     with _grad_lock:
         if create_graph:
-            t.grad = g if t.grad is None else t.grad + g
+            t._grad = g if t._grad is None else t._grad + g
             return
-        if t.grad is None:
+        if t._grad is None:
             base = g if g.base is None else g.base
             if not g.flags.writeable or id(base) in handed_out:
                 g = base = g.copy()  # never let two .grad attributes share memory
             handed_out.add(id(base))
-            t.grad = Tensor._make(g)
+            t._grad = Tensor._make(g)
         else:
-            t.grad = Tensor._make(t.grad.data + g)
+            t._grad = Tensor._make(t._grad.data + g)
 
 
 def _seed(t, grad, what):

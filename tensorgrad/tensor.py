@@ -8,7 +8,9 @@ the ops they call (HIPS autograd attaches ``ArrayBox``'s methods the same way).
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
+import warnings
 import weakref
 
 import numpy as np
@@ -50,7 +52,8 @@ class Tensor:
     Operators follow NumPy (broadcasting included) and PyTorch's autograd vocabulary.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "_retains_grad", "_hooks",
+                 "__weakref__")
     __array_priority__ = 1000.0
     # NumPy's protocols -- __array__ (conversion), __array_ufunc__ and __array_function__
     # (NumPy functions on Tensors run tensorgrad ops) -- read the grad mode and run ops, so
@@ -61,9 +64,10 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = _numeric_array(data, dtype)
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._retains_grad = False
+        self._hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -73,9 +77,10 @@ class Tensor:
         """Wrap an ndarray without checks (the engine's fast path)."""
         t = object.__new__(cls)
         t.data = data
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._retains_grad = False
+        t._hooks = None
         t.requires_grad = False
         return t
 
@@ -86,6 +91,60 @@ class Tensor:
     dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors created by the user rather than by a recorded op.")
+
+    @property
+    def grad(self):
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype) or None.
+
+        Reading it on a non-leaf that did not call :meth:`retain_grad` warns (UserWarning),
+        as PyTorch does: backward fills ``.grad`` only on leaves and on tensors that retain
+        it. The engine writes the underlying slot directly."""
+        g = self._grad
+        if g is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    def register_hook(self, hook):
+        """Register ``hook(grad) -> Tensor or None``, called with this tensor's gradient
+        (a Tensor of its shape) each time a backward pass computes it.
+
+        The hook sees the total gradient of this tensor (all its uses summed), before it
+        is accumulated into ``.grad`` of a leaf or handed to the op that produced a
+        non-leaf; a returned Tensor (or array of the same shape) replaces the gradient from
+        then on, ``None`` keeps it. Hooks run in registration order, each receiving the
+        previous one's result. ``torch.Tensor.register_hook``'s semantics; it also runs in
+        :func:`tensorgrad.grad` for the tensors whose gradient is asked for, before it is
+        returned. A hook must not change its argument in place.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook.
+
+        Raises
+        ------
+        RuntimeError
+            This tensor does not require grad (it will never receive a gradient).
+        TypeError
+            ``hook`` is not callable.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient (set requires_grad=True on a leaf, or compute "
+                               "the tensor from one)")
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
+        if self._hooks is None:
+            self._hooks = {}
+        return RemovableHandle(self._hooks, hook)
 
     @property
     def _version(self):
@@ -161,6 +220,47 @@ class Tensor:
         elif self.requires_grad:
             extra.append("requires_grad=True")
         return f"tensor({body}, {', '.join(extra)})"
+
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead.")
+
+
+class RemovableHandle:
+    """What ``register_hook`` and the module hook registrations return: ``handle.remove()``
+    unregisters the hook (a second call does nothing). Also a context manager that removes
+    the hook on exit. PyTorch's ``torch.utils.hooks.RemovableHandle``.
+
+    Attributes
+    ----------
+    id : int
+        The hook's key in the registry it was added to.
+    """
+
+    _ids = itertools.count()
+
+    def __init__(self, registry, hook):
+        self.id = next(RemovableHandle._ids)
+        self._registry = registry  # the dict alone: a handle keeps no tensor or module alive
+        registry[self.id] = hook
+
+    def remove(self):
+        """Unregister the hook (no error if it is already gone)."""
+        self._registry.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+    def __repr__(self):
+        return f"<RemovableHandle id={self.id}>"
 
 
 # -- versions --------------------------------------------------------------------------------

@@ -14,10 +14,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..autograd import no_grad
-from ..errors import ShapeError
+from .. import ops
+from ..autograd import is_grad_enabled, no_grad
+from ..errors import BackwardError, ShapeError
 from ..state import _state
-from ..tensor import Tensor
+from ..tensor import RemovableHandle, Tensor
 
 __all__ = ["Module", "Parameter", "Sequential", "IncompatibleKeys"]
 
@@ -152,13 +153,88 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}: forward is not implemented; "
                                   "subclasses of Module must define forward(...)")
 
+    _forward_hooks = None  # per instance once a hook is registered: {handle id: hook}
+    _backward_hooks = None
+
     def __call__(self, *args, **kwargs):
         outer = _state.module  # ops recorded inside remember this call (node.module)
         _state.module = _scope_of(self, outer)
         try:
-            return self.forward(*args, **kwargs)
+            if not self._forward_hooks and not self._backward_hooks:
+                return self.forward(*args, **kwargs)
+            return self._call_with_hooks(args, kwargs)
         finally:
             _state.module = outer
+
+    def _call_with_hooks(self, args, kwargs):
+        boundary = None
+        if self._backward_hooks and is_grad_enabled():
+            boundary = _BackwardBoundary(self)
+            args = boundary.wrap_inputs(args)
+        out = self.forward(*args, **kwargs)
+        for hook in list((self._forward_hooks or {}).values()):
+            replaced = hook(self, args, out)
+            if replaced is not None:
+                out = replaced
+        if boundary is not None:
+            out = boundary.wrap_outputs(out)
+        return out
+
+    # -- hooks -------------------------------------------------------------------------------
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+        """Register ``hook(module, args, output) -> output or None``, called after every
+        ``forward``.
+
+        ``args`` is the tuple of positional arguments forward received, ``output`` its
+        result; a non-None return value replaces the output. Hooks run in registration
+        order. ``torch.nn.Module.register_forward_hook``'s semantics.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook.
+        """
+        return RemovableHandle(self._hook_registry("_forward_hooks", hook), hook)
+
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Register ``hook(module, grad_input, grad_output) -> tuple or None``, called when
+        a backward pass has computed the gradients with respect to this module's inputs.
+
+        ``grad_input`` holds one entry per positional argument of the call (the gradient as
+        a Tensor of the argument's shape, or None for an argument that is not a Tensor
+        requiring grad); ``grad_output`` one per output Tensor (None for an output that
+        received no gradient). A returned tuple of the same length replaces ``grad_input``
+        in the rest of the backward pass. When no input requires grad the hook is called
+        with ``grad_input`` all None once the output gradients are known, and must return
+        None. ``torch.nn.Module.register_full_backward_hook``'s semantics: the module's
+        inputs and outputs pass through an identity node (a ``reshape`` to the same shape)
+        on which the gradients are caught, so these nodes appear in the graph of a call made
+        while such a hook is registered.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook.
+
+        Raises
+        ------
+        BackwardError
+            (During backward) the hook returns a tuple of the wrong length or shapes, or
+            replaces the gradient of an input other than the last one to receive its
+            gradient when several inputs require grad (their gradients have flowed on
+            already).
+        """
+        return RemovableHandle(self._hook_registry("_backward_hooks", hook), hook)
+
+    def _hook_registry(self, name, hook):
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}: a hook must be callable, got "
+                            f"{type(hook).__name__}")
+        registry = self.__dict__.get(name)
+        if registry is None:
+            registry = {}
+            object.__setattr__(self, name, registry)
+        return registry
 
     # -- registration ------------------------------------------------------------------------
     def _registries(self, name: str):
@@ -423,6 +499,130 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+class _BackwardBoundary:
+    """One call of a module with full backward hooks: its Tensor inputs and outputs pass
+    through identity nodes whose tensor hooks catch the gradients; the module's hooks are
+    called once the gradients of all inputs that the outputs reach have arrived."""
+
+    def __init__(self, module):
+        self.module = module
+        self.inputs = ()  # the identity tensors standing for the positional arguments
+        self.outputs = ()
+        self._reset()
+
+    def _reset(self):
+        self.grad_inputs = [None] * len(self.inputs)
+        self.grad_outputs = [None] * len(self.outputs)
+        self.expected = None  # the input positions the outputs reach, found when needed
+        self.arrived = set()
+        self.called = False
+
+    def wrap_inputs(self, args):
+        wrapped = []
+        for j, a in enumerate(args):
+            if isinstance(a, Tensor) and a.requires_grad:
+                a = ops.reshape(a, shape=a.shape)
+                a.register_hook(lambda g, j=j: self._input_grad(j, g))
+            wrapped.append(a)
+        self.inputs = tuple(a if isinstance(a, Tensor) and a.requires_grad else None
+                            for a in wrapped)
+        self._reset()
+        return tuple(wrapped)
+
+    def wrap_outputs(self, out):
+        single = isinstance(out, Tensor)
+        items = [out] if single else list(out) if isinstance(out, (tuple, list)) else None
+        if items is None:
+            return out
+        wrapped = []
+        for k, o in enumerate(items):
+            if isinstance(o, Tensor) and o.requires_grad:
+                o = ops.reshape(o, shape=o.shape)
+                o.register_hook(lambda g, k=k: self._output_grad(k, g))
+            wrapped.append(o)
+        self.outputs = tuple(wrapped)
+        self._reset()
+        if single:
+            return wrapped[0]
+        return type(out)(wrapped)
+
+    def _output_grad(self, k, g):
+        if self.called:
+            self._reset()  # a second backward through a retained graph
+        self.grad_outputs[k] = g
+        if self.expected is None:
+            self.expected = self._reached_inputs()
+        if not self.expected and all(
+                self.grad_outputs[i] is not None for i, o in enumerate(self.outputs)
+                if isinstance(o, Tensor) and o.requires_grad):
+            self._call_hooks(None)
+        return None
+
+    def _reached_inputs(self):
+        """Positions of the wrapped inputs that a recorded path leads to from the outputs."""
+        targets = {id(a): j for j, a in enumerate(self.inputs) if a is not None}
+        found, seen = set(), set()
+        stack = [o for o in self.outputs if isinstance(o, Tensor) and o.requires_grad]
+        while stack:
+            t = stack.pop()
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            if id(t) in targets:
+                found.add(targets[id(t)])
+                continue
+            fn = t.grad_fn
+            if fn is None or fn.parents is None:
+                continue
+            stack.extend(p for p in fn.parents if isinstance(p, Tensor) and p.requires_grad)
+        return found
+
+    def _input_grad(self, j, g):
+        if self.expected is None:
+            self.expected = self._reached_inputs()
+        self.grad_inputs[j] = g
+        self.arrived.add(j)
+        if self.arrived >= self.expected:
+            return self._call_hooks(j)
+        return None
+
+    def _call_hooks(self, last):
+        self.called = True
+        module = self.module
+        grad_input = tuple(self.grad_inputs)
+        grad_output = tuple(self.grad_outputs)
+        for hook in list((module._backward_hooks or {}).values()):
+            r = hook(module, grad_input, grad_output)
+            if r is None:
+                continue
+            name = type(module).__name__
+            if not isinstance(r, (tuple, list)) or len(r) != len(grad_input):
+                raise BackwardError(
+                    f"{name}: a full backward hook must return None or a tuple of "
+                    f"{len(grad_input)} gradient(s) (one per positional input), got "
+                    f"{type(r).__name__}" + (f" of length {len(r)}"
+                                            if isinstance(r, (tuple, list)) else ""))
+            if last is None and any(x is not None for x in r):
+                raise BackwardError(f"{name}: no input of this call requires grad; a full "
+                                    "backward hook must then return None (or all None)")
+            for j, (new, old) in enumerate(zip(r, grad_input)):
+                if new is old or self.inputs[j] is None:
+                    continue
+                if j != last:
+                    raise BackwardError(
+                        f"{name}: a full backward hook replaced the gradient of input {j}, "
+                        f"which has already flowed on (several inputs require grad; only "
+                        f"the last to receive its gradient, input {last}, can be replaced)")
+                shape = self.inputs[j].shape
+                if new is None or getattr(new, "shape", None) != shape:
+                    raise BackwardError(
+                        f"{name}: a full backward hook returned for input {j} "
+                        f"{type(new).__name__} of shape {getattr(new, 'shape', None)}; "
+                        f"expected a Tensor of the input's shape {shape}")
+            grad_input = tuple(r)
+        return None if last is None else grad_input[last]
 
 
 def _check_name(name, module, what):
