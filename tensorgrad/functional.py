@@ -9,7 +9,7 @@ from .ops.elementwise import cast, exp, negative
 from .ops.loss import check_reduction, reduce_loss, same_shape
 from .ops.reduce import logsumexp
 from .ops.shape import getitem
-from .tensor import Tensor
+from .tensor import Tensor, shape_of
 
 __all__ = ["cross_entropy", "log_softmax", "mse_loss", "softmax"]
 
@@ -81,7 +81,7 @@ def cross_entropy(input, target, reduction="mean"):
     check_reduction(reduction, "cross_entropy")
     input = as_input("cross_entropy", 0, input)
     t = np.asarray(getattr(target, "data", target))
-    shape = np.shape(input)
+    shape = shape_of(input)
     if len(shape) != 2 or t.shape != shape[:1]:
         raise ShapeError(f"cross_entropy: expected input (N, C) and target (N,), "
                          f"got {shape} and {t.shape}")

@@ -289,11 +289,19 @@ def _supported_arguments(func, impl, args, kwargs):
     return kwargs, None
 
 
+_QUERIES = {f: getattr(f, "__wrapped__", f) for f in (np.shape, np.ndim, np.size, np.result_type)}
+"""Questions about shape and dtype, answered from the values by NumPy's own implementation
+(``__wrapped__``: no second dispatch)."""
+
+
 def _array_function(self, func, types, args, kwargs):
     """NumPy's ``__array_function__`` (NEP 18): a NumPy function with a Tensor argument runs
     the tensorgrad op of :data:`FUNCTIONS`, or NumPy on the values for :data:`ON_VALUES` and
     whenever no gradient is being recorded (no Tensor argument requires grad, or grad mode is
     off); otherwise a TypeError names the function and what to use instead."""
+    query = _QUERIES.get(func)
+    if query is not None:  # np.shape(t) and the like: asked often, answered at once
+        return query(*values(args), **kwargs)
     if not all(issubclass(t, (Tensor, np.ndarray)) for t in types):
         return NotImplemented
     impl = FUNCTIONS.get(func)

@@ -86,11 +86,6 @@ class Op:
         """True for the ops tensorgrad itself declares (in :mod:`tensorgrad.ops`)."""
         return (self.__module__ or "").startswith(_BUILTIN_PACKAGE)
 
-    def __call__(self, *args, **kwargs):
-        if self.call is not None:
-            return self.call(*args, **kwargs)
-        return self.bind(*args, **kwargs)
-
     def bind(self, *args, **params):
         """Run the primitive on array inputs ``args`` with static ``params`` (recorded on
         Tensors that require grad): the forward's own signature, no argument conversion.
@@ -111,6 +106,8 @@ class Op:
             params = {**self.defaults, **params}
         return apply(self, args, params)
 
+    __call__ = bind  # an op without a public signature of its own (see defcall)
+
     def defcall(self, call):
         """Declare the op's public signature: ``call(*args, **kwargs)`` checks and normalises
         its arguments and runs the primitive through ``op.bind``. Calling the op then calls
@@ -119,6 +116,7 @@ class Op:
         self.call = call
         self.__doc__ = call.__doc__
         self.__signature__ = inspect.signature(call)
+        self.__class__ = _PublicOp
         return self
 
     def defvjp(self, *vjps, argnums=None):
@@ -150,6 +148,15 @@ class Op:
 
     def __repr__(self):
         return f"<tensorgrad primitive '{self.name}'>"
+
+
+class _PublicOp(Op):
+    """An :class:`Op` with a public signature of its own (:meth:`Op.defcall`): calling it
+    calls that function. A class of its own so that an op without one calls ``bind``
+    directly, with no extra layer on the recording path."""
+
+    def __call__(self, *args, **kwargs):
+        return self.call(*args, **kwargs)
 
 
 def _register(op):

@@ -351,6 +351,12 @@ def _numeric_array(data, dtype):
     return array
 
 
+def shape_of(a):
+    """``a``'s shape: a Tensor's own, else ``np.shape(a)``. For library code, which asks
+    often: a Tensor passed to ``np.shape`` would go through NumPy's dispatch protocol."""
+    return a.data.shape if isinstance(a, Tensor) else np.shape(a)
+
+
 def tensor(data, requires_grad=False, dtype=None):
     """A new leaf Tensor holding a copy of ``data``.
 

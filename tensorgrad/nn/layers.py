@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import functional, ops
 from ..errors import ShapeError
+from ..tensor import shape_of
 from ._utils import RngLike, float_dtype, make_rng, pair, positive_int
 from .module import Module, Parameter
 
@@ -97,7 +98,7 @@ class Linear(Module):
 
     def forward(self, x):
         """``x @ weight.T + bias`` for ``x`` of shape ``(..., in_features)``."""
-        s = np.shape(x)
+        s = shape_of(x)
         if len(s) == 0 or s[-1] != self.in_features:
             raise ShapeError(f"Linear: expected an input of shape (..., {self.in_features}), "
                              f"got {s}")
@@ -202,7 +203,7 @@ class Conv2d(Module):
 
     def forward(self, x):
         """``tg.conv2d(x, weight, bias, stride, padding, dilation, groups)``."""
-        s = np.shape(x)
+        s = shape_of(x)
         if len(s) not in (3, 4) or s[-3] != self.in_channels:
             raise ShapeError(f"Conv2d: expected an input of shape (N, {self.in_channels}, H, W) "
                              f"or ({self.in_channels}, H, W), got {s}")
@@ -307,7 +308,7 @@ class UntiedConv2d(Module):
 
     def forward(self, x):
         """``conv2d(x, weight) + bias`` (valid, stride 1) for ``(C, H, W)`` or a batch."""
-        s = np.shape(x)
+        s = shape_of(x)
         if len(s) not in (3, 4) or tuple(s[-3:]) != self.input_shape:
             c, h, w = self.input_shape
             raise ShapeError(f"UntiedConv2d: expected an input of shape ({c}, {h}, {w}) or "
@@ -458,7 +459,7 @@ class Flatten(Module):
         self.end_dim = int(end_dim)
 
     def forward(self, x):
-        s = tuple(np.shape(x))
+        s = tuple(shape_of(x))
         n = len(s)
         start = self.start_dim + n if self.start_dim < 0 else self.start_dim
         end = self.end_dim + n if self.end_dim < 0 else self.end_dim

@@ -60,8 +60,9 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-class ModuleScope(namedtuple("ModuleScope", ["path", "type", "module"])):
-    """The module call an op was recorded in (``node.module``).
+class ModuleScope:
+    """The module call an op was recorded in (``node.module``). Recording keeps only the
+    module and the enclosing scope; the path is worked out when it is first asked for.
 
     Attributes
     ----------
@@ -73,28 +74,38 @@ class ModuleScope(namedtuple("ModuleScope", ["path", "type", "module"])):
         The module's class name (``"Conv2d"``).
     module : Module
         The module itself.
+    outer : ModuleScope or None
+        The scope of the module whose call made this one.
     """
 
-    __slots__ = ()
+    __slots__ = ("module", "outer", "_path")
 
+    def __init__(self, module, outer):
+        self.module, self.outer, self._path = module, outer, None
 
-def _scope_of(module, outer):
-    """The scope of ``module`` called while ``outer`` (a ModuleScope or None) is running."""
-    kind = type(module).__name__
-    if outer is None:
-        return ModuleScope("", kind, module)
-    name = None
-    for child_name, child in outer.module._modules.items():
-        if child is module:
-            name = child_name
-            break
-    else:
-        for sub_name, sub in outer.module.named_modules():
-            if sub is module and sub_name:
-                name = sub_name
-                break
-    name = name if name is not None else kind
-    return ModuleScope(f"{outer.path}.{name}" if outer.path else name, kind, module)
+    @property
+    def type(self) -> str:
+        return type(self.module).__name__
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            self._path = self._find_path()
+        return self._path
+
+    def _find_path(self) -> str:
+        outer = self.outer
+        if outer is None:
+            return ""
+        name = next((n for n, child in outer.module._modules.items() if child is self.module),
+                    None)
+        if name is None:
+            name = next((n for n, sub in outer.module.named_modules()
+                         if sub is self.module and n), self.type)
+        return f"{outer.path}.{name}" if outer.path else name
+
+    def __repr__(self) -> str:
+        return f"ModuleScope(path={self.path!r}, type={self.type!r})"
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -158,7 +169,7 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         outer = _state.module  # ops recorded inside remember this call (node.module)
-        _state.module = _scope_of(self, outer)
+        _state.module = ModuleScope(self, outer)
         try:
             if not self._forward_hooks and not self._backward_hooks:
                 return self.forward(*args, **kwargs)

@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..inputs import as_input
 from ..registry import primitive
+from ..tensor import shape_of
 from ._conv_kernels import (
     conv_transpose_nchw,
     correlate_nchw,
@@ -94,7 +95,7 @@ def check_size(op, what, shape, dtype):
 def input_4d(op, x, what="x"):
     """(``x``'s shape as 4-D, whether ``x`` is unbatched (3-D)); ShapeError for another
     rank."""
-    shape = np.shape(x)
+    shape = shape_of(x)
     if len(shape) not in (3, 4):
         raise ShapeError(f"{op}: expected {what} of shape (N, C, H, W) or (C, H, W), "
                          f"got shape {shape}")
@@ -129,9 +130,9 @@ def _check_groups(op, groups, c_in, c_out, x_shape, w_shape):
 
 
 def _check_bias(op, bias, c_out):
-    if bias is not None and np.shape(bias) != (c_out,):
+    if bias is not None and shape_of(bias) != (c_out,):
         raise ShapeError(f"{op}: expected bias of shape ({c_out},) (one per output channel), "
-                         f"got shape {np.shape(bias)}")
+                         f"got shape {shape_of(bias)}")
 
 
 def _add_bias(y, bias, c_out):
@@ -142,7 +143,7 @@ def _add_bias(y, bias, c_out):
 
 def _crop_to(a, shape):
     """``a[..., :H, :W]`` when ``a`` is larger than ``shape`` (differentiable)."""
-    if tuple(np.shape(a)) == tuple(shape):
+    if tuple(shape_of(a)) == tuple(shape):
         return a
     return getitem(a, index=(Ellipsis, slice(0, shape[-2]), slice(0, shape[-1])))
 
@@ -169,8 +170,8 @@ def conv2d(x, weight, *, stride, padding, dilation, groups):
 
 
 conv2d.defvjp(
-    lambda g, out, x, w, **p: conv_transpose2d.bind(g, w, input_size=np.shape(x)[-2:], **p),
-    lambda g, out, x, w, **p: conv2d_weight_grad(x, g, kernel_size=np.shape(w)[2:], **p),
+    lambda g, out, x, w, **p: conv_transpose2d.bind(g, w, input_size=shape_of(x)[-2:], **p),
+    lambda g, out, x, w, **p: conv2d_weight_grad(x, g, kernel_size=shape_of(w)[2:], **p),
 )
 
 
@@ -234,12 +235,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     op = "conv2d"
     x, weight, bias = numeric_inputs(op, x, weight, bias)
     xs, _ = input_4d(op, x)
-    ws = np.shape(weight)
+    ws = shape_of(weight)
     _check_weight(op, ws, "(C_out, C_in/groups, kH, kW)")
     c_out, c_in = ws[0], xs[1]
-    _check_groups(op, groups, c_in, c_out, np.shape(x), ws)
+    _check_groups(op, groups, c_in, c_out, shape_of(x), ws)
     if c_in != ws[1] * groups:
-        raise ShapeError(f"{op}: x has {c_in} channels (shape {np.shape(x)}) but weight of "
+        raise ShapeError(f"{op}: x has {c_in} channels (shape {shape_of(x)}) but weight of "
                          f"shape {ws} with groups={groups} expects {ws[1] * groups}")
     _check_bias(op, bias, c_out)
     stride = pair(stride, "stride", op, 1)
@@ -261,12 +262,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         ph, pw = pair(padding, "padding", op, 0)
         pad4 = (ph, ph, pw, pw)
     hp, wp = xs[2] + pad4[0] + pad4[1], xs[3] + pad4[2] + pad4[3]
-    check_size(op, "padded input", (xs[0], xs[1], hp, wp), np.result_type(x))
+    check_size(op, "padded input", (xs[0], xs[1], hp, wp), getattr(x, "dtype", None) or np.result_type(x))
     eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     if eh > hp or ew > wp or min(kh, kw) < 1:
         raise ShapeError(f"{op}: the kernel ({kh}x{kw}, dilation {dilation}: {eh}x{ew}) is "
                          f"larger than the padded input ({hp}x{wp}, from x of shape "
-                         f"{np.shape(x)} and padding {pad4[::2]})")
+                         f"{shape_of(x)} and padding {pad4[::2]})")
     y = conv2d.bind(x, weight, stride=stride, padding=pad4, dilation=dilation, groups=groups)
     return _add_bias(y, bias, c_out)
 
@@ -286,9 +287,9 @@ def conv_transpose2d(y, weight, *, input_size, stride, padding, dilation, groups
 
 
 conv_transpose2d.defvjp(
-    lambda g, out, y, w, *, input_size, **p: _crop_to(conv2d.bind(g, w, **p), np.shape(y)),
+    lambda g, out, y, w, *, input_size, **p: _crop_to(conv2d.bind(g, w, **p), shape_of(y)),
     lambda g, out, y, w, *, input_size, **p: conv2d_weight_grad(
-        g, y, kernel_size=np.shape(w)[2:], **p),
+        g, y, kernel_size=shape_of(w)[2:], **p),
 )
 
 
@@ -343,13 +344,13 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     op = "conv_transpose2d"
     x, weight, bias = numeric_inputs(op, x, weight, bias)
     xs, _ = input_4d(op, x)
-    ws = np.shape(weight)
+    ws = shape_of(weight)
     _check_weight(op, ws, "(C_in, C_out/groups, kH, kW)")
     c_in = xs[1]
     if not is_int(groups) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     if c_in != ws[0]:
-        raise ShapeError(f"{op}: x has {c_in} channels (shape {np.shape(x)}) but weight of "
+        raise ShapeError(f"{op}: x has {c_in} channels (shape {shape_of(x)}) but weight of "
                          f"shape {ws} expects {ws[0]} (weight is (C_in, C_out/groups, kH, kW))")
     if c_in % groups:
         raise ValueError(f"{op}: in_channels ({c_in}) must be divisible by groups ({groups})")
@@ -366,10 +367,11 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     h = (xs[2] - 1) * stride[0] - 2 * ph + dilation[0] * (kh - 1) + oph + 1
     w = (xs[3] - 1) * stride[1] - 2 * pw + dilation[1] * (kw - 1) + opw + 1
     if h < 1 or w < 1:
-        raise ShapeError(f"{op}: the output size {(h, w)} for x of shape {np.shape(x)}, "
+        raise ShapeError(f"{op}: the output size {(h, w)} for x of shape {shape_of(x)}, "
                          f"kernel {kh}x{kw}, stride {stride}, padding {(ph, pw)} is not "
                          "positive")
-    check_size(op, "padded output", (xs[0], c_out, h + 2 * ph, w + 2 * pw), np.result_type(x))
+    check_size(op, "padded output", (xs[0], c_out, h + 2 * ph, w + 2 * pw),
+               getattr(x, "dtype", None) or np.result_type(x))
     y = conv_transpose2d.bind(x, weight, input_size=(h, w), stride=stride,
                               padding=(ph, ph, pw, pw), dilation=dilation, groups=groups)
     return _add_bias(y, bias, c_out)
@@ -391,6 +393,6 @@ def conv2d_weight_grad(x, y, *, kernel_size, stride, padding, dilation, groups):
 
 conv2d_weight_grad.defvjp(
     lambda g, out, x, y, *, kernel_size, **p: conv_transpose2d.bind(
-        y, g, input_size=np.shape(x)[-2:], **p),
-    lambda g, out, x, y, *, kernel_size, **p: _crop_to(conv2d.bind(x, g, **p), np.shape(y)),
+        y, g, input_size=shape_of(x)[-2:], **p),
+    lambda g, out, x, y, *, kernel_size, **p: _crop_to(conv2d.bind(x, g, **p), shape_of(y)),
 )

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..registry import primitive
+from ..tensor import shape_of
 from .shape import expand_dims, reshape, swapaxes
 
 __all__ = ["linear", "matmul"]
@@ -21,7 +22,7 @@ def matmul(a, b):
     ShapeError
         A 0-d operand, or inner dimensions that differ (``a.shape[-1] != b.shape[-2]``).
     """
-    sa, sb = np.shape(a), np.shape(b)
+    sa, sb = shape_of(a), shape_of(b)
     if len(sa) == 0 or len(sb) == 0:
         raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {sa} and {sb}")
     inner_b = sb[0] if len(sb) == 1 else sb[-2]
@@ -44,7 +45,7 @@ def _matmul_vjp_a(g, out, a, b):
     if np.ndim(b) == 1:
         return expand_dims(g, -1) * b  # (..., m, n)
     if np.ndim(a) == 1:
-        return reshape(matmul(b, expand_dims(g, -1)), shape=np.shape(g)[:-1] + (np.shape(b)[-2],))
+        return reshape(matmul(b, expand_dims(g, -1)), shape=shape_of(g)[:-1] + (shape_of(b)[-2],))
     return matmul(g, swapaxes(b, -1, -2))
 
 
@@ -54,7 +55,7 @@ def _matmul_vjp_b(g, out, a, b):
     if np.ndim(a) == 1:
         return expand_dims(a, -1) * expand_dims(g, -2)  # (..., n, p)
     if np.ndim(b) == 1:
-        return reshape(matmul(expand_dims(g, -2), a), shape=np.shape(g)[:-1] + (np.shape(a)[-1],))
+        return reshape(matmul(expand_dims(g, -2), a), shape=shape_of(g)[:-1] + (shape_of(a)[-1],))
     return matmul(swapaxes(a, -1, -2), g)
 
 
@@ -75,7 +76,7 @@ def linear(x, weight):
     ShapeError
         weight not 2-D, x 0-d, or ``x.shape[-1] != weight.shape[1]``.
     """
-    sx, sw = np.shape(x), np.shape(weight)
+    sx, sw = shape_of(x), shape_of(weight)
     if len(sw) != 2 or len(sx) == 0 or sx[-1] != sw[1]:
         raise ShapeError(f"linear: expected x of shape (..., {sw[-1] if sw else 'in'}) and weight "
                          f"of shape (out_features, in_features), got {sx} and {sw}")
@@ -83,10 +84,10 @@ def linear(x, weight):
 
 
 def _linear_vjp_weight(g, out, x, weight):
-    n_out, n_in = np.shape(weight)
+    n_out, n_in = shape_of(weight)
     if np.ndim(x) == 1:
         return expand_dims(g, -1) * x  # (out, in)
-    rows = int(np.prod(np.shape(x)[:-1]))  # explicit: -1 is ambiguous when a size is 0
+    rows = int(np.prod(shape_of(x)[:-1]))  # explicit: -1 is ambiguous when a size is 0
     g2 = reshape(g, shape=(rows, n_out))
     x2 = reshape(x, shape=(rows, n_in))
     return matmul(swapaxes(g2, 0, 1), x2)

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..registry import primitive
+from ..tensor import shape_of
 from .elementwise import log, maximum, sigmoid
 from .reduce import mean, sum
 
@@ -28,9 +29,9 @@ def reduce_loss(loss, reduction):
 
 
 def same_shape(op, a, b):
-    if np.shape(a) != np.shape(b):
-        raise ShapeError(f"{op}: target shape {np.shape(b)} must equal the input shape "
-                         f"{np.shape(a)} (no silent broadcasting)")
+    if shape_of(a) != shape_of(b):
+        raise ShapeError(f"{op}: target shape {shape_of(b)} must equal the input shape "
+                         f"{shape_of(a)} (no silent broadcasting)")
 
 
 @primitive

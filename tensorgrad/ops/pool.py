@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..registry import primitive
-from ..tensor import Tensor
+from ..tensor import Tensor, shape_of
 from ._conv_kernels import dilate_into, out_len, pad, strided
 from .conv import check_size, input_4d, numeric_inputs, pair
 from .shape import reshape
@@ -37,17 +37,17 @@ def _pool_args(op, x, kernel_size, stride, padding):
         raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}, "
                          "as in PyTorch")
     hp, wp = xs[2] + 2 * p[0], xs[3] + 2 * p[1]
-    check_size(op, "padded input", (xs[0], xs[1], hp, wp), np.result_type(x))
+    check_size(op, "padded input", (xs[0], xs[1], hp, wp), getattr(x, "dtype", None) or np.result_type(x))
     if k[0] > hp or k[1] > wp:
         raise ShapeError(f"{op}: the window {k} is larger than the (padded) input {hp}x{wp} "
-                         f"of x with shape {np.shape(x)}")
+                         f"of x with shape {shape_of(x)}")
     if unbatched:
         x = reshape(x, shape=xs)
     return x, k, s, p, unbatched
 
 
 def _drop_batch(y, unbatched):
-    return reshape(y, shape=np.shape(y)[1:]) if unbatched else y
+    return reshape(y, shape=shape_of(y)[1:]) if unbatched else y
 
 
 def _windows(xp, kernel, stride):
@@ -88,7 +88,7 @@ def avg_pool2d_adjoint(g, *, input_size, kernel_size, stride, padding):
 
 
 avg_pool2d.defvjp(
-    lambda g, out, x, **p: avg_pool2d_adjoint(g, input_size=np.shape(x)[2:], **p))
+    lambda g, out, x, **p: avg_pool2d_adjoint(g, input_size=shape_of(x)[2:], **p))
 avg_pool2d_adjoint.defvjp(
     lambda g, out, y, *, input_size, **p: avg_pool2d.bind(g, **p))
 
@@ -185,7 +185,7 @@ def max_pool2d(x, *, index, kernel_size, stride, padding):
 
 max_pool2d.defvjp(
     lambda g, out, x, *, index, kernel_size, stride, padding: max_pool2d_scatter(
-        g, index=index, input_size=np.shape(x)[2:],
+        g, index=index, input_size=shape_of(x)[2:],
         overlapping=stride[0] < kernel_size[0] or stride[1] < kernel_size[1]))
 
 
@@ -268,6 +268,6 @@ def max_pool2d_scatter(g, *, index, input_size, overlapping):
 
 
 max_pool2d_gather.defvjp(lambda g, out, x, *, index: max_pool2d_scatter(
-    g, index=index, input_size=np.shape(x)[2:], overlapping=True))
+    g, index=index, input_size=shape_of(x)[2:], overlapping=True))
 max_pool2d_scatter.defvjp(lambda g, out, y, *, index, input_size, overlapping:
                           max_pool2d_gather(g, index=index))

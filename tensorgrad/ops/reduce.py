@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..registry import primitive
+from ..tensor import shape_of
 from .elementwise import exp, where
 from .shape import broadcast_to, reshape
 
@@ -49,13 +50,13 @@ def _reduces_empty(x, axis):
     nothing). Costs one size check for a non-empty x."""
     if np.size(x):
         return False
-    shape = np.shape(x)
+    shape = shape_of(x)
     return any(shape[a] == 0 for a in _axes(axis, len(shape), "reduce"))
 
 
 def _unreduce(g, x, axis, keepdims):
     """Broadcast a reduced cotangent (or result) back to x's shape."""
-    shape = np.shape(x)
+    shape = shape_of(x)
     if not keepdims:
         kept = list(shape)
         for a in _axes(axis, len(shape), "reduce"):
@@ -65,7 +66,7 @@ def _unreduce(g, x, axis, keepdims):
 
 
 def _count(x, axis):
-    shape = np.shape(x)
+    shape = shape_of(x)
     return int(np.prod([shape[a] for a in _axes(axis, len(shape), "mean")]))
 
 
@@ -110,7 +111,7 @@ def _check_not_empty(x, axis, op, what):
     if _reduces_empty(x, axis):
         raise ShapeError(
             f"{op}: cannot take the {what} over a zero-length axis (input of shape "
-            f"{np.shape(x)}, axis={axis!r}); an empty reduction has no {what} (NumPy and "
+            f"{shape_of(x)}, axis={axis!r}); an empty reduction has no {what} (NumPy and "
             f"PyTorch raise too)")
 
 

@@ -4,7 +4,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..inputs import as_input
 from ..registry import primitive
-from ..tensor import Tensor
+from ..tensor import Tensor, shape_of
 
 __all__ = ["broadcast_to", "concatenate", "expand_dims", "flatten", "getitem", "index_add",
            "reshape", "stack", "sum_to_shape", "swapaxes", "transpose"]
@@ -18,11 +18,11 @@ def reshape(x, shape=None):
     try:
         return np.reshape(x, shape)
     except ValueError:
-        raise ShapeError(f"reshape: cannot reshape an array of shape {np.shape(x)} "
+        raise ShapeError(f"reshape: cannot reshape an array of shape {shape_of(x)} "
                          f"(size {np.size(x)}) into shape {shape}") from None
 
 
-reshape.defvjp(lambda g, out, x, shape: reshape(g, shape=np.shape(x)))
+reshape.defvjp(lambda g, out, x, shape: reshape(g, shape=shape_of(x)))
 
 
 @primitive
@@ -33,7 +33,7 @@ def transpose(x, axes=None):
     if axes is not None and (len(axes) != n or any(not -n <= a < n for a in axes)
                              or sorted(a % n for a in axes) != list(range(n))):
         raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the "
-                         f"{np.ndim(x)} axes of shape {np.shape(x)}")
+                         f"{np.ndim(x)} axes of shape {shape_of(x)}")
     return np.transpose(x, axes)
 
 
@@ -52,7 +52,7 @@ def swapaxes(x, axis1, axis2):
     n = np.ndim(x)
     if not (-n <= axis1 < n and -n <= axis2 < n):
         raise ShapeError(f"swapaxes: axes ({axis1}, {axis2}) are out of range for an input of "
-                         f"shape {np.shape(x)}")
+                         f"shape {shape_of(x)}")
     axes = list(range(n))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes=tuple(axes))
@@ -65,10 +65,10 @@ def broadcast_to(x, shape=None):
     try:
         return np.broadcast_to(x, shape)
     except ValueError:
-        raise ShapeError(f"broadcast_to: cannot broadcast shape {np.shape(x)} to {shape}") from None
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {shape_of(x)} to {shape}") from None
 
 
-broadcast_to.defvjp(lambda g, out, x, shape: sum_to_shape(g, shape=np.shape(x)))
+broadcast_to.defvjp(lambda g, out, x, shape: sum_to_shape(g, shape=shape_of(x)))
 
 
 @primitive
@@ -77,16 +77,16 @@ def sum_to_shape(x, shape=None):
     axes where ``shape`` has 1 are summed with keepdims. Its VJP is :func:`broadcast_to`."""
     shape = tuple(shape)
     lead = np.ndim(x) - len(shape)
-    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, np.shape(x)[lead:])):
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, shape_of(x)[lead:])):
         raise ShapeError(f"sum_to_shape: shape {shape} does not broadcast to the input's shape "
-                         f"{np.shape(x)}, so the input cannot be summed down to it")
+                         f"{shape_of(x)}, so the input cannot be summed down to it")
     axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and np.shape(x)[lead + i] != 1)
+        lead + i for i, n in enumerate(shape) if n == 1 and shape_of(x)[lead + i] != 1)
     out = np.sum(x, axis=axes, keepdims=True) if axes else np.asarray(x)
     return out.reshape(shape)
 
 
-sum_to_shape.defvjp(lambda g, out, x, shape: broadcast_to(g, shape=np.shape(x)))
+sum_to_shape.defvjp(lambda g, out, x, shape: broadcast_to(g, shape=shape_of(x)))
 
 
 def _plain_index(index):
@@ -112,7 +112,7 @@ def getitem(x, index=None):
     return np.asarray(x)[_plain_index(index)]
 
 
-getitem.defvjp(lambda g, out, x, index: index_add(g, shape=np.shape(x), index=index))
+getitem.defvjp(lambda g, out, x, index: index_add(g, shape=shape_of(x), index=index))
 
 
 @primitive
@@ -137,14 +137,14 @@ def concatenate(*xs, axis=0):
     try:
         return np.concatenate(xs, axis=axis)
     except ValueError as e:
-        shapes = ", ".join(str(np.shape(x)) for x in xs)
+        shapes = ", ".join(str(shape_of(x)) for x in xs)
         raise ShapeError(f"concatenate: cannot join shapes {shapes} along axis {axis}: {e}") from None
 
 
 def _concatenate_vjp(argnum, g, out, *xs, axis):
-    start = sum(np.shape(x)[axis] for x in xs[:argnum])
+    start = sum(shape_of(x)[axis] for x in xs[:argnum])
     index = [slice(None)] * np.ndim(out)
-    index[axis] = slice(start, start + np.shape(xs[argnum])[axis])
+    index[axis] = slice(start, start + shape_of(xs[argnum])[axis])
     return getitem(g, index=tuple(index))
 
 
@@ -157,7 +157,7 @@ def stack(*xs, axis=0):
     try:
         return np.stack(xs, axis=axis)
     except ValueError as e:
-        shapes = ", ".join(str(np.shape(x)) for x in xs)
+        shapes = ", ".join(str(shape_of(x)) for x in xs)
         raise ShapeError(f"stack: cannot stack shapes {shapes} along axis {axis}: {e}") from None
 
 
@@ -224,7 +224,7 @@ def flatten(x):
 def expand_dims(x, axis):
     """x with a new axis of length 1 at ``axis`` (NumPy's ``expand_dims``), via reshape."""
     x = as_input("expand_dims", 0, x)
-    shape = list(np.shape(x))
+    shape = list(shape_of(x))
     if not -len(shape) - 1 <= axis <= len(shape):
         raise ShapeError(f"expand_dims: axis {axis} is out of range for an input of shape "
                          f"{tuple(shape)} (the result has {len(shape) + 1} axes)")

@@ -11,11 +11,11 @@ for an output that is the window starting at ``r`` of the full correlation,
 dX = dY *full k and dK = X ⋆ dY; the window helper calls "valid" mode whenever the window
 is exactly the valid part, so no full product is computed for nothing.
 """
-import numpy as np
 import scipy.signal
 
 from ..errors import ShapeError
 from ..registry import primitive
+from ..tensor import shape_of
 from .shape import getitem, index_add
 
 __all__ = ["convolve2d", "correlate2d"]
@@ -29,7 +29,7 @@ def _check(op, in1, in2, mode, boundary, fillvalue):
     if boundary != "fill" or fillvalue != 0:
         raise NotImplementedError(f"{op}: only boundary='fill' with fillvalue=0 is supported, "
                                   f"got boundary={boundary!r}, fillvalue={fillvalue!r}")
-    s1, s2 = np.shape(in1), np.shape(in2)
+    s1, s2 = shape_of(in1), shape_of(in2)
     if len(s1) != 2 or len(s2) != 2:
         raise ShapeError(f"{op}: expected two 2-D inputs, got shapes {s1} and {s2}")
     if mode == "valid":
@@ -51,19 +51,19 @@ def _offset(mode, n_x, n_k, convolve):
 def _window(fn, a, b, start, size):
     """``fn(a, b, "full")[start : start + size]`` on both axes, computed in "valid" or "full"
     mode directly when the window is exactly one of them."""
-    sa, sb = np.shape(a), np.shape(b)
+    sa, sb = shape_of(a), shape_of(b)
     valid_start = tuple(min(p, q) - 1 for p, q in zip(sa, sb))
     valid_size = tuple(abs(p - q) + 1 for p, q in zip(sa, sb))
     contains = all(p >= q for p, q in zip(sa, sb)) or all(p <= q for p, q in zip(sa, sb))
     if contains and tuple(start) == valid_start and tuple(size) == valid_size:
         return fn(a, b, mode="valid")
     full = fn(a, b, mode="full")
-    if tuple(start) == (0, 0) and tuple(size) == np.shape(full):
+    if tuple(start) == (0, 0) and tuple(size) == shape_of(full):
         return full
     # The window may reach past the full result ("same" mode with in2 much larger than in1):
     # take the overlapping part and place it into zeros of the window's size.
     lo = [max(s, 0) for s in start]
-    hi = [min(s + n, f) for s, n, f in zip(start, size, np.shape(full))]
+    hi = [min(s + n, f) for s, n, f in zip(start, size, shape_of(full))]
     part = getitem(full, index=(slice(lo[0], hi[0]), slice(lo[1], hi[1])))
     if tuple(hi[i] - lo[i] for i in (0, 1)) == tuple(size):
         return part
@@ -78,7 +78,7 @@ def _flip(k):
 
 def _grads(g, x, k, mode, convolve):
     """(dx, dk) of the full-correlation window (with k flipped first when convolving)."""
-    (xh, xw), (kh, kw), (oh, ow) = np.shape(x), np.shape(k), np.shape(g)
+    (xh, xw), (kh, kw), (oh, ow) = shape_of(x), shape_of(k), shape_of(g)
     r = (_offset(mode, xh, kh, convolve), _offset(mode, xw, kw, convolve))
     dx_start = (kh - 1 - r[0], kw - 1 - r[1])
     dk_start = (oh + r[0] - kh, ow + r[1] - kw)
@@ -122,12 +122,12 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
 
 def _correlate2d_vjp_in1(g, out, x, k, mode, boundary, fillvalue):
     dx_start, _ = _grads(g, x, k, mode, convolve=False)
-    return _window(convolve2d, g, k, dx_start, np.shape(x))
+    return _window(convolve2d, g, k, dx_start, shape_of(x))
 
 
 def _correlate2d_vjp_in2(g, out, x, k, mode, boundary, fillvalue):
     _, dk_start = _grads(g, x, k, mode, convolve=False)
-    return _window(correlate2d, x, g, dk_start, np.shape(k))
+    return _window(correlate2d, x, g, dk_start, shape_of(k))
 
 
 correlate2d.defvjp(_correlate2d_vjp_in1, _correlate2d_vjp_in2)
@@ -153,12 +153,12 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
 
 def _convolve2d_vjp_in1(g, out, x, k, mode, boundary, fillvalue):
     dx_start, _ = _grads(g, x, k, mode, convolve=True)
-    return _window(correlate2d, g, k, dx_start, np.shape(x))
+    return _window(correlate2d, g, k, dx_start, shape_of(x))
 
 
 def _convolve2d_vjp_in2(g, out, x, k, mode, boundary, fillvalue):
     _, dk_start = _grads(g, x, k, mode, convolve=True)
-    return _flip(_window(correlate2d, x, g, dk_start, np.shape(k)))
+    return _flip(_window(correlate2d, x, g, dk_start, shape_of(k)))
 
 
 convolve2d.defvjp(_convolve2d_vjp_in1, _convolve2d_vjp_in2)
