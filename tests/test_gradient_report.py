@@ -139,3 +139,22 @@ def test_notebook_network_saturates_the_first_dense_layer():
     assert dense.saturated > 0.5  # most of its units saturated
     assert all(r[n].saturated < 0.05 for n in ("1", "3"))  # the conv layers' are not
     assert r["5.weight"].zero_share > 0  # exact zero gradients behind the saturated units
+
+
+def test_see_gradients_example_runs(tmp_path):
+    pytest.importorskip("mlxtend")
+    pytest.importorskip("matplotlib")
+    path = Path(__file__).resolve().parents[1] / "examples" / "see_gradients.py"
+    spec = importlib.util.spec_from_file_location("example_see_gradients", path)
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    result = ex.main(["--steps", "3", "--batch-size", "4", "--out", str(tmp_path)])
+    names = {p.stem for p in result["written"]}
+    assert names == {"expr_graph", "expr_graph_repeat", "nn_graph", "nn_graph_module",
+                     "gradient_report", "gradient_flow"}
+    assert all(p.stat().st_size > 0 for p in result["written"])
+    step = result["steps"][0]  # the worked example: dI = full convolution, dK = correlation
+    np.testing.assert_array_equal(step.grad_inputs[1], [[17.0, 10.0], [4.0, 17.0]])
+    np.testing.assert_array_equal(step.grad_inputs[0], [[0, -1, -2], [2, 6, -1], [-2, 5, 3]])
+    history = result["history"]
+    assert len(history) == 3 and np.all(history.series("6", "saturated") > 0.5)
