@@ -22,7 +22,15 @@ from .gradcheck import gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403
 from .registry import OPS, Op, primitive
 from .tensor import Tensor, tensor
-from .viz import Graph, backward_steps, graph
+from .viz import (
+    GradientHistory,
+    GradientReport,
+    Graph,
+    backward_steps,
+    gradient_report,
+    graph,
+    watch_activations,
+)
 
 __version__ = "0.1.0"
 
@@ -38,8 +46,8 @@ def __getattr__(name):
 
 __all__ = sorted([
     "BackwardError", "GradcheckError", "GraphEscapeError", "GraphEscapeWarning", "OPS", "Op",
-    "Graph", "ShapeError", "Tensor", "backward_steps", "enable_grad", "grad", "graph",
-    "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "primitive", "record_sites",
-    "tensor",
+    "Graph", "GradientHistory", "GradientReport", "ShapeError", "Tensor", "backward_steps",
+    "enable_grad", "grad", "gradcheck", "gradgradcheck", "gradient_report", "graph",
+    "is_grad_enabled", "no_grad", "primitive", "record_sites", "tensor", "watch_activations",
     *ops.__all__, *functional.__all__,
 ])

@@ -271,3 +271,89 @@ def test_render_says_what_is_missing(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "graphviz", None)  # import fails
     with pytest.raises(ImportError, match=r'pip install "tensorgrad\[viz\]"'):
         g.render(tmp_path / "g.svg")
+
+
+# -- gradient norms --------------------------------------------------------------------------
+def _net(seed=0):
+    rng = np.random.default_rng(seed)
+    x = tg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    h = tg.tanh(x @ w)
+    h.retain_grad()
+    return x, w, h, (h * h).sum()
+
+
+def test_norms_after_backward_match_the_gradients():
+    x, w, h, y = _net()
+    g = tg.graph(y, params={"w": w})
+    assert g.watching and all(n.grad_norm is None for n in g)
+    y.backward()
+    for t in (x, w, h):
+        expected = np.sqrt(np.sum(t.grad.data ** 2))
+        assert g.node_of(t).grad_norm == pytest.approx(expected, rel=1e-12)
+    assert g.node_of(y).grad_norm == 1.0
+    # the product before tanh: its gradient is (1 - h^2) * dy/dh, by hand
+    pre = g.node_of(h).inputs[0]
+    expected = np.linalg.norm((1 - h.data ** 2) * h.grad.data)
+    assert g[pre].grad_norm == pytest.approx(expected, rel=1e-12)
+    assert all(n.grad_norm is None for n in g if n.kind == "constant")
+    # shown in the text tree, the DOT labels and the HTML table
+    assert f"|g|={g.node_of(w).grad_norm:.3g}" in str(g)
+    assert f"|g|={g.node_of(x).grad_norm:.3g}" in _nodes(g.to_dot())[f"n{g.node_of(x).id}"]
+    assert f"<td>{g.node_of(w).grad_norm:.3g}</td>" in g.to_html()
+
+
+def test_norm_hooks_never_change_gradients_and_leave_after_release():
+    x0, w0, _, y0 = _net()
+    y0.backward()
+    x, w, _, y = _net()
+    g = tg.graph(y)
+    assert x._hooks and w._hooks
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, x0.grad.data)
+    np.testing.assert_array_equal(w.grad.data, w0.grad.data)
+    assert not g.watching and not x._hooks and not w._hooks
+    kept = g.node_of(w).grad_norm
+    (w * w).sum().backward()  # another graph through w: this Graph's numbers stay
+    assert g.node_of(w).grad_norm == kept
+
+
+def test_norm_hooks_removed_when_the_graph_is_collected():
+    import gc
+    x, w, _, y = _net()
+    g = tg.graph(y)
+    assert len(w._hooks) == 1
+    del g
+    gc.collect()
+    assert not w._hooks and not x._hooks
+    y.backward()  # runs without a Graph
+    assert w.grad is not None
+
+
+def test_norms_with_a_retained_graph_and_a_shared_parameter():
+    x, w, _, y = _net()
+    other = (w * 3.0).sum()
+    g = tg.graph(y)
+    other.backward()  # shares w but does not pass through g's ops: nothing recorded
+    assert g.node_of(w).grad_norm is None
+    w.grad = None
+    y.backward(retain_graph=True)
+    first = g.node_of(w).grad_norm
+    assert first == pytest.approx(np.linalg.norm(w.grad.data), rel=1e-12)
+    assert g.watching  # the graph can still be run backward: the hooks stay
+    late = tg.graph(y)  # taken after that backward: no norms until the next one
+    assert all(n.grad_norm is None for n in late) and "|g|" not in str(late)
+    y.backward(grad=tg.tensor(2.0))
+    assert g.node_of(w).grad_norm == pytest.approx(2 * first, rel=1e-12)
+    assert late.node_of(w).grad_norm == pytest.approx(2 * first, rel=1e-12)
+    assert not g.watching and not late.watching and not w._hooks
+
+
+def test_norms_see_an_earlier_hook_replacement_and_tg_grad():
+    x = tg.tensor([1.0, -2.0], requires_grad=True)
+    x.register_hook(lambda gr: gr * 2)
+    y = (x * x).sum()
+    g = tg.graph(y)
+    (gx,) = tg.grad(y, [x])
+    np.testing.assert_allclose(gx.data, [4.0, -8.0])
+    assert g.node_of(x).grad_norm == pytest.approx(np.sqrt(80.0), rel=1e-12)

@@ -11,12 +11,18 @@ Drawing: :meth:`Graph.to_dot` writes Graphviz DOT text (three ways: every node, 
 module, or repeated sibling sub-graphs folded into one box with a count), :meth:`Graph.render`
 turns it into SVG or PNG through the ``graphviz`` package and the ``dot`` program, and
 ``str(graph)`` is a text tree. docs/graph.md shows each.
+
+Gradient norms: a Graph registers a gradient hook (:meth:`Tensor.register_hook`) on each of
+its tensors that requires grad; the hooks hold the Graph weakly, return None (the gradient
+is never changed) and are removed when the Graph is collected or once a backward has
+released the whole graph. A backward through the graph fills in ``GraphNode.grad_norm``.
 """
 from __future__ import annotations
 
 import html
 import pathlib
 import shutil
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,8 +85,9 @@ class GraphNode:
     tensor : Tensor or None
         The op's result or the leaf (None for arrays and numbers).
     grad_norm : float or None
-        The Euclidean norm of the gradient at this tensor. Not yet filled in: reserved for
-        the gradient norms a backward will report to a Graph that watches it.
+        The Euclidean norm of the gradient at this tensor in the latest backward through
+        the graph after the Graph was taken (None before such a backward, and for
+        constants). It is the gradient as the hooks registered before the Graph left it.
     """
 
     id: int
@@ -209,6 +216,57 @@ class Graph:
         for n in self.nodes:
             for i in n.inputs:
                 self.consumers[i].append(n.id)
+        self._watch()
+
+    # -- gradient norms ---------------------------------------------------------------------
+    def _watch(self) -> None:
+        """Register a norm-recording hook on every tensor of the graph that requires grad.
+
+        Op results belong to this graph alone, so their hooks fire only in a backward
+        through it. A leaf (a parameter) may be used by other graphs too: its norm is taken
+        only when one of its consumers in this graph fired first in the same pass (the
+        leaf is then *pending*), so a later backward through another graph that shares
+        the parameter leaves this Graph's numbers alone.
+        """
+        ref = weakref.ref(self)
+        handles = []
+        self._pending: set[int] = {i for i in self.outputs if not self.nodes[i].is_op}
+        self._leaf_inputs = {}  # op node id -> ids of the leaves among its inputs
+        for n in self.nodes:
+            t = n.tensor
+            if t is None or not t.requires_grad:
+                continue
+            handles.append(t.register_hook(_NormHook(ref, n.id)))
+            if n.is_op:
+                self._leaf_inputs[n.id] = tuple(
+                    i for i in set(n.inputs)
+                    if self.nodes[i].kind in ("leaf", "param") and self.nodes[i].tensor is not None
+                    and self.nodes[i].tensor.requires_grad)
+        self._unwatch = weakref.finalize(self, _remove_all, handles)
+
+    def _saw(self, i: int, g) -> None:
+        """A hook's report: ``g`` (a Tensor) is the gradient at node ``i``."""
+        node = self.nodes[i]
+        if node.is_op:
+            self._pending.update(self._leaf_inputs[i])
+        elif i in self._pending:
+            self._pending.discard(i)
+        else:
+            return  # a backward through another graph that shares this leaf
+        node.grad_norm = float(np.linalg.norm(np.ravel(g.data)))
+        if not node.is_op and not self._pending and self._released():
+            self._unwatch()  # no backward can pass through this graph again
+
+    def _released(self) -> bool:
+        """Whether every op of the graph was released by a backward (earliest ops first:
+        they are released last, so an unreleased graph answers at once)."""
+        return all(n.tensor.grad_fn is None or n.tensor.grad_fn.released
+                   for n in self.nodes if n.is_op)
+
+    @property
+    def watching(self) -> bool:
+        """Whether the Graph still has hooks registered for gradient norms."""
+        return self._unwatch.alive
 
     # -- reading the recorded nodes -------------------------------------------------------
     def _add(self, key, **fields) -> int:
@@ -300,6 +358,8 @@ class Graph:
         text = f"#{n.id} {n.describe()}" if n.kind != "constant" or n.shape else n.label
         if n.module is not None:
             text += f"  [{n.module or n.module_type}{'' if not n.module else ': ' + n.module_type}]"
+        if n.grad_norm is not None:
+            text += f"  {_norm_text(n.grad_norm)}"
         if n.site:
             text += f"  @ {n.site}"
         return text
@@ -397,6 +457,8 @@ class Graph:
         lines += [f"{k}={v}" for k, v in n.shown_params().items()]
         if n.module is not None:
             lines.append(f"[{n.module or n.module_type}]")
+        if n.grad_norm is not None:
+            lines.append(_norm_text(n.grad_norm))
         if n.site:
             where = n.site.split(" in ")[0]
             lines.append(where.rsplit("/", 1)[-1])
@@ -451,18 +513,43 @@ class Graph:
 
     def to_html(self) -> str:
         """The nodes as an HTML table: id, kind, label, inputs, shape, dtype, params,
-        module, source line."""
+        module, gradient norm, source line."""
         head = ("<tr><th>#</th><th>kind</th><th>op / name</th><th>inputs</th><th>shape</th>"
-                "<th>dtype</th><th>params</th><th>module</th><th>source</th></tr>")
+                "<th>dtype</th><th>params</th><th>module</th><th>grad norm</th><th>source</th></tr>")
         rows = []
         for n in self.nodes:
             cells = [n.id, n.kind, n.label, ", ".join(f"#{i}" for i in n.inputs),
                      shape_text(n.shape), n.dtype,
                      ", ".join(f"{k}={v}" for k, v in n.shown_params().items()),
-                     "" if n.module is None else (n.module or n.module_type), n.site or ""]
+                     "" if n.module is None else (n.module or n.module_type),
+                     "" if n.grad_norm is None else f"{n.grad_norm:.3g}", n.site or ""]
             rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
                         + "</tr>")
         return f"<table>{head}{''.join(rows)}</table>"
+
+
+class _NormHook:
+    """The hook a Graph registers on each of its tensors: reports the gradient to the Graph
+    (held weakly) and returns None, so the gradient is never changed."""
+
+    __slots__ = ("graph", "node")
+
+    def __init__(self, graph_ref, node_id):
+        self.graph, self.node = graph_ref, node_id
+
+    def __call__(self, g):
+        graph = self.graph()
+        if graph is not None:
+            graph._saw(self.node, g)
+
+
+def _remove_all(handles) -> None:
+    for h in handles:
+        h.remove()
+
+
+def _norm_text(value: float) -> str:
+    return f"|g|={value:.3g}"
 
 
 def _graphviz_available() -> bool:
