@@ -354,7 +354,8 @@ def _numeric_array(data, dtype):
 def shape_of(a):
     """``a``'s shape: a Tensor's own, else ``np.shape(a)``. For library code, which asks
     often: a Tensor passed to ``np.shape`` would go through NumPy's dispatch protocol."""
-    return a.data.shape if isinstance(a, Tensor) else np.shape(a)
+    s = getattr(a, "shape", None)  # ndarrays and Tensors; np.shape for scalars and lists
+    return s if type(s) is tuple else np.shape(a)
 
 
 def tensor(data, requires_grad=False, dtype=None):
