@@ -32,6 +32,7 @@ import numpy as np
 from .autograd import enable_grad, no_grad
 from .errors import ShapeError
 from .tensor import Tensor
+from .versions import subtract_in_place
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -116,7 +117,7 @@ class Optimizer:
         """Set every parameter's ``.grad`` to ``None`` (PyTorch's default,
         ``set_to_none=True``)."""
         for p in self.params:
-            p.grad = None
+            p._grad = None
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient, in place; parameters whose ``.grad``
@@ -143,9 +144,10 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for i, p in enumerate(self.params):
-                if p.grad is None:
+                grad = p._grad  # the slot behind .grad (parameters are leaves)
+                if grad is None:
                     continue
-                g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+                g = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
                 if g.shape != p.shape:
                     raise ShapeError(f"{type(self).__name__}.step: params[{i}] has shape "
                                      f"{p.shape} but its grad has shape {g.shape}")
@@ -287,7 +289,7 @@ class SGD(Optimizer):
             s["momentum_buffer"] = buf
             d = buf
         np.multiply(d, self.lr, out=scratch)  # p -= lr * d, with no temporary array
-        p.sub_(scratch)
+        subtract_in_place(p, scratch)  # p.sub_(scratch), versioned
 
 
 class Adam(Optimizer):
@@ -376,4 +378,4 @@ class Adam(Optimizer):
         denom += self.eps  # sqrt(v) / sqrt(1 - b2**t) + eps
         ratio = np.divide(m, denom, out=scratch)
         ratio *= step_size
-        p.sub_(ratio)  # p -= step_size * (m / denom)
+        subtract_in_place(p, ratio)  # p.sub_: p -= step_size * (m / denom), versioned

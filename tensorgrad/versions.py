@@ -149,7 +149,6 @@ def in_place(t, name, write, operands=()):
     ValueError
         ``t``'s array is read-only (and not by a live graph's protection).
     """
-    global _writes
     if _state.enabled:
         _check_may_change(t, name, operands)
     if t.data.flags.writeable:
@@ -157,12 +156,30 @@ def in_place(t, name, write, operands=()):
     else:
         with _write_lock:
             _write_protected(t, name, write, operands)
+    _advance(t.data)
+    return t
+
+
+def _advance(array):
+    """Advance the version of ``array``'s base (shared with its views) and the write clock."""
+    global _writes
     with _write_lock:
-        counter = version_counter(t.data)
+        counter = version_counter(array)
         _writes += 1
         counter.version += 1
         counter.stamp = _writes
-    return t
+
+
+def subtract_in_place(t, delta):
+    """``t.data -= delta`` as :meth:`Tensor.sub_` does it under ``no_grad`` (the optimisers'
+    update): a writeable array is written directly, then its version advances; anything
+    else takes :func:`in_place`'s full path."""
+    data = t.data
+    if data.flags.writeable and not _state.enabled and data.shape == np.shape(delta):
+        np.subtract(data, delta, out=data)
+        _advance(data)
+        return t
+    return in_place(t, "sub_", lambda a: np.subtract(a, delta, out=a), (delta,))
 
 
 def _check_may_change(t, name, operands):

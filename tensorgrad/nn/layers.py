@@ -5,6 +5,7 @@ initial values (from the generator given as ``rng=``) and to check shapes.
 """
 from __future__ import annotations
 
+import math
 from numbers import Integral
 
 import numpy as np
@@ -466,7 +467,7 @@ class Flatten(Module):
         if not (0 <= start < max(n, 1) and 0 <= end < max(n, 1)) or start > end:
             raise ShapeError(f"Flatten: start_dim={self.start_dim}, end_dim={self.end_dim} do not "
                              f"select a range of axes of an input of shape {s}")
-        new = s[:start] + (int(np.prod(s[start:end + 1], dtype=np.int64)),) + s[end + 1:]
+        new = s[:start] + (math.prod(s[start:end + 1]),) + s[end + 1:]
         return ops.reshape(x, shape=new)
 
     def extra_repr(self) -> str:

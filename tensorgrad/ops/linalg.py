@@ -1,4 +1,6 @@
 """Matrix products."""
+import math
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -87,7 +89,7 @@ def _linear_vjp_weight(g, out, x, weight):
     n_out, n_in = shape_of(weight)
     if np.ndim(x) == 1:
         return expand_dims(g, -1) * x  # (out, in)
-    rows = int(np.prod(shape_of(x)[:-1]))  # explicit: -1 is ambiguous when a size is 0
+    rows = math.prod(shape_of(x)[:-1])  # explicit: -1 is ambiguous when a size is 0
     g2 = reshape(g, shape=(rows, n_out))
     x2 = reshape(x, shape=(rows, n_in))
     return matmul(swapaxes(g2, 0, 1), x2)
