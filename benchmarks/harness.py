@@ -29,6 +29,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -195,13 +196,30 @@ def summary(samples: list) -> dict:
     return {"median_s": med, "iqr": iqr, "samples_s": samples}
 
 
+def median_interval(samples: list, level: float = 0.95) -> tuple:
+    """A distribution-free confidence interval of the median: the order statistics
+    ``(x_(k), x_(n+1-k))`` with the largest ``k`` whose binomial tail P(Bin(n, 1/2) < k)
+    is at most ``(1 - level) / 2``; ``(min, max)`` when no ``k`` qualifies (n < 6 at 95%)."""
+    xs = sorted(samples)
+    n = len(xs)
+    k, tail = 1, 0.0
+    while True:
+        tail += math.comb(n, k - 1) / 2**n  # P(Bin(n, 1/2) <= k - 1)
+        if tail > (1 - level) / 2 or k > n // 2:
+            break
+        k += 1
+    k = max(k - 1, 1)
+    return xs[k - 1], xs[n - k]
+
+
 def paired_ratios(new: list, old: list) -> dict:
     """The "not slower" statistic: the per-round ratios new/old of two systems timed in the
-    same rounds (adjacent turns, so drift cancels), their median and interquartile range."""
+    same rounds (adjacent turns, so drift cancels), their median, interquartile range and
+    95% confidence interval of the median (:func:`median_interval`)."""
     ratios = [a / b for a, b in zip(new, old)]
     s = summary(ratios)
-    return {"ratio": s["median_s"], "iqr": s["iqr"], "ratios": ratios,
-            "ratio_of_medians": statistics.median(new) / statistics.median(old)}
+    return {"ratio": s["median_s"], "iqr": s["iqr"], "ci95": median_interval(ratios),
+            "ratios": ratios, "ratio_of_medians": statistics.median(new) / statistics.median(old)}
 
 
 def compare_outputs(entries: dict, against: dict, tiny: float) -> dict:

@@ -88,6 +88,7 @@ DEFAULT_JSON = HERE / "results" / "results.json"
 DENSE_FLOOR = "NumPy floor: dense 2880x100 alone"
 NOT_SLOWER = 1.03  # the largest median ratio new/old that passes "not slower"
 MIN_BASELINE_ROUNDS = 5
+UNSTABLE_IQR = 0.5  # a target judged on a row with a wider IQR is marked "?"
 
 # (number of calls per timing, rounds) for each workload, full and quick
 SETTINGS = {
@@ -418,6 +419,11 @@ def targets(results) -> list:
     def rows_of(key):
         return {r["system"]: r for r in results.get(key, {}).get("rows", [])}
 
+    def verdict(ok, *rows):
+        """PASS/MISS, with "?" when a row compared has an IQR above UNSTABLE_IQR."""
+        shaky = any(r is not None and r.get("iqr", 0) > UNSTABLE_IQR for r in rows)
+        return ("PASS" if ok else "MISS") + ("?" if shaky else "")
+
     net = rows_of("network-f64")
     for name in ("tg expr (correlate2d)", "tg conv2d", "tg nn") if net else ():
         r = net.get(name)
@@ -428,7 +434,8 @@ def targets(results) -> list:
             if r is None or key not in r:
                 out.append((label, "PyTorch not installed" if key == "x_torch" else "-", "n/a"))
             else:
-                out.append((label, f"{r[key]:.3f}x", "PASS" if r[key] <= limit else "MISS"))
+                other_row = net.get("torch" if key == "x_torch" else "reference layers")
+                out.append((label, f"{r[key]:.3f}x", verdict(r[key] <= limit, r, other_row)))
     b32 = rows_of("batch32-f32")
     for name in ("tg conv2d", "tg nn") if b32 else ():
         r = b32.get(name)
@@ -437,7 +444,8 @@ def targets(results) -> list:
         if r is None or "x_torch" not in r:
             out.append((label, "PyTorch not installed", "n/a"))
         else:
-            out.append((label, f"{r['x_torch']:.3f}x", "PASS" if r["x_torch"] <= limit else "MISS"))
+            out.append((label, f"{r['x_torch']:.3f}x",
+                        verdict(r["x_torch"] <= limit, r, b32.get("torch"))))
     ops = results.get("ops")
     if ops:
         limit = TARGETS["op_forward_overhead_us"]
@@ -481,14 +489,20 @@ def show_targets(items):
         print(text)
         return text
     rows = [{"target": a, "measured": b, "result": c} for a, b, c in items]
+    note = ""
+    if any(c.endswith("?") for _, _, c in items):
+        note = (f"?: a row compared has an IQR above {UNSTABLE_IQR:.0%}, its threads stalling "
+                "on a busy machine; judge it with --threads 1 or on a quiet machine.")
     return table("Targets", [("target", "target", ""), ("measured", "measured", ""),
-                             ("result", "result", "")], rows)
+                             ("result", "result", "")], rows, note=note)
 
 
 def not_slower(samples: dict, baseline) -> dict:
     """For every key of ``samples`` whose `` @ tag`` twin (the same system from the baseline
     tree) was timed in the same rounds: :func:`harness.paired_ratios` new/old, and
-    "PASS" when its median is at most :data:`NOT_SLOWER`. Empty without a baseline."""
+    "PASS" when its median is at most :data:`NOT_SLOWER` ("MISS" otherwise), with "?" when
+    the 95% interval of that median contains :data:`NOT_SLOWER` (the rounds cannot tell).
+    Empty without a baseline."""
     if not baseline:
         return {}
     tag = baseline[1]
@@ -497,9 +511,11 @@ def not_slower(samples: dict, baseline) -> dict:
         old = samples.get(f"{key} @ {tag}")
         if old is not None:
             r = H.paired_ratios(new, old)
+            lo, hi = r["ci95"]
             r.update(new_median_s=H.summary(new)["median_s"],
                      old_median_s=H.summary(old)["median_s"], rounds=len(new),
-                     result="PASS" if r["ratio"] <= NOT_SLOWER else "MISS")
+                     result=("PASS" if r["ratio"] <= NOT_SLOWER else "MISS")
+                     + ("?" if lo <= NOT_SLOWER <= hi else ""))
             out[key] = r
     return out
 
@@ -511,22 +527,28 @@ def show_not_slower(results, tag) -> str:
             rows.append({"workload": workload, "system": key, "new": r["new_median_s"] * 1e3,
                          "old": r["old_median_s"] * 1e3, "ratio": r["ratio"],
                          "of_medians": r["ratio_of_medians"], "iqr": r["iqr"],
+                         "ci": f"{r['ci95'][0]:.3f}-{r['ci95'][1]:.3f}",
                          "rounds": r["rounds"], "result": r["result"]})
     if not rows:
         text = f"\nNot slower than {tag}: no tensorgrad system in the selected workloads"
         print(text)
         return text
-    missed = sum(r["result"] == "MISS" for r in rows)
+    missed = sum(r["result"].startswith("MISS") for r in rows)
+    unsure = sum(r["result"].endswith("?") for r in rows)
     return table(f"Not slower than {tag}: this tree (new) against {tag} (old), the same "
                  "harness, their processes in adjacent turns",
                  [("workload", "workload", ""), ("system", "system", ""),
                   ("new ms/call", "new", ".4g"), ("old ms/call", "old", ".4g"),
-                  ("new/old", "ratio", ".3f"), ("of medians", "of_medians", ".3f"),
-                  ("IQR", "iqr", ".0%"), ("rounds", "rounds", "d"),
+                  ("new/old", "ratio", ".3f"), ("95% CI", "ci", ""),
+                  ("of medians", "of_medians", ".3f"), ("IQR", "iqr", ".0%"),
+                  ("rounds", "rounds", "d"),
                   (f"<= {NOT_SLOWER}", "result", "")], rows,
-                 note=f"new/old: median over rounds of the round's ratio; of medians: ratio "
-                      f"of the two medians; IQR of the round ratios. "
-                      f"{'All PASS' if not missed else f'{missed} MISS'}.")
+                 note=f"new/old: median over rounds of the round's ratio, with a 95% confidence "
+                      f"interval of that median (order statistics; a wide one asks for more "
+                      f"rounds); of medians: ratio of the two medians; IQR of the round "
+                      f"ratios. {'All PASS' if not missed else f'{missed} MISS'}"
+                      + (f"; ?: the interval contains {NOT_SLOWER}, more rounds or a quieter "
+                         f"machine can tell ({unsure})." if unsure else "."))
 
 
 # ---------------------------------------------------------------------------------------
@@ -609,6 +631,7 @@ def run(args, selected, baseline, argv) -> dict:
         now = time.perf_counter()
         elapsed[name] = now - mark[0]
         mark[0] = now
+        results.setdefault("load_average_after", {})[name] = os.getloadavg()
         if workers and not pools_shown and any("torch_threads" in i for i in workers.values()):
             pools_shown.append(thread_pools(workers))
             print(pools_shown[0])
@@ -682,7 +705,8 @@ def run(args, selected, baseline, argv) -> dict:
     results["tables"] = texts
     print(f"\nload average at end: {', '.join(f'{v:.2f}' for v in info['load_average_end'])}; "
           f"elapsed {results['elapsed_s']:.0f} s ("
-          + ", ".join(f"{k} {v:.0f} s" for k, v in elapsed.items()) + ")")
+          + ", ".join(f"{k} {v:.0f} s, then load {results['load_average_after'][k][0]:.1f}"
+                      for k, v in elapsed.items()) + ")")
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, default=float))

@@ -402,17 +402,22 @@ def dense_floor_step(dtype=np.float64, batch=1):
     """A lower bound for any engine that materialises the weight gradient: the four NumPy
     operations on arrays of the 2880x100 dense layer's size that one training step needs
     (forward ``h @ W.T``, input gradient ``g @ W``, weight gradient in ``W``'s own layout,
-    update ``W -= lr * dW``), nothing else. Returns ``step``."""
+    update ``W -= lr * dW``), nothing else: the weight gradient goes into a buffer kept
+    between calls, as ``tg.optim.SGD`` keeps one (fresh arrays of that size can cost a page
+    fault per 4 KiB page at every call). Returns ``step``."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal((HIDDEN, FLAT)).astype(dtype)
     h = rng.random((batch, FLAT)).astype(dtype)
     g = (rng.standard_normal((batch, HIDDEN)) * 1e-3).astype(dtype)
+    dw = np.empty_like(w)
+    outer = np.multiply if batch == 1 else np.matmul  # g.T (100, 1) * h (1, 2880) when 1
 
     def step():
         y = h @ w.T
         dx = g @ w
-        dw = np.multiply(g.T, h) if batch == 1 else g.T @ h  # (100, 2880), as W
-        np.subtract(w, LR * dw, out=w)  # in place, as p.data -= lr * g
+        outer(g.T, h, out=dw)  # (100, 2880), as W
+        np.multiply(dw, LR, out=dw)
+        np.subtract(w, dw, out=w)  # in place, as p.data -= lr * g
         return y, dx
 
     return step
