@@ -15,12 +15,13 @@ contract is written in the docstrings and in the README.
 import importlib
 
 from . import functional, nn, numpy_dispatch, ops, optim, tensor_methods
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad, record_sites
+from .autograd import grad
 from .errors import BackwardError, GradcheckError, GraphEscapeError, GraphEscapeWarning, ShapeError
 from .functional import *  # noqa: F401,F403
 from .gradcheck import gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403
 from .registry import OPS, Op, primitive
+from .state import enable_grad, is_grad_enabled, no_grad, record_sites
 from .tensor import Tensor, tensor
 from .viz import (
     GradientHistory,

@@ -34,10 +34,11 @@ import warnings
 import numpy as np
 import scipy
 
-from . import autograd, functional, ops
+from . import functional, ops
 from . import tensor as _tensor_module
 from .errors import GraphEscapeError, GraphEscapeWarning
 from .escapes import graph_escape_is_error
+from .state import is_grad_enabled
 from .tensor import Tensor
 
 __all__ = ["FUNCTIONS", "ON_VALUES", "REDUCTIONS", "UFUNCS", "values"]
@@ -91,7 +92,7 @@ def _where(condition, *xy):
 
 
 def _bound(bound):
-    if isinstance(bound, Tensor) and bound.requires_grad and autograd.is_grad_enabled():
+    if isinstance(bound, Tensor) and bound.requires_grad and is_grad_enabled():
         raise TypeError("np.clip on Tensors: the bounds carry no gradient in tensorgrad.clip; "
                         "pass their values (.detach()), or use tensorgrad.maximum/minimum for "
                         "bounds that need a gradient")
@@ -250,7 +251,7 @@ def _requires_grad(obj):
 def _recording(*objs):
     """Whether computing on the values of ``objs`` would lose a gradient: grad mode is on and
     a Tensor among them requires grad."""
-    return autograd.is_grad_enabled() and _requires_grad(objs)
+    return is_grad_enabled() and _requires_grad(objs)
 
 
 def _on_values(func, args, kwargs):
@@ -359,7 +360,7 @@ def _array(self, dtype=None, copy=None):
     Converting a Tensor that requires grad while recording warns
     (:class:`GraphEscapeWarning`, at the user's line), or raises :class:`GraphEscapeError`
     inside :class:`~tensorgrad.escapes.forbid_graph_escape`: the array is a constant."""
-    if self.requires_grad and autograd.is_grad_enabled():
+    if self.requires_grad and is_grad_enabled():
         _graph_escape()
     if copy:
         return np.array(self.data, dtype=dtype, copy=True)

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import enable_grad, no_grad
 from .errors import ShapeError
+from .state import enable_grad, no_grad
 from .tensor import Tensor
 from .versions import subtract_in_place
 

@@ -305,7 +305,7 @@ def test_writing_an_element_of_a_saved_leaf_under_no_grad_is_seen_by_backward():
 
 def test_the_version_error_names_the_line_that_recorded_the_op():
     w = tg.tensor([1.0, 2.0], requires_grad=True)
-    with tg.autograd.record_sites():
+    with tg.record_sites():
         y = tg.exp(w)
     z = y.sum()
     with tg.no_grad():

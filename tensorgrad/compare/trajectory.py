@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..state import no_grad
 from .equivalents import BCE, Loss
 from .model import as_float_input, build
 from .rows import ROW_COLUMNS, Result, Row, diff, fmt, row_cells

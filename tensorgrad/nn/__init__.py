@@ -16,6 +16,7 @@ Examples
 >>> [p.grad.shape for p in model.parameters()]
 [(4, 2), (4,), (1, 4), (1,)]
 """
+from .containers import Sequential
 from .layers import (
     AvgPool2d,
     Conv2d,
@@ -32,7 +33,7 @@ from .layers import (
     UntiedConv2d,
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from .module import IncompatibleKeys, Module, Parameter, Sequential
+from .module import IncompatibleKeys, Module, Parameter
 
 __all__ = [
     "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Flatten",

@@ -1,4 +1,4 @@
-"""``Module``, ``Parameter`` and ``Sequential``: PyTorch's model-building vocabulary.
+"""``Module`` and ``Parameter``: PyTorch's model-building vocabulary.
 
 A :class:`Module` owns :class:`Parameter` tensors and child modules, both registered simply
 by assigning them as attributes (``self.fc = Linear(2, 3)``), in declaration order. The
@@ -8,19 +8,17 @@ engine; parameter updates live in :mod:`tensorgrad.optim`.
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from collections.abc import Iterable, Iterator, Mapping
-from numbers import Integral
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 import numpy as np
 
-from .. import ops
-from ..autograd import is_grad_enabled, no_grad
-from ..errors import BackwardError, ShapeError
-from ..state import _state
+from ..errors import ShapeError
+from ..state import _state, is_grad_enabled, no_grad
 from ..tensor import RemovableHandle, Tensor
+from ._hooks import _BackwardBoundary
 
-__all__ = ["Module", "Parameter", "Sequential", "IncompatibleKeys"]
+__all__ = ["Module", "Parameter", "IncompatibleKeys"]
 
 
 class Parameter(Tensor):
@@ -512,130 +510,6 @@ class Module:
         return main + ")"
 
 
-class _BackwardBoundary:
-    """One call of a module with full backward hooks: its Tensor inputs and outputs pass
-    through identity nodes whose tensor hooks catch the gradients; the module's hooks are
-    called once the gradients of all inputs that the outputs reach have arrived."""
-
-    def __init__(self, module):
-        self.module = module
-        self.inputs = ()  # the identity tensors standing for the positional arguments
-        self.outputs = ()
-        self._reset()
-
-    def _reset(self):
-        self.grad_inputs = [None] * len(self.inputs)
-        self.grad_outputs = [None] * len(self.outputs)
-        self.expected = None  # the input positions the outputs reach, found when needed
-        self.arrived = set()
-        self.called = False
-
-    def wrap_inputs(self, args):
-        wrapped = []
-        for j, a in enumerate(args):
-            if isinstance(a, Tensor) and a.requires_grad:
-                a = ops.reshape(a, shape=a.shape)
-                a.register_hook(lambda g, j=j: self._input_grad(j, g))
-            wrapped.append(a)
-        self.inputs = tuple(a if isinstance(a, Tensor) and a.requires_grad else None
-                            for a in wrapped)
-        self._reset()
-        return tuple(wrapped)
-
-    def wrap_outputs(self, out):
-        single = isinstance(out, Tensor)
-        items = [out] if single else list(out) if isinstance(out, (tuple, list)) else None
-        if items is None:
-            return out
-        wrapped = []
-        for k, o in enumerate(items):
-            if isinstance(o, Tensor) and o.requires_grad:
-                o = ops.reshape(o, shape=o.shape)
-                o.register_hook(lambda g, k=k: self._output_grad(k, g))
-            wrapped.append(o)
-        self.outputs = tuple(wrapped)
-        self._reset()
-        if single:
-            return wrapped[0]
-        return type(out)(wrapped)
-
-    def _output_grad(self, k, g):
-        if self.called:
-            self._reset()  # a second backward through a retained graph
-        self.grad_outputs[k] = g
-        if self.expected is None:
-            self.expected = self._reached_inputs()
-        if not self.expected and all(
-                self.grad_outputs[i] is not None for i, o in enumerate(self.outputs)
-                if isinstance(o, Tensor) and o.requires_grad):
-            self._call_hooks(None)
-        return None
-
-    def _reached_inputs(self):
-        """Positions of the wrapped inputs that a recorded path leads to from the outputs."""
-        targets = {id(a): j for j, a in enumerate(self.inputs) if a is not None}
-        found, seen = set(), set()
-        stack = [o for o in self.outputs if isinstance(o, Tensor) and o.requires_grad]
-        while stack:
-            t = stack.pop()
-            if id(t) in seen:
-                continue
-            seen.add(id(t))
-            if id(t) in targets:
-                found.add(targets[id(t)])
-                continue
-            fn = t.grad_fn
-            if fn is None or fn.parents is None:
-                continue
-            stack.extend(p for p in fn.parents if isinstance(p, Tensor) and p.requires_grad)
-        return found
-
-    def _input_grad(self, j, g):
-        if self.expected is None:
-            self.expected = self._reached_inputs()
-        self.grad_inputs[j] = g
-        self.arrived.add(j)
-        if self.arrived >= self.expected:
-            return self._call_hooks(j)
-        return None
-
-    def _call_hooks(self, last):
-        self.called = True
-        module = self.module
-        grad_input = tuple(self.grad_inputs)
-        grad_output = tuple(self.grad_outputs)
-        for hook in list((module._backward_hooks or {}).values()):
-            r = hook(module, grad_input, grad_output)
-            if r is None:
-                continue
-            name = type(module).__name__
-            if not isinstance(r, (tuple, list)) or len(r) != len(grad_input):
-                raise BackwardError(
-                    f"{name}: a full backward hook must return None or a tuple of "
-                    f"{len(grad_input)} gradient(s) (one per positional input), got "
-                    f"{type(r).__name__}" + (f" of length {len(r)}"
-                                            if isinstance(r, (tuple, list)) else ""))
-            if last is None and any(x is not None for x in r):
-                raise BackwardError(f"{name}: no input of this call requires grad; a full "
-                                    "backward hook must then return None (or all None)")
-            for j, (new, old) in enumerate(zip(r, grad_input)):
-                if new is old or self.inputs[j] is None:
-                    continue
-                if j != last:
-                    raise BackwardError(
-                        f"{name}: a full backward hook replaced the gradient of input {j}, "
-                        f"which has already flowed on (several inputs require grad; only "
-                        f"the last to receive its gradient, input {last}, can be replaced)")
-                shape = self.inputs[j].shape
-                if new is None or getattr(new, "shape", None) != shape:
-                    raise BackwardError(
-                        f"{name}: a full backward hook returned for input {j} "
-                        f"{type(new).__name__} of shape {getattr(new, 'shape', None)}; "
-                        f"expected a Tensor of the input's shape {shape}")
-            grad_input = tuple(r)
-        return None if last is None else grad_input[last]
-
-
 def _check_name(name, module, what):
     if not isinstance(name, str):
         raise TypeError(f"{what} name must be a str, got {type(name).__name__}")
@@ -643,87 +517,3 @@ def _check_name(name, module, what):
         raise KeyError(f"{what} name must be a non-empty str without '.', got {name!r}")
     if name in module.__dict__ and name not in ("_parameters", "_modules"):
         raise KeyError(f"attribute '{name}' already exists on {type(module).__name__}")
-
-
-class Sequential(Module):
-    """A chain of modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
-
-    Same as ``torch.nn.Sequential``: children are named ``"0"``, ``"1"``, ... (or by the keys
-    of one ``OrderedDict`` argument), so parameters are named ``"0.weight"``, ``"0.bias"``...
-    Supports ``len``, iteration, indexing (negative indices; a slice gives a new Sequential
-    sharing the modules) and :meth:`append`.
-
-    Parameters
-    ----------
-    *modules : Module
-        Or a single ``OrderedDict[str, Module]``.
-
-    Raises
-    ------
-    TypeError
-        An argument that is not a Module.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from tensorgrad import nn
-    >>> model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Sigmoid(), nn.Linear(3, 1, rng=1))
-    >>> model
-    Sequential(
-      (0): Linear(in_features=2, out_features=3, bias=True)
-      (1): Sigmoid()
-      (2): Linear(in_features=3, out_features=1, bias=True)
-    )
-    >>> model(np.zeros((5, 2))).shape
-    (5, 1)
-    """
-
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, m in modules[0].items():
-                self._add(str(name), m)
-        else:
-            for i, m in enumerate(modules):
-                self._add(str(i), m)
-
-    def _add(self, name, m):
-        if not isinstance(m, Module):
-            raise TypeError(f"Sequential: every argument must be a Module, got "
-                            f"{type(m).__name__} at position {name}")
-        self.add_module(name, m)
-
-    def forward(self, x):
-        """Apply each module in turn to ``x``."""
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(list(self._modules.values()))
-
-    def __getitem__(self, idx):
-        items = list(self._modules.items())
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(items[idx]))
-        if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, Integral):
-            raise TypeError(f"Sequential indices must be ints or slices, got "
-                            f"{type(idx).__name__}")
-        n = len(items)
-        if not -n <= idx < n:
-            raise IndexError(f"Sequential index {idx} is out of range for {n} modules")
-        return items[idx % n][1]
-
-    def append(self, module: Module) -> Sequential:
-        """Add ``module`` at the end (named by its position); returns self."""
-        self._add(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> Sequential:
-        """Append each of ``modules``; returns self."""
-        for m in modules:
-            self.append(m)
-        return self

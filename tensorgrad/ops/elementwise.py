@@ -11,8 +11,8 @@ derivative is 0 (:func:`_times`), so that an untaken ``where`` branch never pois
 import numpy as np
 import scipy.special
 
-from ..autograd import no_grad
 from ..registry import primitive
+from ..state import no_grad
 from ..tensor import Tensor
 
 __all__ = ["abs", "add", "cast", "clip", "divide", "equal", "exp", "greater", "greater_equal",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._random import as_generator
-from ..autograd import grad, no_grad
+from ..autograd import grad
 from ..gradcheck._problem import fn_name
+from ..state import no_grad
 from ..tensor import Tensor
 
 
