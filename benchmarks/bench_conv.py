@@ -418,6 +418,7 @@ def main(argv=None):
                         help="threads of BLAS and PyTorch in every worker (default: the "
                              "libraries' own choice, PyTorch one per core)")
     args = parser.parse_args(argv)
+    harness.exit_on_sigterm()
     print("each system in a process of its own; load average "
           f"{os.getloadavg()[0]:.2f} at start")
     result = run(args.quick, args.threads)

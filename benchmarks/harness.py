@@ -30,6 +30,7 @@ import importlib.util
 import io
 import json
 import math
+import signal
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,12 @@ WORKER = HERE / "worker.py"
 SETTLE = 0.15
 # what a worker of each library must not have imported
 FORBIDDEN = {"tensorgrad": ("torch",), "torch": ("tensorgrad",), "numpy": ("tensorgrad", "torch")}
+
+
+def exit_on_sigterm():
+    """Turn SIGTERM (``timeout``, ``kill``) into ``SystemExit`` so that the context managers
+    of this module end the workers and remove their temporary directories."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def torch_installed() -> bool:

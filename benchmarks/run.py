@@ -582,6 +582,7 @@ def main(argv=None) -> dict:
     if args.rounds is not None and args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
     W.use_tree(W.ROOT)  # this process loads the digits with this tree's tensorgrad.data
+    H.exit_on_sigterm()
     with contextlib.ExitStack() as stack:
         baseline = None
         if args.baseline:
