@@ -1,13 +1,13 @@
 """Engine semantics: recording, no_grad, leaves, tg.grad, dtypes, operators, user-defined
 primitives and the engine's own checks."""
 import gc
-import sys
 import threading
 import weakref
 
 import numpy as np
 import pytest
 import scipy.special
+from threads import run_in_threads
 
 import tensorgrad as tg
 
@@ -523,16 +523,7 @@ def test_gradient_accumulation_from_several_threads_is_atomic():
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often: races show up reliably
-    try:
-        threads = [threading.Thread(target=work) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_in_threads(work)
     assert not errors
     assert w.grad.data[0] == 12000.0
     assert w.data.flags.writeable  # every graph released its protection

@@ -3,11 +3,10 @@ leaves a retained graph saved, and casts that end the graph. docs/inplace_and_ve
 states what is and is not detected; each statement there has a test here."""
 import gc
 import importlib
-import sys
-import threading
 
 import numpy as np
 import pytest
+from threads import run_in_threads
 
 import tensorgrad as tg
 from tensorgrad import nn, optim
@@ -491,16 +490,7 @@ def test_retained_graphs_in_several_threads_leave_no_array_read_only():
             y.backward(retain_graph=True)
             y.backward()
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often: races show up
-    try:
-        threads = [threading.Thread(target=work) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_in_threads(work)
     gc.collect()
     assert w.data.flags.writeable
     np.testing.assert_array_equal(w.grad.data, [8000.0, 16000.0])
