@@ -102,7 +102,7 @@ class Op:
                     raise TypeError(f"{self.name}: got multiple values for '{pname}'")
                 params[pname] = value
             args = args[:n]
-        if self.defaults:
+        if len(params) < len(self.defaults):  # all given (as VJPs pass them): nothing to merge
             params = {**self.defaults, **params}
         return apply(self, args, params)
 
