@@ -289,7 +289,7 @@ class SGD(Optimizer):
             s["momentum_buffer"] = buf
             d = buf
         np.multiply(d, self.lr, out=scratch)  # p -= lr * d, with no temporary array
-        subtract_in_place(p, scratch)  # p.sub_(scratch), versioned
+        subtract_in_place(p, scratch, type(self).__name__, i)  # p.sub_(scratch), versioned
 
 
 class Adam(Optimizer):
@@ -378,4 +378,4 @@ class Adam(Optimizer):
         denom += self.eps  # sqrt(v) / sqrt(1 - b2**t) + eps
         ratio = np.divide(m, denom, out=scratch)
         ratio *= step_size
-        subtract_in_place(p, ratio)  # p.sub_: p -= step_size * (m / denom), versioned
+        subtract_in_place(p, ratio, type(self).__name__, i)  # p -= step_size * (m / denom)

@@ -170,16 +170,18 @@ def _advance(array):
         counter.stamp = _writes
 
 
-def subtract_in_place(t, delta):
+def subtract_in_place(t, delta, owner=None, index=None):
     """``t.data -= delta`` as :meth:`Tensor.sub_` does it under ``no_grad`` (the optimisers'
     update): a writeable array is written directly, then its version advances; anything
-    else takes :func:`in_place`'s full path."""
+    else takes :func:`in_place`'s full path, its errors naming ``owner.step`` and the
+    parameter's ``index`` when given (``sub_`` otherwise)."""
     data = t.data
     if data.flags.writeable and not _state.enabled and data.shape == np.shape(delta):
         np.subtract(data, delta, out=data)
         _advance(data)
         return t
-    return in_place(t, "sub_", lambda a: np.subtract(a, delta, out=a), (delta,))
+    name = "sub_" if owner is None else f"{owner}.step: params[{index}]"
+    return in_place(t, name, lambda a: np.subtract(a, delta, out=a), (delta,))
 
 
 def _check_may_change(t, name, operands):

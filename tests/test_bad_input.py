@@ -257,6 +257,8 @@ NAMED = [
     ("SGD(lr=-1)", lambda: tg.optim.SGD([_leaf()], lr=-1), ValueError,
      r"SGD: invalid learning rate"),
     ("SGD(None)", lambda: tg.optim.SGD(None, lr=0.1), TypeError, r"SGD: params must be"),
+    ("SGD.step on a read-only parameter", _read_only_step, ValueError,
+     r"SGD\.step: params\[0\]: this tensor's data is a read-only array"),
 ]
 
 
