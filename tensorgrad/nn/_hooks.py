@@ -28,10 +28,7 @@ class _BackwardBoundary:
     def wrap_inputs(self, args):
         wrapped = []
         for j, a in enumerate(args):
-            if isinstance(a, Tensor) and a.requires_grad:
-                a = ops.reshape(a, shape=a.shape)
-                a.register_hook(lambda g, j=j: self._input_grad(j, g))
-            wrapped.append(a)
+            wrapped.append(_caught(a, lambda g, j=j: self._input_grad(j, g)))
         self.inputs = tuple(a if isinstance(a, Tensor) and a.requires_grad else None
                             for a in wrapped)
         self._reset()
@@ -44,10 +41,7 @@ class _BackwardBoundary:
             return out
         wrapped = []
         for k, o in enumerate(items):
-            if isinstance(o, Tensor) and o.requires_grad:
-                o = ops.reshape(o, shape=o.shape)
-                o.register_hook(lambda g, k=k: self._output_grad(k, g))
-            wrapped.append(o)
+            wrapped.append(_caught(o, lambda g, k=k: self._output_grad(k, g)))
         self.outputs = tuple(wrapped)
         self._reset()
         if single:
@@ -129,3 +123,12 @@ class _BackwardBoundary:
                         f"expected a Tensor of the input's shape {shape}")
             grad_input = tuple(r)
         return None if last is None else grad_input[last]
+
+
+def _caught(a, hook):
+    """``a`` passed through an identity node whose gradient ``hook`` sees, when ``a`` is a
+    Tensor that requires grad; anything else unchanged."""
+    if isinstance(a, Tensor) and a.requires_grad:
+        a = ops.reshape(a, shape=a.shape)
+        a.register_hook(hook)
+    return a
