@@ -3,7 +3,7 @@ and checking gradients.
 
 The layers, bottom up (each module imports only from the layers below it)::
 
-    errors -> tensor -> state -> escapes -> inputs -> versions -> autograd -> registry
+    errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> registry
         -> ops/* -> functional -> tensor_methods -> numpy_dispatch
         -> gradcheck, nn, optim, data, compare, testing
 
@@ -16,6 +16,7 @@ import importlib
 
 from . import functional, nn, numpy_dispatch, ops, optim, tensor_methods
 from .autograd import grad
+from .defaults import default_generator, get_default_dtype, manual_seed, set_default_dtype
 from .errors import BackwardError, GradcheckError, GraphEscapeError, GraphEscapeWarning, ShapeError
 from .functional import *  # noqa: F401,F403
 from .gradcheck import gradcheck, gradgradcheck
@@ -48,7 +49,9 @@ def __getattr__(name):
 __all__ = sorted([
     "BackwardError", "GradcheckError", "GraphEscapeError", "GraphEscapeWarning", "OPS", "Op",
     "Graph", "GradientHistory", "GradientReport", "ShapeError", "Tensor", "backward_steps",
-    "enable_grad", "grad", "gradcheck", "gradgradcheck", "gradient_report", "graph",
-    "is_grad_enabled", "no_grad", "primitive", "record_sites", "tensor", "watch_activations",
+    "default_generator", "enable_grad", "get_default_dtype", "grad", "gradcheck",
+    "gradgradcheck", "gradient_report", "graph",
+    "is_grad_enabled", "manual_seed", "no_grad", "primitive", "record_sites", "set_default_dtype",
+    "tensor", "watch_activations",
     *ops.__all__, *functional.__all__,
 ])

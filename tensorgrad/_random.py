@@ -12,6 +12,8 @@ from typing import Union
 
 import numpy as np
 
+from . import defaults
+
 RngLike = Union[None, int, np.random.Generator]
 
 
@@ -22,8 +24,8 @@ def as_generator(rng, where: str, argument: str = "rng") -> np.random.Generator:
     ----------
     rng : None, int, numpy.random.Generator, SeedSequence or BitGenerator
         A Generator is returned as is (and advanced by whoever draws from it); an int seed,
-        a SeedSequence or a BitGenerator seeds a new one; None seeds a new one from OS
-        entropy. NumPy's global random state is never used.
+        a SeedSequence or a BitGenerator seeds a new one; None gives the default generator
+        (``tg.manual_seed`` reseeds it). NumPy's global random state is never used.
     where, argument : str
         The caller's name and the argument's, for the error message.
 
@@ -39,8 +41,10 @@ def as_generator(rng, where: str, argument: str = "rng") -> np.random.Generator:
     """
     if isinstance(rng, np.random.Generator):
         return rng
+    if rng is None:
+        return defaults.default_generator()
     seeds = (Integral, np.random.SeedSequence, np.random.BitGenerator)
-    if rng is None or (isinstance(rng, seeds) and not isinstance(rng, bool)):
+    if isinstance(rng, seeds) and not isinstance(rng, bool):
         return np.random.default_rng(rng)
     raise TypeError(f"{where}: {argument} must be None, an int seed or a numpy.random.Generator, "
                     f"got {type(rng).__name__}")

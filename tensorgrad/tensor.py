@@ -15,6 +15,8 @@ import weakref
 
 import numpy as np
 
+from . import defaults
+
 
 class Tensor:
     """An n-dimensional array that records the ops applied to it for reverse-mode autodiff.
@@ -364,7 +366,9 @@ def tensor(data, requires_grad=False, dtype=None):
     Parameters
     ----------
     data : array-like or Tensor
-        Copied (as ``torch.tensor`` does). dtype follows NumPy's inference.
+        Copied (as ``torch.tensor`` does). dtype follows NumPy's inference, except that Python
+        floats (and lists of them) take ``tg.get_default_dtype()`` (float64 unless
+        ``tg.set_default_dtype`` changed it, as in PyTorch).
     requires_grad : bool
         Raises TypeError for integer or bool data.
     dtype : numpy dtype, optional
@@ -375,5 +379,8 @@ def tensor(data, requires_grad=False, dtype=None):
     """
     if isinstance(data, Tensor):
         data = data.data
-    return Tensor(np.array(_numeric_array(data, dtype), copy=True), requires_grad=requires_grad)
+    array = np.array(_numeric_array(data, dtype), copy=True)
+    if dtype is None and array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+        array = array.astype(defaults.get_default_dtype(), copy=False)  # Python floats
+    return Tensor(array, requires_grad=requires_grad)
 
