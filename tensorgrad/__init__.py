@@ -25,12 +25,15 @@ from .registry import OPS, Op, primitive
 from .state import enable_grad, is_grad_enabled, no_grad, record_sites
 from .tensor import Tensor, tensor
 from .viz import (
+    Finding,
     GradientHistory,
     GradientReport,
     Graph,
+    LintReport,
     backward_steps,
     gradient_report,
     graph,
+    lint,
     watch_activations,
 )
 
@@ -52,6 +55,6 @@ __all__ = sorted([
     "default_generator", "enable_grad", "get_default_dtype", "grad", "gradcheck",
     "gradgradcheck", "gradient_report", "graph",
     "is_grad_enabled", "manual_seed", "no_grad", "primitive", "record_sites", "set_default_dtype",
-    "tensor", "watch_activations",
+    "tensor", "watch_activations", "Finding", "LintReport", "lint",
     *ops.__all__, *functional.__all__,
 ])
