@@ -309,7 +309,7 @@ def _sigmoid_bce(results) -> list:
         z, p = np.asarray(s.grad_fn.inputs[0]), s.data
         info = np.finfo(p.dtype)
         to_one = np.log(2 / info.eps)  # 1 - sigmoid(z) ≈ exp(-z) falls below half an ulp of 1
-        to_zero = np.log(info.smallest_subnormal)
+        to_zero = -np.log(info.max)  # tg.sigmoid is 1/(1 + exp(-z)): 0 once exp(-z) overflows
         exact = int(np.count_nonzero((p == 0) | (p == 1)))
         message = (
             f"{' and '.join(forms)} of the sigmoid{_at(s)}: in {p.dtype} sigmoid rounds "
@@ -379,7 +379,7 @@ def _softmax_log(t) -> list:
         if not is_softmax:
             continue
         p = s.data
-        lowest = np.log(np.finfo(p.dtype).smallest_subnormal)
+        lowest = np.log(np.finfo(p.dtype).smallest_subnormal) - np.log(2)  # exp rounds to 0
         message = (
             f"log of the softmax{_at(s)}: softmax rounds to 0 where a log-probability is "
             f"below {lowest:.1f} ({p.dtype}), and log(0) = -inf with a NaN gradient; in this "
