@@ -247,7 +247,7 @@ def test_sigmoid_and_tanh_of_order_one_inputs_are_not_flagged():
 
 def notebook_binary_cross_entropy(y_true, y_pred):
     """The notebook's loss, as it wrote it."""
-    return np.mean(-y_true * np.log(y_pred) - (1 - y_true) * np.log(1 - y_pred))  # notebook-bce
+    return np.mean(-y_true * np.log(y_pred) - (1 - y_true) * np.log(1 - y_pred))
 
 
 def _cnn():
@@ -275,17 +275,26 @@ def test_the_notebook_network_is_flagged_with_its_lines():
     findings = tg.lint(loss)
     dense = _source_line(cnn.__file__, 'h = tg.sigmoid(p["W1"] @ h + p["b1"])')
     out = _source_line(cnn.__file__, "out = tg.sigmoid(z) if")
+    bce = _source_line(HERE, "return np.mean(-y_true * np.log(y_pred)")
     assert [(f.rule, f.op, f.lineno) for f in findings] == [
-        ("saturated", "sigmoid", dense), ("sigmoid-bce", "log", _line("notebook-bce"))]
+        ("saturated", "sigmoid", dense), ("sigmoid-bce", "log", bce)]
     assert findings[1].filename == str(HERE)
     assert f"of the sigmoid at mnist_cnn.py:{out}" in findings[1].message
     assert str(findings) == f"""\
 rule         op       line              finding                          rewrite
 saturated    sigmoid  mnist_cnn.py:{dense}  81% saturated                    inputs of order one (initialisation scale, normalisation)
-sigmoid-bce  log      test_lint.py:{_line("notebook-bce")}  sigmoid then log(p), log(1 - p)  binary_cross_entropy_with_logits(z, target)"""  # noqa: E501
-    print(findings)
-    print()
-    print(findings.details())
+sigmoid-bce  log      test_lint.py:{bce}  sigmoid then log(p), log(1 - p)  binary_cross_entropy_with_logits(z, target)"""  # noqa: E501
+    details = findings.details().splitlines()
+    assert details[0] == (f"saturated: sigmoid at mnist_cnn.py:{dense}: "
+                          'h = tg.sigmoid(p["W1"] @ h + p["b1"])')  # the comment left out
+    assert details[1] == ("    81% of the 100 outputs of this sigmoid are saturated (its "
+                          "derivative below 0.0001 of its")
+    assert "Its input lies in [-78.99, 78.69] (std 32.3)." in findings[0].message
+    assert details[8] == (f"sigmoid-bce: log at test_lint.py:{bce}: return np.mean(-y_true * "
+                          "np.log(y_pred) - (1 - y_true) * np.log(1 - y_pred))")
+    assert "the logits in this run lie in [-1.943, 2.544] and 0 of the 2 probabilities" \
+        in findings[1].message
+    print(findings, findings.details(), sep="\n\n")
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -316,7 +325,7 @@ def test_finding_text_with_a_site():
     f = tg.lint(loss)[0]
     first, *rest = str(f).splitlines()
     assert first == (f"sigmoid-bce: log at test_lint.py:{_line('one-line')}: "
-                     "loss = tg.sum(tg.log(tg.sigmoid(z)))  # one-line")
+                     "loss = tg.sum(tg.log(tg.sigmoid(z)))")  # the trailing comment left out
     assert rest[-1] == "    rewrite: binary_cross_entropy_with_logits(z, target)"
     assert all(len(line) <= 100 for line in rest)
     assert f.source == "loss = tg.sum(tg.log(tg.sigmoid(z)))  # one-line"

@@ -51,6 +51,7 @@ LOST_SHARE = 0.5  # a float32 sum is flagged when more than this share of its ad
 # sigmoid' / (1/4) = sech²(z/2), tanh' = sech²(z)
 _SATURATED_AT = {"sigmoid": 2 * np.arccosh(SATURATION ** -0.5), "tanh": np.arccosh(SATURATION ** -0.5)}
 _HOW_TO_SEE_LINES = "run the forward pass under `with tg.record_sites():` to see source lines"
+_TRAILING_COMMENT = re.compile(r"\s{2,}#[^'\"]*$")  # "x = f(y)  # note" -> "x = f(y)"
 _SITE = re.compile(r"^(?P<file>.*):(?P<line>\d+) in (?P<func>[^:]*): (?P<source>.*)$", re.S)
 
 
@@ -118,7 +119,8 @@ class Finding:
 
     def __str__(self) -> str:
         where = f"{self.op} at {self.location}" if self.site or self.module else self.op
-        lines = [f"{self.rule}: {where}" + (f": {self.source}" if self.site else "")]
+        code = _TRAILING_COMMENT.sub("", self.source) if self.site else None
+        lines = [f"{self.rule}: {where}" + (f": {code}" if code else "")]
         if not self.site:
             lines.append(f"    (source line not recorded: {_HOW_TO_SEE_LINES})")
         lines += textwrap.wrap(self.message, 96, initial_indent="    ", subsequent_indent="    ")
