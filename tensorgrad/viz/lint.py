@@ -220,9 +220,12 @@ def _name(a) -> str | None:
 
 def _sources(a) -> list:
     """The arguments whose values ``a`` holds, looking through ops that only move values."""
-    found, stack = [], [a]
+    found, stack, seen = [], [a], set()
     while stack:
         t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
         if _name(t) in _MOVES:
             stack.extend(p for p in t.grad_fn.parents if isinstance(p, Tensor))
         else:
@@ -236,8 +239,9 @@ def _from(a, *names) -> list:
 
 
 def _is_one(a) -> bool:
-    """Whether ``a`` is a constant (not an op result) equal to 1 everywhere."""
-    if _name(a) is not None:
+    """Whether ``a`` is a constant (no op result, no leaf that requires grad) equal to 1
+    everywhere."""
+    if isinstance(a, Tensor) and a.requires_grad:
         return False
     v = a.data if isinstance(a, Tensor) else a
     try:
