@@ -372,11 +372,16 @@ def test_finding_text_with_a_site():
     assert f.source == "loss = tg.sum(tg.log(tg.sigmoid(z)))  # one-line"
 
 
-def test_nothing_found_and_findings_in_recording_order():
+def test_nothing_found_says_how_many_ops_were_read():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     empty = tg.lint((x * 3).sum())
-    assert empty == [] and str(empty) == "no findings" and empty.details() == "no findings"
+    assert empty == [] and empty.n_ops == 2
+    assert str(empty) == empty.details() == "no findings in 2 recorded ops"
     assert isinstance(empty, tg.LintReport) and isinstance(empty, list)
+    with tg.no_grad():
+        nothing = tg.lint(tg.log(x + 1))
+    assert str(nothing) == ("no findings: no op was recorded behind the outputs (computed under "
+                            "no_grad, or from Tensors that do not require grad)")
 
 
 def test_bad_arguments_and_a_released_graph():

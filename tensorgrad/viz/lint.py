@@ -135,14 +135,30 @@ class Finding:
 class LintReport(list):
     """The findings of :func:`lint`: a list of :class:`Finding` in the order the flagged
     ops were recorded. ``str(report)`` (what ``print`` shows) is :meth:`table`;
-    :meth:`details` gives every finding in full."""
+    :meth:`details` gives every finding in full.
+
+    Attributes
+    ----------
+    n_ops : int
+        The number of recorded ops read (0: nothing was recorded behind the outputs).
+    """
+
+    def __init__(self, findings=(), n_ops: int = 0) -> None:
+        super().__init__(findings)
+        self.n_ops = n_ops
+
+    def _nothing(self) -> str:
+        if self.n_ops:
+            return f"no findings in {self.n_ops} recorded ops"
+        return ("no findings: no op was recorded behind the outputs (computed under no_grad, "
+                "or from Tensors that do not require grad)")
 
     def table(self) -> str:
         """One row per finding: rule, op, line (``file:line``, else the module, else
         ``?``), what was found, the rewrite. Ends with how to record source lines when some
         finding has none."""
         if not self:
-            return "no findings"
+            return self._nothing()
         head = ("rule", "op", "line", "finding", "rewrite")
         rows = [head] + [(f.rule, f.op, f.location, f.summary, f.rewrite) for f in self]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
@@ -154,7 +170,7 @@ class LintReport(list):
 
     def details(self) -> str:
         """Every finding as ``str(finding)``, separated by blank lines."""
-        return "\n\n".join(str(f) for f in self) if self else "no findings"
+        return "\n\n".join(str(f) for f in self) if self else self._nothing()
 
     def __str__(self) -> str:
         return self.table()
@@ -573,4 +589,4 @@ def lint(*outputs) -> LintReport:
         for t in results:
             for rule in _RULES:
                 found.setdefault(id(t), []).extend(rule(t))
-    return LintReport(f for t in results for f in found[id(t)])
+    return LintReport((f for t in results for f in found[id(t)]), n_ops=len(results))
