@@ -1,19 +1,28 @@
-"""The texts of gradcheck's reports: a mismatch, entry by entry or along a direction, and the
-first recorded op whose own check fails."""
+"""The texts of gradcheck's reports: a mismatch, entry by entry or along a direction, the
+kinks its finite differences stepped over, and the first recorded op whose own check fails.
+
+Every number a report gives is printed beside what it is taken from: a Jacobian entry with
+both Jacobians, an entry of u·J with the definition of u·J (and u when it is small).
+"""
 from __future__ import annotations
 
 import numpy as np
 
 
 class Failure(Exception):
-    """One failed check, with the text of its report."""
+    """One failed check, with the text of its report and the kinks (``_kinks.Kink``) that
+    its finite differences stepped over at the elements it names."""
+
+    def __init__(self, text, kinks=()):
+        super().__init__(text)
+        self.kinks = list(kinks)
 
 
 def indent(text, n) -> str:
     return "\n".join(" " * n + line for line in text.splitlines())
 
 
-def _index(flat_index, shape) -> tuple:
+def index_of(flat_index, shape) -> tuple:
     """A flat index as a tuple of plain ints."""
     return tuple(int(i) for i in np.unravel_index(int(flat_index), shape)) if shape else ()
 
@@ -24,42 +33,136 @@ def _header(p, j, k) -> str:
             f"{p.outs[k].shape}): reverse mode and finite differences disagree")
 
 
-def entries_report(p, j, k, a, n, excess, s, jacobians=None) -> str:
-    """Full mode: the worst entry of u·J, how many fail, and both Jacobians when given.
+def _precision(p, j, k) -> list:
+    """A line on float32 (or lower) precision when input ``j`` or output ``k`` has it."""
+    dtype = np.result_type(p.diff[j].dtype, p.outs[k].dtype)
+    if dtype == np.float64:
+        return []
+    return [f"  {dtype} input or output: reverse mode ran in {dtype} while finite differences "
+            f"ran in float64, so agreement is limited by {dtype} precision (machine epsilon "
+            f"{np.finfo(dtype).eps:.1e})"]
 
-    ``a`` and ``n`` are the analytical and numerical u·J of output ``k`` by input ``j``
-    (flat), ``excess`` their error minus the allowed one, ``jacobians`` None or the pair
-    (reverse mode, finite differences).
-    """
-    i, shape = p.diff_pos[j], p.inputs[p.diff_pos[j]].shape
-    w = int(np.nanargmax(np.where(np.isnan(excess), np.inf, excess)))
-    lines = [
-        _header(p, j, k),
-        f"  worst element: input {i} at index {_index(w, shape)}",
-        f"    analytical (reverse mode):      {a[w]:.10g}",
-        f"    numerical (central difference): {n[w]:.10g}",
-        f"    absolute error {abs(a[w] - n[w]):.3e}, relative error "
-        f"{abs(a[w] - n[w]) / max(abs(n[w]), 1e-300):.3e}; allowed "
-        f"atol + rtol·|numerical| = {s.atol + s.rtol * abs(n[w]):.3e}",
-        f"  {int(np.sum(~(excess <= 0)))} of {a.size} entries fail ({s.describe()})",
-        f"  compared: u·J for a random cotangent u (seed {s.seed}) of output {k}",
-    ]
-    if jacobians is not None:
-        analytical, numerical = jacobians
-        lines += ["  Jacobian, reverse mode (rows: output elements, columns: input elements):",
-                  indent(np.array2string(analytical, precision=6), 4),
-                  "  Jacobian, finite differences:",
-                  indent(np.array2string(numerical, precision=6), 4)]
+
+def _values(analytical, numerical, forward, backward, s, kinked) -> list:
+    """The lines comparing one analytical value with its differences."""
+    error = abs(analytical - numerical)
+    lines = [f"    analytical (reverse mode):      {analytical:.10g}",
+             f"    numerical (central difference): {numerical:.10g}"]
+    if kinked:
+        verdict = ("lies between them: a subgradient" if s.between(analytical, forward, backward)
+                   else "is not between them, so it is not a subgradient either")
+        lines.append(f"    one-sided differences:          forward {forward:.10g}, backward "
+                     f"{backward:.10g}; the analytical value {verdict}")
+    lines.append(f"    absolute error {error:.3e}, relative error "
+                 f"{error / max(abs(numerical), 1e-300):.3e}; allowed atol + rtol·|numerical| = "
+                 f"{s.allowed(numerical):.3e}")
+    return lines
+
+
+def _kink_lines(p, j, element, kinks) -> list:
+    if not kinks:
+        return []
+    at = index_of(element, p.diff[j].shape) if element is not None else None
+    what = (f"the step of input {p.diff_pos[j]} at index {at}" if at is not None
+            else "the step along v")
+    return [f"  {what} reaches a kink of a recorded op (within eps):"] + [
+        f"    {k.describe()}" for k in kinks]
+
+
+def _cotangent(p, k, s) -> str:
+    text = (f"u·J, the gradient of sum(u * output {k}) by the input (what tg.grad(output, "
+            f"input, grad_outputs=u) returns), for a random cotangent u (seed {s.seed})")
+    if p.cots[k].size <= 16:
+        text += f", u = {np.array2string(p.cots[k].ravel(), precision=6)}"
+    return text
+
+
+def entries_report(p, j, k, d, failing, s) -> str:
+    """Full mode: the worst entry that fails, how many fail, the kinks reached, and both
+    Jacobians when they are small enough to print (``d`` a ``_modes.Differences``,
+    ``failing`` where its u·J entries disagree)."""
+    i, shape = p.diff_pos[j], p.diff[j].shape
+    still = failing.copy()
+    still[list(d.accepted)] = False
+    over = np.where(still, s.excess(d.analytical, d.central), -np.inf)
+    w = int(np.argmax(over))
+    lines = [_header(p, j, k)]
+    if d.jacobians is not None:
+        lines += _jacobian_lines(p, j, k, d, s)
+        lines.append(f"  found by comparing {_cotangent(p, k, s)}: it is u @ J, and "
+                     f"{int(still.sum())} of its {still.size} entries disagree")
+    else:
+        lines += [f"  compared: {_cotangent(p, k, s)}, entry by entry",
+                  f"  worst entry: input {i} at index {index_of(w, shape)}"]
+        lines += _values(d.analytical[w], d.central[w], d.forward[w], d.backward[w], s,
+                         bool(d.kinks.get(w)))
+        lines.append(f"  {int(still.sum())} of {still.size} entries fail ({s.describe()})")
+    lines += _kink_lines(p, j, w, d.kinks.get(w))
+    lines += _precision(p, j, k)
     return "\n".join(lines)
 
 
-def direction_report(p, j, k, a, n, s) -> str:
+def _jacobian_lines(p, j, k, d, s) -> list:
+    """The worst Jacobian entry and both Jacobians (and the one-sided columns at kinks)."""
+    jac = d.jacobians
+    kinked = np.zeros(jac["reverse"].shape[1], dtype=bool)
+    kinked[[e for e, found in d.kinks.items() if found]] = True
+    subgradient = kinked & s.between(jac["reverse"], jac["forward"], jac["backward"])
+    over = np.where(subgradient, -np.inf, s.excess(jac["reverse"], jac["central"]))
+    fails = over > 0
+    lines = []
+    if fails.any():
+        r, c = (int(v) for v in np.unravel_index(int(np.argmax(over)), over.shape))
+        lines += [f"  worst Jacobian entry: row {r}, column {c} of the Jacobians below (output "
+                  f"{k} at index {index_of(r, p.outs[k].shape)} by input {p.diff_pos[j]} at "
+                  f"index {index_of(c, p.diff[j].shape)})"]
+        lines += _values(jac["reverse"][r, c], jac["central"][r, c], jac["forward"][r, c],
+                         jac["backward"][r, c], s, bool(kinked[c]))
+        lines.append(f"  {int(fails.sum())} of {fails.size} Jacobian entries fail "
+                     f"({s.describe()})")
+    else:
+        lines.append(f"  no Jacobian entry is off by more than atol + rtol·|numerical| "
+                     f"({s.describe()}); their sums u·J below are")
+    lines += ["  Jacobian, reverse mode (rows: output elements, columns: input elements):",
+              indent(np.array2string(jac["reverse"], precision=6), 4),
+              "  Jacobian, finite differences (central):",
+              indent(np.array2string(jac["central"], precision=6), 4)]
+    for c in np.flatnonzero(kinked):
+        lines.append(f"  column {c}, one-sided differences (a kink within eps): forward "
+                     f"{np.array2string(jac['forward'][:, c], precision=6)}, backward "
+                     f"{np.array2string(jac['backward'][:, c], precision=6)}")
+    return lines
+
+
+def direction_report(p, j, k, d, s) -> str:
     """Fast mode: the analytical and numerical u·J·v of output ``k`` by input ``j``."""
-    size = p.inputs[p.diff_pos[j]].size
-    return (f"{_header(p, j, k)} along a random direction v (fast mode, {size} elements)\n"
-            f"    analytical u·J·v: {a:.10g}\n    numerical  u·J·v: {n:.10g}\n"
-            f"    absolute error {abs(a - n):.3e}; allowed {s.atol + s.rtol * abs(n):.3e} "
-            f"({s.describe()})")
+    size = p.diff[j].size
+    lines = [f"{_header(p, j, k)} along a random direction v (fast mode, {size} elements)",
+             f"  compared: u·J·v, the derivative of sum(u * output {k}) along v, for random u "
+             f"and v (seed {s.seed})"]
+    lines += _values(float(d.analytical), float(d.central), float(d.forward),
+                     float(d.backward), s, bool(d.kinks.get(0)))
+    lines.append(f"  ({s.describe()})")
+    lines += _kink_lines(p, j, None, d.kinks.get(0))
+    lines += _precision(p, j, k)
+    return "\n".join(lines)
+
+
+def accepted_report(p, accepted) -> str:
+    """The subgradients a passing check accepted at kinks, in a sentence per element."""
+    parts = []
+    for j, k, d in accepted:
+        for e, kinks in d.accepted.items():
+            at = (f"input {p.diff_pos[j]} at index {index_of(e, p.diff[j].shape)}"
+                  if np.ndim(d.analytical) else f"input {p.diff_pos[j]} along v")
+            a, f, b = (float(np.ravel(v)[e if np.ndim(v) else 0])
+                       for v in (d.analytical, d.forward, d.backward))
+            parts.append(f"{at}, output {k}: u·J {a:.6g} is between the one-sided differences "
+                         f"{f:.6g} and {b:.6g}; {kinks[0].describe()}")
+    shown = parts[:3] + ([f"... and {len(parts) - 3} more"] if len(parts) > 3 else [])
+    return ("gradcheck passed, accepting at kinks an analytical value between the two "
+            "one-sided differences (a subgradient) where the central difference disagrees "
+            "with it:\n" + "\n".join("  " + x for x in shown))
 
 
 def faulty_op_report(node, position, count, failure) -> str:
@@ -71,7 +174,22 @@ def faulty_op_report(node, position, count, failure) -> str:
             f"  created at {site}\n" + indent(str(failure), 2))
 
 
-def no_faulty_op_report(count) -> str:
-    return (f"each of the {count} recorded ops passes its own check at these values; the "
-            "mismatch comes from the function as a whole (a kink hit exactly, eps too large "
-            "for its curvature, or a non-differentiable step between ops)")
+def no_faulty_op_report(count, failure, escapes) -> str:
+    """Every recorded op passes its own check: a kink of the whole function (``failure``
+    stepped over one) or a part of it that is not recorded (``escapes``: the texts of the
+    GraphEscapeWarnings seen)."""
+    passes = (f"each of the {count} recorded ops passes its own check at these values "
+              "(subgradients accepted at kinks)")
+    if failure.kinks and not escapes:
+        return (f"{passes}, yet the function as a whole fails at a kink: the ops' choices of "
+                "subgradient need not add up to a subgradient of the whole (relu(x) - "
+                "relu(-x) = x has derivative 1 at 0, reverse mode gives 0); move the input "
+                "off the kink to check the gradient elsewhere")
+    text = (f"{passes}, yet the function as a whole fails: part of the function is not "
+            "recorded (a graph escape): values read with .data, .detach(), .numpy(), "
+            "np.asarray or a SciPy/NumPy call that does not dispatch, then used as constants, "
+            "or an op without a gradient (sign, comparisons); reverse mode sees them as "
+            "constants while finite differences see them change")
+    if escapes:
+        text += "\n  GraphEscapeWarning seen: " + escapes[0]
+    return text
