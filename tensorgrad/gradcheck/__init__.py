@@ -72,7 +72,12 @@ def _localize(fn, inputs, s, name, failure) -> str:
     for position, node in enumerate(nodes):
         single, args = _node_call(node)
         try:
-            _check(single, args, s, None, node.op.name)
+            try:
+                _check(single, args, s, None, node.op.name)
+            except Failure as f:
+                if not (f.kinks and f.along_direction):
+                    raise
+                _check(single, args, s, False, node.op.name)  # at kinks: entry by entry
         except Failure as f:
             return faulty_op_report(node, position, len(nodes), f)
     return no_faulty_op_report(len(nodes), failure, escapes)

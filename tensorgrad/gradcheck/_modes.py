@@ -5,9 +5,10 @@ of the function per element); fast mode perturbs along one random direction v an
 the number u·J·v (two evaluations in all), as ``torch.autograd.gradcheck(fast_mode=True)``.
 
 Both also keep the one-sided differences (f(x + h) - f(x))/eps and (f(x) - f(x - h))/eps
-(one more evaluation, at x). Where the central difference disagrees with reverse mode, the
-step reached a kink of a recorded op (:mod:`._kinks`) and the analytical value lies between
-the two one-sided differences, that value is a subgradient and is accepted.
+(one more evaluation, at x). In full mode, where the central difference disagrees with
+reverse mode, the step of that element reached a kink of a recorded op (:mod:`._kinks`) and
+every entry of reverse mode's Jacobian column lies between the two one-sided differences,
+that column is a subgradient and is accepted.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ._report import Failure, direction_report, entries_report
 
 FULL_LIMIT = 1000  # inputs with more elements are checked along random directions
 JACOBIAN_PRINT_LIMIT = 64  # print both Jacobians when out_size * in_size is at most this
+SUBGRADIENT_LIMIT = 4096  # accept subgradients at kinks for outputs of at most this size
 
 
 @dataclasses.dataclass
@@ -28,7 +30,8 @@ class Differences:
     (flat, one entry per input element in full mode; one number each in fast mode).
 
     ``kinks`` maps an input element (or 0 in fast mode) to the kinks its step reached, for
-    the elements looked at; ``accepted`` holds those accepted as subgradients.
+    the elements looked at; ``accepted`` maps the elements accepted as subgradients to their
+    Jacobian columns (reverse mode, forward and backward differences).
     ``jacobians`` is None or, for a Jacobian small enough to print, the dict of the
     reverse-mode, central, forward and backward Jacobians (rows: output elements).
     """
@@ -40,6 +43,7 @@ class Differences:
     kinks: dict = dataclasses.field(default_factory=dict)
     accepted: dict = dataclasses.field(default_factory=dict)
     jacobians: dict | None = None
+    note: str = ""
 
 
 def compare(p, j, analytic, s, fast_mode) -> list:
@@ -102,41 +106,56 @@ def _full_mode(p, j, analytic, s):
         if not failing.any():
             continue
         inside = s.between(d.analytical, d.forward, d.backward)
-        if np.any(failing & ~inside):  # fails whatever the kinks: look at the worst only
-            worst = int(np.argmax(np.where(failing & ~inside, over, -np.inf)))
+        reverse = None
+        if np.any(failing & ~inside) or p.outs[k].size > SUBGRADIENT_LIMIT:  # no subgradient
+            worst = int(np.argmax(np.where(failing & ~inside if np.any(failing & ~inside)
+                                           else failing, over, -np.inf)))  # look at the worst
             d.kinks = {worst: kinks_at(worst)}
-        else:
-            d.kinks = {int(e): kinks_at(int(e)) for e in np.flatnonzero(failing)}
-            d.accepted = {e: found for e, found in d.kinks.items() if found}
+            if not np.any(failing & ~inside):
+                d.note = (f"output {k} has more than {SUBGRADIENT_LIMIT} elements: no "
+                          "subgradient is accepted at kinks (its Jacobian would be needed)")
+        else:  # each column of the Jacobian between the one-sided differences?
+            reverse = p.jacobian(k, j)
+            for e in (int(e) for e in np.flatnonzero(failing)):
+                d.kinks[e] = kinks_at(e)
+                if d.kinks[e]:
+                    column = _one_sided_column(p, x, e, k, reverse[:, e], s)
+                    if column is not None:
+                        d.accepted[e] = column
         if len(d.accepted) < int(failing.sum()):
             if columns[k]:
                 c = np.stack(columns[k], axis=2)  # (3, out_size, in_size)
-                d.jacobians = {"reverse": p.jacobian(k, j), "central": c[0], "forward": c[1],
-                               "backward": c[2]}
+                d.jacobians = {"reverse": p.jacobian(k, j) if reverse is None else reverse,
+                               "central": c[0], "forward": c[1], "backward": c[2]}
             raise Failure(entries_report(p, j, k, d, failing, s),
                           kinks=[kk for found in d.kinks.values() for kk in found])
         accepted.append((j, k, d))
     return accepted
 
 
+def _one_sided_column(p, x, e, k, reverse, s):
+    """(reverse, forward, backward) columns ``e`` of output ``k``'s Jacobians when reverse
+    mode's lies entry by entry between the one-sided differences, else None."""
+    plus, minus = _around(p, x, e, s.eps)
+    _, forward, backward = (d.ravel() for d in _differences(plus[k], minus[k], p.centre()[k], s.eps))
+    return (reverse, forward, backward) if np.all(s.between(reverse, forward, backward)) else None
+
+
 def _fast_mode(p, j, analytic, s):
-    """u·J·v for one random direction v (drawn from the check's generator)."""
+    """u·J·v for one random direction v (drawn from the check's generator). A step along v
+    may cross many kinks at once, where one number cannot tell a subgradient: no value is
+    accepted there, and the report names the kinks."""
     x = p.base[p.diff_pos[j]]
     v = p.rng.standard_normal(x.shape)
     plus, minus = _around(p, x, slice(None), s.eps * v.ravel())
     centre = p.centre()
-    accepted = []
     for k in p.checked:
         u = p.cots[k].astype(np.float64)
         d = Differences(np.float64(np.sum(analytic[k][j] * v)),
                         *(np.float64(np.sum(u * diff))
                           for diff in _differences(plus[k], minus[k], centre[k], s.eps)))
-        if not s.excess(d.analytical, d.central) > 0:
-            continue
-        d.kinks = {0: kinks_reached(p, j, s.eps * v)}
-        if s.between(d.analytical, d.forward, d.backward) and d.kinks[0]:
-            d.accepted = d.kinks
-            accepted.append((j, k, d))
-            continue
-        raise Failure(direction_report(p, j, k, d, s), kinks=d.kinks[0])
-    return accepted
+        if s.excess(d.analytical, d.central) > 0:
+            d.kinks = {0: kinks_reached(p, j, s.eps * v)}
+            raise Failure(direction_report(p, j, k, d, s), kinks=d.kinks[0],
+                          along_direction=True)
+    return []
