@@ -73,12 +73,14 @@ def _kink_lines(p, j, element, kinks) -> list:
         f"    {k.describe()}" for k in kinks]
 
 
-def _cotangent(p, k, s) -> str:
-    text = (f"u·J, the gradient of sum(u * output {k}) by the input (what tg.grad(output, "
-            f"input, grad_outputs=u) returns), for a random cotangent u (seed {s.seed})")
+def _cotangent(p, k, s, how) -> list:
+    """What u·J is (``how``: the sentence it ends), and u itself when it is short."""
+    lines = [f"  {how[0]} u·J = u @ J, the gradient of sum(u * output {k}) by the input (what "
+             f"tg.grad(output, input, grad_outputs=u) returns) for a random cotangent u (seed "
+             f"{s.seed}){how[1]}"]
     if p.cots[k].size <= 16:
-        text += f", u = {np.array2string(p.cots[k].ravel(), precision=6)}"
-    return text
+        lines.append(f"    u = {np.array2string(p.cots[k].ravel(), precision=6, max_line_width=10**6)}")
+    return lines
 
 
 def entries_report(p, j, k, d, failing, s) -> str:
@@ -93,11 +95,11 @@ def entries_report(p, j, k, d, failing, s) -> str:
     lines = [_header(p, j, k)]
     if d.jacobians is not None:
         lines += _jacobian_lines(p, j, k, d, s)
-        lines.append(f"  found by comparing {_cotangent(p, k, s)}: it is u @ J, and "
-                     f"{int(still.sum())} of its {still.size} entries disagree")
+        lines += _cotangent(p, k, s, ("found by comparing", f": {int(still.sum())} of its "
+                                      f"{still.size} entries disagree"))
     else:
-        lines += [f"  compared: {_cotangent(p, k, s)}, entry by entry",
-                  f"  worst entry: input {i} at index {index_of(w, shape)}"]
+        lines += _cotangent(p, k, s, ("compared:", ", entry by entry"))
+        lines.append(f"  worst entry: input {i} at index {index_of(w, shape)}")
         lines += _values(d.analytical[w], d.central[w], d.forward[w], d.backward[w], s,
                          bool(d.kinks.get(w)))
         lines.append(f"  {int(still.sum())} of {still.size} entries fail ({s.describe()})")
