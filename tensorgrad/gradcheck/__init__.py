@@ -159,7 +159,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     try:
         accepted = _check(fn, inputs, s, fast_mode, name)
     except GraphEscapeError as e:  # fn's gradient is wrong, and the error says where
-        text = f"gradcheck failed for {name}: part of the function is not recorded (a graph escape): {e}"
+        text = (f"gradcheck failed for {name}: {e}\n  part of the function is not recorded "
+                "(a graph escape): reverse mode sees the converted values as constants")
     except Failure as f:
         text = f"gradcheck failed for {name}: {f}"
         if localize:
