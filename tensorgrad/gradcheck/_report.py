@@ -191,8 +191,7 @@ def no_faulty_op_report(count, failure, escapes) -> str:
     """Every recorded op passes its own check: a kink of the whole function (``failure``
     stepped over one) or a part of it that is not recorded (``escapes``: the texts of the
     GraphEscapeWarnings seen)."""
-    passes = (f"each of the {count} recorded ops passes its own check at these values "
-              "(subgradients accepted at kinks)")
+    passes = f"each of the {count} recorded ops passes its own check at these values"
     if failure.kinks and failure.along_direction and not escapes:
         return (f"{passes}; the function's own check ran along a random direction v whose "
                 "step crosses kinks, where no subgradient is accepted: pass fast_mode=False "
@@ -203,10 +202,10 @@ def no_faulty_op_report(count, failure, escapes) -> str:
                 "relu(-x) = x has derivative 1 at 0, reverse mode gives 0); move the input "
                 "off the kink to check the gradient elsewhere")
     text = (f"{passes}, yet the function as a whole fails: part of the function is not "
-            "recorded (a graph escape): values read with .data, .detach(), .numpy(), "
-            "np.asarray or a SciPy/NumPy call that does not dispatch, then used as constants, "
-            "or an op without a gradient (sign, comparisons); reverse mode sees them as "
-            "constants while finite differences see them change")
+            "recorded (a graph escape). Reverse mode sees values read off the graph as "
+            "constants while finite differences see them change: look for .data, .detach(), "
+            ".numpy(), np.asarray or a SciPy call on a Tensor, or the result of an op without "
+            "a gradient (sign, a comparison) used as a value")
     if escapes:
         text += "\n  GraphEscapeWarning seen: " + escapes[0]
     return text
