@@ -133,14 +133,27 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     bool
         True when every check passes.
 
+    Warns
+    -----
+    UserWarning
+        Once, when the check passes only because, at input elements whose finite-difference
+        step reached a kink of a recorded op (:meth:`Op.defkinks <tensorgrad.Op.defkinks>`),
+        reverse mode's Jacobian column lies between the one-sided differences (a subgradient):
+        the elements, the ops, their inputs and lines. A passing float32 check does not warn.
+
     Raises
     ------
     GradcheckError (an AssertionError)
-        The report: function, input index and shape, output index, worst element (plain
-        ints), analytical and numerical values, both errors, how many entries fail, the
-        tolerances, both Jacobians for small cases, and the first faulty op. Also raised
-        when a VJP breaks an invariant (not zero for a zero cotangent, not linear in the
-        cotangent, not repeatable, wrong shape or dtype).
+        The report (``docs/gradcheck_reports.md``): function, input index and shape, output
+        index; for small cases the worst Jacobian entry (row and column of both Jacobians,
+        printed), else the worst entry of u·J (plain ints, u·J defined beside it); analytical
+        and numerical values, both errors, how many entries fail, the tolerances; the
+        one-sided differences and the kink where a step reached one; float32 precision
+        where it applies; and the first faulty op, or, when every recorded op passes, a kink
+        of the whole function or a graph escape. Also raised when a VJP breaks an invariant
+        (not zero for a zero cotangent, not linear in the cotangent, not repeatable, wrong
+        shape or dtype), and when ``fn`` converts a Tensor that requires grad to an array
+        (a graph escape, with the line).
     ValueError
         No input requires grad, ``fn`` returns no floating-point output, ``eps`` is not a
         finite number > 0, or ``atol``/``rtol`` is negative or not finite.

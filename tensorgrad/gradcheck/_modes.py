@@ -105,13 +105,12 @@ def _full_mode(p, j, analytic, s):
         failing = over > 0
         if not failing.any():
             continue
-        inside = s.between(d.analytical, d.forward, d.backward)
+        outside = failing & ~s.between(d.analytical, d.forward, d.backward)
         reverse = None
-        if np.any(failing & ~inside) or p.outs[k].size > SUBGRADIENT_LIMIT:  # no subgradient
-            worst = int(np.argmax(np.where(failing & ~inside if np.any(failing & ~inside)
-                                           else failing, over, -np.inf)))  # look at the worst
+        if outside.any() or p.outs[k].size > SUBGRADIENT_LIMIT:  # no subgradient: the worst
+            worst = int(np.argmax(np.where(outside if outside.any() else failing, over, -np.inf)))
             d.kinks = {worst: kinks_at(worst)}
-            if not np.any(failing & ~inside):
+            if not outside.any():
                 d.note = (f"output {k} has more than {SUBGRADIENT_LIMIT} elements: no "
                           "subgradient is accepted at kinks (its Jacobian would be needed)")
         else:  # each column of the Jacobian between the one-sided differences?
