@@ -29,11 +29,13 @@ class Differences:
     """u·J of one output by one input: reverse mode, and central and one-sided differences
     (flat, one entry per input element in full mode; one number each in fast mode).
 
+    The one-sided differences are NaN where they were not needed (elements that pass).
     ``kinks`` maps an input element (or 0 in fast mode) to the kinks its step reached, for
     the elements looked at; ``accepted`` maps the elements accepted as subgradients to their
     Jacobian columns (reverse mode, forward and backward differences).
     ``jacobians`` is None or, for a Jacobian small enough to print, the dict of the
-    reverse-mode, central, forward and backward Jacobians (rows: output elements).
+    reverse-mode and central Jacobians (rows: output elements) and, under "one-sided", by
+    input element whose step reached a kink, its columns of forward and backward differences.
     """
 
     analytical: np.ndarray
@@ -76,20 +78,27 @@ def _differences(plus, minus, centre, eps):
 
 
 def _full_mode(p, j, analytic, s):
-    """u·J entry by entry, and the Jacobians when they are small enough to print."""
+    """u·J entry by entry, and the Jacobians when they are small enough to print. The
+    one-sided differences are taken again, for the failing elements only."""
     x = p.base[p.diff_pos[j]]
-    centre = p.centre()
     us = {k: p.cots[k].astype(np.float64) for k in p.checked}
-    sums = {k: np.zeros((3, x.size)) for k in p.checked}
+    numerical = {k: np.zeros(x.size) for k in p.checked}
     columns = {k: [] for k in p.checked}
     for e in range(x.size):
         plus, minus = _around(p, x, e, s.eps)
         for k in p.checked:
-            diffs = _differences(plus[k], minus[k], centre[k], s.eps)
-            sums[k][:, e] = [np.sum(us[k] * d) for d in diffs]
-            if plus[k].size * x.size <= JACOBIAN_PRINT_LIMIT:
-                columns[k].append(np.stack([d.ravel() for d in diffs]))
-    reached = {}  # input element -> kinks its step reached (the same for every output)
+            d = (plus[k] - minus[k]) / (2 * s.eps)
+            numerical[k][e] = np.sum(us[k] * d)
+            if d.size * x.size <= JACOBIAN_PRINT_LIMIT:
+                columns[k].append(d.ravel())
+    sides, reached = {}, {}  # by input element: one-sided differences, kinks its step reached
+
+    def one_sided(e, k):
+        if e not in sides:
+            plus, minus = _around(p, x, e, s.eps)
+            sides[e] = {q: _differences(plus[q], minus[q], p.centre()[q], s.eps)[1:]
+                        for q in p.checked}
+        return sides[e][k]
 
     def kinks_at(e):
         if e not in reached:
@@ -100,11 +109,14 @@ def _full_mode(p, j, analytic, s):
 
     accepted = []
     for k in p.checked:
-        d = Differences(analytic[k][j].ravel(), *sums[k])
-        over = s.excess(d.analytical, d.central)
+        a, n = analytic[k][j].ravel(), numerical[k]
+        over = s.excess(a, n)
         failing = over > 0
         if not failing.any():
             continue
+        d = Differences(a, n, np.full(x.size, np.nan), np.full(x.size, np.nan))
+        for e in np.flatnonzero(failing):
+            d.forward[e], d.backward[e] = (np.sum(us[k] * side) for side in one_sided(int(e), k))
         outside = failing & ~s.between(d.analytical, d.forward, d.backward)
         reverse = None
         if outside.any() or p.outs[k].size > SUBGRADIENT_LIMIT:  # no subgradient: the worst
@@ -117,27 +129,19 @@ def _full_mode(p, j, analytic, s):
             reverse = p.jacobian(k, j)
             for e in (int(e) for e in np.flatnonzero(failing)):
                 d.kinks[e] = kinks_at(e)
-                if d.kinks[e]:
-                    column = _one_sided_column(p, x, e, k, reverse[:, e], s)
-                    if column is not None:
-                        d.accepted[e] = column
+                forward, backward = (side.ravel() for side in one_sided(e, k))
+                if d.kinks[e] and np.all(s.between(reverse[:, e], forward, backward)):
+                    d.accepted[e] = (reverse[:, e], forward, backward)
         if len(d.accepted) < int(failing.sum()):
             if columns[k]:
-                c = np.stack(columns[k], axis=2)  # (3, out_size, in_size)
                 d.jacobians = {"reverse": p.jacobian(k, j) if reverse is None else reverse,
-                               "central": c[0], "forward": c[1], "backward": c[2]}
+                               "central": np.stack(columns[k], axis=1),
+                               "one-sided": {e: tuple(side.ravel() for side in one_sided(e, k))
+                                             for e, found in d.kinks.items() if found}}
             raise Failure(entries_report(p, j, k, d, failing, s),
                           kinks=[kk for found in d.kinks.values() for kk in found])
         accepted.append((j, k, d))
     return accepted
-
-
-def _one_sided_column(p, x, e, k, reverse, s):
-    """(reverse, forward, backward) columns ``e`` of output ``k``'s Jacobians when reverse
-    mode's lies entry by entry between the one-sided differences, else None."""
-    plus, minus = _around(p, x, e, s.eps)
-    _, forward, backward = (d.ravel() for d in _differences(plus[k], minus[k], p.centre()[k], s.eps))
-    return (reverse, forward, backward) if np.all(s.between(reverse, forward, backward)) else None
 
 
 def _fast_mode(p, j, analytic, s):

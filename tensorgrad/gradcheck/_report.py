@@ -112,10 +112,10 @@ def entries_report(p, j, k, d, failing, s) -> str:
 def _jacobian_lines(p, j, k, d, s) -> list:
     """The worst Jacobian entry and both Jacobians (and the one-sided columns at kinks)."""
     jac = d.jacobians
-    kinked = np.zeros(jac["reverse"].shape[1], dtype=bool)
-    kinked[[e for e, found in d.kinks.items() if found]] = True
-    subgradient = kinked & s.between(jac["reverse"], jac["forward"], jac["backward"])
-    over = np.where(subgradient, -np.inf, s.excess(jac["reverse"], jac["central"]))
+    reverse, central, one_sided = jac["reverse"], jac["central"], jac["one-sided"]
+    over = s.excess(reverse, central)
+    for c, sides in one_sided.items():  # a kink: a subgradient passes
+        over[:, c] = np.where(s.between(reverse[:, c], *sides), -np.inf, over[:, c])
     fails = over > 0
     lines = []
     if fails.any():
@@ -123,21 +123,22 @@ def _jacobian_lines(p, j, k, d, s) -> list:
         lines += [f"  worst Jacobian entry: row {r}, column {c} of the Jacobians below (output "
                   f"{k} at index {index_of(r, p.outs[k].shape)} by input {p.diff_pos[j]} at "
                   f"index {index_of(c, p.diff[j].shape)})"]
-        lines += _values(jac["reverse"][r, c], jac["central"][r, c], jac["forward"][r, c],
-                         jac["backward"][r, c], s, bool(kinked[c]))
+        forward, backward = one_sided.get(c, (np.full(reverse.shape[0], np.nan),) * 2)
+        lines += _values(reverse[r, c], central[r, c], forward[r], backward[r], s,
+                         c in one_sided)
         lines.append(f"  {int(fails.sum())} of {fails.size} Jacobian entries fail "
                      f"({s.describe()})")
     else:
         lines.append(f"  no Jacobian entry is off by more than atol + rtol·|numerical| "
                      f"({s.describe()}); their sums u·J below are")
     lines += ["  Jacobian, reverse mode (rows: output elements, columns: input elements):",
-              indent(np.array2string(jac["reverse"], precision=6), 4),
+              indent(np.array2string(reverse, precision=6), 4),
               "  Jacobian, finite differences (central):",
-              indent(np.array2string(jac["central"], precision=6), 4)]
-    for c in np.flatnonzero(kinked):
+              indent(np.array2string(central, precision=6), 4)]
+    for c, (forward, backward) in sorted(one_sided.items()):
         lines.append(f"  column {c}, one-sided differences (a kink within eps): forward "
-                     f"{np.array2string(jac['forward'][:, c], precision=6)}, backward "
-                     f"{np.array2string(jac['backward'][:, c], precision=6)}")
+                     f"{np.array2string(forward, precision=6)}, backward "
+                     f"{np.array2string(backward, precision=6)}")
     return lines
 
 
