@@ -151,14 +151,14 @@ def _fast_mode(p, j, analytic, s):
     x = p.base[p.diff_pos[j]]
     v = p.rng.standard_normal(x.shape)
     plus, minus = _around(p, x, slice(None), s.eps * v.ravel())
-    centre = p.centre()
     for k in p.checked:
         u = p.cots[k].astype(np.float64)
-        d = Differences(np.float64(np.sum(analytic[k][j] * v)),
-                        *(np.float64(np.sum(u * diff))
-                          for diff in _differences(plus[k], minus[k], centre[k], s.eps)))
-        if s.excess(d.analytical, d.central) > 0:
-            d.kinks = {0: kinks_reached(p, j, s.eps * v)}
+        a = np.float64(np.sum(analytic[k][j] * v))
+        n = np.float64(np.sum(u * ((plus[k] - minus[k]) / (2 * s.eps))))
+        if s.excess(a, n) > 0:
+            _, forward, backward = _differences(plus[k], minus[k], p.centre()[k], s.eps)
+            d = Differences(a, n, np.float64(np.sum(u * forward)), np.float64(np.sum(u * backward)),
+                            kinks={0: kinks_reached(p, j, s.eps * v)})
             raise Failure(direction_report(p, j, k, d, s), kinks=d.kinks[0],
                           along_direction=True)
     return []
