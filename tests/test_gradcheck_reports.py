@@ -256,3 +256,16 @@ def test_float32_passes_silently_and_a_failure_says_what_precision_limits():
     text = _report(sq, [x], localize=False)
     assert text.count("float32 input or output: reverse mode ran in float32 while finite "
                       "differences ran in float64") == 1
+
+
+def test_a_graph_escape_warning_seen_while_rerunning_the_function_is_quoted():
+    def f(x):  # converts where conversions only warn (outside the check's guard)
+        try:
+            c = np.exp(np.asarray(x))
+        except tg.GraphEscapeError:
+            c = np.exp(x.data)
+        return x * tg.tensor(c)
+
+    text = _report(f, [tg.tensor([0.5, 1.0], requires_grad=True)])
+    assert "part of the function is not recorded (a graph escape)" in text
+    assert "GraphEscapeWarning seen: a Tensor that requires grad was converted" in text
