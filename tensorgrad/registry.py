@@ -62,6 +62,8 @@ class Op:
         False for ops whose output carries no gradient (comparisons, ``sign``).
     optional : frozenset of int
         Positions of array inputs that may be None (absent), such as ``clip``'s bounds.
+    kinks : callable or None
+        Where the op is not differentiable (:meth:`defkinks`); None for a smooth op.
     """
 
     def __init__(self, forward, name=None, broadcast=False, differentiable=True, optional=()):
@@ -72,6 +74,7 @@ class Op:
         self.differentiable = differentiable
         self.vjps = {}
         self.vjp_argnum = None
+        self.kinks = None
         self.call = None
         self.__doc__ = forward.__doc__
         self.__name__ = self.name
@@ -136,6 +139,20 @@ class Op:
         """Declare one VJP for all inputs: ``vjp(argnum, g, out, *inputs, **params)``.
         For variadic ops such as ``concatenate``. Returns the op."""
         self.vjp_argnum = vjp
+        return self
+
+    def defkinks(self, kinks):
+        """Declare where the op has kinks (points where it is continuous but not
+        differentiable, such as relu at 0 or a tie of max), for :func:`tensorgrad.gradcheck`.
+
+        ``kinks(*inputs, **params)`` returns how far each input element is from the nearest
+        kink (0 at a kink, ``inf`` where there is none): an ndarray shared by all inputs, in
+        the inputs' (broadcast) shape, or a tuple with one per input (None for an input
+        without kinks). gradcheck names an op whose inputs its finite differences bring to a
+        kink, and accepts there an analytical value between the two one-sided differences
+        (a subgradient). Returns the op.
+        """
+        self.kinks = kinks
         return self
 
     def vjp_for(self, idx):
