@@ -21,8 +21,8 @@ FAMILIES = (elementwise, math, reduce, shape, linalg, signal, conv, pool, loss)
 """The op modules whose ops are public at the top level, in the order the documentation
 lists them."""
 
-NAMESPACES = {"special": special}
-"""Public namespace -> the op module whose ``__all__`` it exports (``tensorgrad.special.erf``,
-as ``scipy.special.erf``); these names are not at the top level."""
+NAMESPACES = {family.NAMESPACE: family for family in (special,)}
+"""Public namespace -> the op module (declaring that ``NAMESPACE``) whose ``__all__`` it exports:
+``tensorgrad.special.erf`` as ``scipy.special.erf``. These names are not at the top level."""
 
 __all__ = sorted(name for family in FAMILIES for name in family.__all__)

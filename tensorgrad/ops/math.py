@@ -82,33 +82,45 @@ arccos.defvjp(lambda g, out, x: -g / sqrt((1 - x) * (1 + x)))
 
 @primitive
 def arctan(x):
-    """Inverse tangent, elementwise, values in (-π/2, π/2). d/dx = 1/(1 + x²)."""
+    """Inverse tangent, elementwise, values in (-π/2, π/2). d/dx = 1/(1 + x²), computed as
+    (1/h)/h with h = hypot(x, 1), so that x² does not overflow for |x| > 1e154."""
     return np.arctan(x)
 
 
-arctan.defvjp(lambda g, out, x: g / (1 + x * x))
+def _arctan_vjp(g, out, x):
+    h = hypot(x, 1.0)
+    return g / h / h
+
+
+arctan.defvjp(_arctan_vjp)
 
 
 # -- hyperbolic ----------------------------------------------------------------------------
 
 @primitive
 def sinh(x):
-    """Hyperbolic sine, elementwise. d/dx = cosh(x); a zero cotangent gives 0 where cosh(x)
-    overflowed."""
+    """Hyperbolic sine, elementwise. d/dx = cosh(x), computed as hypot(sinh(x), 1) from the
+    forward result (no second overflow warning where the forward overflowed); a zero cotangent
+    gives 0 where it overflowed."""
     return np.sinh(x)
 
 
-sinh.defvjp(lambda g, out, x: _times(g, cosh(x)))
+sinh.defvjp(lambda g, out, x: _times(g, hypot(out, 1.0)))
 
 
 @primitive
 def cosh(x):
-    """Hyperbolic cosine, elementwise. d/dx = sinh(x); a zero cotangent gives 0 where
-    sinh(x) overflowed."""
+    """Hyperbolic cosine, elementwise. d/dx = sinh(x) (overflowing, without a second warning,
+    where the forward did); a zero cotangent gives 0 where it overflowed."""
     return np.cosh(x)
 
 
-cosh.defvjp(lambda g, out, x: _times(g, sinh(x)))
+def _cosh_vjp(g, out, x):
+    with np.errstate(over="ignore"):  # |sinh(x)| < cosh(x): overflows only where out did
+        return _times(g, sinh(x))
+
+
+cosh.defvjp(_cosh_vjp)
 
 
 @primitive
@@ -149,8 +161,8 @@ def sinc(x):
     """The normalised sinc function sin(πx)/(πx), elementwise, with sinc(0) = 1 (NumPy's
     ``sinc``).
 
-    d/dx = (cos(πx) - sinc(x))/x, which loses all its digits to cancellation as x -> 0 (PyTorch
-    computes it so and gives 0 only at x = 0 exactly). Below a threshold t, |x| < t, the
+    d/dx = (cos(πx) - sinc(x))/x, which loses its digits to cancellation as x -> 0 (PyTorch
+    evaluates it so, with 0 at x = 0 exactly). Below a threshold t, |x| < t, the
     derivative is its Maclaurin series -π²x/3 + π⁴x³/30 - π⁶x⁵/840 + π⁸x⁷/45360 instead; t is
     where the two errors meet, (43·eps)^(1/10): 0.040 in float64, 0.30 in float32. So d/dx is
     0 at 0, accurate to about 1e-13 relative everywhere, and twice differentiable (the second
@@ -180,12 +192,17 @@ sinc.defvjp(lambda g, out, x: g * _sinc_derivative(x))
 @primitive
 def expm1(x):
     """exp(x) - 1, elementwise, accurate for |x| much smaller than 1 (NumPy's ``expm1``).
-    d/dx = exp(x) (not out + 1, which cancels for x << 0); a zero cotangent gives 0 where
-    exp(x) overflowed."""
+    d/dx = exp(x) (not out + 1, which cancels for x << 0; overflowing, without a second
+    warning, where the forward did); a zero cotangent gives 0 where it overflowed."""
     return np.expm1(x)
 
 
-expm1.defvjp(lambda g, out, x: _times(g, exp(x)))
+def _expm1_vjp(g, out, x):
+    with np.errstate(over="ignore"):  # exp(x) overflows where expm1(x) did
+        return _times(g, exp(x))
+
+
+expm1.defvjp(_expm1_vjp)
 
 
 @primitive
@@ -265,7 +282,7 @@ def arctan2(y, x):
 
     d/dy = x/(x² + y²), d/dx = -y/(x² + y²), computed as (x/r)/r with r = hypot(x, y), which
     neither overflows nor underflows; both are 0 at the origin, where arctan2 is
-    discontinuous (PyTorch gives NaN there).
+    discontinuous (PyTorch's values there too).
     """
     return np.arctan2(y, x)
 

@@ -11,6 +11,9 @@ import scipy.special
 from ..registry import primitive
 from .elementwise import _values, exp, log, log1p, sigmoid, where
 
+NAMESPACE = "special"
+"""The ops of this family are public as ``tensorgrad.special.<name>``, not at the top level."""
+
 __all__ = ["digamma", "erf", "erfc", "expit", "gammaln", "logit", "polygamma", "xlog1py",
            "xlogy"]
 
@@ -97,12 +100,14 @@ def polygamma(n, x):
 def xlogy(x, y):
     """x·log(y), elementwise with broadcasting, and 0 where x = 0 (also at y = 0, where
     x·log(y) would be NaN): SciPy's ``xlogy``, e.g. the terms of an entropy -Σ p log p.
-    NaN where y < 0 or y is NaN (SciPy's).
+    NaN where x != 0 and y < 0, and where y is NaN (SciPy's).
 
-    Gradients: d/dx = log(y) (-inf at y = 0, JAX's; PyTorch gives 0 at x = 0). d/dy = x/y,
-    and exactly 0 where x = 0, y = 0 included, since xlogy(0, y) = 0 for every y (JAX and
-    PyTorch give NaN at x = y = 0). Second derivatives follow the same formulas, with the
-    mixed one d²/dxdy = 1/y taken as 1 at x = y = 0.
+    Gradients: d/dx = log(y), also at x = 0: -inf at y = 0, where xlogy(x, 0) = -inf for
+    every x > 0 (PyTorch gives 0 where x = 0 and y <= 0). d/dy = x/y, and exactly 0 where
+    x = 0, y = 0 included, since xlogy(0, y) = 0 for every y (PyTorch gives NaN at
+    x = y = 0). So the entropy term -xlogy(p, p) has the gradient -(log p + 1),
+    +inf at p = 0, where PyTorch gives NaN. Second derivatives follow the same formulas, with
+    the mixed one d²/dxdy = 1/y taken as 1 at x = y = 0.
     """
     return scipy.special.xlogy(x, y)
 
@@ -119,7 +124,7 @@ xlogy.defvjp(lambda g, out, x, y: g * log(y),
 @primitive(broadcast=True)
 def xlog1py(x, y):
     """x·log(1 + y), elementwise with broadcasting, and 0 where x = 0 (also at y = -1):
-    SciPy's ``xlog1py``, accurate for |y| much smaller than 1. NaN where y < -1.
+    SciPy's ``xlog1py``, accurate for |y| much smaller than 1. NaN where x != 0 and y < -1.
 
     Gradients: d/dx = log1p(y) (-inf at y = -1); d/dy = x/(1 + y), exactly 0 where x = 0,
     y = -1 included (the conventions of ``xlogy``).
