@@ -299,8 +299,9 @@ arctan2.defvjp(lambda g, out, y, x: _arctan2_vjp(g, x, y, x),
 @primitive(broadcast=True)
 def logaddexp(x, y):
     """log(exp(x) + exp(y)), elementwise with broadcasting, without overflow (NumPy's
-    ``logaddexp``). d/dx = sigmoid(x - y), d/dy = sigmoid(y - x): exact for any finite x and
-    y (exp(x - out) would carry out's rounding, about eps·|out|); NaN where x = y = ±inf."""
+    ``logaddexp``). d/dx = sigmoid(x - y), d/dy = sigmoid(y - x): accurate to rounding for
+    any finite x and y (exp(x - out) would carry out's rounding error, about eps·|out|); NaN
+    where x = y = ±inf."""
     return np.logaddexp(x, y)
 
 
