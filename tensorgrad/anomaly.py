@@ -120,7 +120,8 @@ class detect_anomaly:
 
 def _finite(a) -> bool:
     """Whether the array (or number) ``a`` holds no NaN and no inf."""
-    a = np.asarray(a)
+    if type(a) is not np.ndarray:
+        a = np.asarray(a)
     return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
 
 
@@ -186,18 +187,21 @@ def _array(a):
 
 
 def _consumers(roots):
-    """id(tensor) -> [(node, argument position, the node's input arrays)] over the graph of
-    ``roots``, taken before the pass releases any node."""
+    """id(tensor) -> [(where node, branch position 1 or 2, its input arrays)] for the
+    branches of every ``where`` in the graph of ``roots``, taken before the pass releases
+    any node."""
     found, seen, stack = {}, set(), list(roots)
     while stack:
         fn = stack.pop().grad_fn
-        if fn is None or id(fn) in seen or fn.parents is None:
+        if fn is None or fn.parents is None or id(fn) in seen:
             continue
         seen.add(id(fn))
-        for pos, p in enumerate(fn.parents):
-            if isinstance(p, Tensor):
-                found.setdefault(id(p), []).append((fn, pos, fn.inputs))
-                stack.append(p)
+        parents = fn.parents
+        if fn.op.name == "where":
+            for pos in (1, 2):
+                if isinstance(parents[pos], Tensor):
+                    found.setdefault(id(parents[pos]), []).append((fn, pos, fn.inputs))
+        stack.extend(p for p in parents if isinstance(p, Tensor) and p.grad_fn is not None)
     return found
 
 
@@ -343,9 +347,7 @@ def _raw_gradient(fn, idx, g, out, gp):
 def _where_trap(t, fn, elem, consumers):
     """(what, fix) when the zero cotangent at the bad element comes from the untaken
     branch of a ``where`` that consumes ``t`` directly; otherwise a general note."""
-    for node, pos, inputs in consumers.get(id(t), ()):
-        if node.name != "where" or pos == 0 or inputs is None or elem.index is None:
-            continue
+    for node, pos, inputs in consumers.get(id(t), ()) if elem.index is not None else ():
         taken = np.broadcast_to(np.asarray(inputs[0], dtype=bool),
                                 np.broadcast_shapes(*(np.shape(a) for a in inputs)))
         if pos == 2:
@@ -440,7 +442,7 @@ def _overflow(e, text):
 
 def _log_cause(e, shift=0, name="log"):
     x = e.x[0] + shift
-    arg = "x" if not shift else "1 + x"
+    arg = "x" if not shift else "(1 + x)"
     if e.forward:
         if x == 0:
             return f"{name} at {-shift}: {name}({_fmt(e.x[0])}) = -inf"
@@ -449,8 +451,8 @@ def _log_cause(e, shift=0, name="log"):
                    f"{name}({_fmt(e.x[0])}) = NaN"
         return None
     if x == 0:
-        return (f"{name}'(x) = 1/({arg}) is infinite at x = {-shift}: the gradient "
-                f"g/({arg}) = {_fmt(e.g)}/0 = {_fmt(e.grad)}")
+        return (f"{name}'(x) = 1/{arg} is infinite at x = {-shift}: the gradient "
+                f"g/{arg} = {_fmt(e.g)}/0 = {_fmt(e.grad)}")
     return None
 
 

@@ -20,6 +20,7 @@ other than Tensors and plain numbers are taken by :mod:`tensorgrad.inputs`.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import linecache
 import os
@@ -117,12 +118,17 @@ _creation_order = itertools.count()
 _LIBRARY_MODULES = ("tensorgrad.", "hypothesis", "_pytest", "pluggy")
 
 
+@functools.lru_cache(maxsize=1024)
+def _in_package(filename) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
+
+
 def _user_site():
     """The innermost stack frame outside tensorgrad (and the test machinery that drives it),
     as readable text."""
     frame = sys._getframe(1)
     while frame is not None and (
-            os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
+            _in_package(frame.f_code.co_filename)
             or frame.f_globals.get("__name__", "").startswith(_LIBRARY_MODULES)):
         frame = frame.f_back
     if frame is None:
