@@ -211,30 +211,34 @@ def _consumers(roots):
 
 def _forward_error(root):
     """The AnomalyError for an output ``root`` holding NaN or inf."""
-    suspects, sources, seen, stack = [], [], set(), [root]
+    suspects, unchecked, sources, seen, stack = [], [], [], set(), [root]
     while stack:  # through non-finite tensors only: a masked overflow is not followed
-        fn = stack.pop().grad_fn
+        t = stack.pop()
+        fn = t.grad_fn
         if fn is None or id(fn) in seen:
             continue
         seen.add(id(fn))
         if getattr(fn, "suspect", None):
-            suspects.append(fn)
+            suspects.append((fn,) + fn.suspect)
+        fed = False  # whether a non-finite value came in
         for pos, p in enumerate(fn.parents):
             value = p.data if isinstance(p, Tensor) else p
             if p is None or _finite(value):
                 continue
+            fed = True
             if isinstance(p, Tensor) and p.grad_fn is not None:
                 stack.append(p)
             else:
                 sources.append((fn, pos))
+        if not fed and getattr(fn, "seq", None) is None:  # recorded with the mode off
+            unchecked.append((fn, _new_kind(t.data, fn.inputs) or "nan and inf", t.data))
     reaches = f"the output given to backward ({_stats(root.data)})"
     if root.grad_fn is not None:
         reaches += f", made by '{root.grad_fn.name}' at {_line(root.grad_fn.site)}"
-    if not suspects:
+    if not suspects and not unchecked:
         return _source_error(sources, reaches)
-    suspects.sort(key=_order)
-    fn = suspects[0]
-    kind, out = fn.suspect
+    suspects.sort(key=lambda s: _order(s[0]))
+    fn, kind, out = (unchecked + suspects)[0]
     index = _first_bad(out, kind)
     cause = _cause(fn, _Element("forward", fn, index, out))
     what = _fmt(out[index]) if index is not None else kind
@@ -246,8 +250,7 @@ def _forward_error(root):
              _row("cause", cause),
              _row("output", _stats(out) + _at(out, index))]
     lines += _input_lines(fn, out.shape, index)
-    for later in suspects[1:4]:
-        k, o = later.suspect
+    for later, k, o in [s for s in suspects if s[0] is not fn][:3]:
         i = _first_bad(o, k)
         lines.append(_row("then", f"'{later.name}' at {_line(later.site)}: "
                                   f"{_cause(later, _Element('forward', later, i, o))}"))
@@ -332,7 +335,7 @@ def _backward_error(t, fn, idx, g, gp, consumers):
 def _raw_gradient(fn, idx, g, out, gp):
     """The gradient of input ``idx`` as the VJP gives it, before it is summed back to a
     broadcast input's shape (so that its elements line up with the output's)."""
-    if gp.shape == out.shape:
+    if gp.shape == out.shape or not fn.op.broadcast:
         return gp
     prev = _state.enabled, _state.raw
     _state.enabled, _state.raw = False, True
@@ -405,8 +408,7 @@ class _Element:
         pick = (lambda a: None if a is None else np.asarray(a)[index]) if index is not None \
             else (lambda a: None)
         self.out, self.g, self.grad = pick(out), pick(g), pick(grad)
-        arrays = [a for a in fn.inputs if a is not None]
-        self.dtype = np.result_type(*arrays) if arrays else np.dtype(float)
+        self.dtype = np.asarray(out).dtype
 
     def as_forward(self):
         """The same element seen as the forward saw it."""
@@ -417,10 +419,11 @@ class _Element:
 
 def _values_at(fn, shape, index):
     """Each input's value at ``index`` of the output (None for an input that does not
-    broadcast to the output's shape), or None when the op is not elementwise."""
+    broadcast to the output's shape), or None unless the op is elementwise: an op of
+    :data:`CAUSES`, or of one input whose result has that input's shape (``sin``)."""
     arrays = [np.asarray(a) if a is not None else None for a in fn.inputs]
-    same = [a for a in arrays if a is not None and a.shape == tuple(shape)]
-    if not (fn.op.broadcast or fn.name in CAUSES or (len(arrays) == 1 and same)):
+    unary = len(arrays) == 1 and arrays[0] is not None and arrays[0].shape == tuple(shape)
+    if not (fn.name in CAUSES or unary):  # matmul's, a sum's inputs do not line up
         return None
     values = []
     for a in arrays:
@@ -560,21 +563,23 @@ def _known(name, e) -> bool:
 def _cause(fn, e) -> str:
     """The probable cause for the bad element ``e`` of node ``fn``, in words."""
     if e.x is not None and fn.name in CAUSES:
-        with np.errstate(all="ignore"):
-            text = CAUSES[fn.name](e)
+        try:
+            with np.errstate(all="ignore"):
+                text = CAUSES[fn.name](e)
+        except TypeError:  # an input that did not line up with the output (None there)
+            text = None
         if text:
             return text
     return _generic_cause(fn, e)
 
 
 def _generic_cause(fn, e) -> str:
+    """The cause of an op missing from :data:`CAUSES` (or that its entry cannot explain),
+    from what the bad element and the inputs hold."""
     name = fn.name
-    arrays = [np.asarray(a) for a in fn.inputs if a is not None]
-    inputs_finite = all(_finite(a) for a in arrays)
+    inputs_finite = all(_finite(a) for a in fn.inputs if a is not None)
     if e.forward:
-        out = e.out
-        if out is not None and np.ndim(out) == 0 and np.isinf(out) or (
-                out is None and "inf" in getattr(fn, "suspect", ("",))[0]):
+        if e.out is not None and np.isinf(e.out):
             return (f"'{name}' produced inf from finite inputs: its result overflowed "
                     f"{_max(e)}, or it divided by 0 or took a log of 0 inside")
         if inputs_finite:
@@ -636,17 +641,15 @@ def _at(a, index) -> str:
 
 
 def _input_lines(fn, shape, index):
+    """A row per input: its counts, and its value at the bad element when the op is
+    elementwise."""
+    values = None if index is None else _values_at(fn, shape, index)
     lines = []
     for pos, a in enumerate(fn.inputs):
         if a is None:
             continue
-        a = np.asarray(a)
-        at = ""
-        if index is not None:
-            try:
-                at = f"; at {list(index)}: {_fmt(np.broadcast_to(a, shape)[index])}"
-            except ValueError:
-                pass
+        at = "" if values is None or values[pos] is None else \
+            f"; at {list(index)}: {_fmt(values[pos])}"
         lines.append(_row(_input_name(fn, pos), _stats(a) + at))
     return lines
 

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from anomaly_examples import network_loss, network_params, sqrt_under_where
 
 import tensorgrad as tg
 
@@ -23,6 +24,8 @@ def line_of(marker):
         if text.rstrip().endswith(f"# {marker}"):
             return f"test_anomaly.py:{n}"
     raise LookupError(marker)
+
+
 
 
 @pytest.fixture(autouse=True)
@@ -260,8 +263,10 @@ def test_an_op_missing_from_the_table_gets_the_generic_cause():
         w = leaf(np.full((2, 2), 1e200))
         return w @ w  # MATMUL
 
-    op, line, cause = forward_cause(make)
+    err = anomaly(lambda: make().sum().backward())
+    op, line, cause = err.op, row(err, "line"), row(err, "cause")
     assert op == "matmul" and line_of("MATMUL") in line
+    assert row(err, "input a") == "(2, 2) float64: min 1e+200, max 1e+200, 0 NaN, 0 inf, 0 zero"
     assert cause == ("'matmul' produced inf from finite inputs: its result overflowed the "
                      "largest float64 (1.798e+308), or it divided by 0 or took a log of 0 inside")
 
@@ -288,6 +293,22 @@ def test_grad_and_create_graph_raise_the_same_way():
         with pytest.raises(tg.AnomalyError) as info:
             tg.grad(z, x, create_graph=True)
         assert info.value.phase == "backward" and line_of("VIACREATE") in info.value.site
+
+
+def test_backward_steps_only_looks_and_ops_recorded_before_are_not_checked():
+    x = leaf([0.0, 1.0])
+    y = tg.log(x).sum()  # recorded with the mode off
+    with tg.detect_anomaly():
+        steps = tg.backward_steps(tg.sqrt(x).sum())
+        assert len(steps) == 2
+        assert y.grad_fn.site is None and getattr(y.grad_fn, "suspect", None) is None
+        z = y * 2
+        with pytest.raises(tg.AnomalyError) as info:
+            z.backward()
+    err = info.value
+    assert (err.op, err.cause) == ("log", "log at 0: log(0) = -inf")
+    assert row(err, "line") == ("(line not recorded: the op was recorded before anomaly mode "
+                                "was switched on)")
 
 
 def test_a_non_finite_cotangent_passed_to_backward_is_named():
@@ -428,33 +449,7 @@ def test_a_hook_that_returns_nan_is_named():
 
 # -- the notebook's network, expression form, with a planted log(0) -------------------------------
 
-def conv_layer(X, K, B):
-    """Y_i = B_i + Σ_j correlate2d(X_j, K_ij, "valid")."""
-    d, n = K.shape[:2]
-    outputs = []
-    for i in range(d):
-        y = B[i]
-        for j in range(n):
-            y = y + tg.correlate2d(X[j], K[i, j], "valid")
-        outputs.append(y)
-    return tg.stack(outputs)
-
-
-def network_params():
-    rng = np.random.default_rng(0)
-    shapes = {"K1": (5, 1, 3, 3), "B1": (5, 8, 8), "K2": (5, 5, 3, 3), "B2": (5, 6, 6),
-              "W1": (20, 180), "b1": (20, 1), "W2": (2, 20)}
-    p = {k: tg.tensor(rng.normal(size=s), requires_grad=True) for k, s in shapes.items()}
-    p["b2"] = tg.tensor([[100.0], [-100.0]], requires_grad=True)  # saturates the output
-    return p, tg.tensor(rng.random((1, 10, 10))), np.array([[1.0], [0.0]])
-
-
-def network_loss(p, x, t):
-    a1 = tg.sigmoid(conv_layer(x, p["K1"], p["B1"]))
-    a2 = tg.sigmoid(conv_layer(a1, p["K2"], p["B2"]))
-    h = tg.sigmoid(p["W1"] @ tg.reshape(a2, (180, 1)) + p["b1"])
-    out = tg.sigmoid(p["W2"] @ h + p["b2"])  # OUT
-    return -tg.sum(t * tg.log(out) + (1 - t) * tg.log(1 - out))  # BCE
+EXAMPLES = HERE.with_name("anomaly_examples.py")
 
 
 def network_report():
@@ -470,10 +465,14 @@ def test_the_network_with_a_planted_log_of_zero_names_the_line(monkeypatch):
     monkeypatch.chdir(ROOT)
     err = network_report()
     assert (err.phase, err.op, err.cause) == ("forward", "log", "log at 0: log(0) = -inf")
-    assert row(err, "line") == (f"tests/{line_of('BCE')} in network_loss: "
-                                "return -tg.sum(t * tg.log(out) + (1 - t) * tg.log(1 - out))  # BCE")
+    numbered = enumerate(EXAMPLES.read_text().splitlines(), 1)
+    bce = "anomaly_examples.py:%d" % next(n for n, text in numbered if "tg.log(1 - out)" in text)
+    assert row(err, "line") == (f"tests/{bce} in network_loss: "
+                                "return -tg.sum(t * tg.log(out) + (1 - t) * tg.log(1 - out))")
     assert row(err, "input x") == "(2, 1) float64: min 0, max 1, 0 NaN, 0 inf, 1 zero; at [0, 0]: 0"
-    assert row(err, "then").startswith(f"'multiply' at tests/{line_of('BCE')}: 0 · inf: 0 · -inf = NaN")
+    assert row(err, "then") == f"'multiply' at tests/{bce}: 0 · inf: 0 · -inf = NaN"
+    assert row(err, "reaches") == ("the output given to backward (() float64: nan), made by "
+                                   f"'negative' at tests/{bce}")
     p, x, t = network_params()  # the same network without the planted fault trains
     p["b2"].data[...] = 0.0
     with tg.detect_anomaly():
@@ -481,9 +480,14 @@ def test_the_network_with_a_planted_log_of_zero_names_the_line(monkeypatch):
     assert all(np.isfinite(v.grad.data).all() for v in p.values())
 
 
-def test_the_report_in_the_docs_is_the_one_the_network_gives(monkeypatch):
-    monkeypatch.chdir(ROOT)
+def doc_block(name):
     doc = (ROOT / "docs" / "anomaly.md").read_text()
-    block = re.search(r"<!-- report: network -->\n```text\n(.*?)\n```", doc, re.S).group(1)
-    message = str(network_report())
-    assert block == f"tensorgrad.AnomalyError: {message}"
+    return re.search(rf"<!-- report: {name} -->\n```text\n(.*?)\n```", doc, re.S).group(1)
+
+
+def test_the_reports_in_the_docs_are_the_ones_the_examples_give(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert doc_block("network") == f"tensorgrad.errors.AnomalyError: {network_report()}"
+    with tg.detect_anomaly(), pytest.raises(tg.AnomalyError) as info:
+        sqrt_under_where()
+    assert doc_block("sqrt-where") == f"tensorgrad.errors.AnomalyError: {info.value}"
