@@ -92,8 +92,12 @@ class detect_anomaly:
     Examples
     --------
     >>> x = tg.tensor([1.0, 0.0], requires_grad=True)
-    >>> with tg.detect_anomaly():
-    ...     tg.log(x).sum().backward()       # AnomalyError: log at 0: log(0) = -inf
+    >>> with tg.detect_anomaly(), np.errstate(divide="ignore"):
+    ...     try:
+    ...         tg.log(x).sum().backward()
+    ...     except tg.AnomalyError as e:
+    ...         print(e.op, "|", e.cause)
+    log | log at 0: log(0) = -inf
     """
 
     def __enter__(self):
@@ -308,7 +312,8 @@ def _backward_error(t, fn, idx, g, gp, consumers):
     out = t.data
     raw = _raw_gradient(fn, idx, g, out, gp)
     index = _first_bad(raw)
-    elem = _Element("backward", fn, index if raw.shape == out.shape else None, out, g, raw, idx)
+    at = index if raw.shape == out.shape and _values_at(fn, out.shape, index) else None
+    elem = _Element("backward", fn, at, out, g, raw, idx)  # at: None unless elementwise
     cause = _cause(fn, elem)
     if elem.x is not None and not _finite(elem.out) and not _known(fn.name, elem):
         cause = f"{_cause(fn, elem.as_forward())}; its gradient is {_fmt(elem.grad)}"
@@ -320,7 +325,6 @@ def _backward_error(t, fn, idx, g, gp, consumers):
     trap = _where_trap(t, fn, elem, consumers) if elem.g is not None and elem.g == 0 else None
     if trap:
         lines += [_row("where", trap[0]), _row("fix", trap[1])]
-    at = index if raw.shape == out.shape else None
     lines.append(_row("cotangent", _stats(g) + _at(g, at)))
     lines.append(_row("gradient", _stats(gp) + _at(gp, _first_bad(gp))))
     lines.append(_row("output", _stats(out) + _at(out, at)))
