@@ -671,7 +671,8 @@ def _input_name(fn, pos) -> str:
 
 def _row(label, text) -> str:
     """One line of a report: the label in a column of its own."""
-    return f"  {label + ':':<11}{text}"
+    label += ":"
+    return f"  {label:<{max(11, len(label) + 1)}}{text}"
 
 
 _SITE = re.compile(r"^(?P<file>.*):(?P<line>\d+) in (?P<rest>.*)$", re.S)
