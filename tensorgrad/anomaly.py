@@ -21,9 +21,10 @@ explanation from the counts of NaN, inf and zeros. docs/anomaly.md shows a repor
 exactly what is and is not checked.
 
 The switch is global, as PyTorch's ``set_detect_anomaly`` is: it applies to every thread.
-Off, it costs each recorded op one test of a module variable in :func:`autograd.apply`
-and each reverse pass one more; the checks themselves live here and reach the engine
-through :func:`tensorgrad.autograd.set_anomaly`.
+Off, it costs each recorded op one test of a module variable in
+:func:`tensorgrad.autograd.apply` and each VJP call one test of a local variable in the
+reverse pass; the checks themselves live here and reach the engine through
+:func:`tensorgrad.autograd.set_anomaly`.
 """
 from __future__ import annotations
 
@@ -379,10 +380,15 @@ def _where_trap(t, fn, elem, consumers):
             fix += ("; or make the VJP return 0 where the cotangent is 0 (an overflowed "
                     "value times a zero cotangent is 0, as tensorgrad's own exp does)")
         return what, fix
-    return ("the cotangent is 0 here (an untaken where branch, or an element that relu, clip "
-            "or a max did not select) and the local derivative is infinite: 0 · inf = NaN",
-            "keep the input of that op where its derivative is finite (\"double where\": "
-            "where(c, f(where(c, x, 1)), other))")
+    if elem.out is not None and np.isnan(elem.out):
+        what = (f"the cotangent is 0 here, but '{fn.name}' already produced NaN here in the "
+                "forward pass: its gradient is NaN whatever the cotangent")
+    else:
+        what = ("the cotangent is 0 here (an untaken where branch, or an element that relu, "
+                "clip or a max did not select) and the local derivative is infinite: "
+                "0 · inf = NaN")
+    return what, ("keep the input of that op where it and its derivative are finite (\"double "
+                  "where\": where(c, f(where(c, x, 1)), other))")
 
 
 def _any_to(a, shape):

@@ -393,6 +393,18 @@ def test_a_nan_branch_under_where_is_named_too():
     assert row(err, "forward") == "'sqrt' had already produced nan in the forward pass"
 
 
+def test_a_zero_cotangent_from_further_away_gets_the_general_note():
+    def run():
+        x = leaf([-1.0, 4.0])
+        tg.where(x > 0, tg.sqrt(x) * 2, 0).sum().backward()  # INDIRECT
+
+    err = anomaly(run)
+    assert err.op == "sqrt" and line_of("INDIRECT") in row(err, "line")
+    assert row(err, "where") == ("the cotangent is 0 here, but 'sqrt' already produced NaN here "
+                                 "in the forward pass: its gradient is NaN whatever the cotangent")
+    assert "double where" in row(err, "fix")
+
+
 # -- backward: the first VJP that makes NaN or inf from finite cotangents -------------------------
 
 def backward_cause(run):
