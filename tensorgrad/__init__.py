@@ -3,8 +3,8 @@ and checking gradients.
 
 The layers, bottom up (each module imports only from the layers below it)::
 
-    errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> registry
-        -> ops/* -> special -> functional -> tensor_methods -> numpy_dispatch
+    errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> anomaly
+        -> registry -> ops/* -> special -> functional -> tensor_methods -> numpy_dispatch
         -> gradcheck, nn, optim, data, compare, testing
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
@@ -16,9 +16,17 @@ contract is written in the docstrings and in the README.
 import importlib
 
 from . import functional, nn, numpy_dispatch, ops, optim, special, tensor_methods
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import grad
 from .defaults import default_generator, get_default_dtype, manual_seed, set_default_dtype
-from .errors import BackwardError, GradcheckError, GraphEscapeError, GraphEscapeWarning, ShapeError
+from .errors import (
+    AnomalyError,
+    BackwardError,
+    GradcheckError,
+    GraphEscapeError,
+    GraphEscapeWarning,
+    ShapeError,
+)
 from .functional import *  # noqa: F401,F403
 from .gradcheck import gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403
@@ -57,5 +65,6 @@ __all__ = sorted([
     "gradgradcheck", "gradient_report", "graph",
     "is_grad_enabled", "manual_seed", "no_grad", "primitive", "record_sites", "set_default_dtype",
     "tensor", "watch_activations", "Finding", "LintReport", "lint",
+    "AnomalyError", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly",
     *ops.__all__, *functional.__all__,
 ])
