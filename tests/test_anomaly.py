@@ -497,13 +497,14 @@ def test_the_network_with_a_planted_log_of_zero_names_the_line():
     assert all(np.isfinite(v.grad.data).all() for v in p.values())
 
 
-def doc_block(name):
-    doc = (ROOT / "docs" / "anomaly.md").read_text()
+def doc_block(name, page="docs/anomaly.md"):
+    doc = (ROOT / page).read_text()
     return re.search(rf"<!-- report: {name} -->\n```text\n(.*?)\n```", doc, re.S).group(1)
 
 
 def test_the_reports_in_the_docs_are_the_ones_the_examples_give():
     assert doc_block("network") == f"tensorgrad.errors.AnomalyError: {network_report()}"
+    assert doc_block("network", "README.md") == doc_block("network")
     with tg.detect_anomaly(), pytest.raises(tg.AnomalyError) as info:
         sqrt_under_where()
     assert doc_block("sqrt-where") == f"tensorgrad.errors.AnomalyError: {info.value}"

@@ -294,6 +294,9 @@ sigmoid-bce  log      test_lint.py:{bce}  sigmoid then log(p), log(1 - p)  binar
                           "np.log(y_pred) - (1 - y_true) * np.log(1 - y_pred))")
     assert "the logits in this run lie in [-1.943, 2.544] and 0 of the 2 probabilities" \
         in findings[1].message
+    root = HERE.parents[1]
+    for page in (root / "docs" / "lint.md", root / "README.md"):   # the copies shown to users
+        assert f"```text\n{findings}\n```" in page.read_text(), page.name
     print(findings, findings.details(), sep="\n\n")
 
 
