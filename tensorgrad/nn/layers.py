@@ -14,11 +14,12 @@ from .. import functional, ops
 from ..errors import ShapeError
 from ..tensor import shape_of
 from ._utils import RngLike, float_dtype, make_rng, pair, positive_int
+from .functional import _padding_idx, _probability, dropout, embedding
 from .module import Module, Parameter
 
 __all__ = [
     "Linear", "Conv2d", "UntiedConv2d", "MaxPool2d", "AvgPool2d", "Identity", "Sigmoid",
-    "ReLU", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Reshape",
+    "ReLU", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Reshape", "Dropout", "Embedding",
 ]
 
 
@@ -50,9 +51,10 @@ class Linear(Module):
     bias : bool, default True
         Whether to learn an additive bias.
     rng : None, int or numpy.random.Generator, keyword-only
-        Source of the initial values; an int is a seed, ``None`` a fresh
-        ``numpy.random.default_rng()``.
-    dtype : floating dtype, default float64, keyword-only
+        Source of the initial values; an int is a seed, ``None`` the default generator
+        (``tg.manual_seed``).
+    dtype : floating dtype, keyword-only
+        Default ``tg.get_default_dtype()`` (float64 unless changed).
 
     Attributes
     ----------
@@ -87,7 +89,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 rng: RngLike = None, dtype=np.float64) -> None:
+                 rng: RngLike = None, dtype=None) -> None:
         super().__init__()
         name = type(self).__name__
         self.in_features = positive_int(in_features, "in_features", name)
@@ -137,7 +139,8 @@ class Conv2d(Module):
     groups : int, default 1
     bias : bool, default True
     rng : None, int or numpy.random.Generator, keyword-only
-    dtype : floating dtype, default float64, keyword-only
+    dtype : floating dtype, keyword-only
+        Default ``tg.get_default_dtype()`` (float64 unless changed).
 
     Attributes
     ----------
@@ -173,7 +176,7 @@ class Conv2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, *, rng: RngLike = None,
-                 dtype=np.float64) -> None:
+                 dtype=None) -> None:
         super().__init__()
         name = type(self).__name__
         self.in_channels = positive_int(in_channels, "in_channels", name)
@@ -247,7 +250,8 @@ class UntiedConv2d(Module):
     rng : None, int or numpy.random.Generator, keyword-only
         Draws the kernels, then the bias, exactly as ``reference.Convolution`` does: the same
         seed gives the same initial values.
-    dtype : floating dtype, default float64, keyword-only
+    dtype : floating dtype, keyword-only
+        Default ``tg.get_default_dtype()`` (float64 unless changed).
 
     Attributes
     ----------
@@ -280,7 +284,7 @@ class UntiedConv2d(Module):
     """
 
     def __init__(self, input_shape, kernel_size: int, depth: int, *, rng: RngLike = None,
-                 dtype=np.float64) -> None:
+                 dtype=None) -> None:
         super().__init__()
         name = type(self).__name__
         try:
@@ -379,10 +383,136 @@ class AvgPool2d(_Pool2d):
 
 
 class Identity(Module):
-    """Returns its input unchanged (``torch.nn.Identity``)."""
+    """Returns its input unchanged (``torch.nn.Identity``); any constructor arguments are
+    ignored, as PyTorch's are."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
 
     def forward(self, x):
         return x
+
+
+class Dropout(Module):
+    """Inverted dropout, ``torch.nn.Dropout``: in training mode each element is zeroed with
+    probability ``p`` and the others scaled by ``1 / (1 - p)``; in eval mode (``.eval()``) the
+    input passes unchanged. Computed by :func:`tensorgrad.nn.functional.dropout`.
+
+    Parameters
+    ----------
+    p : float in [0, 1], default 0.5
+    inplace : bool, default False
+        Accepted for PyTorch's signature; the result is always a new Tensor.
+    rng : None, int or numpy.random.Generator, keyword-only
+        The masks' source: a Generator is used (and advanced) as is, an int seeds one
+        Generator made now, so successive calls draw different masks; None draws from the
+        default generator at each call (``tg.manual_seed`` reseeds it).
+
+    Shapes
+    ------
+    Any shape; the output has the input's shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        ``p`` outside [0, 1].
+    TypeError
+        An invalid ``rng``; in ``forward``, an input that is not floating point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorgrad import nn
+    >>> drop = nn.Dropout(0.5, rng=0)
+    >>> y = drop(np.ones(6))
+    >>> sorted(set(y.data.tolist())) in ([0.0, 2.0], [0.0], [2.0])
+    True
+    >>> drop.eval()(np.ones(3)).data
+    array([1., 1., 1.])
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, rng: RngLike = None) -> None:
+        super().__init__()
+        self.p = _probability(p, type(self).__name__)
+        self.inplace = bool(inplace)
+        self._rng = None if rng is None else make_rng(rng, type(self).__name__)
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training, rng=self._rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Embedding(Module):
+    """A lookup table of ``num_embeddings`` vectors of size ``embedding_dim``,
+    ``torch.nn.Embedding``: ``out[..., :] = weight[input[...], :]``
+    (:func:`tensorgrad.nn.functional.embedding`).
+
+    Parameters
+    ----------
+    num_embeddings, embedding_dim : int
+    padding_idx : int, optional
+        That row starts at zeros and receives no gradient; a negative one counts from the end.
+    rng : None, int or numpy.random.Generator, keyword-only
+    dtype : floating dtype, keyword-only
+        Default ``tg.get_default_dtype()``.
+
+    Attributes
+    ----------
+    weight : Parameter, shape ``(num_embeddings, embedding_dim)``
+        Initialised from N(0, 1), PyTorch's default (drawn in float64, then cast).
+
+    Shapes
+    ------
+    input: integer indices of any shape -> output ``input.shape + (embedding_dim,)``.
+
+    Raises
+    ------
+    ValueError
+        Sizes that are not positive ints, ``padding_idx`` out of range.
+    TypeError, IndexError
+        In ``forward``, non-integer indices or indices out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorgrad import nn
+    >>> emb = nn.Embedding(10, 3, padding_idx=0, rng=0)
+    >>> emb(np.array([[1, 2], [0, 9]])).shape
+    (2, 2, 3)
+    >>> emb.weight.data[0]
+    array([0., 0., 0.])
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 *, rng: RngLike = None, dtype=None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.num_embeddings = positive_int(num_embeddings, "num_embeddings", name)
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim", name)
+        self.padding_idx = (None if padding_idx is None else
+                            _padding_idx(padding_idx, self.num_embeddings, name))
+        dtype = float_dtype(dtype, name)
+        gen = make_rng(rng, name)
+        w = gen.standard_normal((self.num_embeddings, self.embedding_dim)).astype(dtype)
+        if self.padding_idx is not None:
+            w[self.padding_idx] = 0
+        self.weight = Parameter(w)
+
+    def forward(self, x):
+        """``weight[x]`` for integer indices ``x`` of any shape."""
+        try:
+            return embedding(x, self.weight, self.padding_idx)
+        except (TypeError, IndexError) as e:
+            raise type(e)(f"Embedding({self.num_embeddings}, {self.embedding_dim}): "
+                          f"{e}") from None
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s
 
 
 class Sigmoid(Module):
