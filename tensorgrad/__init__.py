@@ -22,6 +22,7 @@ from .functional import *  # noqa: F401,F403
 from .gradcheck import gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403
 from .registry import OPS, Op, primitive
+from .serialization import load, save
 from .state import enable_grad, is_grad_enabled, no_grad, record_sites
 from .tensor import Tensor, tensor
 from .viz import (
@@ -51,7 +52,8 @@ __all__ = sorted([
     "Graph", "GradientHistory", "GradientReport", "ShapeError", "Tensor", "backward_steps",
     "default_generator", "enable_grad", "get_default_dtype", "grad", "gradcheck",
     "gradgradcheck", "gradient_report", "graph",
-    "is_grad_enabled", "manual_seed", "no_grad", "primitive", "record_sites", "set_default_dtype",
+    "is_grad_enabled", "load", "manual_seed", "no_grad", "primitive", "record_sites", "save",
+    "set_default_dtype",
     "tensor", "watch_activations",
     *ops.__all__, *functional.__all__,
 ])
