@@ -113,10 +113,10 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, *, rng: RngLike = N
     """Fill with values from U(a, b), ``torch.nn.init.uniform_``; returns ``tensor``.
 
     Raises TypeError for a non-Tensor or a non-floating tensor, ValueError for ``a > b``."""
-    _check(tensor)
+    _check(tensor, "uniform_")
     if a > b:
         raise ValueError(f"uniform_: expected a <= b, got a={a}, b={b}")
-    gen = as_generator(rng)
+    gen = as_generator(rng, "uniform_")
     return _fill(tensor, gen.uniform(a, b, size=tensor.shape))
 
 
@@ -124,27 +124,31 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, *, rng: RngLike
     """Fill with values from N(mean, std²), ``torch.nn.init.normal_``; returns ``tensor``.
 
     Raises TypeError for a non-Tensor or a non-floating tensor, ValueError for ``std < 0``."""
-    _check(tensor)
+    _check(tensor, "normal_")
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
-    gen = as_generator(rng)
+    gen = as_generator(rng, "normal_")
     return _fill(tensor, gen.normal(mean, std, size=tensor.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``, ``torch.nn.init.constant_``; returns ``tensor``."""
-    _check(tensor)
-    return _fill(tensor, np.full(tensor.shape, val, dtype=np.float64))
+    return _constant(tensor, val, "constant_")
 
 
 def zeros_(tensor: Tensor) -> Tensor:
     """Fill with 0, ``torch.nn.init.zeros_``; returns ``tensor``."""
-    return constant_(tensor, 0.0)
+    return _constant(tensor, 0.0, "zeros_")
 
 
 def ones_(tensor: Tensor) -> Tensor:
     """Fill with 1, ``torch.nn.init.ones_``; returns ``tensor``."""
-    return constant_(tensor, 1.0)
+    return _constant(tensor, 1.0, "ones_")
+
+
+def _constant(tensor, val, name):
+    _check(tensor, name)
+    return _fill(tensor, np.full(tensor.shape, val, dtype=np.float64))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, *, rng: RngLike = None) -> Tensor:
@@ -152,9 +156,9 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, *, rng: RngLike = None) -
     ``a = gain * sqrt(6 / (fan_in + fan_out))``; returns ``tensor``.
 
     Raises ValueError for a tensor with fewer than 2 axes."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_uniform_")
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out)) if fan_in + fan_out else 0.0
-    gen = as_generator(rng)
+    gen = as_generator(rng, "xavier_uniform_")
     return _fill(tensor, gen.uniform(-a, a, size=tensor.shape))
 
 
@@ -163,9 +167,9 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, *, rng: RngLike = None) ->
     ``std = gain * sqrt(2 / (fan_in + fan_out))``; returns ``tensor``.
 
     Raises ValueError for a tensor with fewer than 2 axes."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_normal_")
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out)) if fan_in + fan_out else 0.0
-    gen = as_generator(rng)
+    gen = as_generator(rng, "xavier_normal_")
     return _fill(tensor, gen.normal(0.0, std, size=tensor.shape))
 
 
@@ -185,9 +189,9 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
 
     Raises ValueError for a tensor with fewer than 2 axes, or a bad ``mode``
     or ``nonlinearity``."""
-    std = _kaiming_std(tensor, a, mode, nonlinearity)
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
     bound = math.sqrt(3.0) * std
-    gen = as_generator(rng)
+    gen = as_generator(rng, "kaiming_uniform_")
     return _fill(tensor, gen.uniform(-bound, bound, size=tensor.shape))
 
 
@@ -196,6 +200,6 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     """He normal, ``torch.nn.init.kaiming_normal_``: N(0, std²) with
     ``std = gain / sqrt(fan)`` (``gain`` and ``fan`` as :func:`kaiming_uniform_`); returns
     ``tensor``. Raises as :func:`kaiming_uniform_`."""
-    std = _kaiming_std(tensor, a, mode, nonlinearity)
-    gen = as_generator(rng)
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
+    gen = as_generator(rng, "kaiming_normal_")
     return _fill(tensor, gen.normal(0.0, std, size=tensor.shape))
