@@ -286,3 +286,64 @@ def test_pad_errors():
         F.pad(x, (3, 0), "reflect")
     with pytest.raises(ValueError, match="pad: value is only used by mode='constant'"):
         F.pad(x, (1, 1), "replicate", value=2.0)
+
+
+# -- bad input: a correct result or a clear error naming the function --------------------------
+
+from test_bad_input import BAD_ARRAYS, BAD_PARAMS, CLEAR  # noqa: E402
+
+_X = np.random.default_rng(0).uniform(0.1, 0.9, size=(2, 3))
+_IMG = np.random.default_rng(1).uniform(0.1, 0.9, size=(2, 3, 4, 4))
+VALID_CALLS = {
+    "softmax": ((_X,), {"dim": 1, "dtype": np.float64}),
+    "log_softmax": ((_X,), {"dim": 1, "dtype": np.float64}),
+    "linear": ((_X, np.ones((4, 3)), np.ones(4)), {}),
+    "leaky_relu": ((_X,), {"negative_slope": 0.1}),
+    "elu": ((_X,), {"alpha": 1.0}),
+    "silu": ((_X,), {}),
+    "softplus": ((_X,), {"beta": 1.0, "threshold": 20.0}),
+    "dropout": ((_X,), {"p": 0.5, "rng": 0}),
+    "batch_norm": ((_IMG, np.zeros(3), np.ones(3), np.ones(3), np.zeros(3)),
+                   {"training": True, "momentum": 0.1, "eps": 1e-5}),
+    "layer_norm": ((_X, 3, np.ones(3), np.zeros(3)), {"eps": 1e-5}),
+    "embedding": ((np.array([[0, 2], [1, 1]]), np.ones((3, 2))), {"padding_idx": 1}),
+    "one_hot": ((np.array([0, 2, 1]),), {"num_classes": 3}),
+    "pad": ((_IMG, (1, 2, 2, 0)), {"mode": "reflect"}),
+}
+
+
+def _bad_cases():
+    for name, (args, kwargs) in VALID_CALLS.items():
+        for i, a in enumerate(args):
+            if isinstance(a, np.ndarray):
+                for label in BAD_ARRAYS:
+                    yield pytest.param(name, "array", i, label, id=f"{name}-arg{i}-{label}")
+        for key in kwargs:
+            for label in BAD_PARAMS:
+                yield pytest.param(name, "param", key, label, id=f"{name}-{key}-{label}")
+
+
+@pytest.mark.parametrize(("name", "kind", "where", "label"), list(_bad_cases()))
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_bad_input_gives_a_result_or_a_clear_error(name, kind, where, label, requires_grad):
+    args, kwargs = VALID_CALLS[name]
+    args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    kwargs = dict(kwargs)
+    if kind == "array":
+        args[where] = BAD_ARRAYS[label](args[where])
+    else:
+        kwargs[where] = BAD_PARAMS[label]
+    args = [tg.tensor(a, requires_grad=True) if requires_grad and isinstance(a, np.ndarray)
+            and a.dtype.kind == "f" and a.dtype.isnative else a for a in args]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = getattr(F, name)(*args, **kwargs)
+            if isinstance(out, tg.Tensor) and out.requires_grad:
+                out.backward(np.ones(out.shape, dtype=out.dtype))
+    except CLEAR as e:
+        assert name in str(e), f"{type(e).__name__} without the function's name: {e}"
+        return
+    except Exception as e:  # an internal crash
+        pytest.fail(f"{name}: {type(e).__name__}: {e}")
+    assert isinstance(out, tg.Tensor) and out.dtype.kind in "biuf", (name, out)

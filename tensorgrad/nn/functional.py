@@ -67,7 +67,13 @@ def _softmax_dim(dim, input, name):
 def _cast_to(input, dtype, name):
     if dtype is None:
         return input
-    return ops.cast(as_input(name, 0, input), dtype=np.dtype(dtype))
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}: dtype must be a NumPy floating dtype, got {dtype!r}") from None
+    if dt.kind != "f":
+        raise TypeError(f"{name}: dtype must be a floating dtype, got {dt}")
+    return ops.cast(as_input(name, 0, input), dtype=dt)
 
 
 def softmax(input, dim=None, dtype=None):  # noqa: A002 - PyTorch's argument names
@@ -119,11 +125,24 @@ def linear(input, weight, bias=None):  # noqa: A002
     y = ops.linear(input, weight)
     if bias is None:
         return y
+    bias = as_input("linear", 2, bias)
     b = shape_of(bias)
     if len(b) > 1 or (b and b[0] != shape_of(y)[-1]):
         raise ShapeError(f"linear: bias must have shape ({shape_of(y)[-1]},) for a weight of "
                          f"shape {shape_of(weight)}, got {b}")
     return y + bias
+
+
+def _as_tensor(x):
+    """``x`` as a Tensor (an array or number wrapped, sharing its data)."""
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+
+
+def _real(value, what, name):
+    """A real-number parameter as a float; TypeError naming the function otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{name}: {what} must be a real number, got {value!r}")
+    return float(value)
 
 
 # -- activations as composites ---------------------------------------------------------------
@@ -132,6 +151,7 @@ def leaky_relu(input, negative_slope=0.01):  # noqa: A002
     """``x`` where x >= 0, ``negative_slope * x`` elsewhere (``torch.nn.functional.leaky_relu``;
     gradient ``negative_slope`` at 0, as PyTorch). Any shape."""
     x = as_input("leaky_relu", 0, input)
+    negative_slope = _real(negative_slope, "negative_slope", "leaky_relu")
     return ops.where(ops.greater(x, 0), x, x * negative_slope)
 
 
@@ -139,6 +159,7 @@ def elu(input, alpha=1.0):  # noqa: A002
     """``x`` where x > 0, ``alpha * (exp(x) - 1)`` elsewhere (``torch.nn.functional.elu``).
     Any shape; exp is taken of min(x, 0) only, so large x does not overflow."""
     x = as_input("elu", 0, input)
+    alpha = _real(alpha, "alpha", "elu")
     positive = ops.greater(x, 0)
     negative_part = ops.exp(ops.where(positive, 0.0, x)) - 1
     return ops.where(positive, x, negative_part * alpha)
@@ -156,6 +177,9 @@ def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
     ``beta`` with ``z = beta x`` (each part chosen by ``where``, so the gradient at 0 is 1/2):
     no overflow for any x. Any shape."""
     x = as_input("softplus", 0, input)
+    beta, threshold = _real(beta, "beta", "softplus"), _real(threshold, "threshold", "softplus")
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero")
     z = x * beta
     positive = ops.greater(z, 0)
     smooth = (ops.log1p(ops.exp(ops.where(positive, -z, z))) + ops.where(positive, z, 0.0)) / beta
@@ -189,7 +213,8 @@ def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A
 
     Returns
     -------
-    Tensor (or the input itself when not training or ``p = 0``), the input's shape and dtype.
+    Tensor, the input's shape and dtype: the input itself (an array wrapped in a Tensor)
+    when not training or ``p = 0``.
 
     Raises
     ------
@@ -201,28 +226,31 @@ def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A
     p = _probability(p, "dropout")
     x = as_input("dropout", 0, input)
     if not training or p == 0:
-        return x
+        return _as_tensor(x)
     dt = np.result_type(x)
     if dt.kind != "f":
         raise TypeError(f"dropout: input must be floating point, got dtype {dt}")
     gen = as_generator(rng, "dropout")
     shape = shape_of(x)
     if p == 1:
-        return x * np.zeros(shape, dtype=dt)
+        return ops.multiply(x, np.zeros(shape, dtype=dt))
     keep = gen.random(shape) < 1 - p
-    return x * (keep * (1.0 / (1.0 - p))).astype(dt, copy=False)
+    return ops.multiply(x, (keep * (1.0 / (1.0 - p))).astype(dt, copy=False))
 
 
 # -- normalisation ---------------------------------------------------------------------------
 
-def _write_running(buffer, value):
+def _write_running(buffer, value, what):
     """``buffer[...] = value`` as a versioned in-place write (a Tensor) or a plain one (an
-    ndarray), under no_grad."""
-    if isinstance(buffer, Tensor):
-        with no_grad():
-            buffer.copy_(value)
-    else:
-        np.copyto(buffer, value, casting="same_kind")
+    ndarray), under no_grad; errors name batch_norm and the buffer."""
+    try:
+        if isinstance(buffer, Tensor):
+            with no_grad():
+                buffer.copy_(value)
+        else:
+            np.copyto(buffer, value, casting="same_kind")
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"batch_norm: cannot update {what} in place: {e}") from None
 
 
 def _data(a):
@@ -230,6 +258,11 @@ def _data(a):
 
 
 def _check_channel_vector(name, what, v, c):
+    if what.startswith("running") and v is not None and (
+            not isinstance(v, (Tensor, np.ndarray)) or v.dtype.kind not in "biuf"):
+        raise TypeError(f"{name}: {what} must be a Tensor or ndarray of real numbers, or None; "
+                        f"got {type(v).__name__}" + (f" of dtype {v.dtype}" if hasattr(v, "dtype")
+                                                     else ""))
     if v is not None and tuple(shape_of(v)) != (c,):
         raise ShapeError(f"{name}: {what} must have shape ({c},) for an input with {c} "
                          f"channels, got {tuple(shape_of(v))}")
@@ -272,6 +305,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         channel when training"), or not training without running statistics.
     """
     x = as_input("batch_norm", 0, input)
+    weight = None if weight is None else as_input("batch_norm", 3, weight)
+    bias = None if bias is None else as_input("batch_norm", 4, bias)
+    momentum, eps = _real(momentum, "momentum", "batch_norm"), _real(eps, "eps", "batch_norm")
     shape = tuple(shape_of(x))
     if len(shape) < 2:
         raise ShapeError(f"batch_norm: expected an input of shape (N, C, ...), got {shape}")
@@ -291,10 +327,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         var = ops.mean(centred * centred, axis=axes, keepdims=True)
         if running_mean is not None:
             _write_running(running_mean, (1 - momentum) * _data(running_mean)
-                           + momentum * mean.data.reshape(c))
+                           + momentum * mean.data.reshape(c), "running_mean")
         if running_var is not None:
             _write_running(running_var, (1 - momentum) * _data(running_var)
-                           + momentum * var.data.reshape(c) * (n / (n - 1)))
+                           + momentum * var.data.reshape(c) * (n / (n - 1)), "running_var")
         y = centred / ops.sqrt(var + eps)
     else:
         if running_mean is None or running_var is None:
@@ -303,7 +339,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         dt = np.result_type(x, np.float32) if np.result_type(x).kind != "f" else np.result_type(x)
         rm = _data(running_mean).astype(dt, copy=False).reshape(per_channel)
         inv = (1.0 / np.sqrt(_data(running_var) + eps)).astype(dt, copy=False).reshape(per_channel)
-        y = (x - rm) * inv
+        y = ops.multiply(ops.subtract(x, rm), inv)
     if weight is not None:
         y = y * ops.reshape(weight, shape=per_channel)
     if bias is not None:
@@ -349,6 +385,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     """
     norm = _normalized_shape(normalized_shape, "layer_norm")
     x = as_input("layer_norm", 0, input)
+    weight = None if weight is None else as_input("layer_norm", 2, weight)
+    bias = None if bias is None else as_input("layer_norm", 3, bias)
+    eps = _real(eps, "eps", "layer_norm")
     shape = tuple(shape_of(x))
     k = len(norm)
     if shape[len(shape) - k:] != norm or len(shape) < k:
@@ -532,6 +571,8 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
     if value is not None and mode != "constant":
         raise ValueError(f"pad: value is only used by mode='constant', got value={value!r} with "
                          f"mode={mode!r}")
+    if value is not None:
+        value = _real(value, "value", "pad")
     for j in range(len(sizes) // 2):
         axis = len(shape) - 1 - j
         left, right = sizes[2 * j], sizes[2 * j + 1]
@@ -551,7 +592,7 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
                              f"most {limit} for an axis of length {n}")
         index = (slice(None),) * axis + (_pad_index(n, left, right, mode),)
         x = ops.getitem(x, index=index)
-    return x
+    return _as_tensor(x)
 
 
 def _pad_constant(x, axis, left, right, value):
