@@ -42,10 +42,13 @@ def step_both(module, tmodule, x, torch, rng):
     return y, yt.detach().numpy(), xt.grad.data, xtt.grad.numpy()
 
 
-def grads_agree(module, tmodule):
+def grads_agree(module, tmodule, rel=1e-12):
     tparams = dict(tmodule.named_parameters())
     for name, p in module.named_parameters():
-        close(p.grad, tparams[name].grad.numpy())
+        if p.grad is None:
+            assert tparams[name].grad is None, name
+        else:
+            close(p.grad, tparams[name].grad.numpy(), rel)
 
 
 # ------------------------------------------------------------------------------------------
@@ -492,3 +495,70 @@ def test_containers_state_dicts_match_torch(torch):
     assert [n for n, _ in model.named_parameters()] == [n for n, _ in tmodel.named_parameters()]
     assert [n for n, _ in model.named_buffers()] == [n for n, _ in tmodel.named_buffers()]
     to_torch(model, tmodel, torch)
+
+
+# ------------------------------------------------------------------------------------------
+# a PyTorch-style model, written once for both libraries
+# ------------------------------------------------------------------------------------------
+
+def _pytorch_style_net(nn, F):
+    """A small CNN as a PyTorch user writes it; ``nn`` and ``F`` are torch's or tensorgrad's."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(4)
+            self.conv2 = nn.Conv2d(4, 8, 3)
+            self.drop = nn.Dropout(0.25)
+            self.fc1 = nn.Linear(8 * 2 * 2, 16)
+            self.ln = nn.LayerNorm(16)
+            self.fc2 = nn.Linear(16, 10)
+            self.emb = nn.Embedding(10, 4)  # unused by forward: in the state dict only
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+            x = self.drop(F.relu(self.conv2(x)))
+            x = x.reshape(x.shape[0], -1)
+            x = F.relu(self.ln(self.fc1(x)))
+            return self.fc2(x)
+
+    return Net()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_pytorch_style_cnn_matches_torch(torch, dtype):
+    import torch.nn.functional as TF
+    tg.set_default_dtype(dtype)
+    try:
+        model = _pytorch_style_net(nn, nn.functional)
+    finally:
+        tg.set_default_dtype(np.float64)
+    tmodel = _pytorch_style_net(torch.nn, TF)
+    if dtype == np.float64:
+        tmodel = tmodel.double()
+    to_torch(model, tmodel, torch)
+    assert all(p.dtype == dtype for p in model.parameters())
+    rel = 1e-12 if dtype == np.float64 else 1e-5
+    rng = np.random.default_rng(0)
+    model.drop.eval()  # the same masks cannot be drawn: dropout off, batch norm training
+    tmodel.drop.eval()
+    for _ in range(2):
+        x = rng.standard_normal((6, 1, 8, 8)).astype(dtype)
+        y = rng.integers(0, 10, size=6)
+        model.zero_grad()
+        tmodel.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        tloss = TF.cross_entropy(tmodel(torch.from_numpy(x)), torch.from_numpy(y))
+        assert loss.dtype == dtype
+        loss.backward()
+        tloss.backward()
+        close(loss, tloss.item(), rel)
+        grads_agree(model, tmodel, rel)
+    tsd = tmodel.state_dict()
+    for k, v in model.state_dict().items():
+        close(v, tsd[k].numpy(), rel)
+    model.eval()
+    tmodel.eval()
+    x = rng.standard_normal((3, 1, 8, 8)).astype(dtype)
+    close(model(x), tmodel(torch.from_numpy(x)).detach().numpy(), rel)
