@@ -21,7 +21,7 @@ import numpy as np
 from .. import ops
 from .._random import as_generator
 from ..errors import ShapeError
-from ..functional import cross_entropy, mse_loss
+from ..functional import cross_entropy, mse_loss  # + the losses listed in __all__ below
 from ..functional import log_softmax as _log_softmax
 from ..functional import softmax as _softmax
 from ..inputs import as_input
@@ -43,7 +43,7 @@ __all__ = [
     # re-exported ops and composites of tensorgrad, PyTorch's names and signatures
     "avg_pool2d", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d",
     "conv_transpose2d", "cross_entropy", "max_pool2d", "mse_loss", "relu", "sigmoid", "tanh",
-    # losses of tensorgrad.functional added alongside these layers are re-exported here:
+    # TO RE-EXPORT once tensorgrad.functional has them (import them from ..functional above):
     # "huber_loss", "kl_div", "l1_loss", "nll_loss", "smooth_l1_loss",
     # defined below
     "batch_norm", "dropout", "elu", "embedding", "layer_norm", "leaky_relu", "linear",
@@ -331,7 +331,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_var is not None:
             _write_running(running_var, (1 - momentum) * _data(running_var)
                            + momentum * var.data.reshape(c) * (n / (n - 1)), "running_var")
-        y = centred / ops.sqrt(var + eps)
+        y = centred * ops.power(var + eps, -0.5)  # one small power, one large product
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when not "
@@ -400,7 +400,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     axes = tuple(range(len(shape) - k, len(shape)))
     centred = x - ops.mean(x, axis=axes, keepdims=True)
     var = ops.mean(centred * centred, axis=axes, keepdims=True)
-    y = centred / ops.sqrt(var + eps)
+    y = centred * ops.power(var + eps, -0.5)  # one small power, one large product
     if weight is not None:
         y = y * weight
     if bias is not None:

@@ -122,7 +122,8 @@ class Module:
     """Base class of every layer and model (PyTorch's ``torch.nn.Module``).
 
     Subclasses call ``super().__init__()`` first, then assign :class:`Parameter` objects and
-    child modules as attributes, and define ``forward``. Calling the module, ``m(x)``,
+    child modules as attributes (state that is not learned, such as running statistics, is
+    registered with :meth:`register_buffer`), and define ``forward``. Calling the module, ``m(x)``,
     calls ``m.forward(x)``.
 
     Attributes
