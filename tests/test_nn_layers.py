@@ -562,3 +562,54 @@ def test_a_pytorch_style_cnn_matches_torch(torch, dtype):
     tmodel.eval()
     x = rng.standard_normal((3, 1, 8, 8)).astype(dtype)
     close(model(x), tmodel(torch.from_numpy(x)).detach().numpy(), rel)
+
+
+# ------------------------------------------------------------------------------------------
+# activation modules, Module.to / float / double
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls, args", [("ReLU", ()), ("ReLU", (True,)), ("LeakyReLU", (0.2,)),
+                                       ("ELU", (0.7,)), ("SiLU", ()), ("Softplus", (2.0, 3.0))])
+def test_activation_modules_against_torch(torch, cls, args):
+    rng = np.random.default_rng(5)
+    x = np.array([-40.0, -2.0, -0.3, 0.0, 0.3, 2.0, 40.0])
+    m, tm = getattr(nn, cls)(*args), getattr(torch.nn, cls)(*args)
+    xt, xtt = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, yt = m(xt), tm(xtt.clone() if args == (True,) else xtt)  # torch's inplace needs a copy
+    close(y, yt.detach().numpy())
+    g = rng.standard_normal(x.shape)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    close(xt.grad, xtt.grad.numpy())
+    assert repr(m) == repr(tm)
+
+
+def test_activation_modules_by_hand():
+    x = np.array([-1.0, 0.0, 2.0])
+    close(nn.LeakyReLU(0.5)(x), [-0.5, 0.0, 2.0])
+    close(nn.ELU()(x), [np.exp(-1) - 1, 0.0, 2.0])
+    close(nn.SiLU()(x), x / (1 + np.exp(-x)))
+    close(nn.Softplus()(x), np.log1p(np.exp(x)))
+    close(nn.ReLU(inplace=True)(x), [0.0, 0.0, 2.0])
+    with pytest.raises(TypeError, match="LeakyReLU: negative_slope must be a real number"):
+        nn.LeakyReLU("0.1")
+    with pytest.raises(ValueError, match="Softplus: beta must be non-zero"):
+        nn.Softplus(0)
+
+
+def test_module_to_casts_parameters_and_buffers_in_place():
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.BatchNorm1d(3))
+    w = model[0].weight
+    model(np.ones((4, 2))).sum().backward()
+    assert model.float() is model
+    assert model[0].weight is w and w.dtype == np.float32 and w.grad.dtype == np.float32
+    assert model[1].running_var.dtype == np.float32
+    assert model[1].num_batches_tracked.dtype == np.int64  # integer buffers stay
+    assert model(np.ones((4, 2), dtype=np.float32)).dtype == np.float32
+    model.to("cpu", dtype=np.float64)
+    assert w.dtype == np.float64 and model.double().cpu() is model
+    assert model.to("cpu") is model and w.dtype == np.float64
+    with pytest.raises(ValueError, match="to: tensorgrad runs on the CPU only, got device 'cuda:0'"):
+        model.to("cuda:0")
+    with pytest.raises(TypeError, match="to: the dtype must be floating"):
+        model.to(np.int32)

@@ -22,19 +22,23 @@ Examples
 from . import functional, init, utils
 from .containers import ModuleDict, ModuleList, Sequential
 from .layers import (
+    ELU,
     AvgPool2d,
     Conv2d,
     Dropout,
     Embedding,
     Flatten,
     Identity,
+    LeakyReLU,
     Linear,
     LogSoftmax,
     MaxPool2d,
     ReLU,
     Reshape,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
     Tanh,
     UntiedConv2d,
 )
@@ -44,8 +48,9 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 
 __all__ = [
     "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv2d",
-    "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "Identity", "IncompatibleKeys",
-    "LayerNorm", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict",
-    "ModuleList", "Parameter", "ReLU", "Reshape", "Sequential", "Sigmoid", "Softmax", "Tanh",
-    "UntiedConv2d", "functional", "init", "utils",
+    "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "Identity",
+    "IncompatibleKeys", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss",
+    "MaxPool2d", "Module", "ModuleDict", "ModuleList", "Parameter", "ReLU", "Reshape",
+    "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "UntiedConv2d",
+    "functional", "init", "utils",
 ]

@@ -14,12 +14,23 @@ from .. import functional, ops
 from ..errors import ShapeError
 from ..tensor import shape_of
 from ._utils import RngLike, float_dtype, make_rng, pair, positive_int
-from .functional import _padding_idx, _probability, dropout, embedding
+from .functional import (
+    _padding_idx,
+    _probability,
+    _real,
+    dropout,
+    elu,
+    embedding,
+    leaky_relu,
+    silu,
+    softplus,
+)
 from .module import Module, Parameter
 
 __all__ = [
     "Linear", "Conv2d", "UntiedConv2d", "MaxPool2d", "AvgPool2d", "Identity", "Sigmoid",
     "ReLU", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Reshape", "Dropout", "Embedding",
+    "LeakyReLU", "ELU", "SiLU", "Softplus",
 ]
 
 
@@ -524,10 +535,82 @@ class Sigmoid(Module):
 
 
 class ReLU(Module):
-    """Elementwise max(x, 0) (:func:`tensorgrad.relu`; gradient 0 at 0). Any shape."""
+    """Elementwise max(x, 0) (:func:`tensorgrad.relu`; gradient 0 at 0). Any shape.
+
+    ``inplace`` is accepted for PyTorch's signature (``nn.ReLU(inplace=True)``); the result
+    is always a new Tensor (tensorgrad records values, not mutations)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = bool(inplace)
 
     def forward(self, x):
         return ops.relu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class LeakyReLU(Module):
+    """``x`` where x > 0, ``negative_slope * x`` elsewhere, ``torch.nn.LeakyReLU``
+    (:func:`tensorgrad.nn.functional.leaky_relu`). Any shape; ``inplace`` as :class:`ReLU`."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope = _real(negative_slope, "negative_slope", "LeakyReLU")
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class ELU(Module):
+    """``x`` where x > 0, ``alpha * (exp(x) - 1)`` elsewhere, ``torch.nn.ELU``
+    (:func:`tensorgrad.nn.functional.elu`). Any shape; ``inplace`` as :class:`ReLU`."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = _real(alpha, "alpha", "ELU")
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class SiLU(Module):
+    """``x * sigmoid(x)``, ``torch.nn.SiLU`` (:func:`tensorgrad.nn.functional.silu`). Any
+    shape; ``inplace`` as :class:`ReLU`."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return silu(x)
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta x)) / beta`` (``x`` above ``threshold``), ``torch.nn.Softplus``
+    (:func:`tensorgrad.nn.functional.softplus`). Any shape."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = _real(beta, "beta", "Softplus")
+        self.threshold = _real(threshold, "threshold", "Softplus")
+        if self.beta == 0:
+            raise ValueError("Softplus: beta must be non-zero")
+
+    def forward(self, x):
+        return softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Tanh(Module):

@@ -476,6 +476,64 @@ class Module:
         """Evaluation mode, ``train(False)``; returns self."""
         return self.train(False)
 
+    def to(self, *args, **kwargs) -> Module:
+        """Cast every floating parameter and buffer (and gradient) to a dtype, in place;
+        returns self (``torch.nn.Module.to``).
+
+        Accepts PyTorch's forms ``to(dtype)``, ``to(device)``, ``to(device, dtype)`` and the
+        keywords ``device=``, ``dtype=``, ``non_blocking=`` (ignored). The device must be
+        ``"cpu"`` (tensorgrad computes with NumPy on the CPU). The Parameter objects stay the
+        same (an optimiser holding them keeps working); their arrays are replaced by cast
+        copies, as PyTorch replaces ``param.data``. Integer buffers (``num_batches_tracked``)
+        are left as they are.
+
+        Raises
+        ------
+        ValueError
+            A device other than the CPU.
+        TypeError
+            A dtype that is not floating, or arguments of another kind.
+        """
+        kwargs.pop("non_blocking", None)
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected keyword argument(s) {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
+                device = a
+            elif dtype is None:
+                dtype = a
+            else:
+                raise TypeError(f"to: expected a device and/or a dtype, got {args!r}")
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"to: tensorgrad runs on the CPU only, got device {device!r}")
+        if dtype is None:
+            return self
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to: expected a floating dtype or 'cpu', got {dtype!r}") from None
+        if dt.kind != "f":
+            raise TypeError(f"to: the dtype must be floating (as PyTorch's Module.to), got {dt}")
+        for _, t in [*self.named_parameters(), *self.named_buffers()]:
+            if t.dtype.kind == "f" and t.dtype != dt:
+                t.data = t.data.astype(dt)
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad.data.astype(dt))
+        return self
+
+    def float(self) -> Module:
+        """``to(float32)``: floating parameters and buffers to float32; returns self."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """``to(float64)``: floating parameters and buffers to float64; returns self."""
+        return self.to(np.float64)
+
+    def cpu(self) -> Module:
+        """Returns self: everything already lives on the CPU."""
+        return self
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to ``None`` (PyTorch's default,
         ``set_to_none=True``), or to zeros in place with ``set_to_none=False``."""
