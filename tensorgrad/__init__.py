@@ -52,8 +52,8 @@ __all__ = sorted([
     "Graph", "GradientHistory", "GradientReport", "ShapeError", "Tensor", "backward_steps",
     "default_generator", "enable_grad", "get_default_dtype", "grad", "gradcheck",
     "gradgradcheck", "gradient_report", "graph",
-    "is_grad_enabled", "load", "manual_seed", "no_grad", "primitive", "record_sites", "save",
-    "set_default_dtype",
+    "is_grad_enabled", "manual_seed", "no_grad", "primitive", "record_sites", "set_default_dtype",
     "tensor", "watch_activations",
     *ops.__all__, *functional.__all__,
+    "load", "save",
 ])
