@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from test_bad_input import BAD_ARRAYS, BAD_PARAMS, CLEAR
 
 import tensorgrad as tg
 import tensorgrad.nn.functional as F
@@ -289,8 +290,6 @@ def test_pad_errors():
 
 
 # -- bad input: a correct result or a clear error naming the function --------------------------
-
-from test_bad_input import BAD_ARRAYS, BAD_PARAMS, CLEAR  # noqa: E402
 
 _X = np.random.default_rng(0).uniform(0.1, 0.9, size=(2, 3))
 _IMG = np.random.default_rng(1).uniform(0.1, 0.9, size=(2, 3, 4, 4))

@@ -336,7 +336,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when not "
                              "training")
-        dt = np.result_type(x, np.float32) if np.result_type(x).kind != "f" else np.result_type(x)
+        dt = np.result_type(x)
+        if dt.kind != "f":  # integers or bools: float64, as their mean in training mode
+            dt = np.dtype(np.float64)
         rm = _data(running_mean).astype(dt, copy=False).reshape(per_channel)
         inv = (1.0 / np.sqrt(_data(running_var) + eps)).astype(dt, copy=False).reshape(per_channel)
         y = ops.multiply(ops.subtract(x, rm), inv)
