@@ -79,6 +79,7 @@ def test_activations_hand_computed():
 def test_activations_gradcheck(fn):
     x = tg.tensor(np.array([-3.0, -0.7, 0.4, 2.5]), requires_grad=True)
     assert tg.gradcheck(fn, [x])
+    assert tg.gradgradcheck(fn, [x])
 
 
 # -- softmax, linear ---------------------------------------------------------------------------
@@ -134,6 +135,8 @@ def test_dropout_functional():
     y = F.dropout(x, 0.25, rng=0)
     expected = (np.random.default_rng(0).random((20, 20)) < 0.75) / 0.75
     close(y, expected)
+    z = tg.tensor(np.random.default_rng(1).standard_normal((3, 4)), requires_grad=True)
+    assert tg.gradcheck(lambda a: F.dropout(a, 0.4, rng=3), [z])  # a seed: the same mask
     with pytest.raises(ValueError, match="dropout: dropout probability has to be between 0 and 1, "
                                          "but got -0.1"):
         F.dropout(x, -0.1)
@@ -171,6 +174,8 @@ def test_batch_norm_gradcheck():
                         [x, w, b])
     rm, rv = rng.standard_normal(2), rng.random(2) + 0.5
     assert tg.gradcheck(lambda a, c, d: F.batch_norm(a, rm, rv, c, d), [x, w, b])
+    assert tg.gradgradcheck(lambda a, c, d: F.batch_norm(a, None, None, c, d, training=True),
+                            [x, w, b])
 
 
 def test_batch_norm_records_the_running_update_as_a_version():
@@ -207,6 +212,7 @@ def test_layer_norm_gradcheck():
     w = tg.tensor(rng.standard_normal(5), requires_grad=True)
     b = tg.tensor(rng.standard_normal(5), requires_grad=True)
     assert tg.gradcheck(lambda a, c, d: F.layer_norm(a, 5, c, d), [x, w, b])
+    assert tg.gradgradcheck(lambda a, c, d: F.layer_norm(a, 5, c, d), [x, w, b])
 
 
 def test_layer_norm_errors():
