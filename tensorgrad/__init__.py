@@ -31,6 +31,7 @@ from .functional import *  # noqa: F401,F403
 from .gradcheck import gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403
 from .registry import OPS, Op, primitive
+from .serialization import load, save
 from .state import enable_grad, is_grad_enabled, no_grad, record_sites
 from .tensor import Tensor, tensor
 from .viz import (
@@ -67,4 +68,5 @@ __all__ = sorted([
     "tensor", "watch_activations", "Finding", "LintReport", "lint",
     "AnomalyError", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly",
     *ops.__all__, *functional.__all__,
+    "load", "save",
 ])
