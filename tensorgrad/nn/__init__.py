@@ -32,7 +32,17 @@ from .layers import (
     Tanh,
     UntiedConv2d,
 )
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import IncompatibleKeys, Module, Parameter
 
 __all__ = [
@@ -40,3 +50,4 @@ __all__ = [
     "Identity", "IncompatibleKeys", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module",
     "Parameter", "ReLU", "Reshape", "Sequential", "Sigmoid", "Softmax", "Tanh", "UntiedConv2d",
 ]
+__all__ += ["HuberLoss", "KLDivLoss", "L1Loss", "NLLLoss", "SmoothL1Loss"]  # nn/loss.py

@@ -67,8 +67,12 @@ def _pool_args(op, x, kernel_size, stride, padding, dilation=1, ceil_mode=False)
         raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}, "
                          "as in PyTorch")
     hp, wp = xs[2] + 2 * p[0], xs[3] + 2 * p[1]
-    check_size(op, "padded input", (xs[0], xs[1], hp, wp), getattr(x, "dtype", None) or np.result_type(x))
     out = tuple(pooled_len(xs[2 + i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(2))
+    # the padded input, extended as far as ceil_mode's last window reaches
+    reach = [max(n, (o - 1) * st + dl * (kk - 1) + 1) for n, o, st, dl, kk in
+             zip((hp, wp), out, s, d, k)]
+    check_size(op, "padded input", (xs[0], xs[1], *reach),
+               getattr(x, "dtype", None) or np.result_type(x))
     if min(out) < 1:
         extent = "" if d == (1, 1) else f" (dilated to {d[0] * (k[0] - 1) + 1}x{d[1] * (k[1] - 1) + 1})"
         raise ShapeError(f"{op}: the window {k}{extent} is larger than the (padded) input "
