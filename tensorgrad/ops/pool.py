@@ -373,9 +373,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     for axis in range(2):
         start = s[axis] * np.arange(out[axis]) - p[axis]
         if not _first_inside(start, size[axis], k[axis], d[axis])[1].all():
-            raise ValueError(f"{op}: with padding {p} and dilation {d}, a window of x with "
-                             f"shape {shape_of(x)} lies entirely in the padding (PyTorch "
-                             "returns -inf there); use less padding")
+            raise ValueError(f"{op}: with padding {p} and dilation {d}, a window of the "
+                             f"(H, W) = {tuple(size)} input lies entirely in the padding "
+                             "(PyTorch returns -inf there); use less padding")
     index = max_pool_index(x.data if isinstance(x, Tensor) else x, k, s, p, d, out)
     y = _drop_batch(max_pool2d.bind(x, index=index, **params), unbatched)
     if not return_indices:
@@ -452,9 +452,10 @@ def _unpool_size(op, output_size, default, stride, x_shape):
             size = tuple(output_size)
         except TypeError:
             size = None
-        if size is None or len(size) not in (2, len(x_shape)) or not all(is_int(v) for v in size):
-            raise ValueError(f"{op}: output_size must be None or a sequence of 2 ints (or "
-                             f"{len(x_shape)}, the input's rank), got {output_size!r}")
+        if size is None or len(size) not in (2, 4, len(x_shape)) or not all(
+                is_int(v) for v in size):
+            raise ValueError(f"{op}: output_size must be None or a sequence of 2 ints (or a "
+                             f"whole shape, whose last 2 are used), got {output_size!r}")
         size = tuple(int(v) for v in size[-2:])
         for n, m, s in zip(size, default, stride):
             if not m - s < n < m + s:
@@ -484,8 +485,9 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     kernel_size, stride, padding : int or (int, int)
         Those of the pooling; ``stride`` defaults to ``kernel_size``.
     output_size : sequence of ints, optional
-        (H_out, W_out), or a full shape whose last two entries are used; each within the
-        stride of the default ``(H - 1)·s - 2p + k``.
+        (H_out, W_out), or a whole shape (3 or 4 entries) whose last two are used; each
+        strictly within the stride of the default ``(H - 1)·s - 2p + k``. Pass the pooled
+        input's shape when the default differs from it: the indices are positions in it.
 
     Returns
     -------
