@@ -414,10 +414,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     axis = 0 if len(shape) == 1 else 1
     logp = _log_softmax(input, axis, None, op)
     w = _class_weight(op, weight, shape, logp.dtype)
+    target = as_input(op, 1, target)
     if shape_of(target) == shape and np.result_type(
             target.data if isinstance(target, Tensor) else target).kind == "f":
-        return _probability_cross_entropy(logp, as_input(op, 1, target), w, smoothing,
-                                          reduction, axis)
+        return _probability_cross_entropy(logp, target, w, smoothing, reduction, axis)
     t, valid = _class_targets(op, shape, target, ignore_index)
     loss, total = _nll_terms(logp, t, valid, w, smoothing)
     return _weighted_mean(loss, total) if reduction == "mean" else reduce_loss(loss, reduction)

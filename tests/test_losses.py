@@ -504,3 +504,16 @@ def test_loss_modules_pass_their_options_on():
     assert list(ce.parameters()) == []
     assert not ce.weight.requires_grad
     assert repr(nn.HuberLoss(reduction="sum")) == "HuberLoss(reduction='sum')"
+
+
+def test_targets_and_weights_as_lists_and_tensors():
+    x = np.array([[1.0, 0.0, -1.0], [0.5, 0.5, 2.0]])
+    want = tg.cross_entropy(x, np.array([0, 2]), np.array([1.0, 2.0, 3.0])).item()
+    assert tg.cross_entropy(x, [0, 2], [1.0, 2.0, 3.0]).item() == want
+    assert tg.cross_entropy(x, tg.tensor(np.array([0, 2])), tg.tensor([1.0, 2.0, 3.0])).item() == want
+    assert nn.CrossEntropyLoss([1.0, 2.0, 3.0])(x, [0, 2]).item() == want
+    probs = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    assert tg.cross_entropy(x, probs).item() == pytest.approx(tg.cross_entropy(x, [0, 2]).item(),
+                                                              rel=1e-15)
+    assert tg.cross_entropy(x[1], 2).item() == pytest.approx(
+        tg.cross_entropy(x[1:], [2]).item(), rel=1e-15)
