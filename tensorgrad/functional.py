@@ -282,16 +282,22 @@ def _nll_terms(logp, t, valid, w, label_smoothing):
     else:
         grids = np.indices(t.shape, sparse=True)
         index = (grids[0], safe) + tuple(grids[1:])
-    dtype = logp.dtype
-    weights = valid.astype(dtype) if w is None else np.where(valid, w[safe], 0).astype(dtype)
-    picked = where(valid, getitem(logp, index=index), 0)
-    loss = negative(multiply(picked, weights))
+    picked = getitem(logp, index=index)
+    every = bool(np.all(valid))
+    if every and w is None:  # the common case: -logp[t], the mean over the targets
+        loss, total = negative(picked), float(valid.size)
+    else:
+        weights = valid if w is None else np.where(valid, w[safe], 0)
+        weights = weights.astype(logp.dtype)
+        loss = negative(multiply(picked if every else where(valid, picked, 0), weights))
+        total = float(np.sum(weights))
     if label_smoothing:
         classes = shape_of(logp)[0 if ndim == 1 else 1]
         scaled = logp if w is None else multiply(logp, _along_classes(w, ndim))
-        smooth = where(valid, negative(sum(scaled, axis=0 if ndim == 1 else 1)), 0)
+        smooth = negative(sum(scaled, axis=0 if ndim == 1 else 1))
+        smooth = smooth if every else where(valid, smooth, 0)
         loss = (1 - label_smoothing) * loss + (label_smoothing / classes) * smooth
-    return loss, float(np.sum(weights))
+    return loss, total
 
 
 def _weighted_mean(loss, total):
