@@ -620,34 +620,177 @@ spec("binary_cross_entropy_primitive", "binary_cross_entropy",
 spec("binary_cross_entropy_with_logits_primitive", "binary_cross_entropy_with_logits",
      tg.OPS["binary_cross_entropy_with_logits"].bind,
      _same_shape_pair((-5.0, 5.0), TARGETS), _bce_logits_reference)
+
+
+def _weight_shapes(shape):
+    """Shapes that broadcast to ``shape`` without changing it: (), the last axis, the whole."""
+    return st.sampled_from([(), shape[-1:], shape])
+
+
+def _weighted_pair(first, second, pos_weight=False):
+    """Two arrays of one drawn shape, a reduction, and weights (or None) that broadcast."""
+    def make(shape):
+        weight = st.one_of(st.none(), _weight_shapes(shape).flatmap(
+            lambda s: arrays(s, elements=(0.1, 2.0))))
+        params = {"reduction": st.sampled_from(["mean", "sum", "none"]), "weight": weight}
+        if pos_weight:
+            params["pos_weight"] = st.one_of(st.none(), _weight_shapes(shape).flatmap(
+                lambda s: arrays(s, elements=(0.1, 3.0))))
+        return cases(arrays(shape, elements=first), arrays(shape, elements=second), **params)
+
+    return SHAPES.flatmap(make)
+
+
+def _weighted(loss, weight):
+    return loss if weight is None else loss * weight
+
+
 spec("binary_cross_entropy", "binary_cross_entropy", tg.binary_cross_entropy,
-     _same_shape_pair(PROBABILITIES, TARGETS, reductions=True),
-     lambda p, t, reduction: _reduce(_bce_reference(p, t), reduction))
+     _weighted_pair(PROBABILITIES, TARGETS),
+     lambda p, t, reduction, weight: _reduce(_weighted(_bce_reference(p, t), weight), reduction))
+
+
+def _bce_logits_pos_weight_reference(z, t, reduction, weight, pos_weight):
+    """-(pw·t·log σ(z) + (1 - t)·log(1 - σ(z)))·w, the logs from SciPy's log_expit."""
+    pw = 1.0 if pos_weight is None else pos_weight
+    loss = -(pw * t * scipy.special.log_expit(z) + (1 - t) * scipy.special.log_expit(-z))
+    return _reduce(_weighted(loss, weight), reduction)
+
+
 spec("binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits",
-     tg.binary_cross_entropy_with_logits, _same_shape_pair((-5.0, 5.0), TARGETS, reductions=True),
-     lambda z, t, reduction: _reduce(_bce_logits_reference(z, t), reduction))
+     tg.binary_cross_entropy_with_logits, _weighted_pair((-5.0, 5.0), TARGETS, pos_weight=True),
+     _bce_logits_pos_weight_reference)
 spec("mse_loss", "mse_loss", tg.mse_loss,
      _same_shape_pair((-2.0, 2.0), (-2.0, 2.0), reductions=True),
      lambda x, t, reduction: _reduce((x - t) ** 2, reduction))
+# input and target on two lattices 0.05 apart: |input - target| never at the kinks (0, beta)
+spec("l1_loss", "l1_loss", tg.l1_loss, _same_shape_pair(LATTICE_X, LATTICE_Y, reductions=True),
+     lambda x, t, reduction: _reduce(np.abs(x - t), reduction))
+
+
+def _smooth_l1_reference(x, t, reduction, beta):
+    d = np.abs(x - t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss = np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+spec("smooth_l1_loss", "smooth_l1_loss", tg.smooth_l1_loss,
+     SHAPES.flatmap(lambda s: cases(arrays(s, elements=LATTICE_X), arrays(s, elements=LATTICE_Y),
+                                    reduction=st.sampled_from(["mean", "sum", "none"]),
+                                    beta=st.sampled_from([0.0, 0.5, 1.0, 2.0]))),
+     _smooth_l1_reference)
+spec("huber_loss", "huber_loss", tg.huber_loss,
+     SHAPES.flatmap(lambda s: cases(arrays(s, elements=LATTICE_X), arrays(s, elements=LATTICE_Y),
+                                    reduction=st.sampled_from(["mean", "sum", "none"]),
+                                    delta=st.sampled_from([0.5, 1.0, 2.0]))),
+     lambda x, t, reduction, delta: delta * _smooth_l1_reference(x, t, reduction, delta))
+
+
+def _kl_div_reference(x, t, reduction, log_target):
+    loss = np.exp(t) * (t - x) if log_target else scipy.special.xlogy(t, t) - t * x
+    if reduction == "batchmean":
+        return np.sum(loss) / (x.shape[0] if x.ndim else 1)
+    return _reduce(loss, reduction)
 
 
 @st.composite
-def _cross_entropy_cases(draw):
-    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    logits = draw(arrays((n, c), elements=(-4.0, 4.0)))
-    target = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)),
-                      dtype=np.int64)
-    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
-    return Case((logits, target), {"reduction": reduction})
+def _kl_div_cases(draw):
+    shape = draw(SHAPES)
+    log_target = draw(st.booleans())
+    # probabilities away from 0, where the target's derivative log(t) + 1 - x is singular
+    target = draw(arrays(shape, elements=(-2.0, 0.5) if log_target else (0.05, 1.0)))
+    return Case((draw(arrays(shape, elements=(-3.0, 0.0))), target),
+                {"reduction": draw(st.sampled_from(["mean", "batchmean", "sum", "none"])),
+                 "log_target": log_target})
 
 
-def _cross_entropy_reference(logits, target, reduction):
-    logp = scipy.special.log_softmax(logits, axis=1)
-    return _reduce(-logp[np.arange(len(target)), target], reduction)
+spec("kl_div", "kl_div", tg.kl_div, _kl_div_cases(), _kl_div_reference)
 
 
-spec("cross_entropy", "cross_entropy", tg.cross_entropy, _cross_entropy_cases(),
-     _cross_entropy_reference, diff=(0,))
+@st.composite
+def _class_index_cases(draw, smoothing=True):
+    """Logits (C,), (N, C) or (N, C, d1[, d2]) and class indices, some ignored (never all,
+    whose mean is NaN), with PyTorch's options."""
+    c = draw(st.integers(1, 4))
+    layout = draw(st.sampled_from(["unbatched", "2d", "2d", "nd"]))
+    if layout == "unbatched":
+        shape, t_shape = (c,), ()
+    else:
+        n = draw(st.integers(1, 3))
+        extra = () if layout == "2d" else tuple(draw(st.lists(st.integers(1, 2), min_size=1,
+                                                              max_size=2)))
+        shape, t_shape = (n, c) + extra, (n,) + extra
+    ignore_index = draw(st.sampled_from([-100, -100, 0]))
+    count = int(np.prod(t_shape))
+    target = np.array(draw(st.lists(st.integers(0, c - 1), min_size=count, max_size=count)),
+                      dtype=np.int64).reshape(t_shape)
+    if count and draw(st.booleans()):  # ignore some targets, keeping the first
+        drop = np.array(draw(st.lists(st.booleans(), min_size=count, max_size=count)))
+        drop.reshape(-1)[0] = False
+        target = np.where(drop.reshape(t_shape), ignore_index, target).astype(np.int64)
+    if ignore_index == 0 and count and (target == 0).all():
+        ignore_index = -100
+    params = {"reduction": draw(st.sampled_from(["mean", "sum", "none"])),
+              "ignore_index": ignore_index,
+              "weight": draw(st.one_of(st.none(), arrays((c,), elements=(0.1, 2.0))))}
+    if smoothing:
+        params["label_smoothing"] = draw(st.sampled_from([0.0, 0.0, 0.1, 1.0]))
+    return Case((draw(arrays(shape, elements=(-4.0, 4.0))), target), params)
+
+
+def _nll_reference(logp, target, reduction, ignore_index, weight, label_smoothing=0.0):
+    """PyTorch's nll_loss (and cross_entropy's label smoothing) on log-probabilities, the
+    class axis moved last: -w[t]·logp[..., t], 0 where ignored, the mean over Σ w[t]."""
+    axis = 0 if logp.ndim == 1 else 1
+    lp = np.moveaxis(logp, axis, -1)
+    c = lp.shape[-1]
+    w = np.ones(c) if weight is None else weight
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    picked = np.take_along_axis(lp, safe[..., None], axis=-1)[..., 0]
+    wt = np.where(valid, w[safe], 0.0)
+    loss = -wt * picked
+    if label_smoothing:
+        smooth = np.where(valid, -(lp * w).sum(axis=-1), 0.0)
+        loss = (1 - label_smoothing) * loss + label_smoothing / c * smooth
+    loss = loss.astype(logp.dtype)
+    return np.sum(loss) / np.sum(wt) if reduction == "mean" else _reduce(loss, reduction)
+
+
+spec("cross_entropy", "cross_entropy", tg.cross_entropy, _class_index_cases(),
+     lambda x, t, **p: _nll_reference(
+         scipy.special.log_softmax(x, axis=0 if x.ndim == 1 else 1), t, **p), diff=(0,))
+spec("nll_loss", "nll_loss", tg.nll_loss, _class_index_cases(smoothing=False), _nll_reference,
+     diff=(0,))
+
+
+@st.composite
+def _class_probability_cases(draw):
+    c = draw(st.integers(1, 4))
+    shape = draw(st.sampled_from([(c,), (2, c), (1, c, 2), (2, c, 1, 2)]))
+    axis = 0 if len(shape) == 1 else 1
+    p = draw(arrays(shape, elements=(0.05, 1.0)))
+    p = p / p.sum(axis=axis, keepdims=True)
+    return Case((draw(arrays(shape, elements=(-4.0, 4.0))), p),
+                {"reduction": draw(st.sampled_from(["mean", "sum", "none"])),
+                 "weight": draw(st.one_of(st.none(), arrays((c,), elements=(0.1, 2.0)))),
+                 "label_smoothing": draw(st.sampled_from([0.0, 0.2]))})
+
+
+def _cross_entropy_probability_reference(x, p, reduction, weight, label_smoothing):
+    """-Σ_c w[c]·p'[c]·log_softmax(x)[c], p' = (1 - ε)p + ε/C; the mean over the samples."""
+    axis = 0 if x.ndim == 1 else 1
+    c = x.shape[axis]
+    p = p * (1 - label_smoothing) + label_smoothing / c
+    w = 1.0 if weight is None else (weight if x.ndim == 1 else
+                                    weight.reshape((-1,) + (1,) * (x.ndim - 2)))
+    loss = -np.sum(scipy.special.log_softmax(x, axis=axis) * p * w, axis=axis)
+    return np.sum(loss) / (x.size // c) if reduction == "mean" else _reduce(loss, reduction)
+
+
+spec("cross_entropy_probabilities", "cross_entropy", tg.cross_entropy,
+     _class_probability_cases(), _cross_entropy_probability_reference)
 
 
 def _softmax_cases(elements=(-4.0, 4.0)):
@@ -657,6 +800,13 @@ def _softmax_cases(elements=(-4.0, 4.0)):
 
 spec("softmax", "softmax", tg.softmax, _softmax_cases(), scipy.special.softmax)
 spec("log_softmax", "log_softmax", tg.log_softmax, _softmax_cases(), scipy.special.log_softmax)
+# dtype=: computed in float64 whatever the input's dtype (so float32 in gives float64 out)
+spec("softmax_dtype", "softmax", lambda x, axis: tg.softmax(x, axis, dtype=np.float64),
+     _softmax_cases(), lambda x, axis: scipy.special.softmax(x.astype(np.float64), axis),
+     keeps_dtype=False)
+spec("log_softmax_dtype", "log_softmax",
+     lambda x, axis: tg.log_softmax(x, axis, dtype=np.float64), _softmax_cases(),
+     lambda x, axis: scipy.special.log_softmax(x.astype(np.float64), axis), keeps_dtype=False)
 
 # ----------------------------------------------------------------------------------------
 # Convolution layers and pooling (tensorgrad/ops/conv.py, pool.py), PyTorch's NCHW semantics
@@ -754,35 +904,67 @@ def _conv2d_weight_grad_reference(x, y, kernel_size, stride, padding, dilation, 
     return out
 
 
-def _pool_reference(x, kernel_size, stride=None, padding=0, kind="max"):
-    """PyTorch's pooling by a loop over windows: -inf padding for max, zeros counted in the
-    mean for avg (count_include_pad=True)."""
+def _pooled_size(n, k, s, p, d, ceil_mode):
+    """PyTorch's pooling_output_shape, as its C++ writes it."""
+    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _pool_reference(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                    count_include_pad=True, divisor_override=None, kind="max"):
+    """PyTorch's CPU pooling loops: window (i, j) starts at (s0·i - p0, s1·j - p1); max over
+    its cells s·i - p + d·a inside the input; avg: the sum over its cells inside the input
+    divided by divisor_override, or the window's extent clipped to the padded input
+    (count_include_pad) or to the input."""
     unbatched = x.ndim == 3
     if unbatched:
         x = x[None]
-    kh, kw = _pair(kernel_size)
+    (kh, kw), (ph, pw), (dh, dw) = _pair(kernel_size), _pair(padding), _pair(dilation)
     sh, sw = (kh, kw) if stride is None else _pair(stride)
-    ph, pw = _pair(padding)
-    fill = -np.inf if kind == "max" else 0.0
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
-    y = np.empty(x.shape[:2] + (ho, wo), dtype=x.dtype)
+    h, w = x.shape[2:]
+    ho = _pooled_size(h, kh, sh, ph, dh, ceil_mode)
+    wo = _pooled_size(w, kw, sw, pw, dw, ceil_mode)
+    y = np.empty(x.shape[:2] + (ho, wo), dtype=x.dtype if kind == "max" else np.float64)
     for i in range(ho):
         for j in range(wo):
-            window = xp[:, :, sh * i:sh * i + kh, sw * j:sw * j + kw]
-            y[:, :, i, j] = window.max(axis=(2, 3)) if kind == "max" else window.mean(axis=(2, 3))
+            r0, c0 = sh * i - ph, sw * j - pw
+            if kind == "max":
+                rows = [r0 + dh * a for a in range(kh) if 0 <= r0 + dh * a < h]
+                cols = [c0 + dw * b for b in range(kw) if 0 <= c0 + dw * b < w]
+                y[:, :, i, j] = x[:, :, rows][:, :, :, cols].max(axis=(2, 3))
+                continue
+            r1, c1 = min(r0 + kh, h + ph), min(c0 + kw, w + pw)
+            pool = (r1 - r0) * (c1 - c0)
+            r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, h), min(c1, w)
+            total = x[:, :, r0:r1, c0:c1].sum(axis=(2, 3))
+            divisor = (divisor_override if divisor_override is not None
+                       else pool if count_include_pad else (r1 - r0) * (c1 - c0))
+            y[:, :, i, j] = total / divisor
+    if kind == "avg" and x.dtype.kind == "f":
+        y = y.astype(x.dtype)
     return y[0] if unbatched else y
 
 
-def _avg_pool2d_adjoint_reference(g, input_size, kernel_size, stride, padding):
-    """g[n, c, i, j] / (kH·kW) added over each window of the padded input, then cropped."""
+def _avg_pool2d_adjoint_reference(g, input_size, kernel_size, stride, padding, ceil_mode=False,
+                                  count_include_pad=True, divisor_override=None):
+    """g[n, c, i, j] / D[i, j] added over each window of the padded input, then cropped; D
+    as :func:`_pool_reference` counts it."""
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     h, w = input_size
-    out = np.zeros(g.shape[:2] + (h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    big = (g.shape[2] - 1) * sh + kh, (g.shape[3] - 1) * sw + kw
+    out = np.zeros(g.shape[:2] + (max(h + 2 * ph, big[0]), max(w + 2 * pw, big[1])),
+                   dtype=g.dtype)
     for i in range(g.shape[2]):
         for j in range(g.shape[3]):
+            r0, c0 = sh * i - ph, sw * j - pw
+            r1, c1 = min(r0 + kh, h + ph), min(c0 + kw, w + pw)
+            inside = (min(r1, h) - max(r0, 0)) * (min(c1, w) - max(c0, 0))
+            divisor = (divisor_override if divisor_override is not None
+                       else (r1 - r0) * (c1 - c0) if count_include_pad else inside)
             out[:, :, sh * i:sh * i + kh, sw * j:sw * j + kw] += \
-                g[:, :, i, j, None, None] / (kh * kw)
+                g[:, :, i, j, None, None] / divisor
     return out[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -886,8 +1068,17 @@ spec("conv2d_weight_grad", "conv2d_weight_grad", tg.OPS["conv2d_weight_grad"],
      _conv2d_weight_grad_cases(), _conv2d_weight_grad_reference)
 
 
+def _windows_hold_input(n, k, s, p, d, ceil_mode):
+    """Whether every pooling window of an axis holds an input cell (a dilated window may lie
+    entirely in the padding: max_pool2d refuses that)."""
+    out = _pooled_size(n, k, s, p, d, ceil_mode)
+    return out >= 1 and all(any(0 <= s * i - p + d * a < n for a in range(k)) for i in range(out))
+
+
 @st.composite
-def _pool_cases(draw, elements=(-2.0, 2.0), unique=False):
+def _pool_cases(draw, kind, elements=(-2.0, 2.0), unique=False):
+    """Inputs and PyTorch's options: padding, ceil_mode, dilation (max) or count_include_pad
+    and divisor_override (avg); sizes from the smallest valid one up."""
     kernel = draw(st.sampled_from([1, 2, 3, (2, 1), (1, 3), (3, 2)]))
     kh, kw = _pair(kernel)
     stride = draw(st.sampled_from([None, 1, 2, (1, 2), (3, 1)]))
@@ -895,16 +1086,29 @@ def _pool_cases(draw, elements=(-2.0, 2.0), unique=False):
     ph, pw = _pair(padding)
     if ph > kh // 2 or pw > kw // 2:
         padding, ph, pw = 0, 0, 0
-    h = max(1, kh - 2 * ph) + draw(st.integers(0, 2))
-    w = max(1, kw - 2 * pw) + draw(st.integers(0, 2))
+    params = {"kernel_size": kernel, "stride": stride, "padding": padding,
+              "ceil_mode": draw(st.booleans())}
+    dh, dw = 1, 1
+    if kind == "max":
+        params["dilation"] = draw(st.sampled_from([1, 1, 2, (1, 2)]))
+        dh, dw = _pair(params["dilation"])
+    else:
+        params["count_include_pad"] = draw(st.booleans())
+        params["divisor_override"] = draw(st.sampled_from([None, None, 3]))
+    h = max(1, dh * (kh - 1) + 1 - 2 * ph) + draw(st.integers(0, 2))
+    w = max(1, dw * (kw - 1) + 1 - 2 * pw) + draw(st.integers(0, 2))
+    sh, sw = (kh, kw) if stride is None else _pair(stride)
+    if not (_windows_hold_input(h, kh, sh, ph, dh, params["ceil_mode"])
+            and _windows_hold_input(w, kw, sw, pw, dw, params["ceil_mode"])):
+        params["padding"] = 0
     batch = draw(st.sampled_from([(), (1,), (2,)]))
     x = draw(arrays(batch + (draw(st.integers(1, 2)), h, w), elements=elements, unique=unique))
-    return Case((x,), {"kernel_size": kernel, "stride": stride, "padding": padding})
+    return Case((x,), params)
 
 
-spec("max_pool2d", "max_pool2d", tg.max_pool2d, _pool_cases(DISTINCT, unique=True),
+spec("max_pool2d", "max_pool2d", tg.max_pool2d, _pool_cases("max", DISTINCT, unique=True),
      lambda x, **p: _pool_reference(x, kind="max", **p))
-spec("avg_pool2d", "avg_pool2d", tg.avg_pool2d, _pool_cases(),
+spec("avg_pool2d", "avg_pool2d", tg.avg_pool2d, _pool_cases("avg"),
      lambda x, **p: _pool_reference(x, kind="avg", **p))
 
 
@@ -913,11 +1117,15 @@ def _avg_pool2d_adjoint_cases(draw):
     kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    ceil_mode = draw(st.booleans())
     size = tuple(max(1, k - 2 * p) + draw(st.integers(0, 2)) for k, p in zip(kernel, padding))
-    out = tuple((n + 2 * p - k) // s + 1 for n, p, k, s in zip(size, padding, kernel, stride))
+    out = tuple(_pooled_size(n, k, s, p, 1, ceil_mode)
+                for n, p, k, s in zip(size, padding, kernel, stride))
     g = draw(arrays((draw(st.integers(1, 2)), draw(st.integers(1, 2))) + out))
     return Case((g,), {"input_size": size, "kernel_size": kernel, "stride": stride,
-                       "padding": padding})
+                       "padding": padding, "ceil_mode": ceil_mode,
+                       "count_include_pad": draw(st.booleans()),
+                       "divisor_override": draw(st.sampled_from([None, None, 3]))})
 
 
 spec("avg_pool2d_adjoint", "avg_pool2d_adjoint", tg.OPS["avg_pool2d_adjoint"],
@@ -970,5 +1178,61 @@ def _scatter_reference(g, index, input_size, overlapping):
 
 spec("max_pool2d_scatter", "max_pool2d_scatter", tg.OPS["max_pool2d_scatter"],
      _scatter_cases(), _scatter_reference)
+
+
+
+@st.composite
+def _max_unpool2d_cases(draw):
+    """Values and indices into the output plane, distinct or repeated, with PyTorch's
+    kernel/stride/padding and an output_size within a stride of the default."""
+    k, s = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    p = draw(st.integers(0, k // 2))
+    h, w = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    default = ((h - 1) * s - 2 * p + k, (w - 1) * s - 2 * p + k)
+    output_size = None
+    if draw(st.booleans()):
+        output_size = tuple(max(1, m + draw(st.integers(-s + 1, s - 1))) for m in default)
+        if not all(m - s < o < m + s for o, m in zip(output_size, default)):
+            output_size = None
+    ho, wo = output_size or default
+    if min(ho, wo) < 1:
+        k, p, default, output_size = 2, 0, ((h - 1) * s + 2, (w - 1) * s + 2), None
+        ho, wo = default
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    repeated = draw(st.booleans()) or ho * wo < h * w
+    planes = []
+    for _ in range(n * c):
+        if repeated:
+            planes.append(draw(st.lists(st.integers(0, ho * wo - 1), min_size=h * w,
+                                        max_size=h * w)))
+        else:
+            planes.append(draw(st.permutations(range(ho * wo)))[:h * w])
+    indices = np.array(planes, dtype=np.int64).reshape(n, c, h, w)
+    batch = draw(st.booleans())
+    x = draw(arrays((n, c, h, w)))
+    if not batch:
+        x, indices = x[0], indices[0]
+    return Case((x, indices), {"kernel_size": k, "stride": s, "padding": p,
+                               "output_size": output_size})
+
+
+def _max_unpool2d_reference(x, indices, kernel_size, stride, padding, output_size):
+    """PyTorch's CPU loop: each value written at its index in turn (the last one stays)."""
+    unbatched = x.ndim == 3
+    if unbatched:
+        x, indices = x[None], indices[None]
+    size = output_size or tuple((n - 1) * stride - 2 * padding + kernel_size
+                                for n in x.shape[2:])
+    out = np.zeros(x.shape[:2] + tuple(size), dtype=x.dtype)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            plane = out[n, c].reshape(-1)
+            for value, i in zip(x[n, c].reshape(-1), indices[n, c].reshape(-1)):
+                plane[i] = value
+    return out[0] if unbatched else out
+
+
+spec("max_unpool2d", "max_unpool2d", tg.max_unpool2d, _max_unpool2d_cases(),
+     _max_unpool2d_reference, diff=(0,))
 
 SPECS_BY_NAME = {s.name: s for s in SPECS}

@@ -35,6 +35,8 @@ IMG = _x((1, 2, 5, 5), 2)
 W = _x((3, 2, 3, 3), 3)
 W_T = _x((2, 3, 3, 3), 4)
 SQ = _x((3, 3), 5)
+POOLED = _x((1, 2, 2, 2), 6)
+POOLED_AT = np.array([[[[0, 3], [11, 18]], [[6, 8], [16, 24]]]])  # as max_pool2d(IMG, 2) gives
 
 # name -> (args, kwargs): a valid call, for the ops whose valid call is not simply X for each
 # array input (see _valid_call: an elementwise op added to a family needs no entry here)
@@ -59,11 +61,21 @@ SPECIAL = {
     "correlate2d": ((SQ, X), {"mode": "valid"}), "convolve2d": ((SQ, X), {"mode": "full"}),
     "conv2d": ((IMG, W), {"stride": 1, "padding": 1}),
     "conv_transpose2d": ((IMG, W_T), {"stride": 2, "padding": 1}),
-    "max_pool2d": ((IMG,), {"kernel_size": 2}), "avg_pool2d": ((IMG,), {"kernel_size": 2}),
-    "binary_cross_entropy": ((PROB, (PROB > 0.5) * 1.0), {}),
-    "binary_cross_entropy_with_logits": ((X, (PROB > 0.5) * 1.0), {}),
+    "max_pool2d": ((IMG,), {"kernel_size": 2, "dilation": 1, "ceil_mode": True}),
+    "avg_pool2d": ((IMG,), {"kernel_size": 2, "ceil_mode": True, "count_include_pad": False,
+                            "divisor_override": 3}),
+    "max_unpool2d": ((POOLED, POOLED_AT), {"kernel_size": 2, "output_size": (5, 5)}),
+    "binary_cross_entropy": ((PROB, (PROB > 0.5) * 1.0), {"weight": X[0]}),
+    "binary_cross_entropy_with_logits": ((X, (PROB > 0.5) * 1.0),
+                                         {"weight": X[0], "pos_weight": X[1]}),
     "mse_loss": ((X, PROB), {}),
-    "cross_entropy": ((X, np.array([0, 2])), {}),
+    "l1_loss": ((X, PROB), {"reduction": "sum"}),
+    "smooth_l1_loss": ((X, PROB), {"beta": 0.5}),
+    "huber_loss": ((X, PROB), {"delta": 0.5}),
+    "kl_div": ((X - 1, PROB), {"reduction": "batchmean", "log_target": False}),
+    "cross_entropy": ((X, np.array([0, 2])), {"weight": PROB[0], "ignore_index": 0,
+                                              "label_smoothing": 0.1}),
+    "nll_loss": ((X, np.array([0, 2])), {"weight": PROB[0], "ignore_index": 0}),
 }
 
 

@@ -221,7 +221,7 @@ def test_declared_distances_to_kinks():
     np.testing.assert_array_equal(tg.OPS["clip"].kinks(np.array([0.0, 0.5]), None, 1.5), [1.5, 1.0])
     pooled = tg.OPS["max_pool2d"].kinks(
         np.array([[[[1.0, 2.0, 0.0], [2.0, 0.0, 5.0], [3.0, 3.0, 1.0]]]]), index=None,
-        kernel_size=(2, 2), stride=(1, 1), padding=(0, 0))
+        kernel_size=(2, 2), stride=(1, 1), padding=(0, 0), dilation=(1, 1), ceil_mode=False)
     # each element: its gap to the maximum of a window it is in, or the maximum's gap to the
     # runner-up (0 at a tie), the least over its windows
     np.testing.assert_array_equal(pooled[0, 0], [[1, 0, 5], [0, 2, 2], [0, 0, 4]])

@@ -42,7 +42,17 @@ from .layers import (
     Tanh,
     UntiedConv2d,
 )
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import IncompatibleKeys, Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 
@@ -54,3 +64,4 @@ __all__ = [
     "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "UntiedConv2d",
     "functional", "init", "utils",
 ]
+__all__ += ["HuberLoss", "KLDivLoss", "L1Loss", "NLLLoss", "SmoothL1Loss"]  # nn/loss.py
