@@ -272,3 +272,22 @@ def test_max_unpool_gradcheck_with_repeated_indices():
 def test_pool_option_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_the_pooling_modules_pass_their_options_on_as_torch_modules_do():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).standard_normal((2, 3, 7, 7))
+    pairs = [
+        (tg.nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True),
+         torch.nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True)),
+        (tg.nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+         torch.nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)),
+        (tg.nn.AvgPool2d(2, divisor_override=3), torch.nn.AvgPool2d(2, divisor_override=3)),
+    ]
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(ours(tg.tensor(x)).data, theirs(torch.tensor(x)).numpy(),
+                                   rtol=1e-12, atol=1e-12)
+    values, indices = tg.nn.MaxPool2d(2, return_indices=True)(tg.tensor(x))
+    t_values, t_indices = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
+    np.testing.assert_array_equal(values.data, t_values.numpy())
+    np.testing.assert_array_equal(indices.data, t_indices.numpy())

@@ -25,6 +25,7 @@ from ..functional import cross_entropy, mse_loss  # + the losses listed in __all
 from ..functional import log_softmax as _log_softmax
 from ..functional import softmax as _softmax
 from ..inputs import as_input
+from ..functional import huber_loss, kl_div, l1_loss, nll_loss, smooth_l1_loss
 from ..ops import (
     avg_pool2d,
     binary_cross_entropy,
@@ -32,6 +33,7 @@ from ..ops import (
     conv2d,
     conv_transpose2d,
     max_pool2d,
+    max_unpool2d,
     relu,
     sigmoid,
     tanh,
@@ -43,8 +45,7 @@ __all__ = [
     # re-exported ops and composites of tensorgrad, PyTorch's names and signatures
     "avg_pool2d", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d",
     "conv_transpose2d", "cross_entropy", "max_pool2d", "mse_loss", "relu", "sigmoid", "tanh",
-    # TO RE-EXPORT once tensorgrad.functional has them (import them from ..functional above):
-    # "huber_loss", "kl_div", "l1_loss", "nll_loss", "smooth_l1_loss",
+    "huber_loss", "kl_div", "l1_loss", "max_unpool2d", "nll_loss", "smooth_l1_loss",
     # defined below
     "batch_norm", "dropout", "elu", "embedding", "layer_norm", "leaky_relu", "linear",
     "log_softmax", "one_hot", "pad", "silu", "softmax", "softplus",

@@ -350,14 +350,17 @@ class _Pool2d(Module):
                 raise ValueError(f"{name}: padding {self.padding} must be at most half the "
                                  f"kernel size {self.kernel_size}, as in PyTorch")
 
+        self.options = {}   # the pooling function's other options, passed on as given
+
     def forward(self, x):
-        return self._fn(x, self.kernel_size, stride=self.stride, padding=self.padding)
+        return self._fn(x, self.kernel_size, stride=self.stride, padding=self.padding,
+                        **self.options)
 
     def extra_repr(self) -> str:
         s = f"kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0, 0):
             s += f", padding={self.padding}"
-        return s
+        return s + "".join(f", {k}={v}" for k, v in self.options.items())
 
 
 class MaxPool2d(_Pool2d):
@@ -369,13 +372,15 @@ class MaxPool2d(_Pool2d):
     stride : int or (int, int), optional
         Defaults to ``kernel_size``.
     padding : int or (int, int), default 0
-        At most half the kernel size; max pooling pads with -inf, average pooling with
-        zeros counted in the mean (PyTorch's ``count_include_pad=True``).
+        At most half the kernel size; padded with -inf.
+    dilation, return_indices, ceil_mode
+        As :func:`tensorgrad.max_pool2d` (PyTorch's order of the arguments).
 
     Shapes
     ------
-    ``(N, C, H, W)`` or ``(C, H, W)`` -> ``H_out = floor((H + 2 pH - kH) / sH) + 1``
-    (likewise W).
+    ``(N, C, H, W)`` or ``(C, H, W)`` ->
+    ``H_out = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1`` (likewise W; the ceiling with
+    ``ceil_mode``).
 
     Raises
     ------
@@ -385,12 +390,28 @@ class MaxPool2d(_Pool2d):
 
     _fn = staticmethod(ops.max_pool2d)
 
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.options = {k: v for k, v, default in (
+            ("dilation", dilation, 1), ("return_indices", return_indices, False),
+            ("ceil_mode", ceil_mode, False)) if v is not default}
+
 
 class AvgPool2d(_Pool2d):
     """2-D average pooling, PyTorch's ``torch.nn.AvgPool2d``; calls
-    :func:`tensorgrad.avg_pool2d`. Parameters and shapes as :class:`MaxPool2d`."""
+    :func:`tensorgrad.avg_pool2d`. ``kernel_size``, ``stride``, ``padding`` (zeros) and the
+    shapes as :class:`MaxPool2d`; ``ceil_mode``, ``count_include_pad`` and
+    ``divisor_override`` as :func:`tensorgrad.avg_pool2d` (PyTorch's order)."""
 
     _fn = staticmethod(ops.avg_pool2d)
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.options = {k: v for k, v, default in (
+            ("ceil_mode", ceil_mode, False), ("count_include_pad", count_include_pad, True),
+            ("divisor_override", divisor_override, None)) if v is not default}
 
 
 class Identity(Module):
