@@ -21,11 +21,18 @@ import numpy as np
 from .. import ops
 from .._random import as_generator
 from ..errors import ShapeError
-from ..functional import cross_entropy, mse_loss  # + the losses listed in __all__ below
+from ..functional import (  # + the losses listed in __all__ below
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from ..functional import log_softmax as _log_softmax
 from ..functional import softmax as _softmax
 from ..inputs import as_input
-from ..functional import huber_loss, kl_div, l1_loss, nll_loss, smooth_l1_loss
 from ..ops import (
     avg_pool2d,
     binary_cross_entropy,
