@@ -39,13 +39,15 @@ SQ = _x((3, 3), 5)
 # name -> (args, kwargs): a valid call, for the ops whose valid call is not simply X for each
 # array input (see _valid_call: an elementwise op added to a family needs no entry here)
 SPECIAL = {
-    "logical_not": ((X > 0.5,), {}), "flatten": ((X,), {}),
+    "logical_not": ((X > 0.5,), {}), "flatten": ((X,), {"start_dim": 0, "end_dim": -1}),
     "logical_and": ((X > 0.5, X > 0.2), {}), "logical_or": ((X > 0.5, X > 0.2), {}),
     "where": ((X > 0.5, X, X), {}),
     "clip": ((X,), {"lo": 0.2, "hi": 0.8}),
     "cast": ((X,), {"dtype": np.float32}),
     "sum": ((X,), {"axis": 1}), "mean": ((X,), {"axis": 1}), "max": ((X,), {"axis": 1}),
     "min": ((X,), {"axis": 1}), "logsumexp": ((X,), {"axis": 1}),
+    "argmax": ((X,), {"axis": 1, "keepdims": False}), "argmin": ((X,), {"axis": 0}),
+    "squeeze": ((X[None],), {"axis": 0}), "div": ((X, PROB), {"rounding_mode": "floor"}),
     "softmax": ((X,), {"axis": 1}), "log_softmax": ((X,), {"axis": 1}),
     "reshape": ((X,), {"shape": (3, 2)}), "transpose": ((X,), {"axes": (1, 0)}),
     "swapaxes": ((X, 0, 1), {}), "expand_dims": ((X, 0), {}),
@@ -54,6 +56,7 @@ SPECIAL = {
     "index_add": ((X[0],), {"shape": (2, 3), "index": 0}),
     "matmul": ((X, X.T), {}), "linear": ((X, SQ), {}),
     "concatenate": (([X, X],), {"axis": 0}), "stack": (([X, X],), {"axis": 0}),
+    "cat": (([X, X],), {"dim": 0}),
     "correlate2d": ((SQ, X), {"mode": "valid"}), "convolve2d": ((SQ, X), {"mode": "full"}),
     "conv2d": ((IMG, W), {"stride": 1, "padding": 1}),
     "conv_transpose2d": ((IMG, W_T), {"stride": 2, "padding": 1}),

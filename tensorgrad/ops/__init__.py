@@ -5,8 +5,9 @@ package ``tensorgrad`` re-exports them: adding an op to a family touches that mo
 the op's test spec), nothing else. The composites built on top of these ops live one layer
 up, in :mod:`tensorgrad.functional`.
 """
-from . import conv, elementwise, linalg, loss, pool, reduce, shape, signal
+from . import conv, division, elementwise, linalg, loss, pool, reduce, shape, signal
 from .conv import *  # noqa: F401,F403
+from .division import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
@@ -15,7 +16,7 @@ from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .signal import *  # noqa: F401,F403
 
-FAMILIES = (elementwise, reduce, shape, linalg, signal, conv, pool, loss)
+FAMILIES = (elementwise, division, reduce, shape, linalg, signal, conv, pool, loss)
 """The op modules, in the order the documentation lists them."""
 
 __all__ = sorted(name for family in FAMILIES for name in family.__all__)

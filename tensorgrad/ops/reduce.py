@@ -1,10 +1,12 @@
-"""Reductions: sum, mean, max, min, logsumexp. NumPy's ``axis``/``keepdims`` semantics.
+"""Reductions: sum, mean, max, min, logsumexp, argmax, argmin. NumPy's ``axis``/``keepdims``
+semantics.
 
 Edge cases follow PyTorch (docs/conventions.md): a 0-d input reduces over axis 0 or -1 (or
 None) to a 0-d result whose gradient passes through; over a zero-length axis ``sum`` gives
 0, ``mean`` NaN (no warning), ``logsumexp`` -inf, and ``max``/``min`` raise ShapeError.
 """
 import builtins
+import collections
 import math
 
 import numpy as np
@@ -13,9 +15,9 @@ from ..errors import ShapeError
 from ..registry import primitive
 from ..tensor import shape_of
 from .elementwise import exp, where
-from .shape import broadcast_to, reshape
+from .shape import broadcast_to, expand_dims, getitem, reshape
 
-__all__ = ["logsumexp", "max", "mean", "min", "sum"]
+__all__ = ["argmax", "argmin", "logsumexp", "max", "mean", "min", "sum"]
 
 
 def _axes(axis, ndim, op):
@@ -160,3 +162,62 @@ def logsumexp(x, axis=None, keepdims=False):
 
 logsumexp.defvjp(lambda g, out, x, axis, keepdims:
                  _unreduce(g, x, axis, keepdims) * exp(x - _unreduce(out, x, axis, keepdims)))
+
+
+# -- indices of extrema: integer results, no gradient -------------------------------------------
+
+def _arg_axis(x, axis, op):
+    """``axis`` for argmax/argmin: None or one int (NumPy takes no tuple), checked; a 0-d
+    input takes axis 0 or -1 (PyTorch's rule) and gives index 0."""
+    if axis is not None and (isinstance(axis, (bool, np.bool_))
+                             or not isinstance(axis, (int, np.integer))):
+        raise TypeError(f"{op}: axis must be None or an int, got {axis!r}")
+    _check_not_empty(x, axis, op, "maximum" if op == "argmax" else "minimum")
+    return None if np.ndim(x) == 0 else axis
+
+
+@primitive(differentiable=False)
+def argmax(x, axis=None, keepdims=False):
+    """Index of the maximum along ``axis`` (NumPy's ``argmax``): the first one among ties,
+    NaN counting as the maximum (PyTorch's too); ``axis=None`` indexes the flattened array.
+    An integer result (``np.intp``, int64 on 64-bit platforms) that never requires grad.
+
+    Raises TypeError for an axis that is not None or an int, ShapeError (a ValueError) for
+    an axis out of range or of length 0."""
+    _axes(axis, np.ndim(x), "argmax")
+    return np.argmax(x, axis=_arg_axis(x, axis, "argmax"), keepdims=keepdims)
+
+
+@primitive(differentiable=False)
+def argmin(x, axis=None, keepdims=False):
+    """Index of the minimum along ``axis`` (NumPy's ``argmin``); as :func:`argmax`."""
+    _axes(axis, np.ndim(x), "argmin")
+    return np.argmin(x, axis=_arg_axis(x, axis, "argmin"), keepdims=keepdims)
+
+
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+MinResult = collections.namedtuple("min", ["values", "indices"])
+
+
+def extremum_with_indices(x, dim, keepdim, op):
+    """PyTorch's ``x.max(dim)`` / ``x.min(dim)`` (``op`` "max" or "min"): a named tuple
+    ``(values, indices)`` along the one axis ``dim``.
+
+    ``indices`` is :func:`argmax` (:func:`argmin`); ``values`` gathers x at them, so the
+    gradient goes to that one element (the first among ties), as PyTorch's does, where
+    :func:`max` shares it among ties. Used by :meth:`Tensor.max` and :meth:`Tensor.min`."""
+    arg = argmax if op == "max" else argmin
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}: dim must be one int for (values, indices), got {dim!r}; "
+                        f"use axis= for NumPy's {op} over several axes")
+    indices = arg(x, axis=dim)
+    if np.ndim(x) == 0:
+        values = reshape(x, shape=())
+    else:
+        axis = int(dim) % np.ndim(x)
+        index = list(np.indices(indices.shape, sparse=True))
+        index.insert(axis, indices.data)
+        values = getitem(x, index=tuple(index))
+    if keepdim and np.ndim(x):
+        values, indices = expand_dims(values, dim), expand_dims(indices, dim)
+    return (MaxResult if op == "max" else MinResult)(values, indices)

@@ -1,4 +1,6 @@
 """Shape primitives: reshape, transpose, broadcasting and its adjoint, indexing, joining."""
+import math
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -6,8 +8,8 @@ from ..inputs import as_input
 from ..registry import primitive
 from ..tensor import Tensor, shape_of
 
-__all__ = ["broadcast_to", "concatenate", "expand_dims", "flatten", "getitem", "index_add",
-           "reshape", "stack", "sum_to_shape", "swapaxes", "transpose"]
+__all__ = ["broadcast_to", "cat", "concatenate", "expand_dims", "flatten", "getitem", "index_add",
+           "reshape", "squeeze", "stack", "sum_to_shape", "swapaxes", "transpose"]
 
 
 @primitive
@@ -216,9 +218,82 @@ def stack(seq, axis=0):
     return stack.bind(*_sequence("stack", seq), axis=axis)
 
 
-def flatten(x):
-    """x as a 1-D tensor (``reshape(x, (-1,))``), like ``numpy.ravel``."""
-    return reshape(as_input("flatten", 0, x), shape=(-1,))
+def cat(tensors, dim=0):
+    """PyTorch's name for :func:`concatenate`: join ``tensors`` along the existing axis
+    ``dim``. Same result, gradient and errors (recorded as ``concatenate``)."""
+    return concatenate.bind(*_sequence("cat", tensors), axis=dim)
+
+
+def _axis_index(name, argument, axis, n, shape):
+    """``axis`` as a non-negative index into ``n`` axes (negative ones count from the end);
+    TypeError unless it is an int, ShapeError when it is out of range. ``shape`` is for the
+    message."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: {argument} must be an int, got {axis!r}")
+    if not -n <= axis < n:
+        raise ShapeError(f"{name}: {argument} {axis} is out of range for an input of shape "
+                         f"{shape} (expected -{n} <= {argument} < {n})")
+    return int(axis) % n
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """x with the axes ``start_dim`` to ``end_dim`` (both included) merged into one, via
+    :func:`reshape` (PyTorch's ``flatten``). The defaults flatten everything into a 1-D
+    tensor, as NumPy's ``ravel`` and ``ndarray.flatten()`` do; a 0-d x becomes shape (1,).
+
+    Raises
+    ------
+    TypeError
+        ``start_dim`` or ``end_dim`` is not an int.
+    ShapeError
+        Either is out of range, or ``start_dim`` comes after ``end_dim``.
+    """
+    x = as_input("flatten", 0, x)
+    shape = shape_of(x)
+    n = max(len(shape), 1)  # a 0-d input takes dims 0 and -1 (PyTorch's rule)
+    start = _axis_index("flatten", "start_dim", start_dim, n, shape)
+    end = _axis_index("flatten", "end_dim", end_dim, n, shape)
+    if start > end:
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for an "
+                         f"input of shape {shape}")
+    if not shape:
+        return reshape(x, shape=(1,))
+    return reshape(x, shape=shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+
+def squeeze(x, axis=None):
+    """x without axes of length 1 (NumPy's ``squeeze``), via :func:`reshape`.
+
+    Parameters
+    ----------
+    x : Tensor or array-like
+    axis : None, int or tuple of ints
+        None removes every axis of length 1; otherwise exactly the axes named, each of
+        which must have length 1 (NumPy's rule; PyTorch's ``squeeze(dim)`` skips them
+        instead, which ``Tensor.squeeze(dim=...)`` does).
+
+    Raises
+    ------
+    TypeError
+        ``axis`` is not None, an int or a tuple of ints.
+    ShapeError
+        An axis is out of range, repeated, or of a length other than 1.
+    """
+    x = as_input("squeeze", 0, x)
+    shape = shape_of(x)
+    if axis is None:
+        return reshape(x, shape=tuple(s for s in shape if s != 1))
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    n = max(len(shape), 1)  # NumPy lets a 0-d array squeeze axis 0 or -1
+    picked = {_axis_index("squeeze", "axis", a, n, shape) for a in axes}
+    if len(picked) != len(axes):
+        raise ShapeError(f"squeeze: axis {axis} repeats an axis")
+    wide = [a for a in sorted(picked) if shape and shape[a] != 1]
+    if wide:
+        raise ShapeError(f"squeeze: cannot remove axis {wide[0]} of length {shape[wide[0]]} "
+                         f"from an input of shape {shape}; only axes of length 1 can be "
+                         "squeezed")
+    return reshape(x, shape=tuple(s for i, s in enumerate(shape) if i not in picked))
 
 
 def expand_dims(x, axis):
