@@ -4,18 +4,20 @@ and checking gradients.
 The layers, bottom up (each module imports only from the layers below it)::
 
     errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> registry
-        -> ops/* -> functional -> tensor_methods -> numpy_dispatch
+        -> ops/* -> functional -> creation -> tensor_methods -> numpy_dispatch
         -> gradcheck, nn, optim, data, compare, testing
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
-``__all__``) and of :mod:`tensorgrad.functional`, plus the engine's names below. The public
+``__all__``), of :mod:`tensorgrad.functional` and of :mod:`tensorgrad.creation`, plus the
+engine's names below. The public
 contract is written in the docstrings and in the README.
 """
 # tensor_methods attaches Tensor's methods, numpy_dispatch NumPy's protocols (__array__, ...)
 import importlib
 
-from . import functional, nn, numpy_dispatch, ops, optim, tensor_methods
+from . import creation, functional, nn, numpy_dispatch, ops, optim, tensor_methods
 from .autograd import grad
+from .creation import *  # noqa: F401,F403
 from .defaults import default_generator, get_default_dtype, manual_seed, set_default_dtype
 from .errors import BackwardError, GradcheckError, GraphEscapeError, GraphEscapeWarning, ShapeError
 from .functional import *  # noqa: F401,F403
@@ -53,5 +55,5 @@ __all__ = sorted([
     "gradgradcheck", "gradient_report", "graph",
     "is_grad_enabled", "manual_seed", "no_grad", "primitive", "record_sites", "set_default_dtype",
     "tensor", "watch_activations",
-    *ops.__all__, *functional.__all__,
+    *ops.__all__, *functional.__all__, *creation.__all__,
 ])

@@ -98,7 +98,7 @@ def test_the_namespace_is_built_from_the_families():
 # -- layers --------------------------------------------------------------------------------------
 
 LAYERS = ["errors", "defaults", "tensor", "state", "escapes", "inputs", "versions", "autograd",
-          "registry", "ops", "functional", "tensor_methods", "numpy_dispatch", "viz"]
+          "registry", "ops", "functional", "creation", "tensor_methods", "numpy_dispatch", "viz"]
 
 
 def _tensorgrad_imports(path):
