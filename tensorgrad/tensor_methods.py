@@ -87,6 +87,24 @@ def _axis(name, axis, keepdims, dim, keepdim):
     return axis, keepdims
 
 
+def _ddof(name, ddof, dim, keepdim, correction, unbiased):
+    """``var``/``std``'s ddof: NumPy's ``ddof`` (default 0); with PyTorch's spellings
+    (``dim=``, ``keepdim=``, ``correction=``, ``unbiased=``) PyTorch's default, 1."""
+    pytorch = correction is not None or unbiased is not None
+    if pytorch and ddof is not None:
+        raise TypeError(f"{name}: got ddof with correction/unbiased; they are the same "
+                        "argument (NumPy's and PyTorch's names), give one")
+    if correction is not None and unbiased is not None:
+        raise TypeError(f"{name}: got both correction and unbiased; give one")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    if correction is not None:
+        return correction
+    if ddof is not None:
+        return ddof
+    return 1 if dim is not None or keepdim is not None else 0
+
+
 def _extremum(x, name, args, axis, keepdims, dim, keepdim):
     """``t.max(...)`` / ``t.min(...)``: values over ``axis`` (NumPy's), ``(values, indices)``
     for ``dim=`` or one positional int (PyTorch's), the elementwise maximum/minimum for a
@@ -167,8 +185,8 @@ def _to_dtype(x, args, kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
-        elif isinstance(a, str) or getattr(a, "type", None) is not None:
-            device = a
+        elif getattr(a, "type", None) is not None or (isinstance(a, str) and not _is_dtype(a)):
+            device = a  # "cpu", "cuda:0", torch.device(...)
         else:
             dtype = a
     check_device("to", device)
@@ -224,6 +242,8 @@ class _Methods:
     def __rmul__(self, other): return ops.multiply(other, self)
     def __truediv__(self, other): return ops.divide(self, other)
     def __rtruediv__(self, other): return ops.divide(other, self)
+    def __floordiv__(self, other): return ops.div(self, other, rounding_mode="floor")
+    def __rfloordiv__(self, other): return ops.div(other, self, rounding_mode="floor")
     def __pow__(self, other): return ops.power(self, other)
     def __rpow__(self, other): return ops.power(other, self)
     def __matmul__(self, other): return ops.matmul(self, other)
@@ -358,6 +378,21 @@ class _Methods:
         axis, keepdims = _axis("argmin", axis, keepdims, dim, keepdim)
         return ops.argmin(self, axis=axis, keepdims=keepdims)
 
+    def var(self, axis=None, ddof=None, keepdims=False, *, dim=None, keepdim=None,
+            correction=None, unbiased=None):
+        """NumPy's ``var`` (``ddof=0`` unless given); with PyTorch's ``dim=``, ``keepdim=``,
+        ``correction=`` or ``unbiased=``, PyTorch's (default correction 1)."""
+        d = _ddof("var", ddof, dim, keepdim, correction, unbiased)
+        axis, keepdims = _axis("var", axis, keepdims, dim, keepdim)
+        return ops.var(self, axis=axis, ddof=d, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=None, keepdims=False, *, dim=None, keepdim=None,
+            correction=None, unbiased=None):
+        """As :meth:`var`, for the standard deviation."""
+        d = _ddof("std", ddof, dim, keepdim, correction, unbiased)
+        axis, keepdims = _axis("std", axis, keepdims, dim, keepdim)
+        return ops.std(self, axis=axis, ddof=d, keepdims=keepdims)
+
     def reshape(self, *shape): return ops.reshape(self, shape=_shape_arg(shape))
 
     def transpose(self, *axes):
@@ -367,6 +402,8 @@ class _Methods:
         return ops.transpose(self, axes=_transpose_axes(self, axes))
 
     def swapaxes(self, a, b): return ops.swapaxes(self, a, b)
+    def repeat(self, repeats, axis=None): return ops.repeat(self, repeats, axis=axis)
+    def tile(self, *reps): return ops.tile(self, _shape_arg(reps))
 
     def flatten(self, start_dim=0, end_dim=-1):
         """All axes into one (NumPy's ``flatten()``), or ``start_dim`` to ``end_dim``
@@ -423,6 +460,14 @@ class _Methods:
         if dtype is None or (dtype == self.dtype and not kwargs.get("copy")):
             return self
         return self.astype(dtype)
+
+
+def _is_dtype(name):
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 def _no_mT(x):

@@ -343,6 +343,28 @@ spec("logsumexp", "logsumexp", tg.logsumexp, reduction_cases((-3.0, 3.0)),
      _logsumexp_reference)
 
 
+def _reduced_count(x, axis):
+    """How many values each result of a reduction over ``axis`` reduces."""
+    return x.size // max(np.sum(x, axis=axis if x.ndim else None, keepdims=True).size, 1)
+
+
+@st.composite
+def _spread_cases(draw, ddofs=(0, 1)):
+    """var/std cases: distinct values (no zero deviation) and at least 2 values reduced."""
+    case = draw(reduction_cases(DISTINCT, unique=True).filter(
+        lambda c: _reduced_count(c.args[0], c.params["axis"]) >= 2))
+    return Case(case.args, {**case.params, "ddof": draw(st.sampled_from(ddofs))})
+
+
+def _spread_reference(f):
+    return lambda x, axis=None, keepdims=False, ddof=0: f(
+        x, axis=axis if x.ndim else None, keepdims=keepdims, ddof=ddof)
+
+
+spec("var", "sum", tg.var, _spread_cases(), _spread_reference(np.var))
+spec("std", "sqrt", tg.std, _spread_cases(), _spread_reference(np.std))
+
+
 def _arg_reference(f):
     """NumPy's argmax/argmin; a 0-d input's axis 0 or -1 means its only element."""
     return lambda x, axis=None, keepdims=False: f(x, axis=axis if x.ndim else None,
@@ -528,6 +550,29 @@ def _concatenate_cases(draw):
 
 spec("concatenate", "concatenate", lambda *xs, axis: tg.concatenate(xs, axis=axis),
      _concatenate_cases(), lambda *xs, axis: np.concatenate(xs, axis=axis))
+
+
+@st.composite
+def _repeat_cases(draw):
+    x = draw(arrays(SHAPES))
+    axis = draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1))) if x.ndim else None
+    n = x.size if axis is None else x.shape[axis]
+    repeats = draw(st.one_of(st.integers(0, 3),
+                             st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    return Case((x,), {"repeats": repeats, "axis": axis})
+
+
+spec("repeat", "getitem", tg.repeat, _repeat_cases(), np.repeat)
+
+
+@st.composite
+def _tile_cases(draw):
+    x = draw(arrays(SHAPES))
+    reps = draw(st.one_of(st.integers(1, 3), st.lists(st.integers(1, 2), max_size=4).map(tuple)))
+    return Case((x,), {"reps": reps})
+
+
+spec("tile", "broadcast_to", tg.tile, _tile_cases(), np.tile)
 spec("cat", "concatenate", lambda *xs, axis: tg.cat(xs, dim=axis),
      _concatenate_cases(), lambda *xs, axis: np.concatenate(xs, axis=axis))
 

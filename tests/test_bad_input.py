@@ -48,6 +48,8 @@ SPECIAL = {
     "min": ((X,), {"axis": 1}), "logsumexp": ((X,), {"axis": 1}),
     "argmax": ((X,), {"axis": 1, "keepdims": False}), "argmin": ((X,), {"axis": 0}),
     "squeeze": ((X[None],), {"axis": 0}), "div": ((X, PROB), {"rounding_mode": "floor"}),
+    "var": ((X,), {"axis": 1, "ddof": 1}), "std": ((X,), {"axis": 0, "ddof": 0}),
+    "repeat": ((X,), {"repeats": 2, "axis": 1}), "tile": ((X,), {"reps": (2, 1)}),
     "softmax": ((X,), {"axis": 1}), "log_softmax": ((X,), {"axis": 1}),
     "reshape": ((X,), {"shape": (3, 2)}), "transpose": ((X,), {"axes": (1, 0)}),
     "swapaxes": ((X, 0, 1), {}), "expand_dims": ((X, 0), {}),

@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, max, min, logsumexp, argmax, argmin. NumPy's ``axis``/``keepdims``
-semantics.
+"""Reductions: sum, mean, max, min, logsumexp, var, std, argmax, argmin. NumPy's
+``axis``/``keepdims`` semantics.
 
 Edge cases follow PyTorch (docs/conventions.md): a 0-d input reduces over axis 0 or -1 (or
 None) to a 0-d result whose gradient passes through; over a zero-length axis ``sum`` gives
@@ -12,12 +12,13 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
+from ..inputs import as_input
 from ..registry import primitive
 from ..tensor import shape_of
-from .elementwise import exp, where
+from .elementwise import exp, sqrt, where
 from .shape import broadcast_to, expand_dims, getitem, reshape
 
-__all__ = ["argmax", "argmin", "logsumexp", "max", "mean", "min", "sum"]
+__all__ = ["argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
 
 
 def _axes(axis, ndim, op):
@@ -162,6 +163,37 @@ def logsumexp(x, axis=None, keepdims=False):
 
 logsumexp.defvjp(lambda g, out, x, axis, keepdims:
                  _unreduce(g, x, axis, keepdims) * exp(x - _unreduce(out, x, axis, keepdims)))
+
+
+# -- spread: composites of the reductions above ------------------------------------------------
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    """Variance over ``axis``: sum((x - mean)²) / (n - ddof), NumPy's ``var`` (``ddof=0`` by
+    default, the population variance; PyTorch's default is the sample variance, ``ddof=1``,
+    which ``Tensor.var(correction=1)`` spells). Built from :func:`mean` and :func:`sum`.
+
+    n - ddof <= 0 gives inf or NaN (NumPy warns; here without a warning, as PyTorch).
+    Raises TypeError for a ``ddof`` that is not a number, and the errors of :func:`sum`."""
+    return _variance("var", x, axis, ddof, keepdims)
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    """Standard deviation sqrt(:func:`var`), NumPy's ``std`` (``ddof=0`` by default;
+    PyTorch's default is ``ddof=1``). Its gradient is infinite or NaN where the deviation is
+    0, as PyTorch's."""
+    return sqrt(_variance("std", x, axis, ddof, keepdims))
+
+
+def _variance(name, x, axis, ddof, keepdims):
+    x = as_input(name, 0, x)
+    _axes(axis, len(shape_of(x)), name)
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: ddof must be a number, got {ddof!r}")
+    deviation = x - mean(x, axis=axis, keepdims=True)
+    n = _count(x, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return sum(deviation * deviation, axis=axis, keepdims=keepdims) / builtins.max(
+            n - ddof, 0)
 
 
 # -- indices of extrema: integer results, no gradient -------------------------------------------

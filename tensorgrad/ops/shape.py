@@ -9,7 +9,7 @@ from ..registry import primitive
 from ..tensor import Tensor, shape_of
 
 __all__ = ["broadcast_to", "cat", "concatenate", "expand_dims", "flatten", "getitem", "index_add",
-           "reshape", "squeeze", "stack", "sum_to_shape", "swapaxes", "transpose"]
+           "repeat", "reshape", "squeeze", "stack", "sum_to_shape", "swapaxes", "tile", "transpose"]
 
 
 @primitive
@@ -306,3 +306,58 @@ def expand_dims(x, axis):
     axis = axis if axis >= 0 else len(shape) + 1 + axis
     shape.insert(axis, 1)
     return reshape(x, shape=tuple(shape))
+
+
+def repeat(x, repeats, axis=None):
+    """Each element repeated ``repeats`` times along ``axis`` (NumPy's ``repeat``; ``axis``
+    None repeats the elements of the flattened x), via :func:`getitem` with repeated
+    indices, so each input element's gradient sums its copies'.
+
+    ``repeats`` is an int or one int per element along the axis. PyTorch's
+    ``x.repeat(*sizes)`` tiles the whole tensor instead: that is :func:`tile`.
+
+    Raises
+    ------
+    ShapeError
+        ``axis`` out of range.
+    ValueError
+        Negative repeats, or a sequence of repeats of the wrong length.
+    """
+    x = as_input("repeat", 0, x)
+    if axis is None:
+        x, axis = flatten(x), 0
+    shape = shape_of(x)
+    axis = _axis_index("repeat", "axis", axis, len(shape), shape) if shape else 0
+    if not shape:
+        x, shape = reshape(x, shape=(1,)), (1,)
+    try:
+        index = np.repeat(np.arange(shape[axis]), repeats)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"repeat: cannot repeat the {shape[axis]} elements along axis {axis} "
+                         f"by repeats={repeats!r}: {e}") from None
+    return getitem(x, index=(slice(None),) * axis + (index,))
+
+
+def tile(x, reps):
+    """x repeated as a whole ``reps[i]`` times along each axis (NumPy's ``tile``, and
+    PyTorch's ``tile``; PyTorch's ``x.repeat(*sizes)`` for ``len(sizes) >= x.ndim``).
+
+    ``reps`` is an int or a tuple; when shorter than x's dimensions it is padded with 1s in
+    front, when longer x gets new leading axes. Built from :func:`broadcast_to` (each copy
+    a view) and :func:`reshape`: the gradient sums the copies.
+
+    Raises TypeError for reps that are not ints, ValueError for negative ones."""
+    x = as_input("tile", 0, x)
+    reps = tuple(reps) if isinstance(reps, (tuple, list)) else (reps,)
+    if not all(isinstance(r, (int, np.integer)) and not isinstance(r, bool) for r in reps):
+        raise TypeError(f"tile: reps must be an int or a tuple of ints, got {reps!r}")
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: reps must be >= 0, got {reps}")
+    shape = shape_of(x)
+    n = max(len(shape), len(reps))
+    shape = (1,) * (n - len(shape)) + shape
+    reps = (1,) * (n - len(reps)) + reps
+    interleaved = tuple(v for pair in zip((1,) * n, shape) for v in pair)
+    spread = tuple(v for pair in zip(reps, shape) for v in pair)
+    tiled = broadcast_to(reshape(x, shape=interleaved), shape=spread)
+    return reshape(tiled, shape=tuple(r * s for r, s in zip(reps, shape)))
