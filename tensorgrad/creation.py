@@ -91,10 +91,13 @@ def _like(where, input):  # noqa: A002 - PyTorch's name
     if isinstance(input, Tensor):
         return input.data
     try:
-        return np.asarray(input)
+        a = np.asarray(input)
     except (TypeError, ValueError):
-        raise TypeError(f"{where}: input must be a Tensor or an array, got "
-                        f"{type(input).__name__}") from None
+        a = None
+    if a is None or a.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: input must be a Tensor or an array of real numbers, got "
+                        f"{type(input).__name__}")
+    return a
 
 
 # -- filled ---------------------------------------------------------------------------------------
@@ -219,7 +222,10 @@ def linspace(start, end, steps=50, dtype=None, requires_grad=False, device=None,
     Raises TypeError for a ``steps`` that is not an int, ValueError for a negative one."""
     check_device("linspace", device)
     steps = steps if num is None else num
-    (steps,) = _size("linspace", (steps,))
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"linspace: steps must be an int, got {steps!r}")
+    if steps < 0:
+        raise ValueError(f"linspace: steps must be >= 0, got {steps}")
     _scalar_dtype("linspace", start, end)
     d = _dtype("linspace", dtype)
     return _leaf("linspace", np.linspace(start, end, steps).astype(d, copy=False), requires_grad)

@@ -216,6 +216,86 @@ def test_the_count():
     assert len(CASES) > 1000
 
 
+# -- creation functions and Tensor methods: each argument in turn replaced by a bad value ------
+
+CREATION = {
+    "zeros": ((2, 3), {"dtype": np.float32}), "ones": ((2,), {"requires_grad": True}),
+    "empty": (((2, 3),), {}), "full": (((2,), 1.5), {}), "eye": ((2, 3), {}),
+    "zeros_like": ((X,), {"dtype": np.float32}), "ones_like": ((X,), {}),
+    "full_like": ((X, 2.0), {}), "arange": ((0, 5, 2), {}), "linspace": ((0.0, 1.0, 5), {}),
+    "rand": ((2, 3), {"rng": 0}), "randn": ((4,), {"rng": 0, "dtype": np.float32}),
+    "randint": ((0, 10, (3,)), {"rng": 0}),
+}
+
+# method -> (args, kwargs, the op it runs, which may name the error instead)
+METHODS = {
+    "view": ((3, 2), {}, "reshape"), "permute": ((1, 0), {}, "transpose"),
+    "unsqueeze": ((0,), {}, "expand_dims"), "squeeze": ((), {"dim": 0}, "squeeze"),
+    "expand": ((4, 2, 3), {}, "broadcast_to"), "flatten": ((0, 1), {}, "flatten"),
+    "argmax": ((), {"dim": 1, "keepdim": True}, "argmax"),
+    "argmin": ((0,), {}, "argmin"), "max": ((1,), {"keepdim": True}, "max"),
+    "min": ((), {"dim": 0}, "min"), "sum": ((), {"dim": 1, "keepdim": True}, "sum"),
+    "mean": ((), {"dim": 0}, "mean"), "var": ((), {"dim": 1, "correction": 0}, "var"),
+    "std": ((0,), {"ddof": 1}, "std"), "repeat": ((2,), {"axis": 1}, "repeat"),
+    "tile": ((2, 1), {}, "tile"), "transpose": ((1, 0), {}, "transpose"),
+    "softmax": ((), {"dim": 1}, "softmax"), "to": ((np.float32,), {}, "cast"),
+    "size": ((1,), {}, "size"),
+}
+
+
+def _argument_cases(table):
+    for name, (args, kwargs, *_) in table.items():
+        for i in range(len(args)):
+            for label in BAD_PARAMS:
+                yield pytest.param(name, i, label, id=f"{name}-arg{i}-{label}")
+        for key in kwargs:
+            for label in BAD_PARAMS:
+                yield pytest.param(name, key, label, id=f"{name}-{key}-{label}")
+
+
+def _with_bad(args, kwargs, where, label):
+    args, kwargs = list(args), dict(kwargs)
+    if isinstance(where, int):
+        args[where] = BAD_PARAMS[label]
+    else:
+        kwargs[where] = BAD_PARAMS[label]
+    return args, kwargs
+
+
+def _judge(call, names):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = call()
+    except (*CLEAR, ZeroDivisionError) as e:
+        assert any(n in str(e) for n in names), (
+            f"{type(e).__name__} without the function's name: {e}")
+        return
+    except Exception as e:  # an internal crash
+        pytest.fail(f"{names[0]}: {type(e).__name__}: {e}")
+    for t in out if isinstance(out, tuple) else (out,):
+        if isinstance(t, tg.Tensor):
+            assert t.dtype.kind in "biuf", f"{names[0]} returned a tensor of dtype {t.dtype}"
+
+
+@pytest.mark.parametrize(("name", "where", "label"), list(_argument_cases(CREATION)))
+def test_creation_bad_argument_gives_a_result_or_a_clear_error(name, where, label):
+    args, kwargs = _with_bad(*CREATION[name], where, label)
+    _judge(lambda: getattr(tg, name)(*args, **kwargs), (name,))
+
+
+@pytest.mark.parametrize(("name", "where", "label"), list(_argument_cases(METHODS)))
+def test_method_bad_argument_gives_a_result_or_a_clear_error(name, where, label):
+    base, kwargs, op = METHODS[name]
+    args, kwargs = _with_bad(base, kwargs, where, label)
+    t = tg.tensor(X, requires_grad=True)
+    _judge(lambda: getattr(t, name)(*args, **kwargs), (name, op))
+
+
+def test_every_creation_function_has_a_bad_input_call():
+    assert set(CREATION) == set(tg.creation.__all__)
+
+
 # -- the engine, layers, optimisers and data: named cases -----------------------------------
 
 def _leaf():

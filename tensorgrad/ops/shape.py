@@ -300,10 +300,7 @@ def expand_dims(x, axis):
     """x with a new axis of length 1 at ``axis`` (NumPy's ``expand_dims``), via reshape."""
     x = as_input("expand_dims", 0, x)
     shape = list(shape_of(x))
-    if not -len(shape) - 1 <= axis <= len(shape):
-        raise ShapeError(f"expand_dims: axis {axis} is out of range for an input of shape "
-                         f"{tuple(shape)} (the result has {len(shape) + 1} axes)")
-    axis = axis if axis >= 0 else len(shape) + 1 + axis
+    axis = _axis_index("expand_dims", "axis", axis, len(shape) + 1, shape_of(x))
     shape.insert(axis, 1)
     return reshape(x, shape=tuple(shape))
 
