@@ -450,6 +450,17 @@ def test_promotion_of_0d_tensors_is_numpys(float32_default):
     assert (w * 0.5).dtype == np.float32
 
 
+def test_other_table_rows():
+    x = tg.tensor(np.ones((2, 3)))
+    with pytest.raises(TypeError, match=r"sum: .*unexpected keyword argument 'dim'"):
+        tg.sum(x, dim=1)  # functions take NumPy's axis=
+    with pytest.raises(ValueError, match=r"add_: this tensor's data is a read-only array"):
+        x[:1].expand(4, -1).add_(1.0)
+    np.testing.assert_array_equal(tg.max(x * np.arange(3), 1).data, [2.0, 2.0])  # values only
+    assert (tg.arange(3) / tg.arange(1, 4)).dtype == np.float64
+    np.testing.assert_array_equal(tg.tensor([[1.0, 2.0]]).data.max(1), [2.0])  # .data: NumPy's
+
+
 def test_public_subpackages_are_attributes():
     for name in ("nn", "optim", "data", "compare", "reference", "testing", "ops", "functional",
                  "creation"):
