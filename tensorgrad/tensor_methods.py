@@ -109,6 +109,8 @@ def _extremum(x, name, args, axis, keepdims, dim, keepdim):
     """``t.max(...)`` / ``t.min(...)``: values over ``axis`` (NumPy's), ``(values, indices)``
     for ``dim=`` or one positional int (PyTorch's), the elementwise maximum/minimum for a
     positional Tensor (PyTorch's ``t.max(other)``)."""
+    if len(args) == 2 and isinstance(args[1], (bool, np.bool_)) and keepdim is None:
+        args, keepdim = args[:1], args[1]  # x.max(1, True): PyTorch's (dim, keepdim)
     if len(args) > 1 or (args and (axis is not None or dim is not None)):
         raise TypeError(f"{name}: takes one positional argument (an int dim, a tuple of axes, "
                         f"None or a Tensor), got {len(args)} and axis={axis!r}, dim={dim!r}")
@@ -353,29 +355,40 @@ class _Methods:
     # -- methods (each the function of the same name in tensorgrad) --------------------------
     # NumPy's arguments; PyTorch's dim=/keepdim= are accepted as their other names.
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = _axis("sum", axis, keepdims, dim, keepdim)
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis("sum", axis, keepdims, dim, keepdim)
         return ops.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = _axis("mean", axis, keepdims, dim, keepdim)
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis("mean", axis, keepdims, dim, keepdim)
         return ops.mean(self, axis=axis, keepdims=keepdims)
 
     def max(self, *args, axis=None, keepdims=False, dim=None, keepdim=None):
         """NumPy's ``max`` over ``axis`` (values); PyTorch's ``max(dim)`` -- ``dim=`` or one
         positional int -- gives the named tuple ``(values, indices)``; ``max(other)`` with a
         Tensor is :func:`tensorgrad.maximum`. See docs/pytorch_and_numpy.md."""
-        return _extremum(self, "max", args, axis, keepdims, dim, keepdim)
+        if args or dim is not None or keepdim is not None:
+            return _extremum(self, "max", args, axis, keepdims, dim, keepdim)
+        return ops.max(self, axis=axis, keepdims=keepdims)
 
     def min(self, *args, axis=None, keepdims=False, dim=None, keepdim=None):
         """As :meth:`max`, for the minimum."""
-        return _extremum(self, "min", args, axis, keepdims, dim, keepdim)
+        if args or dim is not None or keepdim is not None:
+            return _extremum(self, "min", args, axis, keepdims, dim, keepdim)
+        return ops.min(self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = _axis("argmax", axis, keepdims, dim, keepdim)
+        """Index of the maximum (NumPy's and PyTorch's ``argmax``); ``dim``/``keepdim`` are
+        PyTorch's names for ``axis``/``keepdims``."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis("argmax", axis, keepdims, dim, keepdim)
         return ops.argmax(self, axis=axis, keepdims=keepdims)
 
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        axis, keepdims = _axis("argmin", axis, keepdims, dim, keepdim)
+        """Index of the minimum; see :meth:`argmax`."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis("argmin", axis, keepdims, dim, keepdim)
         return ops.argmin(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis=None, ddof=None, keepdims=False, *, dim=None, keepdim=None,
@@ -402,8 +415,15 @@ class _Methods:
         return ops.transpose(self, axes=_transpose_axes(self, axes))
 
     def swapaxes(self, a, b): return ops.swapaxes(self, a, b)
-    def repeat(self, repeats, axis=None): return ops.repeat(self, repeats, axis=axis)
-    def tile(self, *reps): return ops.tile(self, _shape_arg(reps))
+
+    def repeat(self, repeats, axis=None):
+        """NumPy's ``repeat``: each element repeated (PyTorch's ``repeat`` is :meth:`tile`)."""
+        return ops.repeat(self, repeats, axis=axis)
+
+    def tile(self, *reps):
+        """The whole tensor tiled ``reps`` times (ints or one tuple), NumPy's and PyTorch's
+        ``tile``; PyTorch's ``x.repeat(*sizes)``."""
+        return ops.tile(self, _shape_arg(reps))
 
     def flatten(self, start_dim=0, end_dim=-1):
         """All axes into one (NumPy's ``flatten()``), or ``start_dim`` to ``end_dim``
@@ -441,16 +461,48 @@ class _Methods:
     mT = property(lambda self: ops.swapaxes(self, -2, -1) if self.ndim >= 2 else _no_mT(self),
                   doc="The last two axes swapped (PyTorch's ``mT``, batched matrices).")
 
-    def numel(self): return self.data.size
-    def dim(self): return self.data.ndim
-    def view(self, *shape): return ops.reshape(self, shape=_view_shape(shape))
-    def permute(self, *dims): return ops.transpose(self, axes=_shape_arg(dims))
-    def unsqueeze(self, dim): return ops.expand_dims(self, dim)
-    def expand(self, *sizes): return ops.broadcast_to(self, shape=_expanded_shape(self, sizes))
-    def float(self): return self.astype(np.float32)
-    def double(self): return self.astype(np.float64)
-    def long(self): return self.astype(np.int64)
-    def cpu(self): return self
+    def numel(self):
+        """Number of elements (PyTorch's ``numel``; NumPy's ``size``)."""
+        return self.data.size
+
+    def dim(self):
+        """Number of dimensions (PyTorch's ``dim()``; NumPy's ``ndim``)."""
+        return self.data.ndim
+
+    def view(self, *shape):
+        """:meth:`reshape` (ints or one tuple, one -1): a view of the data when NumPy can
+        make one, else a copy (PyTorch's ``view`` raises there). ``view(dtype)`` raises."""
+        return ops.reshape(self, shape=_view_shape(shape))
+
+    def permute(self, *dims):
+        """Axes in the order ``dims`` (ints or one tuple), PyTorch's ``permute``."""
+        return ops.transpose(self, axes=_shape_arg(dims))
+
+    def unsqueeze(self, dim):
+        """A new axis of length 1 at ``dim`` (PyTorch's ``unsqueeze``; NumPy's
+        ``expand_dims``)."""
+        return ops.expand_dims(self, dim)
+
+    def expand(self, *sizes):
+        """Broadcast to ``sizes`` (ints or one tuple; -1 keeps a length), PyTorch's
+        ``expand``: a read-only view, :func:`tensorgrad.broadcast_to`."""
+        return ops.broadcast_to(self, shape=_expanded_shape(self, sizes))
+
+    def float(self):
+        """Cast to float32 (PyTorch's ``float()``, whatever the default dtype)."""
+        return self.astype(np.float32)
+
+    def double(self):
+        """Cast to float64 (PyTorch's ``double()``)."""
+        return self.astype(np.float64)
+
+    def long(self):
+        """Cast to int64 (PyTorch's ``long()``); ends the graph."""
+        return self.astype(np.int64)
+
+    def cpu(self):
+        """This tensor (tensorgrad computes on the CPU only), as PyTorch's ``cpu()``."""
+        return self
 
     def to(self, *args, **kwargs):
         """PyTorch's ``to``: ``to(dtype)``, ``to(other)`` (its dtype), ``to("cpu")``,

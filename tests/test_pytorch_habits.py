@@ -374,7 +374,7 @@ def test_max_with_dim_returns_values_and_indices_as_torch(torch):
     x = np.array([[1.0, 3.0, 3.0], [5.0, 0.0, 5.0]])  # ties: the first index, as torch
     for name in ("max", "min"):
         for args, kwargs in (((1,), {}), ((), {"dim": 1}), ((), {"dim": 0, "keepdim": True}),
-                             ((-1,), {"keepdim": True})):
+                             ((-1,), {"keepdim": True}), ((0, True), {})):
             t = tg.tensor(x, requires_grad=True)
             r = torch.tensor(x, requires_grad=True)
             got, want = getattr(t, name)(*args, **kwargs), getattr(r, name)(*args, **kwargs)
@@ -463,7 +463,7 @@ def test_other_table_rows():
 
 def test_public_subpackages_are_attributes():
     for name in ("nn", "optim", "data", "compare", "reference", "testing", "ops", "functional",
-                 "creation"):
+                 "creation", "viz"):
         assert getattr(tg, name).__name__ == f"tensorgrad.{name}"
 
 

@@ -249,6 +249,8 @@ def flatten(x, start_dim=0, end_dim=-1):
         Either is out of range, or ``start_dim`` comes after ``end_dim``.
     """
     x = as_input("flatten", 0, x)
+    if start_dim == 0 and end_dim == -1 and type(start_dim) is int and type(end_dim) is int:
+        return reshape(x, shape=(-1,))  # everything (also a 0-d x, to (1,)): the common call
     shape = shape_of(x)
     n = max(len(shape), 1)  # a 0-d input takes dims 0 and -1 (PyTorch's rule)
     start = _axis_index("flatten", "start_dim", start_dim, n, shape)
