@@ -260,19 +260,30 @@ def randn(*size, rng=None, dtype=None, requires_grad=False, device=None):
     return _leaf("randn", values.astype(d, copy=False), requires_grad)
 
 
-def randint(*args, size=None, rng=None, dtype=None, requires_grad=False, device=None):
+def randint(*args, low=None, high=None, size=None, rng=None, dtype=None, requires_grad=False,
+            device=None):
     """Integers drawn uniformly from [low, high), PyTorch's ``randint``: ``randint(high,
-    size)`` or ``randint(low, high, size)``, ``size`` a tuple (``Generator.integers``).
+    size)``, ``randint(low, high, size)`` or the keywords ``low=`` (default 0), ``high=``,
+    ``size=`` (a tuple) -- ``Generator.integers``.
 
     dtype default int64; ``requires_grad=True`` raises TypeError (integers have no
     gradient), as does a floating dtype with it. ValueError when ``low >= high``."""
     check_device("randint", device)
     if size is None and args and isinstance(args[-1], (tuple, list)):
         args, size = args[:-1], args[-1]
-    if size is None or len(args) not in (1, 2):
+    if len(args) == 2 and low is None and high is None:
+        low, high = args
+    elif len(args) == 1 and high is None:
+        high = args[0]
+    elif len(args) == 1 and low is None:
+        low = args[0]
+    elif args:
+        high = None  # too many bounds: the error below
+    if size is None or high is None:
         raise TypeError("randint: expected randint(high, size) or randint(low, high, size) "
-                        f"with size a tuple, got arguments {args} and size={size!r}")
-    low, high = (0, args[0]) if len(args) == 1 else args
+                        f"with size a tuple, got arguments {args}, low={low!r}, high={high!r} "
+                        f"and size={size!r}")
+    low = 0 if low is None else low
     for name, v in (("low", low), ("high", high)):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
             raise TypeError(f"randint: {name} must be an int, got {v!r}")

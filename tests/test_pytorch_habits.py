@@ -143,6 +143,10 @@ def test_random_creation_values():
     k = tg.randint(3, 8, (10000,), rng=0)
     assert k.dtype == np.int64 and set(np.unique(k.data)) == {3, 4, 5, 6, 7}
     assert tg.randint(4, size=(2, 3), rng=0).shape == (2, 3)
+    np.testing.assert_array_equal(tg.randint(low=2, high=9, size=(5,), rng=1).data,
+                                  tg.randint(2, 9, (5,), rng=1).data)
+    np.testing.assert_array_equal(tg.randint(high=9, size=(5,), rng=1).data,
+                                  np.random.default_rng(1).integers(0, 9, size=5))
     assert tg.rand(3, rng=0, dtype=np.float16).dtype == np.float16
 
 
