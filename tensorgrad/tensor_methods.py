@@ -62,10 +62,11 @@ class Size(int):
         if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
             raise TypeError(f"size: dim must be an int, got {dim!r}")
         n = len(self.shape)
-        if not -max(n, 1) <= dim < max(n, 1):
+        if not -n <= dim < n:
             raise IndexError(f"size: dim {dim} is out of range for a tensor of shape "
-                             f"{self.shape} (expected -{max(n, 1)} <= dim < {max(n, 1)})")
-        return self.shape[dim] if n else 1
+                             f"{self.shape}" + (f" (expected -{n} <= dim < {n})" if n else
+                                                " (a 0-d tensor has no dimensions)"))
+        return self.shape[dim]
 
     def __reduce__(self):
         return int, (int(self),)
@@ -121,7 +122,7 @@ def _extremum(x, name, args, axis, keepdims, dim, keepdim):
     elif args:
         axis = args[0]  # None or a tuple: NumPy's only reading
     if dim is not None:
-        _, keepdims = _axis(name, None, keepdims, None, keepdim)
+        dim, keepdims = _axis(name, axis, keepdims, dim, keepdim)
         return extremum_with_indices(x, dim, keepdims, name)
     axis, keepdims = _axis(name, axis, keepdims, None, keepdim)
     return (ops.max if name == "max" else ops.min)(x, axis=axis, keepdims=keepdims)

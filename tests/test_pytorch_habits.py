@@ -315,6 +315,8 @@ def test_size_is_numpys_count_and_pytorchs_size():
         t.size(2)
     with pytest.raises(TypeError, match=r"size: dim must be an int"):
         t.size("a")
+    with pytest.raises(IndexError, match=r"a 0-d tensor has no dimensions"):
+        tg.tensor(1.0).size(0)  # as PyTorch
 
 
 @pytest.mark.parametrize("fn", [
@@ -403,6 +405,8 @@ def test_max_keeps_numpys_meaning_with_axis():
     np.testing.assert_array_equal(x.max(tg.tensor([2.0, 2.0])).data, [[2.0, 3.0], [5.0, 2.0]])
     with pytest.raises(TypeError, match=r"max: dim must be one int"):
         x.max(dim=(0, 1))
+    with pytest.raises(TypeError, match=r"min: got both axis=0 and dim=1"):
+        x.min(axis=0, dim=1)
 
 
 def test_transpose_two_ints_on_2d_raises():
