@@ -467,6 +467,8 @@ def test_other_table_rows():
     np.testing.assert_array_equal(tg.max(x * np.arange(3), 1).data, [2.0, 2.0])  # values only
     assert (tg.arange(3) / tg.arange(1, 4)).dtype == np.float64
     np.testing.assert_array_equal(tg.tensor([[1.0, 2.0]]).data.max(1), [2.0])  # .data: NumPy's
+    np.testing.assert_array_equal(tg.tensor(_x(2, 3)).T.view(-1).data, _x(2, 3).T.ravel())
+    np.testing.assert_array_equal(tg.linspace(0, 1, num=3).data, [0.0, 0.5, 1.0])
 
 
 def test_public_subpackages_are_attributes():
