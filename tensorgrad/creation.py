@@ -75,12 +75,15 @@ def _leaf(where, array, requires_grad):
 def _scalar_dtype(where, *values):
     """The dtype PyTorch infers from Python numbers: bool, int64, or the default floating
     dtype as soon as one is a float."""
+    kinds = set()
     for v in values:
-        if isinstance(v, Tensor):
-            v = v.data
-        if np.ndim(v) != 0 or np.asarray(v).dtype.kind not in "biuf":
+        try:
+            a = np.asarray(v.data if isinstance(v, Tensor) else v)
+        except (TypeError, ValueError):
+            a = np.asarray(None)
+        if a.ndim != 0 or a.dtype.kind not in "biuf":
             raise TypeError(f"{where}: expected numbers, got {v!r}")
-    kinds = {np.asarray(v.data if isinstance(v, Tensor) else v).dtype.kind for v in values}
+        kinds.add(a.dtype.kind)
     if "f" in kinds:
         return defaults.get_default_dtype()
     return np.dtype(np.bool_) if kinds == {"b"} else np.dtype(np.int64)
