@@ -3,23 +3,32 @@ and checking gradients.
 
 The layers, bottom up (each module imports only from the layers below it)::
 
-    errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> registry
-        -> ops/* -> functional -> creation -> tensor_methods -> numpy_dispatch
-        -> gradcheck, nn, optim, data, compare, testing
+    errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> anomaly
+        -> registry -> ops/* -> special -> functional -> creation -> tensor_methods
+        -> numpy_dispatch -> gradcheck, nn, optim, data, compare, testing
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
 ``__all__``), of :mod:`tensorgrad.functional` and of :mod:`tensorgrad.creation`, plus the
-engine's names below. The public
+engine's names below; the ops SciPy nests stay nested (``tensorgrad.special.erf``,
+:data:`tensorgrad.ops.NAMESPACES`). The public
 contract is written in the docstrings and in the README.
 """
 # tensor_methods attaches Tensor's methods, numpy_dispatch NumPy's protocols (__array__, ...)
 import importlib
 
-from . import creation, functional, nn, numpy_dispatch, ops, optim, tensor_methods
+from . import creation, functional, nn, numpy_dispatch, ops, optim, special, tensor_methods
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import grad
 from .creation import *  # noqa: F401,F403
 from .defaults import default_generator, get_default_dtype, manual_seed, set_default_dtype
-from .errors import BackwardError, GradcheckError, GraphEscapeError, GraphEscapeWarning, ShapeError
+from .errors import (
+    AnomalyError,
+    BackwardError,
+    GradcheckError,
+    GraphEscapeError,
+    GraphEscapeWarning,
+    ShapeError,
+)
 from .functional import *  # noqa: F401,F403
 from .gradcheck import gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403
@@ -27,12 +36,15 @@ from .registry import OPS, Op, primitive
 from .state import enable_grad, is_grad_enabled, no_grad, record_sites
 from .tensor import Tensor, tensor
 from .viz import (
+    Finding,
     GradientHistory,
     GradientReport,
     Graph,
+    LintReport,
     backward_steps,
     gradient_report,
     graph,
+    lint,
     watch_activations,
 )
 
@@ -54,6 +66,7 @@ __all__ = sorted([
     "default_generator", "enable_grad", "get_default_dtype", "grad", "gradcheck",
     "gradgradcheck", "gradient_report", "graph",
     "is_grad_enabled", "manual_seed", "no_grad", "primitive", "record_sites", "set_default_dtype",
-    "tensor", "watch_activations",
+    "tensor", "watch_activations", "Finding", "LintReport", "lint",
+    "AnomalyError", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly",
     *ops.__all__, *functional.__all__, *creation.__all__,
 ])

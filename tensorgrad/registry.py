@@ -33,6 +33,7 @@ function.
 from __future__ import annotations
 
 import inspect
+import sys
 
 from .autograd import apply
 
@@ -62,6 +63,8 @@ class Op:
         False for ops whose output carries no gradient (comparisons, ``sign``).
     optional : frozenset of int
         Positions of array inputs that may be None (absent), such as ``clip``'s bounds.
+    kinks : callable or None
+        Where the op is not differentiable (:meth:`defkinks`); None for a smooth op.
     """
 
     def __init__(self, forward, name=None, broadcast=False, differentiable=True, optional=()):
@@ -72,6 +75,7 @@ class Op:
         self.differentiable = differentiable
         self.vjps = {}
         self.vjp_argnum = None
+        self.kinks = None
         self.call = None
         self.__doc__ = forward.__doc__
         self.__name__ = self.name
@@ -138,6 +142,20 @@ class Op:
         self.vjp_argnum = vjp
         return self
 
+    def defkinks(self, kinks):
+        """Declare where the op has kinks (points where it is continuous but not
+        differentiable, such as relu at 0 or a tie of max), for :func:`tensorgrad.gradcheck`.
+
+        ``kinks(*inputs, **params)`` returns how far each input element is from the nearest
+        kink (0 at a kink, ``inf`` where there is none): an ndarray shared by all inputs, in
+        the inputs' (broadcast) shape, or a tuple with one per input (None for an input
+        without kinks). gradcheck names an op whose inputs its finite differences bring to a
+        kink, and accepts there an analytical value between the two one-sided differences
+        (a subgradient). Returns the op.
+        """
+        self.kinks = kinks
+        return self
+
     def vjp_for(self, idx):
         """The VJP of input ``idx``, or None when the op declares none for it."""
         f = self.vjps.get(idx)
@@ -165,9 +183,16 @@ def _register(op):
     old = OPS.get(op.name)
     if old is not None and old.builtin:
         raise ValueError(
-            f"primitive: the name '{op.name}' belongs to the built-in op tensorgrad.{op.name}; "
+            f"primitive: the name '{op.name}' belongs to the built-in op {_public_name(old)}; "
             f"give your op another name (e.g. @primitive(name='my_{op.name}'))")
     OPS[op.name] = op
+
+
+def _public_name(op):
+    """``tensorgrad.<name>``, or ``tensorgrad.<namespace>.<name>`` for an op of a family that
+    declares a ``NAMESPACE`` (``tensorgrad.special.erf``)."""
+    namespace = getattr(sys.modules.get(op.__module__), "NAMESPACE", None)
+    return f"tensorgrad.{namespace}.{op.name}" if namespace else f"tensorgrad.{op.name}"
 
 
 def _signature(fn):

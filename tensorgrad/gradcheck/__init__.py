@@ -8,11 +8,19 @@ fails, the function is run once more with source sites recorded, every recorded 
 graph is checked on its own at the very values it saw, and the report names the first op
 (in creation order) whose own check fails, with the line of user code that created it.
 
+Where a finite-difference step reaches a kink of a recorded op (relu or abs at 0, a tie of
+max, min, maximum, minimum or max_pool2d, a bound of clip; :meth:`Op.defkinks
+<tensorgrad.Op.defkinks>` declares them), the report names the op, its input and the line,
+and an analytical value between the two one-sided differences is accepted as a subgradient.
+When every recorded op passes while the function fails, the report names the cause: part of
+the function is not recorded (a graph escape), or a kink of the function as a whole.
+
 The parts, as in ``torch/autograd/gradcheck.py``:
 
 - ``_problem``: the function at its inputs, its outputs, the random cotangents;
 - ``_invariants``: reverse mode and the invariants of each VJP;
 - ``_modes``: finite differences, compared in the full or the fast mode;
+- ``_kinks``: the kinks of recorded ops that a finite-difference step reaches;
 - ``_report``: the texts of the reports;
 - here: :func:`gradcheck`, :func:`gradgradcheck` and locating the faulty op.
 """
@@ -26,47 +34,23 @@ from .._random import as_generator
 from ..autograd import grad
 from ..errors import GradcheckError, GraphEscapeError
 from ..escapes import forbid_graph_escape
-from ..state import _state
 from ..tensor import Tensor
 from ._invariants import reverse_mode
 from ._modes import compare
-from ._problem import Problem, Settings, as_outputs, differentiable_positions, fn_name
-from ._report import Failure, faulty_op_report, no_faulty_op_report
+from ._problem import Problem, Settings, as_outputs, differentiable_positions, fn_name, recorded_run
+from ._report import Failure, accepted_report, faulty_op_report, no_faulty_op_report
 
 __all__ = ["gradcheck", "gradgradcheck"]
 
 
 @forbid_graph_escape()  # fn converting an input that requires grad to an ndarray: an error
 def _check(fn, inputs, s, fast_mode, name):
-    """Raise :class:`Failure` with a report when a check fails; return None when all pass."""
+    """Raise :class:`Failure` with a report when a check fails; when all pass, return the
+    text on the subgradients accepted at kinks ("" if none)."""
     p = Problem(fn, inputs, name, s.seed)
     analytic = reverse_mode(p)
-    for j in range(len(p.diff)):
-        compare(p, j, analytic, s, fast_mode)
-
-
-def _forward_order(outs) -> list:
-    """Recorded nodes reachable from ``outs``, in the order they were created."""
-    nodes, seen = [], set()
-    stack = [o for o in outs if o.grad_fn is not None]
-    while stack:
-        node = stack.pop().grad_fn
-        if id(node) in seen or not hasattr(node, "seq"):  # no seq: recorded before fn ran
-            continue
-        seen.add(id(node))
-        nodes.append(node)
-        stack.extend(p for p in node.parents if isinstance(p, Tensor) and p.grad_fn is not None)
-    return sorted(nodes, key=lambda n: n.seq)
-
-
-def _recorded_ops(fn, inputs, name) -> list:
-    """Run ``fn`` once more, recording the source line of every op; its nodes in order."""
-    prev = _state.record_sites
-    _state.record_sites = True
-    try:
-        return _forward_order(as_outputs(fn(*inputs), name))
-    finally:
-        _state.record_sites = prev
+    accepted = [a for j in range(len(p.diff)) for a in compare(p, j, analytic, s, fast_mode)]
+    return accepted_report(p, accepted) if accepted else ""
 
 
 def _node_call(node):
@@ -81,16 +65,22 @@ def _node_call(node):
     return single, args
 
 
-def _localize(fn, inputs, s, name) -> str:
-    """Check each recorded op of fn's graph on its own; describe the first that fails."""
-    nodes = _recorded_ops(fn, inputs, name)
+def _localize(fn, inputs, s, name, failure) -> str:
+    """Check each recorded op of fn's graph on its own; describe the first that fails, or
+    why the function fails (``failure``, its own report) when none does."""
+    nodes, escapes = recorded_run(fn, inputs, name)
     for position, node in enumerate(nodes):
         single, args = _node_call(node)
         try:
-            _check(single, args, s, None, node.op.name)
+            try:
+                _check(single, args, s, None, node.op.name)
+            except Failure as f:
+                if not (f.kinks and f.along_direction):
+                    raise
+                _check(single, args, s, False, node.op.name)  # at kinks: entry by entry
         except Failure as f:
             return faulty_op_report(node, position, len(nodes), f)
-    return no_faulty_op_report(len(nodes))
+    return no_faulty_op_report(len(nodes), failure, escapes)
 
 
 def _arguments(what, fn, inputs, eps, atol, rtol) -> tuple:
@@ -110,14 +100,6 @@ def _arguments(what, fn, inputs, eps, atol, rtol) -> tuple:
             expected = "a finite number > 0" if least is None else "a finite number >= 0"
             raise ValueError(f"{what}: {label} must be {expected}, got {value!r}")
     return tuple(inputs)
-
-
-def _warn_low_precision(inputs):
-    for i, x in enumerate(inputs):
-        if isinstance(x, Tensor) and x.requires_grad and x.dtype != np.float64:
-            warnings.warn(f"gradcheck: input {i} is {x.dtype}; reverse mode runs in {x.dtype} "
-                          "while finite differences run in float64, so agreement is limited "
-                          f"by {x.dtype} precision", UserWarning, stacklevel=3)
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, *, seed=0,
@@ -151,14 +133,27 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     bool
         True when every check passes.
 
+    Warns
+    -----
+    UserWarning
+        Once, when the check passes only because, at input elements whose finite-difference
+        step reached a kink of a recorded op (:meth:`Op.defkinks <tensorgrad.Op.defkinks>`),
+        reverse mode's Jacobian column lies between the one-sided differences (a subgradient):
+        the elements, the ops, their inputs and lines. A passing float32 check does not warn.
+
     Raises
     ------
     GradcheckError (an AssertionError)
-        The report: function, input index and shape, output index, worst element (plain
-        ints), analytical and numerical values, both errors, how many entries fail, the
-        tolerances, both Jacobians for small cases, and the first faulty op. Also raised
-        when a VJP breaks an invariant (not zero for a zero cotangent, not linear in the
-        cotangent, not repeatable, wrong shape or dtype).
+        The report (``docs/gradcheck_reports.md``): function, input index and shape, output
+        index; for small cases the worst Jacobian entry (row and column of both Jacobians,
+        printed), else the worst entry of u·J (plain ints, u·J defined beside it); analytical
+        and numerical values, both errors, how many entries fail, the tolerances; the
+        one-sided differences and the kink where a step reached one; float32 precision
+        where it applies; and the first faulty op, or, when every recorded op passes, a kink
+        of the whole function or a graph escape. Also raised when a VJP breaks an invariant
+        (not zero for a zero cotangent, not linear in the cotangent, not repeatable, wrong
+        shape or dtype), and when ``fn`` converts a Tensor that requires grad to an array
+        (a graph escape, with the line).
     ValueError
         No input requires grad, ``fn`` returns no floating-point output, ``eps`` is not a
         finite number > 0, or ``atol``/``rtol`` is negative or not finite.
@@ -173,18 +168,23 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     name = fn_name(fn)
     if not differentiable_positions(inputs):
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
-    _warn_low_precision(inputs)
     s = Settings(eps, atol, rtol, seed)
     try:
-        _check(fn, inputs, s, fast_mode, name)
-        return True
-    except (Failure, GraphEscapeError) as f:  # an escape: fn's gradient is wrong, and why
+        accepted = _check(fn, inputs, s, fast_mode, name)
+    except GraphEscapeError as e:  # fn's gradient is wrong, and the error says where
+        text = (f"gradcheck failed for {name}: {e}\n  part of the function is not recorded "
+                "(a graph escape): reverse mode sees the converted values as constants")
+    except Failure as f:
         text = f"gradcheck failed for {name}: {f}"
-        if localize and isinstance(f, Failure):
-            text += "\n" + _localize(fn, inputs, s, name)
-        if raise_exception:
-            raise GradcheckError(text) from None
-        return False
+        if localize:
+            text += "\n" + _localize(fn, inputs, s, name, f)
+    else:
+        if accepted:
+            warnings.warn(accepted, UserWarning, stacklevel=2)
+        return True
+    if raise_exception:
+        raise GradcheckError(text) from None
+    return False
 
 
 def _cotangent_leaves(outs, grad_outputs, seed) -> list:

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 
 from .._random import as_generator
 from ..autograd import grad
+from ..errors import GraphEscapeWarning
+from ..state import _state
 from ..tensor import Tensor
 
 
@@ -22,6 +25,22 @@ class Settings:
     def describe(self) -> str:
         return (f"atol={self.atol}, rtol={self.rtol}, eps={self.eps}; "
                 "numerical side in float64")
+
+    def allowed(self, numerical):
+        """The error allowed against a numerical value: atol + rtol·|numerical|."""
+        return self.atol + self.rtol * np.abs(numerical)
+
+    def excess(self, analytical, numerical):
+        """|analytical - numerical| minus the allowed error (inf where NaN): > 0 fails."""
+        over = np.abs(analytical - numerical) - self.allowed(numerical)
+        return np.where(np.isnan(over), np.inf, over)
+
+    def between(self, analytical, forward, backward):
+        """Whether ``analytical`` lies between the one-sided differences (up to the error
+        allowed against the larger one): a subgradient where the step crossed a kink."""
+        tol = self.allowed(np.maximum(np.abs(forward), np.abs(backward)))
+        return ((analytical >= np.minimum(forward, backward) - tol)
+                & (analytical <= np.maximum(forward, backward) + tol))
 
 
 def fn_name(fn) -> str:
@@ -40,6 +59,35 @@ def as_outputs(result, name) -> list:
 
 def differentiable_positions(inputs) -> list:
     return [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+
+
+def forward_order(outs) -> list:
+    """Recorded nodes reachable from ``outs``, in the order they were created."""
+    nodes, seen = [], set()
+    stack = [o for o in outs if o.grad_fn is not None]
+    while stack:
+        node = stack.pop().grad_fn
+        if id(node) in seen or not hasattr(node, "seq"):  # no seq: recorded before fn ran
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack.extend(p for p in node.parents if isinstance(p, Tensor) and p.grad_fn is not None)
+    return sorted(nodes, key=lambda n: n.seq)
+
+
+def recorded_run(fn, args, name) -> tuple:
+    """Run ``fn(*args)`` recording the source line of every op: (its nodes in creation order,
+    the texts of the :class:`GraphEscapeWarning` it emitted). ``fn`` already ran in the
+    check, so the warnings of this repeat run are not shown again."""
+    prev = _state.record_sites
+    _state.record_sites = True
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", GraphEscapeWarning)
+            nodes = forward_order(as_outputs(fn(*args), name))
+    finally:
+        _state.record_sites = prev
+    return nodes, [str(w.message) for w in seen if issubclass(w.category, GraphEscapeWarning)]
 
 
 class Problem:
@@ -77,6 +125,27 @@ class Problem:
                      for k in self.checked}
         self.base = [np.array(x.data, dtype=np.float64) if isinstance(x, Tensor) else x
                      for x in inputs]
+        self._centre = self._recorded = None
+
+    def centre(self) -> list:
+        """Every output at the unperturbed ``base``, in float64 (evaluated once)."""
+        if self._centre is None:
+            self._centre = self.evaluate()
+        return self._centre
+
+    def recorded(self, j=None, step=None) -> list:
+        """The recorded nodes of ``fn`` at ``base`` (the differentiable inputs as float64
+        leaves that require grad), with ``step`` added to differentiable input ``j`` if given;
+        in creation order. The run at ``base`` itself is made once."""
+        if step is None and self._recorded is not None:
+            return self._recorded
+        args = [Tensor(b + step if step is not None and i == self.diff_pos[j] else b.copy(),
+                       requires_grad=True) if i in self.diff_pos else self.inputs[i]
+                for i, b in enumerate(self.base)]
+        nodes, _ = recorded_run(self.fn, args, self.name)
+        if step is None:
+            self._recorded = nodes
+        return nodes
 
     def where(self, j, k) -> str:
         """Differentiable input ``j`` and output ``k``, as reports name them."""

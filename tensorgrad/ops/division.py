@@ -1,12 +1,15 @@
 """PyTorch's ``div``: true division, or division rounded toward zero or toward -inf.
 
 True division is the ``divide`` primitive; the rounded quotients are the ``div`` primitive
-below, whose gradient is zero (the quotient is piecewise constant), as PyTorch's is.
+below, PyTorch's numbers (``"floor"`` is NumPy's ``floor_divide``, the ``//`` of
+:func:`tensorgrad.floor_divide`; ``"trunc"`` rounds the true quotient, exact for integers),
+with the zero gradient of the rounding ops (the quotient is piecewise constant).
 """
 import numpy as np
 
 from ..registry import primitive
 from .elementwise import divide
+from .math import _zero_gradient
 
 __all__ = ["div"]
 
@@ -32,8 +35,7 @@ def div(x, y, rounding_mode="trunc"):
     return np.trunc(np.true_divide(x, y))
 
 
-div.defvjp(lambda g, out, x, y, rounding_mode: g * 0,
-           lambda g, out, x, y, rounding_mode: g * 0)
+div.defvjp(_zero_gradient, _zero_gradient)
 
 
 @div.defcall
@@ -51,8 +53,8 @@ def div(input, other, rounding_mode=None):  # noqa: A002 - PyTorch's names
 
     Returns
     -------
-    Tensor of the broadcast shape. Under a rounding mode the gradient is zero (PyTorch's):
-    the result requires grad when an input does, and passes nothing back.
+    Tensor of the broadcast shape. Under a rounding mode the gradient is exactly zero
+    (PyTorch's): the result requires grad when an input does, and passes nothing back.
 
     Raises
     ------

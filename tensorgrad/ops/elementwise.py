@@ -230,6 +230,7 @@ def abs(x):
 
 
 abs.defvjp(lambda g, out, x: where(x > 0, g, where(x < 0, -g, 0)))
+abs.defkinks(np.abs)  # a kink at 0
 
 
 @primitive(differentiable=False)
@@ -279,6 +280,7 @@ def relu(x):
 
 
 relu.defvjp(lambda g, out, x: where(x <= 0, 0, g))
+relu.defkinks(np.abs)  # a kink at 0
 
 
 @primitive(broadcast=True, optional=(1, 2))
@@ -306,6 +308,17 @@ def _clip_vjp_hi(g, out, x, lo, hi):  # where the result is hi: x >= hi, or hi <
 
 
 clip.defvjp(_clip_vjp_x, _clip_vjp_lo, _clip_vjp_hi)
+
+
+def _clip_kinks(x, lo, hi):  # kinks at x = lo, x = hi, and lo = hi (where hi takes over)
+    pairs = [(a, b) for a, b in ((x, lo), (x, hi), (lo, hi)) if a is not None and b is not None]
+    distance = np.abs(np.subtract(*pairs[0]))
+    for a, b in pairs[1:]:
+        distance = np.minimum(distance, np.abs(np.subtract(a, b)))
+    return distance
+
+
+clip.defkinks(_clip_kinks)
 
 
 @clip.defcall
@@ -350,6 +363,7 @@ maximum.defvjp(
     lambda g, out, x, y: where(x < y, 0, where(x == y, g * 0.5, g)),
     lambda g, out, x, y: where(y < x, 0, where(x == y, g * 0.5, g)),
 )
+maximum.defkinks(lambda x, y: np.abs(np.subtract(x, y)))  # kinks at ties
 
 
 @primitive(broadcast=True)
@@ -364,6 +378,7 @@ minimum.defvjp(
     lambda g, out, x, y: where(x > y, 0, where(x == y, g * 0.5, g)),
     lambda g, out, x, y: where(y > x, 0, where(x == y, g * 0.5, g)),
 )
+minimum.defkinks(lambda x, y: np.abs(np.subtract(x, y)))  # kinks at ties
 
 
 @primitive(broadcast=True)

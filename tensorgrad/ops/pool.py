@@ -16,6 +16,7 @@ from ..registry import primitive
 from ..tensor import Tensor, shape_of
 from ._conv_kernels import dilate_into, out_len, pad, strided
 from .conv import check_size, input_4d, numeric_inputs, pair
+from .reduce import tie_distance
 from .shape import reshape
 
 __all__ = ["avg_pool2d", "max_pool2d"]
@@ -187,6 +188,26 @@ max_pool2d.defvjp(
     lambda g, out, x, *, index, kernel_size, stride, padding: max_pool2d_scatter(
         g, index=index, input_size=shape_of(x)[2:],
         overlapping=stride[0] < kernel_size[0] or stride[1] < kernel_size[1]))
+
+
+def _max_pool2d_kinks(x, *, index, kernel_size, stride, padding):
+    """Kinks at ties for a window's maximum: each element's distance to one
+    (:func:`tie_distance`), the least over the windows it is in, inf outside every window."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    x = np.asarray(x, dtype=np.float64)
+    win = _windows(pad(x, (ph, ph, pw, pw), value=-np.inf), kernel_size, stride)
+    n, c, ho, wo = win.shape[:4]
+    distance = tie_distance(win.reshape(n, c, ho, wo, kh * kw), -1, np.max)
+    rows = sh * np.arange(ho)[:, None, None, None] + np.arange(kh)[:, None]  # (Ho, 1, kH, 1)
+    cols = sw * np.arange(wo)[:, None, None] + np.arange(kw)  # (Wo, 1, kW)
+    out = np.full((n, c, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), np.inf)
+    np.minimum.at(out, (np.arange(n)[:, None, None, None, None, None],
+                        np.arange(c)[:, None, None, None, None], rows, cols),
+                  distance.reshape(n, c, ho, wo, kh, kw))
+    return out[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+
+
+max_pool2d.defkinks(_max_pool2d_kinks)
 
 
 @max_pool2d.defcall

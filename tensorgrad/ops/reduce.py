@@ -111,6 +111,16 @@ def _extremum_vjp(g, out, x, axis, keepdims):
         return _unreduce(g, x, axis, keepdims) / ties * share
 
 
+def tie_distance(x, axis, extreme):
+    """How far each element of x is from a tie for the extremum (``extreme``: np.max or
+    np.min) of its slice along ``axis``: a non-extreme element's gap to it, an extreme one's
+    gap to the runner-up (0 when tied, inf when alone): where max and min have their kinks."""
+    gap = np.abs(x - extreme(x, axis=axis, keepdims=True))
+    tied = np.sum(gap == 0, axis=axis, keepdims=True) > 1
+    runner_up = np.min(np.where(gap > 0, gap, np.inf), axis=axis, keepdims=True)
+    return np.where(gap > 0, gap, np.where(tied, 0.0, runner_up))
+
+
 def _check_not_empty(x, axis, op, what):
     if _reduces_empty(x, axis):
         raise ShapeError(
@@ -130,6 +140,7 @@ def max(x, axis=None, keepdims=False):
 
 
 max.defvjp(_extremum_vjp)
+max.defkinks(lambda x, axis, keepdims: tie_distance(x, _axis_arg(axis, np.ndim(x), "max"), np.max))
 
 
 @primitive
@@ -142,6 +153,7 @@ def min(x, axis=None, keepdims=False):
 
 
 min.defvjp(_extremum_vjp)
+min.defkinks(lambda x, axis, keepdims: tie_distance(x, _axis_arg(axis, np.ndim(x), "min"), np.min))
 
 
 @primitive

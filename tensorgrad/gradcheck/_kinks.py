@@ -1,0 +1,82 @@
+"""Kinks that finite differences step over: which recorded ops of the function a step of
+one input brings to a point where the op is not differentiable (declared with
+:meth:`Op.defkinks <tensorgrad.Op.defkinks>`: relu and abs at 0, ties of max, min, maximum,
+minimum and max_pool2d, clip's bounds).
+
+A step ``±h`` of the input moves each op's inputs; an op input element is reached when its
+distance to a kink is at most twice how far the step moved it (two moving elements may
+meet halfway). The recorded graph is compared at the input, at input + h and at input - h,
+node by node in creation order.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ._report import index_of
+
+
+@dataclasses.dataclass(frozen=True)
+class Kink:
+    """A recorded op input element that a finite-difference step reaches a kink at."""
+
+    op: str
+    position: int  # of the node in creation order, from 0
+    count: int  # recorded nodes in all
+    argument: int  # which input of the op
+    index: tuple  # in the op input's (or the broadcast) shape
+    value: float  # the op input there
+    distance: float  # to the kink
+    site: str | None
+
+    def describe(self) -> str:
+        where = f"created at {self.site}" if self.site else "(source line unknown)"
+        return (f"'{self.op}' (op {self.position + 1} of {self.count} in creation order), its "
+                f"input {self.argument} at index {self.index} = {self.value:.10g}, "
+                f"{self.distance:.3g} from a kink; {where}")
+
+
+def _distances(node) -> tuple:
+    """The op's declared distances to a kink, one entry per input (None: no kinks)."""
+    d = node.op.kinks(*node.inputs, **node.params)
+    return tuple(d) if isinstance(d, (tuple, list)) else (d,) * len(node.inputs)
+
+
+def _same_run(a, b) -> bool:
+    return (a.op is b.op and len(a.inputs) == len(b.inputs)
+            and all(np.shape(x) == np.shape(y) for x, y in zip(a.inputs, b.inputs)))
+
+
+def kinks_reached(p, j, step) -> list:
+    """The :class:`Kink` s that ``base ± step`` of differentiable input ``j`` reaches, the
+    nearest element of each op input; empty when the function's ops declare none there or
+    when the step changes which ops run."""
+    base = p.recorded()
+    if not any(n.op.kinks is not None for n in base):
+        return []
+    plus, minus = p.recorded(j, step), p.recorded(j, -step)
+    if len(plus) != len(base) or len(minus) != len(base):
+        return []
+    found = []
+    for position, (node, up, down) in enumerate(zip(base, plus, minus)):
+        if node.op.kinks is None or not (_same_run(node, up) and _same_run(node, down)):
+            continue
+        for argument, distance in enumerate(_distances(node)):
+            x = node.inputs[argument]
+            if distance is None or x is None:
+                continue
+            x = np.asarray(x, dtype=np.float64)
+            moved = np.maximum(np.abs(np.asarray(up.inputs[argument], dtype=np.float64) - x),
+                               np.abs(np.asarray(down.inputs[argument], dtype=np.float64) - x))
+            distance = np.asarray(distance, dtype=np.float64)
+            reached = (moved > 0) & (distance <= 2 * moved)
+            if not np.any(reached):
+                continue
+            masked = np.where(reached, distance, np.inf)
+            flat = int(np.argmin(masked))
+            index = index_of(flat, masked.shape)
+            found.append(Kink(node.op.name, position, len(base), argument, index,
+                              float(np.broadcast_to(x, masked.shape)[index]),
+                              float(masked.reshape(-1)[flat]), node.site))
+    return found
