@@ -4,20 +4,22 @@ and checking gradients.
 The layers, bottom up (each module imports only from the layers below it)::
 
     errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> anomaly
-        -> registry -> ops/* -> special -> functional -> tensor_methods -> numpy_dispatch
-        -> gradcheck, nn, optim, data, compare, testing
+        -> registry -> ops/* -> special -> functional -> creation -> tensor_methods
+        -> numpy_dispatch -> gradcheck, nn, optim, data, compare, testing
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
-``__all__``) and of :mod:`tensorgrad.functional`, plus the engine's names below; the ops SciPy
-nests stay nested (``tensorgrad.special.erf``, :data:`tensorgrad.ops.NAMESPACES`). The public
+``__all__``), of :mod:`tensorgrad.functional` and of :mod:`tensorgrad.creation`, plus the
+engine's names below; the ops SciPy nests stay nested (``tensorgrad.special.erf``,
+:data:`tensorgrad.ops.NAMESPACES`). The public
 contract is written in the docstrings and in the README.
 """
 # tensor_methods attaches Tensor's methods, numpy_dispatch NumPy's protocols (__array__, ...)
 import importlib
 
-from . import functional, nn, numpy_dispatch, ops, optim, special, tensor_methods
+from . import creation, functional, nn, numpy_dispatch, ops, optim, special, tensor_methods
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import grad
+from .creation import *  # noqa: F401,F403
 from .defaults import default_generator, get_default_dtype, manual_seed, set_default_dtype
 from .errors import (
     AnomalyError,
@@ -67,6 +69,6 @@ __all__ = sorted([
     "is_grad_enabled", "manual_seed", "no_grad", "primitive", "record_sites", "set_default_dtype",
     "tensor", "watch_activations", "Finding", "LintReport", "lint",
     "AnomalyError", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly",
-    *ops.__all__, *functional.__all__,
+    *ops.__all__, *functional.__all__, *creation.__all__,
     "load", "save",
 ])

@@ -49,6 +49,8 @@ def as_generator(rng, where: str, argument: str = "rng") -> np.random.Generator:
     if isinstance(rng, Integral) and not isinstance(rng, bool) and rng < 0:
         raise ValueError(f"{where}: {argument} must be a non-negative int seed, got {rng}")
     if isinstance(rng, seeds) and not isinstance(rng, bool):
+        if isinstance(rng, Integral) and rng < 0:
+            raise ValueError(f"{where}: {argument} must be a non-negative int seed, got {rng}")
         return np.random.default_rng(rng)
     raise TypeError(f"{where}: {argument} must be None, an int seed or a numpy.random.Generator, "
                     f"got {type(rng).__name__}")

@@ -196,6 +196,10 @@ FUNCTIONS = {
     np.amax: lambda a, axis=None, keepdims=False: ops.max(a, axis=axis, keepdims=keepdims),
     np.min: lambda a, axis=None, keepdims=False: ops.min(a, axis=axis, keepdims=keepdims),
     np.amin: lambda a, axis=None, keepdims=False: ops.min(a, axis=axis, keepdims=keepdims),
+    np.var: lambda a, axis=None, ddof=0, keepdims=False:
+        ops.var(a, axis=axis, ddof=ddof, keepdims=keepdims),
+    np.std: lambda a, axis=None, ddof=0, keepdims=False:
+        ops.std(a, axis=axis, ddof=ddof, keepdims=keepdims),
     np.reshape: lambda a, shape=None, *, newshape=None:
         ops.reshape(a, shape=shape if newshape is None else newshape),
     np.ravel: lambda a: ops.reshape(a, shape=(-1,)),
@@ -204,8 +208,10 @@ FUNCTIONS = {
     np.swapaxes: lambda a, axis1, axis2: ops.swapaxes(a, axis1, axis2),
     np.expand_dims: lambda a, axis:
         ops.reshape(a, shape=np.expand_dims(_placeholder(a), axis).shape),
-    np.squeeze: lambda a, axis=None: ops.reshape(a, shape=np.squeeze(_placeholder(a), axis).shape),
+    np.squeeze: lambda a, axis=None: ops.squeeze(a, axis=axis),
     np.broadcast_to: lambda array, shape: ops.broadcast_to(array, shape=shape),
+    np.repeat: lambda a, repeats, axis=None: ops.repeat(a, repeats, axis=axis),
+    np.tile: lambda A, reps: ops.tile(A, reps),
     np.concatenate: _concatenate,
     np.stack: lambda arrays, axis=0: ops.stack(arrays, axis=axis),
     np.where: _where,

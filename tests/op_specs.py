@@ -162,6 +162,25 @@ binary("subtract", tg.subtract, np.subtract)
 binary("multiply", tg.multiply, np.multiply)
 binary("divide", tg.divide, np.divide,
        elements=((-2.0, 2.0), floats(-2.0, 2.0, avoid=[0.0], margin=0.5)))
+
+
+# Quotients (0.1·i + 0.05) / y are odd multiples of 1/8, 1/16 or 1/40: never within 1/40 of
+# an integer, where the rounded quotient jumps and finite differences would see the jump.
+_DIV_DIVISORS = st.sampled_from([0.4, -0.4, 0.8, -2.0])
+
+
+def _div_cases_for(shapes):
+    return cases(arrays(shapes[0], elements=LATTICE_X), arrays(shapes[1], elements=_DIV_DIVISORS),
+                 rounding_mode=st.sampled_from(["trunc", "floor"]))
+
+
+def _div_reference(x, y, rounding_mode):
+    return np.floor_divide(x, y) if rounding_mode == "floor" else np.trunc(x / y)
+
+
+spec("div", "div", tg.div,
+     broadcastable_shapes(2, max_dims=3, max_side=3).flatmap(_div_cases_for), _div_reference,
+     broadcast_cases=_div_cases_for)
 binary("power", tg.power, np.power, elements=((0.5, 2.0), (-2.0, 2.0)))
 binary("maximum", tg.maximum, np.maximum, elements=(LATTICE_X, LATTICE_Y))
 binary("minimum", tg.minimum, np.minimum, elements=(LATTICE_X, LATTICE_Y))
@@ -429,6 +448,39 @@ def _logsumexp_reference(x, axis=None, keepdims=False):
 spec("logsumexp", "logsumexp", tg.logsumexp, reduction_cases((-3.0, 3.0)),
      _logsumexp_reference)
 
+
+def _reduced_count(x, axis):
+    """How many values each result of a reduction over ``axis`` reduces."""
+    return x.size // max(np.sum(x, axis=axis if x.ndim else None, keepdims=True).size, 1)
+
+
+@st.composite
+def _spread_cases(draw, ddofs=(0, 1)):
+    """var/std cases: distinct values (no zero deviation) and at least 2 values reduced."""
+    case = draw(reduction_cases(DISTINCT, unique=True).filter(
+        lambda c: _reduced_count(c.args[0], c.params["axis"]) >= 2))
+    return Case(case.args, {**case.params, "ddof": draw(st.sampled_from(ddofs))})
+
+
+def _spread_reference(f):
+    return lambda x, axis=None, keepdims=False, ddof=0: f(
+        x, axis=axis if x.ndim else None, keepdims=keepdims, ddof=ddof)
+
+
+spec("var", "sum", tg.var, _spread_cases(), _spread_reference(np.var))
+spec("std", "sqrt", tg.std, _spread_cases(), _spread_reference(np.std))
+
+
+def _arg_reference(f):
+    """NumPy's argmax/argmin; a 0-d input's axis 0 or -1 means its only element."""
+    return lambda x, axis=None, keepdims=False: f(x, axis=axis if x.ndim else None,
+                                                  keepdims=keepdims)
+
+
+for _name, _f in [("argmax", np.argmax), ("argmin", np.argmin)]:
+    spec(_name, _name, getattr(tg, _name), reduction_cases(DISTINCT, allow_tuple=False),
+         _arg_reference(_f), differentiable=False, keeps_dtype=False)
+
 # ----------------------------------------------------------------------------------------
 # Shape ops
 # ----------------------------------------------------------------------------------------
@@ -462,6 +514,41 @@ def _transpose_cases(draw):
 
 spec("transpose", "transpose", tg.transpose, _transpose_cases(),
      lambda x, axes: np.transpose(x, axes))
+
+
+@st.composite
+def _squeeze_cases(draw):
+    x = draw(arrays(hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=2)))
+    ones = [i for i, n in enumerate(x.shape) if n == 1]
+    if not ones or draw(st.booleans()):
+        return Case((x,), {} if draw(st.booleans()) else {"axis": None})
+    axes = draw(st.lists(st.sampled_from(ones), min_size=1, unique=True))
+    axes = [a - x.ndim if draw(st.booleans()) else a for a in axes]
+    return Case((x,), {"axis": axes[0] if len(axes) == 1 else tuple(axes)})
+
+
+spec("squeeze", "reshape", tg.squeeze, _squeeze_cases(), np.squeeze)
+
+
+@st.composite
+def _flatten_cases(draw):
+    x = draw(arrays(hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=3)))
+    n = max(x.ndim, 1)
+    start = draw(st.integers(0, n - 1))
+    end = draw(st.integers(start, n - 1))
+    return Case((x,), {"start_dim": start - n if draw(st.booleans()) else start,
+                       "end_dim": end - n if draw(st.booleans()) else end})
+
+
+def _flatten_reference(x, start_dim=0, end_dim=-1):
+    """The shape PyTorch's flatten gives, by its definition."""
+    if x.ndim == 0:
+        return x.reshape(1)
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    return x.reshape(x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+
+
+spec("flatten", "reshape", tg.flatten, _flatten_cases(), _flatten_reference)
 
 
 @st.composite
@@ -568,6 +655,31 @@ def _concatenate_cases(draw):
 
 
 spec("concatenate", "concatenate", lambda *xs, axis: tg.concatenate(xs, axis=axis),
+     _concatenate_cases(), lambda *xs, axis: np.concatenate(xs, axis=axis))
+
+
+@st.composite
+def _repeat_cases(draw):
+    x = draw(arrays(SHAPES))
+    axis = draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1))) if x.ndim else None
+    n = x.size if axis is None else x.shape[axis]
+    repeats = draw(st.one_of(st.integers(0, 3),
+                             st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    return Case((x,), {"repeats": repeats, "axis": axis})
+
+
+spec("repeat", "getitem", tg.repeat, _repeat_cases(), np.repeat)
+
+
+@st.composite
+def _tile_cases(draw):
+    x = draw(arrays(SHAPES))
+    reps = draw(st.one_of(st.integers(1, 3), st.lists(st.integers(1, 2), max_size=4).map(tuple)))
+    return Case((x,), {"reps": reps})
+
+
+spec("tile", "broadcast_to", tg.tile, _tile_cases(), np.tile)
+spec("cat", "concatenate", lambda *xs, axis: tg.cat(xs, dim=axis),
      _concatenate_cases(), lambda *xs, axis: np.concatenate(xs, axis=axis))
 
 

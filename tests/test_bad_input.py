@@ -41,7 +41,7 @@ POOLED_AT = np.array([[[[0, 3], [11, 18]], [[6, 8], [16, 24]]]])  # as max_pool2
 # name -> (args, kwargs): a valid call, for the ops whose valid call is not simply X for each
 # array input (see _valid_call: an elementwise op added to a family needs no entry here)
 SPECIAL = {
-    "logical_not": ((X > 0.5,), {}), "flatten": ((X,), {}),
+    "logical_not": ((X > 0.5,), {}), "flatten": ((X,), {"start_dim": 0, "end_dim": -1}),
     "logical_and": ((X > 0.5, X > 0.2), {}), "logical_or": ((X > 0.5, X > 0.2), {}),
     "where": ((X > 0.5, X, X), {}),
     "clip": ((X,), {"lo": 0.2, "hi": 0.8}),
@@ -50,6 +50,10 @@ SPECIAL = {
     "special.polygamma": ((1, X), {}),
     "sum": ((X,), {"axis": 1}), "mean": ((X,), {"axis": 1}), "max": ((X,), {"axis": 1}),
     "min": ((X,), {"axis": 1}), "logsumexp": ((X,), {"axis": 1}),
+    "argmax": ((X,), {"axis": 1, "keepdims": False}), "argmin": ((X,), {"axis": 0}),
+    "squeeze": ((X[None],), {"axis": 0}), "div": ((X, PROB), {"rounding_mode": "floor"}),
+    "var": ((X,), {"axis": 1, "ddof": 1}), "std": ((X,), {"axis": 0, "ddof": 0}),
+    "repeat": ((X,), {"repeats": 2, "axis": 1}), "tile": ((X,), {"reps": (2, 1)}),
     "softmax": ((X,), {"axis": 1}), "log_softmax": ((X,), {"axis": 1}),
     "reshape": ((X,), {"shape": (3, 2)}), "transpose": ((X,), {"axes": (1, 0)}),
     "swapaxes": ((X, 0, 1), {}), "expand_dims": ((X, 0), {}),
@@ -58,6 +62,7 @@ SPECIAL = {
     "index_add": ((X[0],), {"shape": (2, 3), "index": 0}),
     "matmul": ((X, X.T), {}), "linear": ((X, SQ), {}),
     "concatenate": (([X, X],), {"axis": 0}), "stack": (([X, X],), {"axis": 0}),
+    "cat": (([X, X],), {"dim": 0}),
     "correlate2d": ((SQ, X), {"mode": "valid"}), "convolve2d": ((SQ, X), {"mode": "full"}),
     "conv2d": ((IMG, W), {"stride": 1, "padding": 1}),
     "conv_transpose2d": ((IMG, W_T), {"stride": 2, "padding": 1}),
@@ -245,6 +250,86 @@ def test_every_public_op_has_a_valid_call():
 def test_the_count():
     """The number of calls tried (each case runs without and with requires_grad)."""
     assert len(CASES) > 1000
+
+
+# -- creation functions and Tensor methods: each argument in turn replaced by a bad value ------
+
+CREATION = {
+    "zeros": ((2, 3), {"dtype": np.float32}), "ones": ((2,), {"requires_grad": True}),
+    "empty": (((2, 3),), {}), "full": (((2,), 1.5), {}), "eye": ((2, 3), {}),
+    "zeros_like": ((X,), {"dtype": np.float32}), "ones_like": ((X,), {}),
+    "full_like": ((X, 2.0), {}), "arange": ((0, 5, 2), {}), "linspace": ((0.0, 1.0, 5), {}),
+    "rand": ((2, 3), {"rng": 0}), "randn": ((4,), {"rng": 0, "dtype": np.float32}),
+    "randint": ((0, 10, (3,)), {"rng": 0}),
+}
+
+# method -> (args, kwargs, the op it runs, which may name the error instead)
+METHODS = {
+    "view": ((3, 2), {}, "reshape"), "permute": ((1, 0), {}, "transpose"),
+    "unsqueeze": ((0,), {}, "expand_dims"), "squeeze": ((), {"dim": 0}, "squeeze"),
+    "expand": ((4, 2, 3), {}, "broadcast_to"), "flatten": ((0, 1), {}, "flatten"),
+    "argmax": ((), {"dim": 1, "keepdim": True}, "argmax"),
+    "argmin": ((0,), {}, "argmin"), "max": ((1,), {"keepdim": True}, "max"),
+    "min": ((), {"dim": 0}, "min"), "sum": ((), {"dim": 1, "keepdim": True}, "sum"),
+    "mean": ((), {"dim": 0}, "mean"), "var": ((), {"dim": 1, "correction": 0}, "var"),
+    "std": ((0,), {"ddof": 1}, "std"), "repeat": ((2,), {"axis": 1}, "repeat"),
+    "tile": ((2, 1), {}, "tile"), "transpose": ((1, 0), {}, "transpose"),
+    "softmax": ((), {"dim": 1}, "softmax"), "to": ((np.float32,), {}, "cast"),
+    "size": ((1,), {}, "size"),
+}
+
+
+def _argument_cases(table):
+    for name, (args, kwargs, *_) in table.items():
+        for i in range(len(args)):
+            for label in BAD_PARAMS:
+                yield pytest.param(name, i, label, id=f"{name}-arg{i}-{label}")
+        for key in kwargs:
+            for label in BAD_PARAMS:
+                yield pytest.param(name, key, label, id=f"{name}-{key}-{label}")
+
+
+def _with_bad(args, kwargs, where, label):
+    args, kwargs = list(args), dict(kwargs)
+    if isinstance(where, int):
+        args[where] = BAD_PARAMS[label]
+    else:
+        kwargs[where] = BAD_PARAMS[label]
+    return args, kwargs
+
+
+def _judge(call, names):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = call()
+    except (*CLEAR, ZeroDivisionError) as e:
+        assert any(n in str(e) for n in names), (
+            f"{type(e).__name__} without the function's name: {e}")
+        return
+    except Exception as e:  # an internal crash
+        pytest.fail(f"{names[0]}: {type(e).__name__}: {e}")
+    for t in out if isinstance(out, tuple) else (out,):
+        if isinstance(t, tg.Tensor):
+            assert t.dtype.kind in "biuf", f"{names[0]} returned a tensor of dtype {t.dtype}"
+
+
+@pytest.mark.parametrize(("name", "where", "label"), list(_argument_cases(CREATION)))
+def test_creation_bad_argument_gives_a_result_or_a_clear_error(name, where, label):
+    args, kwargs = _with_bad(*CREATION[name], where, label)
+    _judge(lambda: getattr(tg, name)(*args, **kwargs), (name,))
+
+
+@pytest.mark.parametrize(("name", "where", "label"), list(_argument_cases(METHODS)))
+def test_method_bad_argument_gives_a_result_or_a_clear_error(name, where, label):
+    base, kwargs, op = METHODS[name]
+    args, kwargs = _with_bad(base, kwargs, where, label)
+    t = tg.tensor(X, requires_grad=True)
+    _judge(lambda: getattr(t, name)(*args, **kwargs), (name, op))
+
+
+def test_every_creation_function_has_a_bad_input_call():
+    assert set(CREATION) == set(tg.creation.__all__)
 
 
 # -- the engine, layers, optimisers and data: named cases -----------------------------------

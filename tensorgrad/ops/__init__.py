@@ -6,8 +6,9 @@ and the package ``tensorgrad`` re-exports them: adding an op to a family touches
 SciPy nests them: their ops are public as ``tensorgrad.<namespace>.<name>`` only. The
 composites built on top of these ops live one layer up, in :mod:`tensorgrad.functional`.
 """
-from . import conv, elementwise, linalg, loss, math, pool, reduce, shape, signal, special
+from . import conv, division, elementwise, linalg, loss, math, pool, reduce, shape, signal, special
 from .conv import *  # noqa: F401,F403
+from .division import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
@@ -17,7 +18,7 @@ from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .signal import *  # noqa: F401,F403
 
-FAMILIES = (elementwise, math, reduce, shape, linalg, signal, conv, pool, loss)
+FAMILIES = (elementwise, division, math, reduce, shape, linalg, signal, conv, pool, loss)
 """The op modules whose ops are public at the top level, in the order the documentation
 lists them."""
 
