@@ -302,4 +302,8 @@ def test_errors_are_clear():
 
 def test_repr():
     opt = optim.SGD([nn.Parameter(np.ones(2))], lr=0.1, momentum=0.9)
-    assert repr(opt) == "SGD(1 parameters, lr=0.1, momentum=0.9, weight_decay=0.0)"
+    assert repr(opt) == ("SGD(1 parameters, lr=0.1, momentum=0.9, dampening=0.0, "
+                         "weight_decay=0.0, nesterov=False)")
+    opt.add_param_group({"params": [nn.Parameter(np.ones(3))], "lr": 0.5})
+    assert repr(opt).startswith("SGD(group 0: 1 parameters, lr=0.1, ")
+    assert "; group 1: 1 parameters, lr=0.5, momentum=0.9" in repr(opt)
