@@ -443,6 +443,8 @@ def _as_from_a_file(d):
     numbers and lists as 0-d and 1-d arrays."""
     if isinstance(d, dict):
         return {str(k): _as_from_a_file(v) for k, v in d.items()}
+    if isinstance(d, list) and d and isinstance(d[0], dict):  # param_groups
+        return [_as_from_a_file(g) for g in d]
     return np.asarray(d)
 
 
@@ -455,6 +457,7 @@ def test_state_dict_resumes_as_if_uninterrupted(name, o0, o1, through_a_file):
     assert saved["param_groups"][1]["params"] == [1]
     if through_a_file:
         saved = _as_from_a_file(saved)
+        assert isinstance(saved["param_groups"][1]["lr"], np.ndarray)
     params, opt = _two_groups(lambda a: nn.Parameter(a.copy()), name, o0, {}, optim)
     params[0].data[...], params[1].data[...] = w5.data, b5.data
     opt.load_state_dict(saved)  # group 1's options come from the state dict

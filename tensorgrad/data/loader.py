@@ -206,6 +206,16 @@ def default_collate(samples):
     (PyTorch's dtypes), NumPy scalars a Tensor of their dtype; tuples and lists are collated
     field by field into a list, dicts key by key; strings stay a list.
 
+    Parameters
+    ----------
+    samples : list
+        The samples of one batch, as the dataset's ``__getitem__`` returns them.
+
+    Returns
+    -------
+    Tensor, list or dict
+        The batch, with the batch along the first axis of every Tensor.
+
     Raises
     ------
     TypeError

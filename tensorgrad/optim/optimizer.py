@@ -122,7 +122,7 @@ class Optimizer:
             raise ValueError(f"{owner}: got an empty parameter list (did the model register "
                              "its Parameters, and is the parameters() iterator exhausted?)")
         self.defaults: dict[str, Any] = dict(defaults)
-        self._check_group(dict(self.defaults))  # bad defaults raise even if every group overrides
+        self._check_group(self.defaults)  # bad defaults raise even if every group overrides them
         self.state: dict[int, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         self.params: list[Tensor] = []
