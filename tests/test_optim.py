@@ -638,3 +638,51 @@ def test_new_optimisers_keep_float32_and_write_in_place(make):
     assert all(p.dtype == np.float32 for p in model.parameters())
     for s in opt.state.values():
         assert all(v.dtype == np.float32 for v in s.values() if isinstance(v, np.ndarray))
+
+
+# -- a PyTorch training loop: loader, parameter groups, AdamW, a schedule ----------------------
+
+def _training_loop(nn_, optim_, data_, cross_entropy, tensor, x, y, init, epochs=4,
+                   float64=lambda m: m):
+    """The same script for both libraries: two groups (no decay on biases), AdamW, a cosine
+    schedule stepped per epoch, a loader iterated for several epochs."""
+    model = float64(nn_.Sequential(nn_.Linear(4, 8), nn_.ReLU(), nn_.Linear(8, 3)))
+    model.load_state_dict({k: tensor(v) for k, v in init.items()})
+    named = dict(model.named_parameters())
+    decay = [p for n, p in named.items() if n.endswith("weight")]
+    no_decay = [p for n, p in named.items() if n.endswith("bias")]
+    opt = optim_.AdamW([{"params": decay}, {"params": no_decay, "weight_decay": 0.0}],
+                       lr=0.05, weight_decay=0.1)
+    sched = optim_.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    loader = data_.DataLoader(data_.TensorDataset(tensor(x), tensor(y)), batch_size=8)
+    losses = []
+    for _ in range(epochs):
+        total = 0.0
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(xb)
+        sched.step()
+        losses.append(total / len(x))
+    return losses, {k: np.array(v.detach().numpy() if hasattr(v, "detach") else v)
+                    for k, v in model.state_dict().items()}
+
+
+def test_a_pytorch_training_loop_runs_and_matches_torch():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((44, 4))
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)
+    ref = nn.Sequential(nn.Linear(4, 8, rng=1), nn.ReLU(), nn.Linear(8, 3, rng=2))
+    init = ref.state_dict()
+    losses, final = _training_loop(nn, optim, tg.data, tg.cross_entropy, tg.tensor, x, y, init)
+    assert losses[-1] < 0.7 * losses[0]
+    torch = pytest.importorskip("torch")
+    tlosses, tfinal = _training_loop(torch.nn, torch.optim, torch.utils.data,
+                                     torch.nn.functional.cross_entropy, torch.tensor, x, y,
+                                     init, float64=lambda m: m.double())
+    np.testing.assert_allclose(losses, tlosses, rtol=1e-10)
+    for k in final:
+        np.testing.assert_allclose(final[k], tfinal[k], rtol=1e-9,
+                                   atol=1e-12 * np.abs(tfinal[k]).max(), err_msg=k)
