@@ -13,6 +13,10 @@ Run from the repository root::
     python examples/mnist_cnn.py --plot docs/images/mnist_cnn.png --save cnn.npz
     python examples/mnist_cnn.py --load cnn.npz --epochs 0   # evaluate a saved model
 
+A path that does not exist (``--data``, ``--load``, the folder of ``--save`` or ``--plot``),
+a file that cannot be read, or data or saved weights that do not fit ``--classes`` stop the
+run before training with one line on stderr saying why, and exit status 2.
+
 The model (``--model expr``, the default)
 -----------------------------------------
 Written as tensorgrad expressions, exactly as the derivation states it; no layer classes::
