@@ -378,6 +378,16 @@ NAMED = [
     ("SGD(lr=-1)", lambda: tg.optim.SGD([_leaf()], lr=-1), ValueError,
      r"SGD: invalid learning rate"),
     ("SGD(None)", lambda: tg.optim.SGD(None, lr=0.1), TypeError, r"SGD: params must be"),
+    ("AdamW(betas=0.9)", lambda: tg.optim.AdamW([_leaf()], betas=0.9), ValueError,
+     r"AdamW: betas must be a pair \(beta1, beta2\), got 0\.9"),
+    ("RMSprop(momentum=-1)", lambda: tg.optim.RMSprop([_leaf()], momentum=-1), ValueError,
+     r"RMSprop: invalid momentum -1"),
+    ("StepLR(step_size=0)", lambda: tg.optim.lr_scheduler.StepLR(
+        tg.optim.SGD([_leaf()]), step_size=0), ValueError,
+     r"StepLR: expected a positive integer step_size, got 0"),
+    ("DataLoader(batch_size=0)", lambda: tg.data.DataLoader(tg.data.TensorDataset(np.ones(4)),
+                                                            batch_size=0), ValueError,
+     r"DataLoader: batch_size must be >= 1, got 0"),
     ("SGD.step on a read-only parameter", _read_only_step, ValueError,
      r"SGD\.step: params\[0\]: this tensor's data is a read-only array"),
 ]
