@@ -16,6 +16,9 @@ contract is written in the docstrings and in the README.
 # tensor_methods attaches Tensor's methods, numpy_dispatch NumPy's protocols (__array__, ...)
 import importlib
 
+# dtypes under PyTorch's names (NumPy's dtypes: ``tg.float32 is numpy.float32``)
+from numpy import float16, float32, float64, int8, int16, int32, int64, uint8  # noqa: E402
+
 from . import creation, functional, nn, numpy_dispatch, ops, optim, special, tensor_methods
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import grad
@@ -48,6 +51,8 @@ from .viz import (
     lint,
     watch_activations,
 )
+
+double, long = float64, int64
 
 __version__ = "0.1.0"
 
