@@ -10,9 +10,10 @@ from numbers import Integral
 
 import numpy as np
 
-from .. import functional, ops
+from .. import ops
 from ..errors import ShapeError
 from ..tensor import shape_of
+from . import functional as nn_functional
 from ._utils import RngLike, float_dtype, make_rng, pair, positive_int
 from .functional import (
     _padding_idx,
@@ -642,30 +643,31 @@ class Tanh(Module):
 
 
 class _AlongDim(Module):
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
-        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, Integral):
-            raise TypeError(f"{type(self).__name__}: dim must be an int, got {dim!r}")
-        self.dim = int(dim)
+        if dim is not None and (isinstance(dim, (bool, np.bool_)) or not isinstance(dim, Integral)):
+            raise TypeError(f"{type(self).__name__}: dim must be an int or None, got {dim!r}")
+        self.dim = None if dim is None else int(dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class Softmax(_AlongDim):
-    """exp(x) / sum(exp(x)) along ``dim`` (default -1), stable for large logits
-    (:func:`tensorgrad.softmax`). Same shape as the input."""
+    """exp(x) / sum(exp(x)) along ``dim``, stable for large logits, ``torch.nn.Softmax``.
+    Without ``dim``, PyTorch's implicit choice with its warning (dim 0 for 0-, 1- and 3-D
+    inputs, else 1; :func:`tensorgrad.nn.functional.softmax`). Same shape as the input."""
 
     def forward(self, x):
-        return functional.softmax(x, axis=self.dim)
+        return nn_functional.softmax(x, self.dim)
 
 
 class LogSoftmax(_AlongDim):
-    """x - logsumexp(x) along ``dim`` (default -1) (:func:`tensorgrad.log_softmax`).
+    """x - logsumexp(x) along ``dim``, ``torch.nn.LogSoftmax``; ``dim`` as :class:`Softmax`.
     Same shape as the input."""
 
     def forward(self, x):
-        return functional.log_softmax(x, axis=self.dim)
+        return nn_functional.log_softmax(x, self.dim)
 
 
 class Flatten(Module):
