@@ -4,7 +4,8 @@ and checking gradients.
 The layers, bottom up (each module imports only from the layers below it)::
 
     errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> registry
-        -> ops/* -> special -> functional -> tensor_methods -> numpy_dispatch
+        -> ops/* -> special -> functional -> tensor_methods -> numpy_dispatch -> forward
+        -> transforms
         -> gradcheck, nn, optim, data, compare, testing
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
@@ -25,6 +26,7 @@ from .ops import *  # noqa: F401,F403
 from .registry import OPS, Op, primitive
 from .state import enable_grad, is_grad_enabled, no_grad, record_sites
 from .tensor import Tensor, tensor
+from .transforms import hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .viz import (
     Finding,
     GradientHistory,
@@ -57,5 +59,6 @@ __all__ = sorted([
     "gradgradcheck", "gradient_report", "graph",
     "is_grad_enabled", "manual_seed", "no_grad", "primitive", "record_sites", "set_default_dtype",
     "tensor", "watch_activations", "Finding", "LintReport", "lint",
+    "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp",
     *ops.__all__, *functional.__all__,
 ])
