@@ -65,8 +65,10 @@ def _as_tuple(value, label, what):
     for i, el in enumerate(items):
         if not isinstance(el, Tensor):
             where = f"its entry {i}" if is_tuple else "it"
+            shown = _describe(el) if isinstance(el, np.ndarray) else (
+                f"{type(el).__name__} {_describe(el)}")
             raise TypeError(f"{what}: {label} must be a Tensor or a tuple of Tensors; {where} is "
-                            f"{type(el).__name__} {_describe(el)}")
+                            f"{shown}")
     return is_tuple, items
 
 
