@@ -448,27 +448,35 @@ def test_builtin_jvps_agree_with_their_vjps(spec, data):
 # -- the README's example: a new op checked to second order -------------------------------------
 
 def test_readme_log_cosh_to_second_order(capsys):
-    import numpy as np
-
-    import tensorgrad as tg
-
     @tg.primitive
-    def log_cosh_demo(x):
+    def log_cosh(x):
         """log(cosh(x)), stable for large |x|: logaddexp(x, -x) - log 2."""
         return np.logaddexp(x, -x) - np.log(2.0)
 
-    log_cosh_demo.defvjp(lambda g, out, x: g * tg.tanh(x))  # tensorgrad ops: differentiable again
-    log_cosh_demo.defjvp(lambda t, out, x: t * tg.tanh(x))  # forward mode: d/dx · tangent
+    log_cosh.defvjp(lambda g, out, x: g * tg.tanh(x))  # tensorgrad ops: differentiable again
+    log_cosh.defjvp(lambda t, out, x: t * tg.tanh(x))  # forward mode: the tangent times d/dx
 
     x = tg.tensor([-30.0, -0.5, 0.0, 0.7, 30.0], requires_grad=True)
-    f = lambda x: tg.sum(log_cosh_demo(x) * x)  # noqa: E731
+    f = lambda x: tg.sum(log_cosh(x) * x)  # noqa: E731
     print(tg.gradcheck(f, [x], check_forward_ad=True),
           tg.gradgradcheck(f, [x], check_forward_ad=True))
-    print(tg.hessian(lambda x: tg.sum(log_cosh_demo(x)), x).data.diagonal())  # 1 - tanh²
-    print(tg.jvp(log_cosh_demo, x, np.ones(5))[1])
+    print(tg.hessian(lambda x: tg.sum(log_cosh(x)), x).data.diagonal())  # 1 - tanh²
+    print(tg.jvp(log_cosh, x, np.ones(5))[1])
 
-    out = capsys.readouterr().out
-    assert out.splitlines()[0] == "True True"
-    np.testing.assert_allclose(tg.hessian(lambda x: tg.sum(log_cosh_demo(x)), x).data,
-                               np.diag(1 - np.tanh(x.data) ** 2), rtol=0, atol=1e-15)
-    close(tg.jvp(log_cosh_demo, x, np.ones(5))[1], np.tanh(x.data))
+    log_cosh.defjvp(lambda t, out, x: t * tg.tanh(x) ** 2)  # a planted mistake
+    with pytest.raises(tg.GradcheckError) as info:
+        tg.gradcheck(f, [x], check_forward_ad=True)
+
+    assert capsys.readouterr().out == (
+        "True True\n"
+        "[0.         0.78644773 1.         0.63473959 0.        ]\n"
+        "tensor([-1.        , -0.46211716,  0.        ,  0.60436778,  1.        ], dtype=float64)\n")
+    h = tg.hessian(lambda x: tg.sum(log_cosh(x)), x).data
+    np.testing.assert_allclose(h, np.diag(1 - np.tanh(x.data) ** 2), rtol=0, atol=1e-15)
+    text = str(info.value)
+    assert "the JVP and the VJP of 'log_cosh' for its input 0 disagree" in text
+    assert "⟨u, J·v⟩ from the JVP:  0.6595592043" in text
+    assert "⟨Jᵀ·u, v⟩ from the VJP: 0.6673750126" in text
+    assert text.endswith("it agrees with the VJP, so the JVP is the wrong rule\n"
+                         "    u = [ 0.361595  1.304     0.947081 -0.703735 -1.265421]\n"
+                         "    v = [ 0.12573  -0.132105  0.640423  0.1049   -0.535669]")
