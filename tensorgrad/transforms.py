@@ -141,7 +141,7 @@ def _vectors(what, v, refs, refs_tuple, kind, create_graph):
         if value.shape != r.shape:
             raise ShapeError(f"{what}: {label} has shape {value.shape}, expected the shape of "
                              f"{kind} {i}, {r.shape}")
-        found.append(value if value.dtype == r.dtype else value.astype(r.dtype))
+        found.append(value if isinstance(value, Tensor) else value.astype(r.dtype))  # a copy
     return found
 
 
@@ -265,7 +265,7 @@ def _jacobian_blocks(what, ys, xs, create_graph, strict, strategy) -> list:
             if strict and not used[k][j]:
                 raise BackwardError(f"{what}: strict=True, and output {k} does not depend on "
                                     f"input {j}")
-            if blocks[k][j] is None or (strategy == "forward-mode" and y.size * x.size == 0):
+            if blocks[k][j] is None:
                 blocks[k][j] = Tensor._make(np.zeros(y.shape + x.shape, dtype=x.dtype))
     return blocks
 
