@@ -140,6 +140,9 @@ def test_defjvp_argnum_and_create_graph_through_forward_mode():
     _, t = tg.jvp(lambda a: tg.exp(a) * a, xg, V1, create_graph=True)
     (d,) = tg.grad(tg.sum(t), xg)
     close(d, np.exp(XA) * (2 + XA) * V1)
+    _, t = tg.jvp(lambda a: tg.exp(tg.maximum(a, -10.0)) * a, xg, V1, create_graph=True)  # double VJP
+    (d,) = tg.grad(tg.sum(t), xg)
+    close(d, np.exp(XA) * (2 + XA) * V1)
 
 
 # -- against PyTorch ---------------------------------------------------------------------------
