@@ -262,6 +262,8 @@ def test_inputs_stay_writeable_after_a_transform():
 def test_a_graph_escape_inside_func_is_an_error():
     with pytest.raises(tg.GraphEscapeError):
         tg.jacobian(lambda a: tg.tensor(np.asarray(a)) * a, tg.tensor(XA))
+    with pytest.raises(tg.GraphEscapeError):
+        tg.value_and_grad(lambda a: tg.sum(tg.tensor(np.asarray(a)) * a))(XA)
 
 
 # -- value_and_grad --------------------------------------------------------------------------------
@@ -483,3 +485,20 @@ def test_readme_log_cosh_to_second_order(capsys):
     assert text.endswith("it agrees with the VJP, so the JVP is the wrong rule\n"
                          "    u = [ 0.361595  1.304     0.947081 -0.703735 -1.265421]\n"
                          "    v = [ 0.12573  -0.132105  0.640423  0.1049   -0.535669]")
+
+
+def test_finite_differences_that_cannot_be_taken_are_said_so():
+    @tg.primitive
+    def checked_sqrt_t(x):
+        if np.any(x < 0):
+            raise ValueError("negative input")
+        return np.sqrt(x)
+
+    checked_sqrt_t.defvjp(lambda g, out, x: g / (2 * out))
+    checked_sqrt_t.defjvp(lambda t, out, x: t / out)  # wrong by a factor 2
+    x = tg.tensor([1e-9, 1e-9, 1e-9], requires_grad=True)
+    with pytest.raises(tg.GradcheckError, match=r"(?s)disagree.*finite differences, which would "
+                                                r"decide which rule is wrong, could not be taken "
+                                                r"along v: 'checked_sqrt_t' raised ValueError: "
+                                                r"negative input"):
+        tg.gradcheck(checked_sqrt_t, [x], check_forward_ad=True)

@@ -109,8 +109,12 @@ def _where(node, position, count) -> str:
 
 def _verdict(node, args, idx, pair, s) -> str:
     """What finite differences along v say about which rule is wrong."""
-    with np.errstate(all="ignore"):
-        numerical = _directional_difference(node, args, idx, pair, s.eps)
+    try:
+        with np.errstate(all="ignore"):
+            numerical = _directional_difference(node, args, idx, pair, s.eps)
+    except Exception as e:  # the forward refuses x ± h·v (outside its domain)
+        return (f"  finite differences, which would decide which rule is wrong, could not be "
+                f"taken along v: '{node.op.name}' raised {type(e).__name__}: {e}")
     near_jvp = abs(pair.jvp - numerical) <= s.allowed(numerical)
     near_vjp = abs(pair.vjp - numerical) <= s.allowed(numerical)
     if near_jvp and not near_vjp:
