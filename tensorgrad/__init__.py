@@ -5,7 +5,8 @@ The layers, bottom up (each module imports only from the layers below it)::
 
     errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> anomaly
         -> registry -> ops/* -> special -> functional -> creation -> tensor_methods
-        -> numpy_dispatch -> gradcheck, nn, optim, data, compare, testing
+        -> numpy_dispatch -> forward -> transforms
+        -> gradcheck, nn, optim, data, compare, testing
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
 ``__all__``), of :mod:`tensorgrad.functional` and of :mod:`tensorgrad.creation`, plus the
@@ -39,6 +40,7 @@ from .registry import OPS, Op, primitive
 from .serialization import load, save
 from .state import enable_grad, is_grad_enabled, no_grad, record_sites
 from .tensor import Tensor, tensor
+from .transforms import hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .viz import (
     Finding,
     GradientHistory,
@@ -76,4 +78,5 @@ __all__ = sorted([
     "AnomalyError", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly",
     *ops.__all__, *functional.__all__, *creation.__all__,
     "load", "save",
+    "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp",
 ])

@@ -62,6 +62,7 @@ def _matmul_vjp_b(g, out, a, b):
 
 
 matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)
+matmul.defjvp(lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t))
 
 
 @primitive

@@ -83,6 +83,7 @@ def sum(x, axis=None, keepdims=False):
 
 
 sum.defvjp(lambda g, out, x, axis, keepdims: _unreduce(g, x, axis, keepdims))
+sum.defjvp(lambda t, out, x, axis, keepdims: sum(t, axis=axis, keepdims=keepdims))
 
 
 @primitive
