@@ -33,6 +33,7 @@ import warnings
 
 import numpy as np
 import scipy
+import scipy.special
 
 from . import functional, ops
 from . import tensor as _tensor_module
@@ -147,7 +148,6 @@ UFUNCS = {
     np.matmul: ops.matmul,
     np.negative: ops.negative,
     np.positive: lambda x: x,
-    np.square: lambda x: ops.multiply(x, x),
     np.exp: ops.exp,
     np.log: ops.log,
     np.sqrt: ops.sqrt,
@@ -173,8 +173,13 @@ UFUNCS = {
 UFUNCS.update({getattr(np, name): getattr(ops, name) for name in ops.__all__
                if isinstance(getattr(np, name, None), np.ufunc)
                and getattr(np, name) not in UFUNCS})  # an op named as a ufunc runs for it
+UFUNCS.update({getattr(scipy.special, name): getattr(ops.special, name)
+               for name in ops.special.__all__
+               if isinstance(getattr(scipy.special, name, None), np.ufunc)})
 """NumPy ufunc -> the tensorgrad op it runs when called on Tensors (``ufunc(*inputs)``).
-A tensorgrad op named like a NumPy ufunc (``log1p``) joins the table by its name."""
+A tensorgrad op named like a NumPy ufunc (``log1p``; ``mod``, an alias, is np.remainder) joins
+the table by its name, and an op of ``tensorgrad.special`` named like a ``scipy.special`` ufunc
+by its name there (``scipy.special.erf(t)`` runs ``tensorgrad.special.erf``)."""
 
 REDUCTIONS = {
     np.add: ops.sum,
@@ -207,6 +212,11 @@ FUNCTIONS = {
     np.clip: _clip,
     np.dot: _dot,
     np.linalg.norm: _norm,
+    np.round: lambda a, decimals=0: ops.round(a, decimals=decimals),
+    getattr(np, "around", np.round): lambda a, decimals=0: ops.round(a, decimals=decimals),
+    np.sinc: lambda x: ops.sinc(x),
+    np.nan_to_num: lambda x, nan=0.0, posinf=None, neginf=None:
+        ops.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf),
 }
 """NumPy function -> an adapter with NumPy's signature (the arguments tensorgrad supports)
 that runs the tensorgrad op. Other arguments raise a TypeError naming them."""
@@ -218,8 +228,6 @@ ON_VALUES = frozenset(f for f in (
     np.argwhere, np.argmax, np.argmin, np.argsort, np.searchsorted,
     np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
     np.may_share_memory, np.shares_memory,
-    # piecewise constant: zero gradient almost everywhere, so values lose nothing
-    np.floor, np.ceil, np.trunc, np.rint, np.round, getattr(np, "around", np.round),
     # new arrays of a Tensor's shape and dtype
     np.zeros_like, np.ones_like, np.empty_like, np.full_like,
 ))
@@ -231,7 +239,8 @@ gradient by nature) and return what NumPy returns."""
 
 def _np_name(func, method="__call__"):
     if isinstance(func, np.ufunc):
-        return f"np.{func.__name__}" + ("" if method == "__call__" else f".{method}")
+        module = "np" if getattr(np, func.__name__, None) is func else "scipy.special"
+        return f"{module}.{func.__name__}" + ("" if method == "__call__" else f".{method}")
     module = getattr(func, "__module__", None) or "numpy"
     prefix = "np" + module[len("numpy"):] if module.startswith("numpy") else module
     return f"{prefix}.{func.__name__}"

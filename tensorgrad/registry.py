@@ -33,6 +33,7 @@ function.
 from __future__ import annotations
 
 import inspect
+import sys
 
 from .autograd import apply
 
@@ -182,9 +183,16 @@ def _register(op):
     old = OPS.get(op.name)
     if old is not None and old.builtin:
         raise ValueError(
-            f"primitive: the name '{op.name}' belongs to the built-in op tensorgrad.{op.name}; "
+            f"primitive: the name '{op.name}' belongs to the built-in op {_public_name(old)}; "
             f"give your op another name (e.g. @primitive(name='my_{op.name}'))")
     OPS[op.name] = op
+
+
+def _public_name(op):
+    """``tensorgrad.<name>``, or ``tensorgrad.<namespace>.<name>`` for an op of a family that
+    declares a ``NAMESPACE`` (``tensorgrad.special.erf``)."""
+    namespace = getattr(sys.modules.get(op.__module__), "NAMESPACE", None)
+    return f"tensorgrad.{namespace}.{op.name}" if namespace else f"tensorgrad.{op.name}"
 
 
 def _signature(fn):

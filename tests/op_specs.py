@@ -269,6 +269,112 @@ unary("logical_not", tg.logical_not, np.logical_not, elements=_TRUTHY, different
 unary("sign", tg.sign, np.sign, elements=SMALL_INTS, differentiable=False)
 
 # ----------------------------------------------------------------------------------------
+# NumPy's mathematical functions (tensorgrad/ops/math.py)
+# ----------------------------------------------------------------------------------------
+# Domains keep clear of poles (tan at ±π/2), of the ends of the inverse functions' domains
+# and of the jumps of the modular and rounding ops, where finite differences measure the
+# jump: the conventions there are tested in test_math_ops.py.
+
+unary("sin", tg.sin, np.sin, elements=(-4.0, 4.0))
+unary("cos", tg.cos, np.cos, elements=(-4.0, 4.0))
+unary("tan", tg.tan, np.tan, elements=(-1.3, 1.3))
+unary("arcsin", tg.arcsin, np.arcsin, elements=(-0.9, 0.9))
+unary("arccos", tg.arccos, np.arccos, elements=(-0.9, 0.9))
+unary("arctan", tg.arctan, np.arctan, elements=(-3.0, 3.0))
+unary("sinh", tg.sinh, np.sinh, elements=(-3.0, 3.0))
+unary("cosh", tg.cosh, np.cosh, elements=(-3.0, 3.0))
+unary("arcsinh", tg.arcsinh, np.arcsinh, elements=(-3.0, 3.0))
+unary("arccosh", tg.arccosh, np.arccosh, elements=(1.1, 4.0))
+unary("arctanh", tg.arctanh, np.arctanh, elements=(-0.9, 0.9))
+unary("sinc", tg.sinc, np.sinc, elements=(-3.0, 3.0))
+# around 0, where the derivative switches from its Maclaurin series to the formula
+unary("sinc_near_0", tg.sinc, np.sinc, covers="sinc",
+      elements=st.one_of(st.just(0.0), st.floats(-0.1, 0.1)))
+unary("expm1", tg.expm1, np.expm1, elements=(-3.0, 3.0))
+unary("exp2", tg.exp2, np.exp2, elements=(-3.0, 3.0))
+unary("log2", tg.log2, np.log2, elements=(0.1, 3.0))
+unary("log10", tg.log10, np.log10, elements=(0.1, 3.0))
+unary("square", tg.square, np.square)
+unary("reciprocal", tg.reciprocal, np.reciprocal,
+      elements=floats(-2.0, 2.0, avoid=[0.0], margin=0.3))
+
+binary("hypot", tg.hypot, np.hypot,
+       elements=(floats(-2.0, 2.0, avoid=[0.0], margin=0.1), (-2.0, 2.0)))
+# y away from 0: arctan2 jumps by 2π across the negative x axis
+binary("arctan2", tg.arctan2, np.arctan2,
+       elements=(floats(-2.0, 2.0, avoid=[0.0], margin=0.1), (-2.0, 2.0)))
+binary("logaddexp", tg.logaddexp, np.logaddexp, elements=((-3.0, 3.0), (-3.0, 3.0)))
+binary("logaddexp2", tg.logaddexp2, np.logaddexp2, elements=((-3.0, 3.0), (-3.0, 3.0)))
+
+# x on the lattice 0.1·i + 0.05 and y in ±{0.5, 1, 2, 4}: x/y stays at least 0.0125 from an
+# integer, so the modular ops are at least 0.05 in x from a jump.
+MOD_X = LATTICE_X
+MOD_Y = st.sampled_from([0.5, 1.0, 2.0, 4.0, -0.5, -1.0, -2.0, -4.0])
+binary("remainder", tg.remainder, np.remainder, elements=(MOD_X, MOD_Y))
+binary("mod_operator", lambda x, y: x % y, np.mod, elements=(MOD_X, MOD_Y), covers="remainder")
+binary("fmod", tg.fmod, np.fmod, elements=(MOD_X, MOD_Y))
+binary("floor_divide", tg.floor_divide, np.floor_divide, elements=(MOD_X, MOD_Y))
+binary("floor_divide_operator", lambda x, y: x // y, np.floor_divide, elements=(MOD_X, MOD_Y),
+       covers="floor_divide")
+
+# LATTICE_X keeps 0.05 from the integers (floor, ceil, trunc) and the halves (rint)
+unary("floor", tg.floor, np.floor, elements=LATTICE_X)
+unary("ceil", tg.ceil, np.ceil, elements=LATTICE_X)
+unary("trunc", tg.trunc, np.trunc, elements=LATTICE_X)
+unary("rint", tg.rint, np.rint, elements=LATTICE_X)
+
+
+@st.composite
+def _round_cases(draw):
+    """round jumps at (k + 1/2)·10**-decimals: values 0.1·i + 0.0123 stay at least 0.0027
+    from those of decimals -1, 0, 1 and 2."""
+    x = draw(arrays(SHAPES, elements=st.integers(-20, 20).map(lambda i: 0.1 * i + 0.0123)))
+    return Case((x,), {"decimals": draw(st.sampled_from([0, 1, 2, -1]))})
+
+
+spec("round", "round", tg.round, _round_cases(), lambda x, decimals: np.round(x, decimals))
+
+
+@st.composite
+def _nan_to_num_cases(draw):
+    """Finite values (gradcheck perturbs them) with the replacements given or not."""
+    params = {}
+    for key, value in (("nan", 1.5), ("posinf", 100.0), ("neginf", -100.0)):
+        if draw(st.booleans()):
+            params[key] = value
+    return Case((draw(arrays(SHAPES)),), params)
+
+
+spec("nan_to_num", "nan_to_num", tg.nan_to_num, _nan_to_num_cases(), np.nan_to_num)
+
+# ----------------------------------------------------------------------------------------
+# SciPy's special functions (tensorgrad/ops/special.py, public as tensorgrad.special)
+# ----------------------------------------------------------------------------------------
+
+# gammaln and digamma also for negative non-integers, 0.2 from their poles
+_GAMMA_DOMAIN = floats(-2.8, 4.0, avoid=[0.0, -1.0, -2.0], margin=0.2)
+_WITH_ZEROS = st.one_of(st.just(0.0), st.floats(-2.0, 2.0))  # xlogy(0, y) = 0
+
+unary("erf", tg.special.erf, scipy.special.erf, elements=(-2.5, 2.5))
+unary("erfc", tg.special.erfc, scipy.special.erfc, elements=(-2.5, 2.5))
+unary("gammaln", tg.special.gammaln, scipy.special.gammaln, elements=_GAMMA_DOMAIN)
+unary("digamma", tg.special.digamma, scipy.special.digamma, elements=_GAMMA_DOMAIN)
+unary("logit", tg.special.logit, scipy.special.logit, elements=(0.05, 0.95))
+unary("expit", tg.special.expit, scipy.special.expit, elements=(-6.0, 6.0), covers="sigmoid")
+binary("xlogy", tg.special.xlogy, scipy.special.xlogy, elements=(_WITH_ZEROS, (0.1, 3.0)))
+binary("xlog1py", tg.special.xlog1py, scipy.special.xlog1py,
+       elements=(_WITH_ZEROS, (-0.9, 3.0)))
+
+
+@st.composite
+def _polygamma_cases(draw):
+    return Case((draw(st.integers(0, 3)), draw(arrays(SHAPES, elements=(0.3, 4.0)))))
+
+
+spec("polygamma", "polygamma", tg.special.polygamma, _polygamma_cases(),
+     scipy.special.polygamma, diff=(1,))
+
+# ----------------------------------------------------------------------------------------
 # Linear algebra and signal processing
 # ----------------------------------------------------------------------------------------
 

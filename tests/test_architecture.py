@@ -95,10 +95,20 @@ def test_the_namespace_is_built_from_the_families():
     assert set(functional.__all__) <= set(tg.__all__)
 
 
+def test_nested_families_are_public_in_their_namespace_only():
+    import tensorgrad.special
+    from tensorgrad import ops
+    assert ops.NAMESPACES["special"] is ops.special and tg.special is tensorgrad.special
+    for namespace, family in ops.NAMESPACES.items():
+        for name in family.__all__:
+            assert getattr(getattr(tg, namespace), name) is getattr(family, name)
+            assert name not in tg.__all__ and not hasattr(tg, name), name  # as SciPy nests it
+
+
 # -- layers --------------------------------------------------------------------------------------
 
 LAYERS = ["errors", "defaults", "tensor", "state", "escapes", "inputs", "versions", "autograd",
-          "registry", "ops", "functional", "tensor_methods", "numpy_dispatch", "viz"]
+          "registry", "ops", "special", "functional", "tensor_methods", "numpy_dispatch", "viz"]
 
 
 def _tensorgrad_imports(path):

@@ -44,6 +44,8 @@ SPECIAL = {
     "where": ((X > 0.5, X, X), {}),
     "clip": ((X,), {"lo": 0.2, "hi": 0.8}),
     "cast": ((X,), {"dtype": np.float32}),
+    "round": ((X,), {"decimals": 1}), "nan_to_num": ((X,), {"nan": 0.0, "posinf": 1.0, "neginf": -1.0}),
+    "special.polygamma": ((1, X), {}),
     "sum": ((X,), {"axis": 1}), "mean": ((X,), {"axis": 1}), "max": ((X,), {"axis": 1}),
     "min": ((X,), {"axis": 1}), "logsumexp": ((X,), {"axis": 1}),
     "softmax": ((X,), {"axis": 1}), "log_softmax": ((X,), {"axis": 1}),
@@ -70,13 +72,35 @@ def _valid_call(name):
     static parameters, such as the elementwise ops)."""
     if name in SPECIAL:
         return SPECIAL[name]
-    op = tg.OPS.get(name)
+    op = tg.OPS.get(_short(name))
     if op is not None and op.call is None and op.n_inputs and not op.defaults:
         return (X,) * op.n_inputs, {}
     return None
 
 
-PUBLIC_OPS = sorted(set(ops.__all__) | set(functional.__all__))
+def _short(name):
+    """The function's own name: ``erf`` for ``special.erf``."""
+    return name.rpartition(".")[2]
+
+
+def _function(name):
+    """``tg.<name>``, also for the nested ``special.erf``."""
+    obj = tg
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _public_ops():
+    """The top-level ops and composites, and the nested ones as ``special.erf``. An alias
+    (``mod`` of ``remainder``, ``special.expit`` of ``sigmoid``) is the same function, tried
+    once under its own name."""
+    names = set(ops.__all__) | set(functional.__all__)
+    names |= {f"{ns}.{name}" for ns, family in ops.NAMESPACES.items() for name in family.__all__}
+    return sorted(n for n in names if getattr(_function(n), "__name__", _short(n)) == _short(n))
+
+
+PUBLIC_OPS = _public_ops()
 VALID = {name: _valid_call(name) for name in PUBLIC_OPS if _valid_call(name) is not None}
 
 
@@ -173,7 +197,7 @@ def _call(name, kind, where, label, requires_grad):
         return a
 
     args = [[wrap(e) for e in a] if isinstance(a, list) else wrap(a) for a in args]
-    return getattr(tg, name)(*args, **kwargs)
+    return _function(name)(*args, **kwargs)
 
 
 def _check(name, kind, where, label, requires_grad):
@@ -184,7 +208,7 @@ def _check(name, kind, where, label, requires_grad):
             if isinstance(out, tg.Tensor) and out.requires_grad:
                 out.backward(np.ones(out.shape, dtype=out.dtype))
     except CLEAR as e:
-        message = str(e)
+        message, name = str(e), _short(name)
         assert name in message or name.replace("_", " ") in message, (
             f"{type(e).__name__} without the function's name: {message}")
         return

@@ -411,17 +411,17 @@ def test_incompatible_broadcast_raises_shape_error_naming_the_op():
 
 def test_user_op_with_broadcast_gets_gradients_summed_back():
     @tg.primitive(broadcast=True)
-    def hypot(x, y):
+    def my_hypot(x, y):
         return np.hypot(x, y)
 
-    hypot.defvjp(lambda g, out, x, y: g * x / out, lambda g, out, x, y: g * y / out)
+    my_hypot.defvjp(lambda g, out, x, y: g * x / out, lambda g, out, x, y: g * y / out)
     x = tg.tensor([[3.0], [6.0]], requires_grad=True)
     y = tg.tensor([4.0, 8.0], requires_grad=True)
-    out = hypot(x, y)
+    out = my_hypot(x, y)
     assert out.shape == (2, 2)
     out.backward(np.ones((2, 2)))
     assert x.grad.shape == (2, 1) and y.grad.shape == (2,)
-    assert tg.gradcheck(hypot, (x, y))
+    assert tg.gradcheck(my_hypot, (x, y))
 
 
 # ----------------------------------------------------------------------------------------

@@ -184,18 +184,18 @@ def test_out_and_in_place_array_operators_raise_while_recording(no_escape):
 
 def test_an_unmapped_ufunc_raises_naming_it_and_what_to_use():
     x = _x(3)
-    with pytest.raises(TypeError, match=r"^np\.sin is not supported on a Tensor that requires "
+    with pytest.raises(TypeError, match=r"^np\.cbrt is not supported on a Tensor that requires "
                                         r"grad .*cut the graph.*tensorgrad\.primitive.*"
                                         r"t\.detach\(\) or t\.numpy\(\)"):
-        np.sin(x)
+        np.cbrt(x)
 
 
 def test_without_recording_numpy_runs_on_the_values(no_escape):
     x = _x(3)
-    want = np.sin(x.data)
-    np.testing.assert_array_equal(np.sin(x.detach()), want)
+    want = np.cbrt(x.data)
+    np.testing.assert_array_equal(np.cbrt(x.detach()), want)
     with tg.no_grad():
-        got = np.sin(x)
+        got = np.cbrt(x)
         assert type(got) is np.ndarray
         np.testing.assert_array_equal(got, want)
         assert np.cumsum(x).tolist() == np.cumsum(x.data).tolist()
@@ -367,8 +367,6 @@ _VALUE_CASES = [
     lambda t: np.size(t),
     lambda t: np.count_nonzero(t > 0),
     lambda t: np.nonzero(np.signbit(t)),
-    lambda t: np.floor(t),
-    lambda t: np.round(t, 1),
     lambda t: np.zeros_like(t),
     lambda t: np.result_type(t, np.float32),
 ]
