@@ -138,26 +138,20 @@ def _pair_gaps(values):
     return degenerate, tol
 
 
-def _reciprocal_gaps(values, squared=False):
-    """F with F_ij = 1 / (λ_j - λ_i) (or 1 / (λ_j² - λ_i²)) off the diagonal, 0 on it and for
-    the degenerate pairs, built with recorded ops so that it is differentiable again; and the
-    mask of the degenerate pairs and their tolerance."""
-    degenerate, tol = _pair_gaps(values)
-    n = shape_of(values)[-1]
-    row, col = _row(values), _col(values)
-    diff = row * row - col * col if squared else row - col
-    skip = degenerate | np.eye(n, dtype=bool)
-    return where(skip, 0, 1 / where(skip, 1, diff)), degenerate, tol
+def _safe_reciprocal(d, skip):
+    """1/d, and 0 where ``skip`` (a constant mask), with no division by 0 recorded: a
+    differentiable-again F of the spectral gradient formulas."""
+    return where(skip, 0, 1 / where(skip, 1, d))
 
 
-def _warn_degenerate(op, values, degenerate, tol, dependence):
+def _warn_degenerate(op, values, degenerate, tol, dependence, scale):
     """Warn when a degenerate pair (i, j) has a cotangent that depends on the basis chosen
-    in its eigenspace: |dependence_ij| above rounding. Names the op, the values and the gap."""
+    in its eigenspace: |dependence_ij| above rounding relative to ``scale``, the size of the
+    terms it is made of. Names the op, the values and the gap."""
     if not degenerate.any():
         return
-    dep = np.abs(_values(dependence))
-    dep = np.broadcast_to(dep, degenerate.shape)
-    limit = np.sqrt(np.finfo(dep.dtype).eps) * (dep.max(initial=0.0) + np.finfo(dep.dtype).tiny)
+    dep = np.broadcast_to(np.abs(_values(dependence)), degenerate.shape)
+    limit = np.sqrt(np.finfo(dep.dtype).eps) * scale
     hit = degenerate & (dep > limit)
     if not hit.any():
         return
@@ -396,10 +390,12 @@ def _eigh_vjp(g, out, a, UPLO):  # noqa: N803
     w, v = _take(out, 0, slice(None)), _take(out, slice(1, None), slice(None))
     gw, gv = _take(g, 0, slice(None)), _take(g, slice(1, None), slice(None))
     n = shape_of(w)[-1]
-    f, degenerate, tol = _reciprocal_gaps(w)
+    degenerate, tol = _pair_gaps(w)
+    f = _safe_reciprocal(_row(w) - _col(w), degenerate | np.eye(n, dtype=bool))
     vt_gv = matmul(_mT(v), gv)
-    skew = _values(vt_gv) - np.swapaxes(_values(vt_gv), -1, -2)
-    _warn_degenerate("eigh", w, degenerate, tol, skew)
+    vt_gv_values = _values(vt_gv)
+    _warn_degenerate("eigh", w, degenerate, tol, vt_gv_values - np.swapaxes(vt_gv_values, -1, -2),
+                     np.abs(vt_gv_values).max(initial=0.0))
     inner = f * vt_gv + _eye(n, out) * _row(gw)
     full = matmul(v, matmul(inner, _mT(v)))
     return _lower_triangle_gradient(full, upper=UPLO == "U")
@@ -471,20 +467,29 @@ def _svd_vjp(g, out, a, full_matrices, hermitian):
         u, gu = _take(u, slice(None), slice(0, k)), _take(gu, slice(None), slice(0, k))
         vh, gvh = _take(vh, slice(0, k), slice(None)), _take(gvh, slice(0, k), slice(None))
     v, gv = _mT(vh), _mT(gvh)
-    f, degenerate, tol = _reciprocal_gaps(s, squared=True)
+    degenerate, tol = _pair_gaps(s)
+    s_values, off = _values(s), ~np.eye(k, dtype=bool)
+    both_zero = (s_values[..., None, :] + s_values[..., :, None] <= tol) & off
+    row, col = _row(s), _col(s)
     ut_gu, vt_gv = matmul(_mT(u), gu), matmul(_mT(v), gv)
     skew_u, skew_v = ut_gu - _mT(ut_gu), vt_gv - _mT(vt_gv)
-    row, col = _row(s), _col(s)
-    _warn_degenerate("svd", s, degenerate, tol,
-                     _values(skew_u) * _values(row) + _values(col) * _values(skew_v))
-    eye = _eye(k, out)
-    inner = f * (skew_u * row + col * skew_v) + eye * _row(gs)
+    # F ∘ (skew_u S + S skew_v) with F_ij = 1/(s_j² - s_i²), split as
+    # ½ (skew_u + skew_v) / (s_j - s_i) + ½ (skew_u - skew_v) / (s_j + s_i): the first part
+    # vanishes on a repeated singular value for a loss that does not depend on the basis
+    # there, the second has the finite limit 1/(2s) (the polar factor's derivative).
+    plus, minus = skew_u + skew_v, skew_u - skew_v
+    dependence = (np.where(degenerate, np.abs(_values(plus)), 0)
+                  + np.where(both_zero, np.abs(_values(minus)), 0))
+    scale = np.abs(_values(ut_gu)).max(initial=0.0) + np.abs(_values(vt_gv)).max(initial=0.0)
+    _warn_degenerate("svd", s, degenerate | both_zero, tol, dependence, scale)
+    inner = (0.5 * (plus * _safe_reciprocal(row - col, degenerate | ~off)
+                    + minus * _safe_reciprocal(row + col, both_zero | ~off))
+             + _eye(k, out) * _row(gs))
     grad = matmul(u, matmul(inner, vh))
     if m != n:  # the components of Ū and V̄ outside the spans of U and V
-        s_vals = _values(s)
-        small = s_vals <= 10 * max(m, n) * np.finfo(_float_dtype(s_vals)).eps * np.max(
-            s_vals, axis=-1, initial=0.0)[..., None]
-        s_inv = where(small, 0, 1 / where(small, 1, s))
+        small = s_values <= 10 * max(m, n) * np.finfo(_float_dtype(s_values)).eps * np.max(
+            s_values, axis=-1, initial=0.0)[..., None]
+        s_inv = _safe_reciprocal(s, small)
         cotangent = np.abs(_values(gu)).max(initial=0.0) + np.abs(_values(gv)).max(initial=0.0)
         if small.any() and cotangent > 0:
             warnings.warn("svd: a singular value is 0 to within rounding for a non-square "
@@ -641,7 +646,8 @@ def _is_matrix_ord(ord):  # noqa: A002
 @primitive
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (NumPy's name)
     """NumPy's ``linalg.norm`` on normalised arguments (see the public ``norm``)."""
-    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+    with np.errstate(divide="ignore"):  # 0 ** p for p < 0: the norm is 0, as NumPy's
+        return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
 
 
 def _moved(x, axes):
