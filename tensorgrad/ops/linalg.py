@@ -51,9 +51,13 @@ class DegenerateSpectrumWarning(RuntimeWarning):
 
 
 SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
+SlogdetResult.__doc__ = "``slogdet``'s result, as NumPy's: ``(sign, logabsdet)``, Tensors."
 EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+EighResult.__doc__ = "``eigh``'s result, as NumPy's: ``(eigenvalues, eigenvectors)``, Tensors."
 SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
+SVDResult.__doc__ = "``svd``'s result, as NumPy's: ``(U, S, Vh)``, Tensors."
 QRResult = collections.namedtuple("QRResult", ["Q", "R"])
+QRResult.__doc__ = "``qr``'s result, as NumPy's: ``(Q, R)``, Tensors."
 
 
 # -- helpers ---------------------------------------------------------------------------------
