@@ -16,10 +16,11 @@ mirror image. For an input built symmetric (``A = B + B.T``, ``X @ X.T``) this i
 gradient, through the construction, as PyTorch's symmetric one.
 
 Where a gradient does not exist -- eigenvectors of a repeated eigenvalue, singular vectors of
-a repeated singular value -- the terms of those pairs are left out, which is exact for a loss
-that does not depend on the basis chosen within the eigenspace (the projector onto it, a
-function of the eigenvalues), and a :class:`DegenerateSpectrumWarning` names the op and the
-gap whenever the cotangent does depend on that choice. No NaN is returned silently.
+a repeated singular value -- the terms of those pairs that depend on the basis chosen are
+left out, which is exact for a loss that does not depend on that choice (the projector onto
+the eigenspace, the sum of the repeated eigenvalues, the polar factor U Vh), and a
+:class:`DegenerateSpectrumWarning` names the op and the gap whenever the cotangent does
+depend on it. No NaN is returned silently.
 """
 import collections
 import warnings
@@ -421,7 +422,8 @@ def eigh(a, UPLO="L"):  # noqa: N803
 
     Degenerate spectrum: where w_i = w_j to within 10·n·eps·max|w|, the eigenvectors are
     not unique and F_ij does not exist. Those terms are left out -- exact for a loss that
-    does not depend on the basis of the eigenspace (its projector, the eigenvalues) -- and
+    does not depend on the basis of the eigenspace (its projector, the sum of its
+    eigenvalues; a single one of a repeated eigenvalue has no derivative) -- and
     when the cotangent does depend on it (the antisymmetric part of Vᵀ V̄ is not zero on
     those pairs) a :class:`DegenerateSpectrumWarning` names the values and the gap. Nearly
     equal eigenvalues give large, accurate gradients.
@@ -529,12 +531,16 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     orthonormal completion: their cotangent is left out (PyTorch's convention), with a
     warning when it is not zero.
 
-    Degenerate spectrum: where s_i = s_j to within 10·max(m, n)·eps·max(s) the singular
-    vectors are not unique; the terms of those pairs (and, for non-square inputs, the 1/s
-    terms of singular values 0 to within rounding) are left out -- exact for a loss that
-    does not depend on the basis chosen (S, the projectors, U Vᵀ restricted to the
-    subspace) -- and a :class:`DegenerateSpectrumWarning` names the values and the gap
-    when the cotangent depends on that choice.
+    Degenerate spectrum: the pair terms are computed as ½ (P / (s_j - s_i) + M / (s_j + s_i))
+    with P = skew(UᵀŪ) + skew(VᵀV̄) and M = skew(UᵀŪ) - skew(VᵀV̄) (the same F ∘ (...)).
+    Where s_i = s_j to within 10·k·eps·max(s) the singular vectors are not unique: the P
+    term of the pair, which depends on the basis chosen, is left out, while the M term keeps
+    its finite 1/(2s) (so the polar factor U Vh has its true gradient there); the M term of
+    two singular values 0, and for non-square inputs the 1/s terms of a singular value 0, are
+    left out likewise. That is exact for a loss that does not depend on the basis chosen
+    (the sum of the repeated values, the projectors, U Vh), and a
+    :class:`DegenerateSpectrumWarning` names the values and the gap when the cotangent does
+    depend on it.
 
     Raises
     ------
