@@ -14,6 +14,7 @@ measure a one-sided mix, while the VJP follows a convention tested in ``test_cas
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -407,6 +408,309 @@ spec("matmul", "matmul", tg.matmul,
          lambda shapes: cases(arrays(shapes[0]), arrays(shapes[1]))),
      np.matmul, fwd_rtol=1e-12, fwd_atol=1e-12)
 
+
+# -- products (tensorgrad/ops/products.py) -------------------------------------------------
+
+LETTER_SIDES = st.integers(1, 3)
+
+
+@st.composite
+def _dot_cases(draw, kind="dot"):
+    """Operands of every number of axes up to 3 (0-d included) for dot or inner: the summed
+    axes agree (dot: a's last with b's second-to-last, or b's only axis; inner: the last)."""
+    na, nb = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    sa = tuple(draw(LETTER_SIDES) for _ in range(na))
+    sb = list(draw(LETTER_SIDES) for _ in range(nb))
+    if na and nb:
+        sb[-1 if kind == "inner" or nb == 1 else -2] = sa[-1]
+    return Case((draw(arrays(sa)), draw(arrays(tuple(sb)))))
+
+
+spec("dot", "dot", tg.dot, _dot_cases(), np.dot)
+spec("inner", "inner", tg.inner, _dot_cases("inner"), np.inner)
+spec("outer", "outer", tg.outer, cases(arrays(max_side=3), arrays(max_side=3)), np.outer)
+
+
+@st.composite
+def _tensordot_cases(draw):
+    na, nb = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    sa = [draw(LETTER_SIDES) for _ in range(na)]
+    sb = [draw(LETTER_SIDES) for _ in range(nb)]
+    if draw(st.booleans()):  # axes=n: a's last n with b's first n
+        n = draw(st.integers(0, min(na, nb)))
+        sb[:n] = sa[na - n:]
+        axes = n
+    else:  # pairs of axes, in any order, negative or not
+        k = draw(st.integers(0, min(na, nb)))
+        ia = draw(st.permutations(range(na)))[:k]
+        ib = draw(st.permutations(range(nb)))[:k]
+        for i, j in zip(ia, ib):
+            sb[j] = sa[i]
+        axes = ([i - na if draw(st.booleans()) else i for i in ia], list(ib))
+    return Case((draw(arrays(tuple(sa))), draw(arrays(tuple(sb)))), {"axes": axes})
+
+
+spec("tensordot", "tensordot", tg.tensordot, _tensordot_cases(),
+     lambda a, b, axes: np.tensordot(a, b, axes))
+
+EINSUM_TABLE = [  # (subscripts, operand shapes): explicit, implicit, ellipsis, repeated labels
+    ("ij,jk->ik", [(2, 3), (3, 2)]), ("ij,jk", [(2, 3), (3, 1)]), ("ii->i", [(3, 3)]),
+    ("ii", [(3, 3)]), ("ij->", [(2, 3)]), ("ij->j", [(2, 3)]), ("ji", [(2, 3)]),
+    ("i,i", [(3,), (3,)]), ("i,j->ij", [(2,), (3,)]), ("...ij,...jk->...ik", [(2, 2, 3), (3, 2)]),
+    ("...ij,...jk", [(2, 1, 2, 3), (2, 3, 2)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+    ("iij->j", [(3, 3, 2)]), ("iji->j", [(2, 3, 2)]), ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]),
+    ("ii,ij->j", [(3, 3), (3, 2)]), ("i...->...", [(3, 2, 2)]), ("...", [(2, 3)]),
+    ("ij,ij->ij", [(1, 3), (2, 3)]), ("a,b,c->abc", [(2,), (3,), (2,)]), ("iii->i", [(2, 2, 2)]),
+    ("ij,ji->", [(3, 3), (3, 3)]), ("Ab,bA", [(2, 3), (3, 2)]), ("...ii->...i", [(2, 3, 3)]),
+    ("i,i,i->", [(3,), (3,), (3,)]), ("ijk->kji", [(2, 3, 1)]),
+]
+
+
+@st.composite
+def _einsum_cases(draw):
+    subscripts, shapes = draw(st.sampled_from(EINSUM_TABLE))
+    return Case((subscripts, *(draw(arrays(s)) for s in shapes)))
+
+
+spec("einsum", "einsum", tg.einsum, _einsum_cases(), np.einsum)
+
+
+@st.composite
+def _kron_cases(draw):
+    return Case((draw(arrays(max_dims=3, max_side=2)), draw(arrays(max_dims=3, max_side=2))))
+
+
+spec("kron", "kron", tg.kron, _kron_cases(), np.kron)
+
+
+@st.composite
+def _cross_cases(draw):
+    """Vectors of 3 (or 2) components along any axis of a and b, the other axes broadcast;
+    the result's vectors along any axis."""
+    na, nb = draw(st.sampled_from([3, 3, 2])), draw(st.sampled_from([3, 3, 2]))
+    batch = draw(broadcastable_shapes(2, max_dims=2, max_side=3))
+    ia, ib = draw(st.integers(0, len(batch[0]))), draw(st.integers(0, len(batch[1])))
+    sa, sb = list(batch[0]), list(batch[1])
+    sa.insert(ia, na)
+    sb.insert(ib, nb)
+    out_ndim = max(len(batch[0]), len(batch[1])) + (0 if na == nb == 2 else 1)
+    params = {"axisa": ia - len(sa) if draw(st.booleans()) else ia, "axisb": ib}
+    if out_ndim:
+        params["axisc"] = draw(st.integers(-out_ndim, out_ndim - 1))
+    return Case((draw(arrays(tuple(sa))), draw(arrays(tuple(sb)))), params)
+
+
+def _cross_reference(a, b, **axes):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # NumPy 2 deprecates 2-vectors
+        return np.cross(a, b, **axes)
+
+
+spec("cross", "cross", tg.cross, _cross_cases(), _cross_reference)
+
+# -- linear algebra (tensorgrad/ops/linalg.py, public as tensorgrad.linalg) -----------------
+# Inputs from well-conditioned domains: diagonally dominant matrices (entries in ±0.5 plus
+# ±2 on the diagonal: invertible, condition number below 5 for n <= 3), symmetric matrices
+# whose eigenvalues lie 0.3 apart, matrices whose singular values lie 0.3 apart and 0.3 from
+# 0. The functions checked of eigh and svd depend on the vectors through their squares
+# (invariant under LAPACK's choice of signs); of qr, through R's diagonal made positive.
+
+BATCH = st.sampled_from([(), (), (2,), (2, 1)])
+
+
+@st.composite
+def _dominant(draw, batch=None, n=None):
+    batch = draw(BATCH) if batch is None else batch
+    n = draw(st.integers(1, 3)) if n is None else n
+    a = draw(arrays(batch + (n, n), elements=(-0.5, 0.5)))
+    signs = np.array(draw(st.lists(st.sampled_from([-2.0, 2.0]), min_size=n, max_size=n)))
+    return a + np.diag(signs)
+
+
+def _gapped(values, gap=0.3):
+    v = np.sort(np.abs(values) if values.ndim else values, axis=-1)
+    return values.shape[-1] < 2 or bool(np.all(np.diff(v, axis=-1) > gap))
+
+
+spec("inv", "inv", tg.linalg.inv, _dominant().map(lambda a: Case((a,))), np.linalg.inv,
+     fwd_rtol=1e-11)
+
+
+@st.composite
+def _solve_cases(draw):
+    batch = draw(BATCH)
+    n = draw(st.integers(1, 3))
+    a = draw(_dominant(batch, n))
+    if draw(st.booleans()):
+        b = draw(arrays((n,)))
+    else:
+        b = draw(arrays(draw(st.sampled_from([batch, (), (1,)])) + (n, draw(st.integers(1, 2)))))
+    return Case((a, b))
+
+
+spec("solve", "solve", tg.linalg.solve, _solve_cases(), np.linalg.solve, fwd_rtol=1e-11)
+spec("det", "det", tg.linalg.det, _dominant().map(lambda a: Case((a,))), np.linalg.det,
+     fwd_rtol=1e-11)
+spec("slogdet", "slogdet", lambda a: tg.linalg.slogdet(a).logabsdet,
+     _dominant().map(lambda a: Case((a,))), lambda a: np.linalg.slogdet(a).logabsdet,
+     fwd_atol=1e-12)
+
+
+@st.composite
+def _matrix_power_cases(draw):
+    return Case((draw(_dominant()) / 2, draw(st.integers(-3, 4))))
+
+
+spec("matrix_power", "matrix_power", tg.linalg.matrix_power, _matrix_power_cases(),
+     np.linalg.matrix_power, diff=(0,), fwd_rtol=1e-11)
+
+
+@st.composite
+def _spd_cases(draw):
+    """A symmetric positive-definite matrix B Bᵀ + I (LAPACK reads one triangle of it)."""
+    batch, n = draw(BATCH), draw(st.integers(1, 3))
+    b = draw(arrays(batch + (n, n), elements=(-1.0, 1.0)))
+    return Case((b @ np.swapaxes(b, -1, -2) + np.eye(n),), {"upper": draw(st.booleans())})
+
+
+spec("cholesky", "cholesky", tg.linalg.cholesky, _spd_cases(),
+     lambda a, upper: np.linalg.cholesky(a, upper=upper), fwd_rtol=1e-11)
+
+
+def _flat(batch, *parts):
+    """The parts flattened after their ``batch`` axes and concatenated: one output."""
+    xp = tg if isinstance(parts[0], tg.Tensor) else np
+    return xp.concatenate([xp.reshape(p, batch + (-1,)) for p in parts], axis=-1)
+
+
+@st.composite
+def _eigh_cases(draw):
+    """Any square matrix (LAPACK reads one triangle of it) whose symmetric matrix has
+    eigenvalues 0.3 apart."""
+    uplo = draw(st.sampled_from(["L", "U"]))
+    a = draw(arrays(draw(BATCH) + (draw(st.integers(1, 3)),) * 2, elements=(-2.0, 2.0))
+             .filter(lambda a: _gapped(np.linalg.eigvalsh(a, UPLO=uplo))))
+    return Case((a,), {"UPLO": uplo})
+
+
+def _eigh_invariants(a, UPLO, xp):  # noqa: N803
+    w, v = xp.linalg.eigh(a, UPLO=UPLO)
+    return _flat(a.shape[:-2], w, v * v)
+
+
+spec("eigh", "eigh", lambda a, UPLO: _eigh_invariants(a, UPLO, tg), _eigh_cases(),
+     lambda a, UPLO: _eigh_invariants(a, UPLO, np), fwd_rtol=1e-10, fwd_atol=1e-12)
+
+
+@st.composite
+def _svd_cases(draw):
+    """(..., m, n) with singular values 0.3 apart and from 0; full_matrices=True only for
+    square matrices (the completion's vectors have no gradient)."""
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    a = draw(arrays(draw(BATCH) + (m, n), elements=(-2.0, 2.0)).filter(
+        lambda a: _gapped(np.concatenate([np.linalg.svd(a, compute_uv=False),
+                                          np.zeros(a.shape[:-2] + (1,))], axis=-1))))
+    return Case((a,), {"full_matrices": m == n and draw(st.booleans()),
+                       "compute_uv": draw(st.sampled_from([True, True, False]))})
+
+
+def _svd_invariants(a, full_matrices, compute_uv, xp):
+    if not compute_uv:
+        return xp.linalg.svd(a, compute_uv=False)
+    u, s, vh = xp.linalg.svd(a, full_matrices=full_matrices)
+    return _flat(a.shape[:-2], s, u * u, vh * vh, u[..., :, :1] * vh[..., :1, :])
+
+
+spec("svd", "svd", lambda a, **p: _svd_invariants(a, xp=tg, **p), _svd_cases(),
+     lambda a, **p: _svd_invariants(a, xp=np, **p), fwd_rtol=1e-10, fwd_atol=1e-12)
+
+
+@st.composite
+def _qr_cases(draw):
+    """(..., m, n) whose first min(m, n) columns have singular values 0.3 from 0 (R's
+    leading block invertible)."""
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    a = draw(arrays(draw(BATCH) + (m, n), elements=(-2.0, 2.0)).filter(
+        lambda a: np.all(np.linalg.svd(a[..., :min(m, n)], compute_uv=False) > 0.3)))
+    mode = draw(st.sampled_from(["reduced", "r"] + (["complete"] if m <= n else [])))
+    return Case((a,), {"mode": mode})
+
+
+def _qr_positive(a, mode, xp):
+    """Q and R with R's diagonal made positive (unique and smooth for a full-rank input)."""
+    if mode == "r":
+        r = xp.linalg.qr(a, mode="r")
+        k = min(a.shape[-2:])
+        signs = xp.sign(r[..., np.arange(k), np.arange(k)])
+        return r * signs[..., :, None]
+    q, r = xp.linalg.qr(a, mode=mode)
+    k = min(a.shape[-2:])
+    signs = xp.sign(r[..., np.arange(k), np.arange(k)])
+    return _flat(a.shape[:-2], q * signs[..., None, :], r * signs[..., :, None])
+
+
+spec("qr", "qr", lambda a, mode: _qr_positive(a, mode, tg), _qr_cases(),
+     lambda a, mode: _qr_positive(a, mode, np), fwd_rtol=1e-10, fwd_atol=1e-12)
+
+
+@st.composite
+def _generic(draw, shape):
+    """An array whose magnitudes are distinct powers of two (random signs): no two sums of
+    disjoint sets of |x| are equal, so no max, min or row/column-sum norm has a tie, and no
+    element is 0."""
+    size = int(np.prod(shape, dtype=int))
+    exponents = draw(st.permutations(range(-6, 6)))[:size]  # 12 at most
+    signs = draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=size, max_size=size))
+    return (np.array(signs) * 2.0 ** np.array(exponents, dtype=float)).reshape(shape) / 8
+
+
+GENERIC_SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, max_side=3).filter(
+    lambda s: np.prod(s) <= 12)
+VECTOR_ORDS = [None, 2, 1, np.inf, -np.inf, 0, 3, 0.5, -1.5]
+
+
+@st.composite
+def _norm_vector_cases(draw):
+    shape = draw(GENERIC_SHAPES)
+    x = draw(_generic(shape))
+    axis = draw(st.integers(-len(shape), len(shape) - 1)) if len(shape) > 1 else draw(
+        st.sampled_from([None, 0, -1]))
+    return Case((x,), {"ord": draw(st.sampled_from(VECTOR_ORDS)), "axis": axis,
+                       "keepdims": draw(st.booleans())})
+
+
+def _singular_values_apart(x, axis):
+    s = np.linalg.svd(np.moveaxis(x, axis or (0, 1), (-2, -1)), compute_uv=False)
+    return _gapped(np.concatenate([s, np.zeros(s.shape[:-1] + (1,))], axis=-1))
+
+
+@st.composite
+def _norm_matrix_cases(draw, ords, gapped=False):
+    """Matrix norms over any two axes (or axis None for a 2-D input). The norms of sums of
+    |x| on arrays without ties (:func:`_generic`); the 2, -2 and nuclear norms on arrays
+    whose singular values lie apart and from 0."""
+    shape = draw(GENERIC_SHAPES.filter(lambda s: len(s) >= 2))
+    axis = tuple(draw(st.permutations(range(len(shape))))[:2])
+    if len(shape) == 2 and draw(st.booleans()):
+        axis = None
+    if gapped:
+        x = draw(arrays(shape).filter(lambda x: _singular_values_apart(x, axis)))
+    else:
+        x = draw(_generic(shape))
+    return Case((x,), {"ord": draw(st.sampled_from(ords)), "axis": axis,
+                       "keepdims": draw(st.booleans())})
+
+
+spec("norm_vector", "norm", tg.linalg.norm, _norm_vector_cases(), np.linalg.norm,
+     fwd_rtol=1e-11)
+spec("norm_matrix", "norm", tg.linalg.norm,
+     _norm_matrix_cases([None, "fro", 1, -1, np.inf, -np.inf]), np.linalg.norm,
+     fwd_rtol=1e-11)
+spec("norm_matrix_svd", "norm", tg.linalg.norm,
+     _norm_matrix_cases(["nuc", 2, -2], gapped=True), np.linalg.norm, fwd_rtol=1e-10)
+spec("norm_all", "norm", tg.linalg.norm,
+     cases(arrays(SHAPES, elements=floats(-2.0, 2.0, avoid=[0.0], margin=0.1)),
+           keepdims=st.booleans()), np.linalg.norm, fwd_rtol=1e-11)
 
 @st.composite
 def _signal_cases(draw):

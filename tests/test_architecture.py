@@ -108,8 +108,8 @@ def test_nested_families_are_public_in_their_namespace_only():
 # -- layers --------------------------------------------------------------------------------------
 
 LAYERS = ["errors", "defaults", "tensor", "state", "escapes", "inputs", "versions", "autograd",
-          "anomaly", "registry", "ops", "special", "functional", "creation", "tensor_methods",
-          "numpy_dispatch", "forward", "transforms", "viz"]
+          "anomaly", "registry", "ops", "special", "linalg", "functional", "creation",
+          "tensor_methods", "numpy_dispatch", "forward", "transforms", "viz"]
 
 
 def _tensorgrad_imports(path):

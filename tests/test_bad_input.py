@@ -37,6 +37,7 @@ W_T = _x((2, 3, 3, 3), 4)
 SQ = _x((3, 3), 5)
 POOLED = _x((1, 2, 2, 2), 6)
 POOLED_AT = np.array([[[[0, 3], [11, 18]], [[6, 8], [16, 24]]]])  # as max_pool2d(IMG, 2) gives
+SPD = SQ @ SQ.T + np.eye(3)
 
 # name -> (args, kwargs): a valid call, for the ops whose valid call is not simply X for each
 # array input (see _valid_call: an elementwise op added to a family needs no entry here)
@@ -61,6 +62,13 @@ SPECIAL = {
     "getitem": ((X,), {"index": (0, slice(1, 3))}),
     "index_add": ((X[0],), {"shape": (2, 3), "index": 0}),
     "matmul": ((X, X.T), {}), "linear": ((X, SQ), {}),
+    "dot": ((X, X.T), {}), "tensordot": ((X, X.T), {"axes": 1}),
+    "einsum": (("ij,jk->ik", X, X.T), {}), "cross": ((X, PROB), {"axisa": -1}),
+    "linalg.inv": ((SQ,), {}), "linalg.solve": ((SQ, X.T), {}), "linalg.det": ((SQ,), {}),
+    "linalg.slogdet": ((SQ,), {}), "linalg.matrix_power": ((SQ,), {"n": 3}),
+    "linalg.cholesky": ((SPD,), {"upper": False}), "linalg.eigh": ((SPD,), {"UPLO": "L"}),
+    "linalg.svd": ((X,), {"full_matrices": False}), "linalg.qr": ((X,), {"mode": "reduced"}),
+    "linalg.norm": ((X,), {"ord": 2, "axis": 1}),
     "concatenate": (([X, X],), {"axis": 0}), "stack": (([X, X],), {"axis": 0}),
     "cat": (([X, X],), {"dim": 0}),
     "correlate2d": ((SQ, X), {"mode": "valid"}), "convolve2d": ((SQ, X), {"mode": "full"}),
@@ -101,7 +109,7 @@ def _short(name):
 
 
 def _function(name):
-    """``tg.<name>``, also for the nested ``special.erf``."""
+    """``tg.<name>``, also for the nested ``special.erf`` and ``linalg.inv``."""
     obj = tg
     for part in name.split("."):
         obj = getattr(obj, part)
@@ -222,8 +230,10 @@ def _check(name, kind, where, label, requires_grad):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # warnings are allowed; errors are judged below
             out = _call(name, kind, where, label, requires_grad)
-            if isinstance(out, tg.Tensor) and out.requires_grad:
-                out.backward(np.ones(out.shape, dtype=out.dtype))
+            outs = out if isinstance(out, tuple) else (out,)  # a decomposition's tuple
+            for o in outs:
+                if isinstance(o, tg.Tensor) and o.requires_grad:
+                    o.backward(np.ones(o.shape, dtype=o.dtype), retain_graph=True)
     except CLEAR as e:
         message, name = str(e), _short(name)
         assert name in message or name.replace("_", " ") in message, (
@@ -231,8 +241,9 @@ def _check(name, kind, where, label, requires_grad):
         return
     except Exception as e:  # an internal crash
         pytest.fail(f"{name}: {type(e).__name__}: {e}")
-    assert isinstance(out, tg.Tensor), f"{name} returned {type(out).__name__}"
-    assert out.dtype.kind in "biuf", f"{name} returned a tensor of dtype {out.dtype}"
+    for o in outs:
+        assert isinstance(o, tg.Tensor), f"{name} returned {type(o).__name__}"
+        assert o.dtype.kind in "biuf", f"{name} returned a tensor of dtype {o.dtype}"
 
 
 @pytest.mark.parametrize(("name", "kind", "where", "label"), CASES)
