@@ -151,6 +151,22 @@ def test_max_pool2d_tie():
     assert "reverse mode [0.], one-sided differences forward [1.] and backward [0.]" in text
 
 
+@pytest.mark.parametrize("options, size", [({"stride": 1}, 3), ({"dilation": 2}, 5)])
+def test_max_pool2d_ties_in_overlapping_windows(options, size):
+    # every cell ties; a cell in several windows has a Jacobian column with several nonzero
+    # one-sided entries: u·J of that column need not lie between u·forward and u·backward for
+    # a u of mixed signs, while each entry lies between its one-sided differences
+    x = tg.tensor(np.zeros((1, 1, size, size)), requires_grad=True)
+    text = _passes_accepting(lambda x: tg.max_pool2d(x, 2, **options), [x])
+    # the cell (0, 1) or (0, 2) is in the first two windows and the first maximum of the second:
+    # with u = [0.126, -0.132, ...], u·J = -0.132 is not between u·forward = -0.006 and 0
+    second = 1 if size == 3 else 2
+    assert (f"input 0 at index (0, 0, 0, {second}), output 0: 'max_pool2d' (op 1 of 1 in "
+            "creation order)") in text
+    assert ("Jacobian column, reverse mode [0. 1. 0. 0.], one-sided differences forward "
+            "[1. 1. 0. 0.] and backward [0. 0. 0. 0.]") in text
+
+
 def test_a_kink_reached_through_a_scale_is_found_by_how_far_the_step_moves_the_op_input():
     text = _passes_accepting(lambda x: tg.relu(100 * x), [tg.tensor([1e-9, 1.5], requires_grad=True)])
     assert "'relu' (op 2 of 2 in creation order), its input 0 at index (0,) = 1e-07" in text

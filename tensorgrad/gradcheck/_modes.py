@@ -115,9 +115,16 @@ def _full_mode(p, j, analytic, s):
         if not failing.any():
             continue
         d = Differences(a, n, np.full(x.size, np.nan), np.full(x.size, np.nan))
+        # u·J of a Jacobian column lying between the one-sided columns lies in [low, high]:
+        # not between u·forward and u·backward when u has mixed signs and the column has
+        # several nonzero entries (overlapping pooling windows)
+        low, high = np.full(x.size, np.nan), np.full(x.size, np.nan)
         for e in np.flatnonzero(failing):
-            d.forward[e], d.backward[e] = (np.sum(us[k] * side) for side in one_sided(int(e), k))
-        outside = failing & ~s.between(d.analytical, d.forward, d.backward)
+            forward, backward = (us[k] * side for side in one_sided(int(e), k))
+            d.forward[e], d.backward[e] = np.sum(forward), np.sum(backward)
+            low[e] = np.sum(np.minimum(forward, backward))
+            high[e] = np.sum(np.maximum(forward, backward))
+        outside = failing & ~s.between(d.analytical, low, high)
         reverse = None
         if outside.any() or p.outs[k].size > SUBGRADIENT_LIMIT:  # no subgradient: the worst
             worst = int(np.argmax(np.where(outside if outside.any() else failing, over, -np.inf)))
