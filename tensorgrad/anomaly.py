@@ -102,12 +102,13 @@ class detect_anomaly:
     """
 
     def __enter__(self):
-        self._prev = _enabled
+        # a stack: the same instance may be entered again inside itself
+        self.__dict__.setdefault("_prev", []).append(_enabled)
         set_detect_anomaly(True)
         return self
 
     def __exit__(self, *exc):
-        set_detect_anomaly(self._prev)
+        set_detect_anomaly(self._prev.pop())
         return False
 
     def __call__(self, fn):

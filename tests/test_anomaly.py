@@ -508,3 +508,12 @@ def test_the_reports_in_the_docs_are_the_ones_the_examples_give():
     with tg.detect_anomaly(), pytest.raises(tg.AnomalyError) as info:
         sqrt_under_where()
     assert doc_block("sqrt-where") == f"tensorgrad.errors.AnomalyError: {info.value}"
+
+
+def test_one_detect_anomaly_entered_inside_itself_restores_the_setting_outside():
+    mode = tg.detect_anomaly()
+    with mode:
+        with mode:
+            assert tg.is_anomaly_enabled()
+        assert tg.is_anomaly_enabled()
+    assert not tg.is_anomaly_enabled()
