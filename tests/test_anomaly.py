@@ -517,3 +517,17 @@ def test_one_detect_anomaly_entered_inside_itself_restores_the_setting_outside()
             assert tg.is_anomaly_enabled()
         assert tg.is_anomaly_enabled()
     assert not tg.is_anomaly_enabled()
+
+
+def test_a_users_file_named_like_the_package_beside_it_is_the_users_line():
+    # tensorgrad_demo.py next to the tensorgrad/ directory is not inside the package
+    filename = str(pathlib.Path(tg.__file__).parent) + "_demo.py"
+    namespace = {"tg": tg}
+    exec(compile("def f(x):\n    return tg.log(x)\n", filename, "exec"), namespace)
+    x = leaf([0.0, 1.0])
+    with tg.detect_anomaly(), np.errstate(divide="ignore"):
+        y = namespace["f"](x)
+        with pytest.raises(tg.AnomalyError) as info:
+            y.sum().backward()
+    assert y.grad_fn.site == f"{filename}:2 in f: "
+    assert info.value.site == y.grad_fn.site
