@@ -285,3 +285,23 @@ def test_a_graph_escape_warning_seen_while_rerunning_the_function_is_quoted():
     text = _report(f, [tg.tensor([0.5, 1.0], requires_grad=True)])
     assert "part of the function is not recorded (a graph escape)" in text
     assert "GraphEscapeWarning seen: a Tensor that requires grad was converted" in text
+
+
+def test_defkinks_refuses_what_is_not_a_function():
+    op = tg.primitive(lambda x: np.maximum(x, 0), name="relu_kinks_int")
+    with pytest.raises(TypeError, match=r"relu_kinks_int.defkinks: kinks must be a function of the "
+                                        r"op's inputs and params, got int"):
+        op.defkinks(3)
+
+
+@pytest.mark.parametrize("kinks, message", [
+    (lambda x: np.zeros(5), "returned shape (5,) for its input 0 of shape (3,)"),
+    (lambda x: (np.abs(x), np.abs(x)), "returned a tuple of 2 for an op of 1 inputs"),
+])
+def test_declared_kinks_of_the_wrong_shape_are_named_with_the_op(kinks, message):
+    op = _relu_with_vjp(0.0, "relu_bad_kinks", kinks=False).defkinks(kinks)
+    x = tg.tensor([0.0, 1.5, -0.5], requires_grad=True)
+    with pytest.raises(ValueError) as info:
+        tg.gradcheck(op, [x])
+    assert str(info.value).startswith("gradcheck: the kinks declared for 'relu_bad_kinks' (defkinks) "
+                                      + message)

@@ -38,9 +38,32 @@ class Kink:
 
 
 def _distances(node) -> tuple:
-    """The op's declared distances to a kink, one entry per input (None: no kinks)."""
+    """The op's declared distances to a kink, one entry per input (None: no kinks).
+
+    Raises ValueError when the declared function returns a tuple of the wrong length, or an
+    array whose shape does not broadcast with its input's."""
     d = node.op.kinks(*node.inputs, **node.params)
-    return tuple(d) if isinstance(d, (tuple, list)) else (d,) * len(node.inputs)
+    n = len(node.inputs)
+    expected = (f"expected an array of distances broadcastable to the inputs' shapes, or a "
+                f"tuple of {n} (one per input, None for an input without kinks)")
+    if isinstance(d, (tuple, list)):
+        if len(d) != n:
+            raise ValueError(f"gradcheck: the kinks declared for '{node.op.name}' (defkinks) "
+                             f"returned a tuple of {len(d)} for an op of {n} inputs; {expected}")
+        d = tuple(d)
+    else:
+        d = (d,) * n
+    for argument, (distance, x) in enumerate(zip(d, node.inputs)):
+        if distance is None or x is None:
+            continue
+        try:
+            np.broadcast_shapes(np.shape(distance), np.shape(x))
+        except ValueError:
+            raise ValueError(
+                f"gradcheck: the kinks declared for '{node.op.name}' (defkinks) returned shape "
+                f"{np.shape(distance)} for its input {argument} of shape {np.shape(x)}; "
+                f"{expected}") from None
+    return d
 
 
 def _same_run(a, b) -> bool:
