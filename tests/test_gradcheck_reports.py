@@ -305,3 +305,26 @@ def test_declared_kinks_of_the_wrong_shape_are_named_with_the_op(kinks, message)
         tg.gradcheck(op, [x])
     assert str(info.value).startswith("gradcheck: the kinks declared for 'relu_bad_kinks' (defkinks) "
                                       + message)
+
+
+def test_a_where_whose_condition_flips_within_the_step_is_named_not_called_a_graph_escape():
+    x = tg.tensor([0.0, 1.0], requires_grad=True)
+    text = _report(tg.nn.functional.leaky_relu, [x])
+    # reverse mode 0.01 (PyTorch's slope at 0) against one-sided slopes 1 and 0.01
+    assert _value(text, "analytical (reverse mode)") == 0.01
+    assert _matrix(text, "Jacobian, finite differences (central)")[0, 0] == pytest.approx(0.505)
+    assert ("'where' (op 2 of 2 in creation order), its boolean input 0 (a condition or a mask) at "
+            "index (0,) changes within the step: the function switches there") in text
+    assert ("yet the function as a whole fails where a boolean input of a recorded op changes "
+            "within the step") in text
+    assert "graph escape" not in text
+
+
+def test_a_jump_through_a_mask_is_not_accepted_as_a_subgradient():
+    x = tg.tensor([0.5, 1.0, 1.5], requires_grad=True)
+    text = _report(lambda x: x * (x > 1), [x])
+    assert ("column 1, one-sided differences (a kink within eps): forward [      0. 1000001.       "
+            "0.], backward [0. 0. 0.]") in text
+    assert ("'multiply' (op 1 of 1 in creation order), its boolean input 1 (a condition or a mask) "
+            "at index (1,) changes within the step") in text
+    assert "graph escape" not in text

@@ -29,11 +29,15 @@ class Kink:
     value: float  # the op input there
     distance: float  # to the kink
     site: str | None
+    switch: bool = False  # a boolean input (a where's condition, a mask) that the step changes
 
     def describe(self) -> str:
         where = f"created at {self.site}" if self.site else "(source line unknown)"
-        return (f"'{self.op}' (op {self.position + 1} of {self.count} in creation order), its "
-                f"input {self.argument} at index {self.index} = {self.value:.10g}, "
+        head = f"'{self.op}' (op {self.position + 1} of {self.count} in creation order), its "
+        if self.switch:
+            return (f"{head}boolean input {self.argument} (a condition or a mask) at index "
+                    f"{self.index} changes within the step: the function switches there; {where}")
+        return (f"{head}input {self.argument} at index {self.index} = {self.value:.10g}, "
                 f"{self.distance:.3g} from a kink; {where}")
 
 
@@ -71,19 +75,35 @@ def _same_run(a, b) -> bool:
             and all(np.shape(x) == np.shape(y) for x, y in zip(a.inputs, b.inputs)))
 
 
+def _conditions(node) -> list:
+    """The positions of the node's boolean inputs (a where's condition, a mask it multiplies)."""
+    return [i for i, x in enumerate(node.inputs)
+            if x is not None and np.asarray(x).dtype == np.bool_]
+
+
 def kinks_reached(p, j, step) -> list:
     """The :class:`Kink` s that ``base ± step`` of differentiable input ``j`` reaches, the
-    nearest element of each op input; empty when the function's ops declare none there or
+    nearest element of each op input, and the boolean op inputs it changes (``switch``, the
+    first element changed); empty when the function's ops declare none there or
     when the step changes which ops run."""
     base = p.recorded()
-    if not any(n.op.kinks is not None for n in base):
+    if not any(n.op.kinks is not None or _conditions(n) for n in base):
         return []
     plus, minus = p.recorded(j, step), p.recorded(j, -step)
     if len(plus) != len(base) or len(minus) != len(base):
         return []
     found = []
     for position, (node, up, down) in enumerate(zip(base, plus, minus)):
-        if node.op.kinks is None or not (_same_run(node, up) and _same_run(node, down)):
+        if not (_same_run(node, up) and _same_run(node, down)):
+            continue
+        for argument in _conditions(node):
+            x = np.asarray(node.inputs[argument])
+            changed = (np.asarray(up.inputs[argument]) != x) | (np.asarray(down.inputs[argument]) != x)
+            if np.any(changed):
+                index = index_of(int(np.argmax(changed.reshape(-1))), changed.shape)
+                found.append(Kink(node.op.name, position, len(base), argument, index,
+                                  float(x[index]), 0.0, node.site, switch=True))
+        if node.op.kinks is None:
             continue
         for argument, distance in enumerate(_distances(node)):
             x = node.inputs[argument]

@@ -35,7 +35,9 @@ class Differences:
     Jacobian columns (reverse mode, forward and backward differences).
     ``jacobians`` is None or, for a Jacobian small enough to print, the dict of the
     reverse-mode and central Jacobians (rows: output elements) and, under "one-sided", by
-    input element whose step reached a kink, its columns of forward and backward differences.
+    input element whose step reached a kink, its columns of forward and backward differences;
+    under "kinked", those of these elements whose kinks are not only switches (a boolean
+    input that changes), where a subgradient may be accepted.
     """
 
     analytical: np.ndarray
@@ -137,14 +139,17 @@ def _full_mode(p, j, analytic, s):
             for e in (int(e) for e in np.flatnonzero(failing)):
                 d.kinks[e] = kinks_at(e)
                 forward, backward = (side.ravel() for side in one_sided(e, k))
-                if d.kinks[e] and np.all(s.between(reverse[:, e], forward, backward)):
+                kink = any(not kk.switch for kk in d.kinks[e])  # a switch may be a jump
+                if kink and np.all(s.between(reverse[:, e], forward, backward)):
                     d.accepted[e] = (reverse[:, e], forward, backward)
         if len(d.accepted) < int(failing.sum()):
             if columns[k]:
                 d.jacobians = {"reverse": p.jacobian(k, j) if reverse is None else reverse,
                                "central": np.stack(columns[k], axis=1),
                                "one-sided": {e: tuple(side.ravel() for side in one_sided(e, k))
-                                             for e, found in d.kinks.items() if found}}
+                                             for e, found in d.kinks.items() if found},
+                               "kinked": {e for e, found in d.kinks.items()
+                                          if any(not kk.switch for kk in found)}}
             raise Failure(entries_report(p, j, k, d, failing, s),
                           kinks=[kk for found in d.kinks.values() for kk in found])
         accepted.append((j, k, d))
