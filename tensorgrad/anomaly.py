@@ -102,12 +102,13 @@ class detect_anomaly:
     """
 
     def __enter__(self):
-        self._prev = _enabled
+        # a stack: the same instance may be entered again inside itself
+        self.__dict__.setdefault("_prev", []).append(_enabled)
         set_detect_anomaly(True)
         return self
 
     def __exit__(self, *exc):
-        set_detect_anomaly(self._prev)
+        set_detect_anomaly(self._prev.pop())
         return False
 
     def __call__(self, fn):
@@ -373,9 +374,11 @@ def _where_trap(t, fn, elem, consumers):
         else:
             what = (f"the untaken branch of where at {line} is singular here; its gradient "
                     f"0 · inf = NaN ('{fn.name}' is that branch, with an infinite derivative)")
+        names = [_input_name(fn, pos)[len("input "):] for pos in range(len(fn.inputs))]
+        masked = [f"where(c, {n}, 1)" if pos == elem.idx else n for pos, n in enumerate(names)]
         fix = (f"mask the input so that the untaken branch stays where '{fn.name}' and its "
-               f"derivative are finite (\"double where\"): where(c, {fn.name}(where(c, x, 1)), "
-               f"other) instead of where(c, {fn.name}(x), other)")
+               f"derivative are finite (\"double where\"): where(c, {fn.name}({', '.join(masked)}), "
+               f"other) instead of where(c, {fn.name}({', '.join(names)}), other)")
         if not fn.op.builtin and np.isinf(value):
             fix += ("; or make the VJP return 0 where the cotangent is 0 (an overflowed "
                     "value times a zero cotangent is 0, as tensorgrad's own exp does)")

@@ -120,7 +120,7 @@ _LIBRARY_MODULES = ("tensorgrad.", "hypothesis", "_pytest", "pluggy")
 
 @functools.lru_cache(maxsize=1024)
 def _in_package(filename) -> bool:
-    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
 
 
 def _user_site():

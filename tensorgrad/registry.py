@@ -193,7 +193,15 @@ class Op:
         without kinks). gradcheck names an op whose inputs its finite differences bring to a
         kink, and accepts there an analytical value between the two one-sided differences
         (a subgradient). Returns the op.
+
+        Raises
+        ------
+        TypeError
+            ``kinks`` is not callable.
         """
+        if not callable(kinks):
+            raise TypeError(f"{self.name}.defkinks: kinks must be a function of the op's inputs "
+                            f"and params, got {type(kinks).__name__}")
         self.kinks = kinks
         return self
 

@@ -508,3 +508,42 @@ def test_the_reports_in_the_docs_are_the_ones_the_examples_give():
     with tg.detect_anomaly(), pytest.raises(tg.AnomalyError) as info:
         sqrt_under_where()
     assert doc_block("sqrt-where") == f"tensorgrad.errors.AnomalyError: {info.value}"
+
+
+def test_one_detect_anomaly_entered_inside_itself_restores_the_setting_outside():
+    mode = tg.detect_anomaly()
+    with mode:
+        with mode:
+            assert tg.is_anomaly_enabled()
+        assert tg.is_anomaly_enabled()
+    assert not tg.is_anomaly_enabled()
+
+
+def test_a_users_file_named_like_the_package_beside_it_is_the_users_line():
+    # tensorgrad_demo.py next to the tensorgrad/ directory is not inside the package
+    filename = str(pathlib.Path(tg.__file__).parent) + "_demo.py"
+    namespace = {"tg": tg}
+    exec(compile("def f(x):\n    return tg.log(x)\n", filename, "exec"), namespace)
+    x = leaf([0.0, 1.0])
+    with tg.detect_anomaly(), np.errstate(divide="ignore"):
+        y = namespace["f"](x)
+        with pytest.raises(tg.AnomalyError) as info:
+            y.sum().backward()
+    assert y.grad_fn.site == f"{filename}:2 in f: "
+    assert info.value.site == y.grad_fn.site
+
+
+@pytest.mark.parametrize("f, fix", [
+    (lambda x: tg.where(x != 0, 1 / x, 0.0),
+     "where(c, divide(x, where(c, y, 1)), other) instead of where(c, divide(x, y), other)"),
+    (lambda x: tg.where(x > 0, x ** 0.5, 0.0),
+     "where(c, power(where(c, x, 1), y), other) instead of where(c, power(x, y), other)"),
+])
+def test_the_double_where_fix_of_an_op_of_two_inputs_masks_the_one_whose_gradient_is_nan(f, fix):
+    x = leaf([0.0, 1.0])
+    with tg.detect_anomaly(), np.errstate(all="ignore"):
+        y = f(x).sum()
+        with pytest.raises(tg.AnomalyError) as info:
+            y.backward()
+    assert info.value.phase == "backward"
+    assert fix in str(info.value)
