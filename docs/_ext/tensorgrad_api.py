@@ -52,12 +52,16 @@ def _is_shared_object(obj) -> bool:
 def _modules() -> list[types.ModuleType]:
     """The package's public modules, the top level first, then by depth and name."""
     pkg = importlib.import_module(PACKAGE)
-    names = [PACKAGE]
+    modules = {PACKAGE: pkg}
     for info in pkgutil.walk_packages(pkg.__path__, PACKAGE + "."):
         if _public(info.name):
-            names.append(info.name)
-    names.sort(key=lambda n: (n.count("."), n))
-    return [importlib.import_module(n) for n in names]
+            modules[info.name] = importlib.import_module(info.name)
+    for attr in dir(pkg):        # namespaces made at import time count too
+        value = getattr(pkg, attr)
+        if isinstance(value, types.ModuleType) and _public(value.__name__) \
+                and value.__name__.startswith(PACKAGE + "."):
+            modules.setdefault(value.__name__, value)
+    return [modules[n] for n in sorted(modules, key=lambda n: (n.count("."), n))]
 
 
 def namespaces() -> list[Namespace]:
@@ -86,6 +90,18 @@ def namespaces() -> list[Namespace]:
     return pages
 
 
+def _resolve(modname: str) -> types.ModuleType:
+    """A module by dotted name: imported, or reached as attributes of the package (a
+    namespace made at import time has no file to import)."""
+    try:
+        return importlib.import_module(modname)
+    except ImportError:
+        obj = importlib.import_module(PACKAGE)
+        for part in modname.split(".")[1:]:
+            obj = getattr(obj, part)
+        return obj
+
+
 def _directive(obj) -> str:
     if inspect.isclass(obj):
         return "autoclass"
@@ -110,7 +126,7 @@ def _defining_module(obj, fallback: str) -> str:
 
 def render(page: Namespace) -> str:
     """The reStructuredText of one namespace page."""
-    mod = importlib.import_module(page.module)
+    mod = _resolve(page.module)
     lines = [page.module, "=" * len(page.module), ""]
     summary = _title_of(mod)
     if summary:
@@ -130,7 +146,7 @@ def render(page: Namespace) -> str:
         if many:
             heading = f"From ``{source}``"
             lines += [heading, "-" * len(heading), ""]
-            title = _title_of(importlib.import_module(source))
+            title = _title_of(_resolve(source))
             if title and source != page.module:
                 lines += [title, ""]
         for name in names:
