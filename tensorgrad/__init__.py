@@ -4,18 +4,18 @@ and checking gradients.
 The layers, bottom up (each module imports only from the layers below it)::
 
     errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> registry
-        -> ops/* -> special -> functional -> tensor_methods -> numpy_dispatch
+        -> ops/* -> special, signal -> functional -> tensor_methods -> numpy_dispatch
         -> gradcheck, nn, optim, data, compare, testing
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
 ``__all__``) and of :mod:`tensorgrad.functional`, plus the engine's names below; the ops SciPy
-nests stay nested (``tensorgrad.special.erf``, :data:`tensorgrad.ops.NAMESPACES`). The public
-contract is written in the docstrings and in the README.
+nests stay nested (``tensorgrad.special.erf``, ``tensorgrad.signal.convolve``,
+:data:`tensorgrad.ops.NAMESPACES`). The public contract is written in the docstrings and in the README.
 """
 # tensor_methods attaches Tensor's methods, numpy_dispatch NumPy's protocols (__array__, ...)
 import importlib
 
-from . import functional, nn, numpy_dispatch, ops, optim, special, tensor_methods
+from . import functional, nn, numpy_dispatch, ops, optim, signal, special, tensor_methods
 from .autograd import grad
 from .defaults import default_generator, get_default_dtype, manual_seed, set_default_dtype
 from .errors import BackwardError, GradcheckError, GraphEscapeError, GraphEscapeWarning, ShapeError

@@ -108,7 +108,7 @@ def test_nested_families_are_public_in_their_namespace_only():
 # -- layers --------------------------------------------------------------------------------------
 
 LAYERS = ["errors", "defaults", "tensor", "state", "escapes", "inputs", "versions", "autograd",
-          "registry", "ops", "special", "functional", "tensor_methods", "numpy_dispatch", "viz"]
+          "registry", "ops", "special", "signal", "functional", "tensor_methods", "numpy_dispatch", "viz"]
 
 
 def _tensorgrad_imports(path):

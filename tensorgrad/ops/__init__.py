@@ -6,23 +6,29 @@ and the package ``tensorgrad`` re-exports them: adding an op to a family touches
 SciPy nests them: their ops are public as ``tensorgrad.<namespace>.<name>`` only. The
 composites built on top of these ops live one layer up, in :mod:`tensorgrad.functional`.
 """
-from . import conv, elementwise, linalg, loss, math, pool, reduce, shape, signal, special
+from . import arrange, conv, elementwise, indexing, linalg, loss, math, pool, reduce, scan
+from . import shape, signal, signal_nd, special
+from .arrange import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
+from .indexing import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
+from .scan import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .signal import *  # noqa: F401,F403
 
-FAMILIES = (elementwise, math, reduce, shape, linalg, signal, conv, pool, loss)
+FAMILIES = (elementwise, math, reduce, scan, shape, arrange, indexing, linalg, signal, conv, pool,
+            loss)
 """The op modules whose ops are public at the top level, in the order the documentation
 lists them."""
 
-NAMESPACES = {family.NAMESPACE: family for family in (special,)}
+NAMESPACES = {family.NAMESPACE: family for family in (special, signal_nd)}
 """Public namespace -> the op module (declaring that ``NAMESPACE``) whose ``__all__`` it exports:
-``tensorgrad.special.erf`` as ``scipy.special.erf``. These names are not at the top level."""
+``tensorgrad.special.erf`` as ``scipy.special.erf``, ``tensorgrad.signal.convolve`` as
+``scipy.signal.convolve``. These names are not at the top level."""
 
 __all__ = sorted(name for family in FAMILIES for name in family.__all__)
