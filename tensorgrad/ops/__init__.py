@@ -6,8 +6,22 @@ and the package ``tensorgrad`` re-exports them: adding an op to a family touches
 SciPy nests them: their ops are public as ``tensorgrad.<namespace>.<name>`` only. The
 composites built on top of these ops live one layer up, in :mod:`tensorgrad.functional`.
 """
-from . import arrange, conv, elementwise, indexing, linalg, loss, math, pool, reduce, scan
-from . import shape, signal, signal_nd, special
+from . import (
+    arrange,
+    conv,
+    elementwise,
+    indexing,
+    linalg,
+    loss,
+    math,
+    pool,
+    reduce,
+    scan,
+    shape,
+    signal,
+    signal_nd,
+    special,
+)
 from .arrange import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403

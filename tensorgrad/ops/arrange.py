@@ -203,6 +203,8 @@ def _pad_pairs(pad_width, ndim):
     arr = np.asarray(pad_width)
     if arr.dtype.kind not in "iub" and not (arr.dtype.kind == "f" and arr.size == 0):
         raise TypeError(f"pad: pad_width must hold integers, got {pad_width!r}")
+    if ndim == 0:  # nothing to pad: NumPy returns a 0-d input as it is
+        return ()
     try:
         pairs = np.broadcast_to(arr.astype(np.int64), (ndim, 2))
     except ValueError:
@@ -233,6 +235,8 @@ def _pad_index(n, before, after, mode):
 @primitive
 def pad(array, pad_width=None, mode="constant", constant_values=0):
     """Forward of :func:`pad`, with ``pad_width`` as (before, after) pairs, one per axis."""
+    if not pad_width:  # a 0-d input
+        return np.array(array)
     return np.pad(array, pad_width, mode=mode,
                   **({"constant_values": constant_values} if mode == "constant" else {}))
 
