@@ -65,6 +65,29 @@ SPECIAL = {
     "mse_loss": ((X, PROB), {}),
     "cross_entropy": ((X, np.array([0, 2])), {}),
 }
+SPECIAL.update({  # scans, products, rearranging, indexing and tensorgrad.signal
+    "prod": ((X,), {"axis": 1}), "cumsum": ((X,), {"axis": 1}), "cumprod": ((X,), {"axis": 0}),
+    "all": ((X,), {"axis": 1}), "any": ((X,), {"axis": 0}),
+    "ravel": ((X,), {}), "flip": ((X,), {"axis": 1}), "fliplr": ((X,), {}), "flipud": ((X,), {}),
+    "roll": ((X,), {"shift": 1, "axis": 1}), "rot90": ((X,), {"k": 1, "axes": (0, 1)}),
+    "moveaxis": ((X,), {"source": 0, "destination": 1}),
+    "atleast_1d": ((X,), {}), "atleast_2d": ((X,), {}), "atleast_3d": ((X,), {}),
+    # pad_width positional: a huge one (60001) would ask for a result of 115 GB
+    "pad": ((X, 1), {"mode": "reflect", "constant_values": 0}),
+    "split": ((X,), {"indices_or_sections": 3, "axis": 1}),
+    "array_split": ((X,), {"indices_or_sections": 2, "axis": 1}),
+    "hsplit": ((X,), {"indices_or_sections": [1]}), "vsplit": ((X,), {"indices_or_sections": 2}),
+    "dsplit": ((IMG,), {"indices_or_sections": [2]}),
+    "vstack": (([X, X],), {}), "hstack": (([X, X],), {}), "dstack": (([X, X],), {}),
+    "column_stack": (([X, X],), {}), "append": ((X, X), {"axis": 0}),
+    "diag": ((SQ,), {"k": 1}), "diagonal": ((X,), {"offset": 1, "axis1": 0, "axis2": 1}),
+    "trace": ((X,), {"offset": 0, "axis1": 0, "axis2": 1}),
+    "tril": ((X,), {"k": 0}), "triu": ((X,), {"k": 1}),
+    "take": ((X,), {"indices": [0, 2], "axis": 1, "mode": "raise"}),
+    "take_along_axis": ((X,), {"indices": np.array([[0, 2, 1]]), "axis": 1}),
+    "sort": ((X,), {"axis": 1}), "partition": ((X,), {"kth": 1, "axis": 1}),
+    "signal.convolve": ((SQ, X), {"mode": "valid"}), "signal.correlate": ((X, SQ), {"mode": "same"}),
+})
 
 
 def _valid_call(name):
@@ -205,8 +228,9 @@ def _check(name, kind, where, label, requires_grad):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # warnings are allowed; errors are judged below
             out = _call(name, kind, where, label, requires_grad)
-            if isinstance(out, tg.Tensor) and out.requires_grad:
-                out.backward(np.ones(out.shape, dtype=out.dtype))
+            for part in out if isinstance(out, list) else [out]:  # split gives a list
+                if isinstance(part, tg.Tensor) and part.requires_grad:
+                    part.backward(np.ones(part.shape, dtype=part.dtype))
     except CLEAR as e:
         message, name = str(e), _short(name)
         assert name in message or name.replace("_", " ") in message, (
@@ -214,8 +238,9 @@ def _check(name, kind, where, label, requires_grad):
         return
     except Exception as e:  # an internal crash
         pytest.fail(f"{name}: {type(e).__name__}: {e}")
-    assert isinstance(out, tg.Tensor), f"{name} returned {type(out).__name__}"
-    assert out.dtype.kind in "biuf", f"{name} returned a tensor of dtype {out.dtype}"
+    for part in out if isinstance(out, list) else [out]:
+        assert isinstance(part, tg.Tensor), f"{name} returned {type(part).__name__}"
+        assert part.dtype.kind in "biuf", f"{name} returned a tensor of dtype {part.dtype}"
 
 
 @pytest.mark.parametrize(("name", "kind", "where", "label"), CASES)
