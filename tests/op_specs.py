@@ -977,7 +977,6 @@ spec("max_pool2d_scatter", "max_pool2d_scatter", tg.OPS["max_pool2d_scatter"],
 # ----------------------------------------------------------------------------------------
 # Zeros are drawn often: the products' gradients must stay exact there (polynomials, so
 # finite differences are exact up to rounding).
-WITH_ZEROS = st.one_of(st.just(0.0), st.floats(-2.0, 2.0))
 
 
 def _scan_cases(elements=(-2.0, 2.0)):
@@ -987,11 +986,14 @@ def _scan_cases(elements=(-2.0, 2.0)):
             lambda a: Case((x,), {"axis": a})))
 
 
-spec("prod", "prod", tg.prod, reduction_cases(), np.prod)
-spec("prod_with_zeros", "prod", tg.prod, reduction_cases(WITH_ZEROS), np.prod)
+# |x| <= 1.3: products of up to 27 factors stay below 1.3**27 ~ 1200, where finite
+# differences with eps = 1e-6 are still accurate to rtol 1e-3 (2**27 is not)
+PRODUCT_FACTORS = st.one_of(st.just(0.0), st.floats(-1.3, 1.3))
+spec("prod", "prod", tg.prod, reduction_cases((-1.3, 1.3)), np.prod)
+spec("prod_with_zeros", "prod", tg.prod, reduction_cases(PRODUCT_FACTORS), np.prod)
 spec("cumsum", "cumsum", tg.cumsum, _scan_cases(), np.cumsum)
-spec("cumprod", "cumprod", tg.cumprod, _scan_cases(), np.cumprod)
-spec("cumprod_with_zeros", "cumprod", tg.cumprod, _scan_cases(WITH_ZEROS), np.cumprod)
+spec("cumprod", "cumprod", tg.cumprod, _scan_cases((-1.3, 1.3)), np.cumprod)
+spec("cumprod_with_zeros", "cumprod", tg.cumprod, _scan_cases(PRODUCT_FACTORS), np.cumprod)
 spec("all", "all", tg.all, reduction_cases(_TRUTHY), np.all, differentiable=False,
      keeps_dtype=False)
 spec("any", "any", tg.any, reduction_cases(_TRUTHY), np.any, differentiable=False,
@@ -1011,7 +1013,7 @@ def _logsumexp_b_cases(draw, signed):
         shape = np.broadcast_shapes(sx, sb)
         terms = np.broadcast_to(b, shape) * np.exp(np.broadcast_to(x, shape))
         if np.any(np.abs(np.sum(terms, axis=params["axis"] if ndim else None)) < 0.1):
-            b = np.abs(b)
+            b = np.asarray(np.abs(b))  # a 0-d array stays an array
         params["return_sign"] = True
     return Case((x, b), params)
 
