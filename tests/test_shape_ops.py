@@ -283,6 +283,14 @@ def test_logsumexp_b_matches_scipy_with_zero_and_negative_weights():
     assert not sign.requires_grad
 
 
+def test_logsumexp_b_dropped_infinite_term_has_zero_gradient():
+    x = _leaf([0.0, np.inf])
+    out = tg.logsumexp(x, b=[1.0, 0.0])
+    assert out.item() == 0.0
+    out.backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0])
+
+
 def test_logsumexp_b_gradients_by_hand():
     x, b = _leaf([0.0, np.log(3.0)]), _leaf([2.0, 1.0])  # Σ b·exp(x) = 5
     out = tg.logsumexp(x, b=b)

@@ -205,8 +205,14 @@ def _lse_weights(g, out, x, b, axis, keepdims, return_sign):
 
 
 def _logsumexp_vjp_x(g, out, x, b, axis, keepdims, return_sign):
+    shape = shape_of(x)
+    if b is not None:
+        xv, bv = np.broadcast_arrays(_values(x), _values(b))
+        dropped = (bv == 0) & np.isinf(xv)
+        if dropped.any():  # a dropped term at x = inf has gradient 0 (not 0·inf)
+            x = where(dropped, 0.0, x)
     w = _lse_weights(g, out, x, b, axis, keepdims, return_sign)
-    return w if b is None else sum_to_shape(w * b, shape=shape_of(x))
+    return w if b is None else sum_to_shape(w * b, shape=shape)
 
 
 def _logsumexp_vjp_b(g, out, x, b, axis, keepdims, return_sign):
