@@ -1162,19 +1162,17 @@ def _join_cases(draw, name):
             other[axis] = draw(st.integers(1, 3))
             return Case((x, draw(arrays(tuple(other)))), {"axis": axis})
         return Case((x, draw(arrays(SHAPES))))
-    ndim = draw(st.integers(0, 3))
-    axis = {"vstack": 0, "hstack": 1, "dstack": 2, "column_stack": 1}[name]
-    if name == "hstack" and ndim <= 1:
-        axis = 0
-    if name == "column_stack" and ndim == 0:
-        ndim = 1
+    ndim = draw(st.integers(1 if name == "column_stack" else 0, 3))
+    axis = {"vstack": 0, "hstack": 0 if ndim <= 1 else 1, "dstack": 2, "column_stack": 1}[name]
+    # the joined axis may differ between the inputs when it is one of theirs (a 1-D input
+    # becomes a row for vstack, a column for column_stack, and (1, N, 1) for dstack)
+    varies = axis < ndim and (ndim >= 2 or name == "hstack")
     base = [draw(st.integers(1, 3)) for _ in range(ndim)]
     shapes = []
     for _ in range(2):
-        s = list(base)
-        if ndim > 1 and axis < ndim or name in ("hstack",) and ndim == 1:
-            s[axis] = draw(st.integers(1, 3))
-        shapes.append(tuple(s))
+        if varies:
+            base[axis] = draw(st.integers(1, 3))
+        shapes.append(tuple(base))
     return Case(tuple(draw(arrays(s)) for s in shapes))
 
 

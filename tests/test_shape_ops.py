@@ -330,3 +330,9 @@ def test_numpy_all_and_any_record_their_ops_without_gradient():
     x = _leaf([0.0, 1.0])
     assert np.all(x).item() is False and np.any(x).item() is True
     assert isinstance(np.logical_or.reduce(x > 0), tg.Tensor)
+
+
+def test_atleast_nd_shapes_and_several_inputs():
+    a, b = tg.atleast_3d(np.ones(3), np.ones((2, 3)))
+    assert (a.shape, b.shape) == ((1, 3, 1), (2, 3, 1))
+    assert type(tg.atleast_1d(1.0, 2.0)) is tuple and tg.atleast_2d(5.0).shape == (1, 1)

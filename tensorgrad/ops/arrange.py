@@ -168,24 +168,24 @@ def _atleast(name, arys, shape_for):
            for x in (as_input(name, i, a) for i, a in enumerate(arys))]
     if not out:
         raise TypeError(f"{name}: expected at least one array")
-    return out[0] if len(out) == 1 else out
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def atleast_1d(*arys):
     """Each input with at least 1 dimension (NumPy's ``atleast_1d``): a 0-d input becomes
-    shape (1,), others are unchanged. One input gives a Tensor, several a list."""
+    shape (1,), others are unchanged. One input gives a Tensor, several a tuple (NumPy 2)."""
     return _atleast("atleast_1d", arys, lambda s: s if len(s) >= 1 else (1,))
 
 
 def atleast_2d(*arys):
     """Each input with at least 2 dimensions (NumPy's ``atleast_2d``): () -> (1, 1), (N,) ->
-    (1, N). One input gives a Tensor, several a list."""
+    (1, N). One input gives a Tensor, several a tuple (NumPy 2)."""
     return _atleast("atleast_2d", arys, lambda s: s if len(s) >= 2 else (1,) * (2 - len(s)) + s)
 
 
 def atleast_3d(*arys):
     """Each input with at least 3 dimensions (NumPy's ``atleast_3d``): () -> (1, 1, 1), (N,)
-    -> (1, N, 1), (M, N) -> (M, N, 1). One input gives a Tensor, several a list."""
+    -> (1, N, 1), (M, N) -> (M, N, 1). One input gives a Tensor, several a tuple (NumPy 2)."""
     def shape(s):
         return {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}.get(len(s), s)
 
