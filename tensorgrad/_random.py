@@ -38,13 +38,19 @@ def as_generator(rng, where: str, argument: str = "rng") -> np.random.Generator:
     TypeError
         ``rng`` is anything else (a bool, a float, a string, a legacy ``RandomState``);
         the message names ``where`` and ``argument``.
+    ValueError
+        A negative int seed (NumPy refuses it), naming ``where`` and ``argument``.
     """
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None:
         return defaults.default_generator()
     seeds = (Integral, np.random.SeedSequence, np.random.BitGenerator)
+    if isinstance(rng, Integral) and not isinstance(rng, bool) and rng < 0:
+        raise ValueError(f"{where}: {argument} must be a non-negative int seed, got {rng}")
     if isinstance(rng, seeds) and not isinstance(rng, bool):
+        if isinstance(rng, Integral) and rng < 0:
+            raise ValueError(f"{where}: {argument} must be a non-negative int seed, got {rng}")
         return np.random.default_rng(rng)
     raise TypeError(f"{where}: {argument} must be None, an int seed or a numpy.random.Generator, "
                     f"got {type(rng).__name__}")

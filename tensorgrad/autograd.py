@@ -20,6 +20,7 @@ other than Tensors and plain numbers are taken by :mod:`tensorgrad.inputs`.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import linecache
 import os
@@ -69,9 +70,14 @@ class Node:
     guard : list, optional
         The leaf arrays this node keeps read-only after a backward that retained the graph,
         until the node is released or collected.
+    suspect : tuple, optional
+        Set under :func:`tensorgrad.detect_anomaly` on a node whose forward turned finite
+        inputs into infinities or inputs without NaN into NaN: ``(kind, output array)``,
+        kind ``"inf"``, ``"nan"`` or ``"nan and inf"``.
     """
 
-    __slots__ = ("op", "parents", "inputs", "params", "site", "seq", "stamp", "guard", "module")
+    __slots__ = ("op", "parents", "inputs", "params", "site", "seq", "stamp", "guard", "module",
+                 "suspect")
 
     def __init__(self, op, parents, inputs, params):
         self.op = op
@@ -80,11 +86,16 @@ class Node:
         self.params = params
         self.module = _state.module  # None unless an nn.Module is being called
         if _state.record_sites:
-            self.site = _user_site()
-            self.seq = next(_creation_order)
+            self.note_site()
         else:
             self.site = None
         self.stamp = versions._writes  # the write clock now (see versions.in_place)
+
+    def note_site(self) -> None:
+        """Record the user's source line that is creating this node (``site``) and its
+        creation number (``seq``)."""
+        self.site = _user_site()
+        self.seq = next(_creation_order)
 
     @property
     def name(self) -> str:
@@ -107,12 +118,17 @@ _creation_order = itertools.count()
 _LIBRARY_MODULES = ("tensorgrad.", "hypothesis", "_pytest", "pluggy")
 
 
+@functools.lru_cache(maxsize=1024)
+def _in_package(filename) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+
+
 def _user_site():
     """The innermost stack frame outside tensorgrad (and the test machinery that drives it),
     as readable text."""
-    frame = sys._getframe(2)
+    frame = sys._getframe(1)
     while frame is not None and (
-            os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
+            _in_package(frame.f_code.co_filename)
             or frame.f_globals.get("__name__", "").startswith(_LIBRARY_MODULES)):
         frame = frame.f_back
     if frame is None:
@@ -174,7 +190,23 @@ def apply(op, args, params):
             done = iter(converted)
             args = tuple(next(done) if isinstance(a, (list, tuple)) else a for a in args)
         t.grad_fn = Node(op, args, tuple(arrays), params)
+        if _anomaly is not None:  # the one test anomaly mode costs a recorded op when off
+            _anomaly.recorded(t)
     return t
+
+
+_anomaly = None  # anomaly mode's checks while it is on (tensorgrad.anomaly), else None
+
+
+def set_anomaly(checks) -> None:
+    """Switch anomaly mode's checks on (``checks``) or off (None), for every thread. Called
+    by :func:`tensorgrad.set_detect_anomaly`. ``checks.recorded(tensor)`` sees each op as
+    it is recorded; ``checks.backward_pass(roots, root_grads)`` is called as a reverse pass
+    starts and returns ``check(tensor, node, idx, g, gradient)``, called on every
+    gradient a VJP hands input ``idx`` of ``node`` (which produced ``tensor``) for the
+    cotangent ``g``."""
+    global _anomaly
+    _anomaly = checks
 
 
 # ----------------------------------------------------------------------------------------
@@ -281,6 +313,8 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None, 
     and releases nothing.
     """
     deps = _count_consumers(roots)
+    check = None if _anomaly is None or record is not None else \
+        _anomaly.backward_pass(roots, root_grads)
     grads = {}
     for r, g in zip(roots, root_grads):
         prev = grads.get(id(r))
@@ -327,6 +361,8 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, wanted=None, 
                 if not (isinstance(p, Tensor) and p.requires_grad):
                     continue
                 gp = _call_vjp(fn, idx, p, g, out, create_graph)
+                if check is not None:
+                    check(t, fn, idx, g, gp)
                 if record is not None:
                     outgoing.append((idx, gp))
                 pid = id(p)

@@ -36,3 +36,29 @@ class GraphEscapeWarning(UserWarning):
     the array is a constant, so no gradient flows through it. Shown at the line of user code
     that converted it; read values on purpose with ``.detach()``, ``.numpy()``, ``.data`` or
     under ``no_grad``."""
+
+
+class AnomalyError(RuntimeError):
+    """Raised under :func:`tensorgrad.detect_anomaly` when a NaN or an infinity is about to
+    be used for a gradient: the output handed to ``backward``/``grad`` holds one that a
+    recorded op produced from finite inputs (``phase == "forward"``), or a VJP produced one
+    from finite cotangents (``phase == "backward"``). The message is the full report: the
+    op, the user's line that recorded it, the probable cause, and the values involved
+    (docs/anomaly.md).
+
+    Attributes
+    ----------
+    phase : str
+        ``"forward"`` or ``"backward"``.
+    op : str or None
+        The name of the op blamed (``"log"``); None when no recorded op produced the value
+        (it was already in a leaf or a constant).
+    site : str or None
+        ``"file:line in function: source"`` of the user code that recorded that op.
+    cause : str
+        The probable cause in words (``"log at 0: log(0) = -inf"``).
+    """
+
+    def __init__(self, message, *, phase, op=None, site=None, cause=""):
+        super().__init__(message)
+        self.phase, self.op, self.site, self.cause = phase, op, site, cause

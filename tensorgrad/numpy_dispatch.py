@@ -106,37 +106,6 @@ def _clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 (NumP
     return ops.clip(a, lo=_bound(lo), hi=_bound(hi))
 
 
-def _dot(a, b):
-    na, nb = len(_shape_of(a)), len(_shape_of(b))
-    if na == 0 or nb == 0:
-        return ops.multiply(a, b)
-    if na <= 2 and nb <= 2:
-        return ops.matmul(a, b)
-    raise TypeError(f"np.dot on Tensors: only for operands of at most 2 dimensions, got "
-                    f"{na} and {nb} (N-D np.dot is not matmul); use tensorgrad.matmul (batched "
-                    "matrix products) or compose the sum you mean from tensorgrad ops")
-
-
-def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (NumPy's name)
-    """np.linalg.norm as sqrt(sum(x²)): the vector 2-norm (ord None or 2 over one axis) and
-    the Frobenius norm (ord None or 'fro' over two axes; ord None over all axes). Its
-    gradient is x / norm, and 0 (a subgradient, never NaN) where the norm is 0."""
-    ndim = len(_shape_of(x))
-    n_axes = ndim if axis is None else 1 if isinstance(axis, (int, np.integer)) else len(axis)
-    if not (ord is None or (ord == 2 and n_axes == 1) or (ord == "fro" and n_axes == 2)):
-        raise ValueError(
-            f"np.linalg.norm on Tensors: ord={ord!r} over {n_axes} axis(es) is not supported; "
-            "tensorgrad computes sqrt(sum(x**2)): the vector 2-norm (ord None or 2) and the "
-            "Frobenius norm (ord None or 'fro'). Compose other norms from tensorgrad ops, e.g. "
-            "tensorgrad.sum(tensorgrad.abs(x)) for ord=1 or tensorgrad.max(tensorgrad.abs(x)) "
-            "for ord=inf")
-    squares = ops.sum(ops.multiply(x, x), axis=tuple(axis) if isinstance(axis, list) else axis,
-                      keepdims=keepdims)
-    positive = squares > 0
-    root = ops.sqrt(ops.where(positive, squares, 1))  # no sqrt'(0) = inf reaches the graph
-    return ops.where(positive, root, 0)
-
-
 # ---- the tables -------------------------------------------------------------------------------
 
 UFUNCS = {
@@ -199,6 +168,10 @@ FUNCTIONS = {
     np.amax: lambda a, axis=None, keepdims=False: ops.max(a, axis=axis, keepdims=keepdims),
     np.min: lambda a, axis=None, keepdims=False: ops.min(a, axis=axis, keepdims=keepdims),
     np.amin: lambda a, axis=None, keepdims=False: ops.min(a, axis=axis, keepdims=keepdims),
+    np.var: lambda a, axis=None, ddof=0, keepdims=False:
+        ops.var(a, axis=axis, ddof=ddof, keepdims=keepdims),
+    np.std: lambda a, axis=None, ddof=0, keepdims=False:
+        ops.std(a, axis=axis, ddof=ddof, keepdims=keepdims),
     np.reshape: lambda a, shape=None, *, newshape=None:
         ops.reshape(a, shape=shape if newshape is None else newshape),
     np.transpose: lambda a, axes=None:
@@ -206,14 +179,34 @@ FUNCTIONS = {
     np.swapaxes: lambda a, axis1, axis2: ops.swapaxes(a, axis1, axis2),
     np.expand_dims: lambda a, axis:
         ops.reshape(a, shape=np.expand_dims(_placeholder(a), axis).shape),
-    np.squeeze: lambda a, axis=None: ops.reshape(a, shape=np.squeeze(_placeholder(a), axis).shape),
+    np.squeeze: lambda a, axis=None: ops.squeeze(a, axis=axis),
     np.broadcast_to: lambda array, shape: ops.broadcast_to(array, shape=shape),
+    np.repeat: lambda a, repeats, axis=None: ops.repeat(a, repeats, axis=axis),
+    np.tile: lambda A, reps: ops.tile(A, reps),
     np.concatenate: _concatenate,
     np.stack: lambda arrays, axis=0: ops.stack(arrays, axis=axis),
     np.where: _where,
     np.clip: _clip,
-    np.dot: _dot,
-    np.linalg.norm: _norm,
+    np.dot: lambda a, b: ops.dot(a, b),
+    np.inner: lambda a, b: ops.inner(a, b),
+    np.outer: lambda a, b: ops.outer(a, b),
+    np.tensordot: lambda a, b, axes=2: ops.tensordot(a, b, axes=axes),
+    np.einsum: lambda *operands, optimize=False: ops.einsum(*operands, optimize=optimize),
+    np.kron: lambda a, b: ops.kron(a, b),
+    np.cross: lambda a, b, axisa=-1, axisb=-1, axisc=-1, axis=None:
+        ops.cross(a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis),
+    np.linalg.norm: lambda x, ord=None, axis=None, keepdims=False:  # noqa: A006 (NumPy's name)
+        ops.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims),
+    np.linalg.inv: lambda a: ops.linalg.inv(a),
+    np.linalg.solve: lambda a, b: ops.linalg.solve(a, b),
+    np.linalg.det: lambda a: ops.linalg.det(a),
+    np.linalg.slogdet: lambda a: ops.linalg.slogdet(a),
+    np.linalg.matrix_power: lambda a, n: ops.linalg.matrix_power(a, n),
+    np.linalg.cholesky: lambda a, *, upper=False: ops.linalg.cholesky(a, upper=upper),
+    np.linalg.eigh: lambda a, UPLO="L": ops.linalg.eigh(a, UPLO=UPLO),  # noqa: N803
+    np.linalg.svd: lambda a, full_matrices=True, compute_uv=True, hermitian=False:
+        ops.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian),
+    np.linalg.qr: lambda a, mode="reduced": ops.linalg.qr(a, mode=mode),
     np.round: lambda a, decimals=0: ops.round(a, decimals=decimals),
     getattr(np, "around", np.round): lambda a, decimals=0: ops.round(a, decimals=decimals),
     np.sinc: lambda x: ops.sinc(x),

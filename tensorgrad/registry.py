@@ -25,6 +25,11 @@ the *complete* set of static parameters -- the forward's defaults merged with wh
 passed, as JAX's ``bind`` does -- and every VJP receives that complete set as keywords, so no
 VJP repeats a default.
 
+An op may also declare its forward-mode rules, one Jacobian-vector product (JVP) per input,
+with :meth:`Op.defjvp` (``softplus.defjvp(lambda t, out, x: t * tg.sigmoid(x))``): the
+transforms push tangents through them (:func:`tensorgrad.jvp`), and
+``tg.gradcheck(..., check_forward_ad=True)`` checks each against the VJP of the same input.
+
 An op whose public signature differs from its forward's (PyTorch's ``conv2d(x, weight,
 bias, stride, ...)`` normalised to the forward's arrays and parameters) declares that
 signature with :meth:`Op.defcall`; the op keeps one name, and ``tg.OPS[name]`` is the public
@@ -65,6 +70,9 @@ class Op:
         Positions of array inputs that may be None (absent), such as ``clip``'s bounds.
     kinks : callable or None
         Where the op is not differentiable (:meth:`defkinks`); None for a smooth op.
+    vjps, jvps : dict
+        The reverse- and forward-mode rules by input position (:meth:`defvjp`,
+        :meth:`defjvp`); ``vjp_argnum``/``jvp_argnum`` the rule for all inputs, if declared.
     """
 
     def __init__(self, forward, name=None, broadcast=False, differentiable=True, optional=()):
@@ -75,6 +83,8 @@ class Op:
         self.differentiable = differentiable
         self.vjps = {}
         self.vjp_argnum = None
+        self.jvps = {}
+        self.jvp_argnum = None
         self.kinks = None
         self.call = None
         self.__doc__ = forward.__doc__
@@ -142,6 +152,37 @@ class Op:
         self.vjp_argnum = vjp
         return self
 
+    def defjvp(self, *jvps, argnums=None):
+        """Declare the forward-mode rules (Jacobian-vector products), one per input in order
+        (``None`` for an input without one): the counterpart of :meth:`defvjp`.
+
+        Each is ``jvp(t, out, *inputs, **params) -> tangent``: the output's change J·t
+        caused by the tangent ``t`` of its input (``t`` has that input's shape), ``out`` the
+        forward result, ``params`` the complete set of static parameters. It returns an
+        array of the output's shape, or, for a ``broadcast`` op, of a shape that broadcasts
+        to it (the engine broadcasts; HIPS autograd's ``defjvp`` has the same signature).
+        The contributions of several inputs' tangents add up. Write JVPs as VJPs are
+        written, with operators and tensorgrad functions, so that they also run on Tensors.
+        For an elementwise op the VJP's formula is the JVP's, with ``t`` in place of the
+        cotangent ``g``; a linear op's JVP is the op itself applied to ``t``.
+
+        ``argnums`` selects which inputs the given JVPs are for. Used by
+        :func:`tensorgrad.jvp` (and ``jacobian(strategy="forward-mode")``) when every op
+        between the inputs and the outputs declares one, and checked against the VJPs,
+        exactly, by ``tg.gradcheck(..., check_forward_ad=True)``. Returns the op, so it can
+        be used as a decorator.
+        """
+        argnums = range(len(jvps)) if argnums is None else argnums
+        for i, f in zip(argnums, jvps):
+            self.jvps[i] = f
+        return self
+
+    def defjvp_argnum(self, jvp):
+        """Declare one JVP for all inputs: ``jvp(argnum, t, out, *inputs, **params)``, the
+        counterpart of :meth:`defvjp_argnum` (variadic ops). Returns the op."""
+        self.jvp_argnum = jvp
+        return self
+
     def defkinks(self, kinks):
         """Declare where the op has kinks (points where it is continuous but not
         differentiable, such as relu at 0 or a tie of max), for :func:`tensorgrad.gradcheck`.
@@ -152,7 +193,15 @@ class Op:
         without kinks). gradcheck names an op whose inputs its finite differences bring to a
         kink, and accepts there an analytical value between the two one-sided differences
         (a subgradient). Returns the op.
+
+        Raises
+        ------
+        TypeError
+            ``kinks`` is not callable.
         """
+        if not callable(kinks):
+            raise TypeError(f"{self.name}.defkinks: kinks must be a function of the op's inputs "
+                            f"and params, got {type(kinks).__name__}")
         self.kinks = kinks
         return self
 
@@ -162,6 +211,14 @@ class Op:
         if f is None and self.vjp_argnum is not None:
             general = self.vjp_argnum
             return lambda g, out, *ins, **params: general(idx, g, out, *ins, **params)
+        return f
+
+    def jvp_for(self, idx):
+        """The JVP of input ``idx``, or None when the op declares none for it."""
+        f = self.jvps.get(idx)
+        if f is None and self.jvp_argnum is not None:
+            general = self.jvp_argnum
+            return lambda t, out, *ins, **params: general(idx, t, out, *ins, **params)
         return f
 
     def __repr__(self):

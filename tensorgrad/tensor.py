@@ -89,7 +89,7 @@ class Tensor:
     # -- properties ------------------------------------------------------------------------
     shape = property(lambda self: self.data.shape, doc="Tuple of dimensions.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
-    size = property(lambda self: self.data.size, doc="Number of elements.")
+    # size (NumPy's element count, callable as PyTorch's size()) and T: tensor_methods
     dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors created by the user rather than by a recorded op.")

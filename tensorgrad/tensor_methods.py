@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import autograd, functional, ops
+from .creation import check_device
+from .errors import ShapeError
 from .inputs import set_stack
+from .ops.reduce import extremum_with_indices
 from .ops.shape import _plain_index
 from .tensor import Tensor
 from .versions import in_place
@@ -30,6 +33,173 @@ def _shape_arg(args):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return tuple(args)
+
+
+# -- PyTorch's spellings, read into NumPy's arguments (docs/pytorch_and_numpy.md) -----------------
+
+class Size(int):
+    """``Tensor.size``: NumPy's element count (an int), which can also be called as PyTorch's
+    ``size()``: ``t.size()`` is the shape (a tuple) and ``t.size(dim)`` one length.
+
+    Arithmetic on it gives plain ints; it pickles as a plain int.
+
+    Raises
+    ------
+    TypeError
+        ``dim`` is not an int.
+    IndexError
+        ``dim`` is out of range (PyTorch's error type).
+    """
+
+    def __new__(cls, count, shape):
+        size = int.__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"size: dim must be an int, got {dim!r}")
+        n = len(self.shape)
+        if not -n <= dim < n:
+            raise IndexError(f"size: dim {dim} is out of range for a tensor of shape "
+                             f"{self.shape}" + (f" (expected -{n} <= dim < {n})" if n else
+                                                " (a 0-d tensor has no dimensions)"))
+        return self.shape[dim]
+
+    def __reduce__(self):
+        return int, (int(self),)
+
+
+def _axis(name, axis, keepdims, dim, keepdim):
+    """(axis, keepdims) from NumPy's ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim``;
+    TypeError when both spellings of one are given."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{name}: got both axis={axis!r} and dim={dim!r}; they are the same "
+                            "argument (NumPy's and PyTorch's names), give one")
+        axis = tuple(dim) if isinstance(dim, list) else dim
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError(f"{name}: got both keepdims and keepdim; they are the same "
+                            "argument (NumPy's and PyTorch's names), give one")
+        keepdims = keepdim
+    return axis, keepdims
+
+
+def _ddof(name, ddof, dim, keepdim, correction, unbiased):
+    """``var``/``std``'s ddof: NumPy's ``ddof`` (default 0); with PyTorch's spellings
+    (``dim=``, ``keepdim=``, ``correction=``, ``unbiased=``) PyTorch's default, 1."""
+    pytorch = correction is not None or unbiased is not None
+    if pytorch and ddof is not None:
+        raise TypeError(f"{name}: got ddof with correction/unbiased; they are the same "
+                        "argument (NumPy's and PyTorch's names), give one")
+    if correction is not None and unbiased is not None:
+        raise TypeError(f"{name}: got both correction and unbiased; give one")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    if correction is not None:
+        return correction
+    if ddof is not None:
+        return ddof
+    return 1 if dim is not None or keepdim is not None else 0
+
+
+def _extremum(x, name, args, axis, keepdims, dim, keepdim):
+    """``t.max(...)`` / ``t.min(...)``: values over ``axis`` (NumPy's), ``(values, indices)``
+    for ``dim=`` or one positional int (PyTorch's), the elementwise maximum/minimum for a
+    positional Tensor (PyTorch's ``t.max(other)``)."""
+    if len(args) == 2 and isinstance(args[1], (bool, np.bool_)) and keepdim is None:
+        args, keepdim = args[:1], args[1]  # x.max(1, True): PyTorch's (dim, keepdim)
+    if len(args) > 1 or (args and (axis is not None or dim is not None)):
+        raise TypeError(f"{name}: takes one positional argument (an int dim, a tuple of axes, "
+                        f"None or a Tensor), got {len(args)} and axis={axis!r}, dim={dim!r}")
+    if args and isinstance(args[0], Tensor):
+        return (ops.maximum if name == "max" else ops.minimum)(x, args[0])
+    if args and isinstance(args[0], (int, np.integer)) and not isinstance(args[0], bool):
+        dim = args[0]  # x.max(1): PyTorch's (values, indices)
+    elif args:
+        axis = args[0]  # None or a tuple: NumPy's only reading
+    if dim is not None:
+        dim, keepdims = _axis(name, axis, keepdims, dim, keepdim)
+        return extremum_with_indices(x, dim, keepdims, name)
+    axis, keepdims = _axis(name, axis, keepdims, None, keepdim)
+    return (ops.max if name == "max" else ops.min)(x, axis=axis, keepdims=keepdims)
+
+
+def _transpose_axes(x, axes):
+    """``t.transpose(*axes)``'s permutation, NumPy's meaning (None: reverse the axes). Two
+    ints, PyTorch's ``transpose(dim0, dim1)``, raise where NumPy would read them otherwise:
+    ``(0, 1)`` on a 2-D tensor (NumPy's identity permutation; PyTorch swaps) and any pair
+    on a tensor of another number of dimensions (not a permutation for NumPy)."""
+    if not axes:
+        return None
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        return tuple(axes[0])
+    if len(axes) != 2 or not all(isinstance(a, (int, np.integer)) for a in axes):
+        return tuple(axes)
+    swap = (f"To swap two axes as PyTorch's transpose(dim0, dim1) does, write "
+            f"t.swapaxes{axes}, or t.permute(...) with the full order")
+    if x.ndim != 2:
+        raise ShapeError(f"transpose{axes}: NumPy's transpose takes a permutation of all "
+                         f"{x.ndim} axes of shape {x.shape}. {swap}")
+    if all(-2 <= a < 2 for a in axes) and tuple(int(a) % 2 for a in axes) == (0, 1):
+        raise ValueError(
+            f"transpose{axes} on a 2-D tensor: NumPy reads this as the permutation (0, 1) and "
+            "returns the tensor unchanged, while PyTorch swaps the two axes. To swap them, "
+            "write t.T, t.swapaxes(0, 1) or t.permute(1, 0)")
+    return tuple(axes)
+
+
+def _size_one_axes(x, dim):
+    """The axes among ``dim`` (an int or a tuple) that have length 1: PyTorch's
+    ``squeeze(dim)`` leaves the others alone."""
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    n, shape = max(x.ndim, 1), x.shape
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"squeeze: dim must be an int or a tuple of ints, got {dim!r}")
+        if not -n <= d < n:
+            raise ShapeError(f"squeeze: dim {d} is out of range for a tensor of shape {shape}")
+    return tuple(d for d in dims if not shape or shape[d] == 1)
+
+
+def _expanded_shape(x, sizes):
+    """PyTorch's ``expand(*sizes)`` as a shape for ``broadcast_to``: -1 keeps the length."""
+    sizes, shape = _shape_arg(sizes), x.shape
+    lead = len(sizes) - len(shape)
+    if lead < 0:
+        raise ShapeError(f"expand: {len(sizes)} sizes {sizes} for a tensor of {len(shape)} "
+                         f"dimensions {shape}; give at least one size per dimension")
+    out = tuple(shape[i - lead] if (n == -1 and i >= lead) else n for i, n in enumerate(sizes))
+    if any(n == -1 for n in out):
+        raise ShapeError(f"expand: -1 is not allowed for the new leading dimensions of {sizes}")
+    return out
+
+
+def _to_dtype(x, args, kwargs):
+    """The dtype that ``t.to(...)`` asks for (None: unchanged): ``to(dtype)``,
+    ``to("cpu")``, ``to("cpu", dtype)``, ``to(other_tensor)``, ``to(device=, dtype=)``."""
+    unknown = set(kwargs) - {"dtype", "device", "non_blocking", "copy"}
+    if unknown:
+        raise TypeError(f"to: unexpected keyword argument(s) {sorted(unknown)}")
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif getattr(a, "type", None) is not None or (isinstance(a, str) and not _is_dtype(a)):
+            device = a  # "cpu", "cuda:0", torch.device(...)
+        else:
+            dtype = a
+    check_device("to", device)
+    if dtype is None:
+        return None
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"to: expected a dtype, a device ('cpu') or a Tensor, got {dtype!r}") \
+            from None
 
 
 class _Methods:
@@ -186,14 +356,92 @@ class _Methods:
                         "write x = x @ w")
 
     # -- methods (each the function of the same name in tensorgrad) --------------------------
-    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return ops.max(self, axis=axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return ops.min(self, axis=axis, keepdims=keepdims)
+    # NumPy's arguments; PyTorch's dim=/keepdim= are accepted as their other names.
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis("sum", axis, keepdims, dim, keepdim)
+        return ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis("mean", axis, keepdims, dim, keepdim)
+        return ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, *args, axis=None, keepdims=False, dim=None, keepdim=None):
+        """NumPy's ``max`` over ``axis`` (values); PyTorch's ``max(dim)`` -- ``dim=`` or one
+        positional int -- gives the named tuple ``(values, indices)``; ``max(other)`` with a
+        Tensor is :func:`tensorgrad.maximum`. See docs/pytorch_and_numpy.md."""
+        if args or dim is not None or keepdim is not None:
+            return _extremum(self, "max", args, axis, keepdims, dim, keepdim)
+        return ops.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, *args, axis=None, keepdims=False, dim=None, keepdim=None):
+        """As :meth:`max`, for the minimum."""
+        if args or dim is not None or keepdim is not None:
+            return _extremum(self, "min", args, axis, keepdims, dim, keepdim)
+        return ops.min(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Index of the maximum (NumPy's and PyTorch's ``argmax``); ``dim``/``keepdim`` are
+        PyTorch's names for ``axis``/``keepdims``."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis("argmax", axis, keepdims, dim, keepdim)
+        return ops.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Index of the minimum; see :meth:`argmax`."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis("argmin", axis, keepdims, dim, keepdim)
+        return ops.argmin(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=None, keepdims=False, *, dim=None, keepdim=None,
+            correction=None, unbiased=None):
+        """NumPy's ``var`` (``ddof=0`` unless given); with PyTorch's ``dim=``, ``keepdim=``,
+        ``correction=`` or ``unbiased=``, PyTorch's (default correction 1)."""
+        d = _ddof("var", ddof, dim, keepdim, correction, unbiased)
+        axis, keepdims = _axis("var", axis, keepdims, dim, keepdim)
+        return ops.var(self, axis=axis, ddof=d, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=None, keepdims=False, *, dim=None, keepdim=None,
+            correction=None, unbiased=None):
+        """As :meth:`var`, for the standard deviation."""
+        d = _ddof("std", ddof, dim, keepdim, correction, unbiased)
+        axis, keepdims = _axis("std", axis, keepdims, dim, keepdim)
+        return ops.std(self, axis=axis, ddof=d, keepdims=keepdims)
+
     def reshape(self, *shape): return ops.reshape(self, shape=_shape_arg(shape))
-    def transpose(self, *axes): return ops.transpose(self, axes=_shape_arg(axes) if axes else None)
+
+    def transpose(self, *axes):
+        """NumPy's ``transpose(*axes)`` (no axes: reversed). ``transpose(0, 1)`` on a 2-D
+        tensor raises (PyTorch would swap, NumPy does nothing): use ``.T``, ``swapaxes`` or
+        ``permute``."""
+        return ops.transpose(self, axes=_transpose_axes(self, axes))
+
     def swapaxes(self, a, b): return ops.swapaxes(self, a, b)
-    def flatten(self): return ops.reshape(self, shape=(-1,))
+
+    def repeat(self, repeats, axis=None):
+        """NumPy's ``repeat``: each element repeated (PyTorch's ``repeat`` is :meth:`tile`)."""
+        return ops.repeat(self, repeats, axis=axis)
+
+    def tile(self, *reps):
+        """The whole tensor tiled ``reps`` times (ints or one tuple), NumPy's and PyTorch's
+        ``tile``; PyTorch's ``x.repeat(*sizes)``."""
+        return ops.tile(self, _shape_arg(reps))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """All axes into one (NumPy's ``flatten()``), or ``start_dim`` to ``end_dim``
+        (PyTorch's)."""
+        return ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, axis=None, *, dim=None):
+        """NumPy's ``squeeze(axis)`` (the axes must have length 1); PyTorch's
+        ``squeeze(dim=...)`` leaves axes of other lengths alone."""
+        if dim is not None:
+            if axis is not None:
+                raise TypeError("squeeze: got both axis and dim; give one")
+            return ops.squeeze(self, axis=_size_one_axes(self, dim))
+        return ops.squeeze(self, axis=axis)
+
     def exp(self): return ops.exp(self)
     def log(self): return ops.log(self)
     def sqrt(self): return ops.sqrt(self)
@@ -202,8 +450,93 @@ class _Methods:
     def sigmoid(self): return ops.sigmoid(self)
     def relu(self): return ops.relu(self)
     def clip(self, lo=None, hi=None): return ops.clip(self, lo=lo, hi=hi)
-    def softmax(self, axis=-1): return functional.softmax(self, axis=axis)
-    def log_softmax(self, axis=-1): return functional.log_softmax(self, axis=axis)
+
+    def softmax(self, axis=-1, *, dim=None):
+        return functional.softmax(self, axis=axis if dim is None else dim)
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        return functional.log_softmax(self, axis=axis if dim is None else dim)
+
+    # -- PyTorch's spellings --------------------------------------------------------------------
+    size = property(lambda self: Size(self.data.size, self.data.shape),
+                    doc="Number of elements (NumPy's); callable as PyTorch's size(): "
+                        "``t.size()`` is the shape, ``t.size(dim)`` one length.")
+    mT = property(lambda self: ops.swapaxes(self, -2, -1) if self.ndim >= 2 else _no_mT(self),
+                  doc="The last two axes swapped (PyTorch's ``mT``, batched matrices).")
+
+    def numel(self):
+        """Number of elements (PyTorch's ``numel``; NumPy's ``size``)."""
+        return self.data.size
+
+    def dim(self):
+        """Number of dimensions (PyTorch's ``dim()``; NumPy's ``ndim``)."""
+        return self.data.ndim
+
+    def view(self, *shape):
+        """:meth:`reshape` (ints or one tuple, one -1): a view of the data when NumPy can
+        make one, else a copy (PyTorch's ``view`` raises there). ``view(dtype)`` raises."""
+        return ops.reshape(self, shape=_view_shape(shape))
+
+    def permute(self, *dims):
+        """Axes in the order ``dims`` (ints or one tuple), PyTorch's ``permute``."""
+        return ops.transpose(self, axes=_shape_arg(dims))
+
+    def unsqueeze(self, dim):
+        """A new axis of length 1 at ``dim`` (PyTorch's ``unsqueeze``; NumPy's
+        ``expand_dims``)."""
+        return ops.expand_dims(self, dim)
+
+    def expand(self, *sizes):
+        """Broadcast to ``sizes`` (ints or one tuple; -1 keeps a length), PyTorch's
+        ``expand``: a read-only view, :func:`tensorgrad.broadcast_to`."""
+        return ops.broadcast_to(self, shape=_expanded_shape(self, sizes))
+
+    def float(self):
+        """Cast to float32 (PyTorch's ``float()``, whatever the default dtype)."""
+        return self.astype(np.float32)
+
+    def double(self):
+        """Cast to float64 (PyTorch's ``double()``)."""
+        return self.astype(np.float64)
+
+    def long(self):
+        """Cast to int64 (PyTorch's ``long()``); ends the graph."""
+        return self.astype(np.int64)
+
+    def cpu(self):
+        """This tensor (tensorgrad computes on the CPU only), as PyTorch's ``cpu()``."""
+        return self
+
+    def to(self, *args, **kwargs):
+        """PyTorch's ``to``: ``to(dtype)``, ``to(other)`` (its dtype), ``to("cpu")``,
+        ``to("cpu", dtype)``, ``to(device=..., dtype=...)``; self when nothing changes.
+        Devices other than the CPU raise NotImplementedError."""
+        dtype = _to_dtype(self, args, kwargs)
+        if dtype is None or (dtype == self.dtype and not kwargs.get("copy")):
+            return self
+        return self.astype(dtype)
+
+
+def _is_dtype(name):
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
+def _no_mT(x):
+    raise ShapeError(f"mT: needs a tensor of at least 2 dimensions (a matrix or a batch of "
+                     f"them), got shape {x.shape}")
+
+
+def _view_shape(shape):
+    """``view``'s shape; ``view(dtype)`` (reinterpreting the bytes) is refused."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
+        raise TypeError(f"view: expected a shape (ints or one tuple), got {shape[0]!r}; "
+                        "view(dtype) reinterpreting the bytes is not supported, use .to(dtype) "
+                        "to convert the values")
+    return _shape_arg(shape)
 
 
 # __hash__ is None in _Methods (it defines __eq__); Tensor keeps its identity hash

@@ -14,6 +14,7 @@ measure a one-sided mix, while the VJP follows a convention tested in ``test_cas
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -162,6 +163,25 @@ binary("subtract", tg.subtract, np.subtract)
 binary("multiply", tg.multiply, np.multiply)
 binary("divide", tg.divide, np.divide,
        elements=((-2.0, 2.0), floats(-2.0, 2.0, avoid=[0.0], margin=0.5)))
+
+
+# Quotients (0.1·i + 0.05) / y are odd multiples of 1/8, 1/16 or 1/40: never within 1/40 of
+# an integer, where the rounded quotient jumps and finite differences would see the jump.
+_DIV_DIVISORS = st.sampled_from([0.4, -0.4, 0.8, -2.0])
+
+
+def _div_cases_for(shapes):
+    return cases(arrays(shapes[0], elements=LATTICE_X), arrays(shapes[1], elements=_DIV_DIVISORS),
+                 rounding_mode=st.sampled_from(["trunc", "floor"]))
+
+
+def _div_reference(x, y, rounding_mode):
+    return np.floor_divide(x, y) if rounding_mode == "floor" else np.trunc(x / y)
+
+
+spec("div", "div", tg.div,
+     broadcastable_shapes(2, max_dims=3, max_side=3).flatmap(_div_cases_for), _div_reference,
+     broadcast_cases=_div_cases_for)
 binary("power", tg.power, np.power, elements=((0.5, 2.0), (-2.0, 2.0)))
 binary("maximum", tg.maximum, np.maximum, elements=(LATTICE_X, LATTICE_Y))
 binary("minimum", tg.minimum, np.minimum, elements=(LATTICE_X, LATTICE_Y))
@@ -389,6 +409,309 @@ spec("matmul", "matmul", tg.matmul,
      np.matmul, fwd_rtol=1e-12, fwd_atol=1e-12)
 
 
+# -- products (tensorgrad/ops/products.py) -------------------------------------------------
+
+LETTER_SIDES = st.integers(1, 3)
+
+
+@st.composite
+def _dot_cases(draw, kind="dot"):
+    """Operands of every number of axes up to 3 (0-d included) for dot or inner: the summed
+    axes agree (dot: a's last with b's second-to-last, or b's only axis; inner: the last)."""
+    na, nb = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    sa = tuple(draw(LETTER_SIDES) for _ in range(na))
+    sb = list(draw(LETTER_SIDES) for _ in range(nb))
+    if na and nb:
+        sb[-1 if kind == "inner" or nb == 1 else -2] = sa[-1]
+    return Case((draw(arrays(sa)), draw(arrays(tuple(sb)))))
+
+
+spec("dot", "dot", tg.dot, _dot_cases(), np.dot)
+spec("inner", "inner", tg.inner, _dot_cases("inner"), np.inner)
+spec("outer", "outer", tg.outer, cases(arrays(max_side=3), arrays(max_side=3)), np.outer)
+
+
+@st.composite
+def _tensordot_cases(draw):
+    na, nb = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    sa = [draw(LETTER_SIDES) for _ in range(na)]
+    sb = [draw(LETTER_SIDES) for _ in range(nb)]
+    if draw(st.booleans()):  # axes=n: a's last n with b's first n
+        n = draw(st.integers(0, min(na, nb)))
+        sb[:n] = sa[na - n:]
+        axes = n
+    else:  # pairs of axes, in any order, negative or not
+        k = draw(st.integers(0, min(na, nb)))
+        ia = draw(st.permutations(range(na)))[:k]
+        ib = draw(st.permutations(range(nb)))[:k]
+        for i, j in zip(ia, ib):
+            sb[j] = sa[i]
+        axes = ([i - na if draw(st.booleans()) else i for i in ia], list(ib))
+    return Case((draw(arrays(tuple(sa))), draw(arrays(tuple(sb)))), {"axes": axes})
+
+
+spec("tensordot", "tensordot", tg.tensordot, _tensordot_cases(),
+     lambda a, b, axes: np.tensordot(a, b, axes))
+
+EINSUM_TABLE = [  # (subscripts, operand shapes): explicit, implicit, ellipsis, repeated labels
+    ("ij,jk->ik", [(2, 3), (3, 2)]), ("ij,jk", [(2, 3), (3, 1)]), ("ii->i", [(3, 3)]),
+    ("ii", [(3, 3)]), ("ij->", [(2, 3)]), ("ij->j", [(2, 3)]), ("ji", [(2, 3)]),
+    ("i,i", [(3,), (3,)]), ("i,j->ij", [(2,), (3,)]), ("...ij,...jk->...ik", [(2, 2, 3), (3, 2)]),
+    ("...ij,...jk", [(2, 1, 2, 3), (2, 3, 2)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+    ("iij->j", [(3, 3, 2)]), ("iji->j", [(2, 3, 2)]), ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]),
+    ("ii,ij->j", [(3, 3), (3, 2)]), ("i...->...", [(3, 2, 2)]), ("...", [(2, 3)]),
+    ("ij,ij->ij", [(1, 3), (2, 3)]), ("a,b,c->abc", [(2,), (3,), (2,)]), ("iii->i", [(2, 2, 2)]),
+    ("ij,ji->", [(3, 3), (3, 3)]), ("Ab,bA", [(2, 3), (3, 2)]), ("...ii->...i", [(2, 3, 3)]),
+    ("i,i,i->", [(3,), (3,), (3,)]), ("ijk->kji", [(2, 3, 1)]),
+]
+
+
+@st.composite
+def _einsum_cases(draw):
+    subscripts, shapes = draw(st.sampled_from(EINSUM_TABLE))
+    return Case((subscripts, *(draw(arrays(s)) for s in shapes)))
+
+
+spec("einsum", "einsum", tg.einsum, _einsum_cases(), np.einsum)
+
+
+@st.composite
+def _kron_cases(draw):
+    return Case((draw(arrays(max_dims=3, max_side=2)), draw(arrays(max_dims=3, max_side=2))))
+
+
+spec("kron", "kron", tg.kron, _kron_cases(), np.kron)
+
+
+@st.composite
+def _cross_cases(draw):
+    """Vectors of 3 (or 2) components along any axis of a and b, the other axes broadcast;
+    the result's vectors along any axis."""
+    na, nb = draw(st.sampled_from([3, 3, 2])), draw(st.sampled_from([3, 3, 2]))
+    batch = draw(broadcastable_shapes(2, max_dims=2, max_side=3))
+    ia, ib = draw(st.integers(0, len(batch[0]))), draw(st.integers(0, len(batch[1])))
+    sa, sb = list(batch[0]), list(batch[1])
+    sa.insert(ia, na)
+    sb.insert(ib, nb)
+    out_ndim = max(len(batch[0]), len(batch[1])) + (0 if na == nb == 2 else 1)
+    params = {"axisa": ia - len(sa) if draw(st.booleans()) else ia, "axisb": ib}
+    if out_ndim:
+        params["axisc"] = draw(st.integers(-out_ndim, out_ndim - 1))
+    return Case((draw(arrays(tuple(sa))), draw(arrays(tuple(sb)))), params)
+
+
+def _cross_reference(a, b, **axes):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # NumPy 2 deprecates 2-vectors
+        return np.cross(a, b, **axes)
+
+
+spec("cross", "cross", tg.cross, _cross_cases(), _cross_reference)
+
+# -- linear algebra (tensorgrad/ops/linalg.py, public as tensorgrad.linalg) -----------------
+# Inputs from well-conditioned domains: diagonally dominant matrices (entries in ±0.5 plus
+# ±2 on the diagonal: invertible, condition number below 5 for n <= 3), symmetric matrices
+# whose eigenvalues lie 0.3 apart, matrices whose singular values lie 0.3 apart and 0.3 from
+# 0. The functions checked of eigh and svd depend on the vectors through their squares
+# (invariant under LAPACK's choice of signs); of qr, through R's diagonal made positive.
+
+BATCH = st.sampled_from([(), (), (2,), (2, 1)])
+
+
+@st.composite
+def _dominant(draw, batch=None, n=None):
+    batch = draw(BATCH) if batch is None else batch
+    n = draw(st.integers(1, 3)) if n is None else n
+    a = draw(arrays(batch + (n, n), elements=(-0.5, 0.5)))
+    signs = np.array(draw(st.lists(st.sampled_from([-2.0, 2.0]), min_size=n, max_size=n)))
+    return a + np.diag(signs)
+
+
+def _gapped(values, gap=0.3):
+    v = np.sort(np.abs(values) if values.ndim else values, axis=-1)
+    return values.shape[-1] < 2 or bool(np.all(np.diff(v, axis=-1) > gap))
+
+
+spec("inv", "inv", tg.linalg.inv, _dominant().map(lambda a: Case((a,))), np.linalg.inv,
+     fwd_rtol=1e-11)
+
+
+@st.composite
+def _solve_cases(draw):
+    batch = draw(BATCH)
+    n = draw(st.integers(1, 3))
+    a = draw(_dominant(batch, n))
+    if draw(st.booleans()):
+        b = draw(arrays((n,)))
+    else:
+        b = draw(arrays(draw(st.sampled_from([batch, (), (1,)])) + (n, draw(st.integers(1, 2)))))
+    return Case((a, b))
+
+
+spec("solve", "solve", tg.linalg.solve, _solve_cases(), np.linalg.solve, fwd_rtol=1e-11)
+spec("det", "det", tg.linalg.det, _dominant().map(lambda a: Case((a,))), np.linalg.det,
+     fwd_rtol=1e-11)
+spec("slogdet", "slogdet", lambda a: tg.linalg.slogdet(a).logabsdet,
+     _dominant().map(lambda a: Case((a,))), lambda a: np.linalg.slogdet(a).logabsdet,
+     fwd_atol=1e-12)
+
+
+@st.composite
+def _matrix_power_cases(draw):
+    return Case((draw(_dominant()) / 2, draw(st.integers(-3, 4))))
+
+
+spec("matrix_power", "matrix_power", tg.linalg.matrix_power, _matrix_power_cases(),
+     np.linalg.matrix_power, diff=(0,), fwd_rtol=1e-11)
+
+
+@st.composite
+def _spd_cases(draw):
+    """A symmetric positive-definite matrix B Bᵀ + I (LAPACK reads one triangle of it)."""
+    batch, n = draw(BATCH), draw(st.integers(1, 3))
+    b = draw(arrays(batch + (n, n), elements=(-1.0, 1.0)))
+    return Case((b @ np.swapaxes(b, -1, -2) + np.eye(n),), {"upper": draw(st.booleans())})
+
+
+spec("cholesky", "cholesky", tg.linalg.cholesky, _spd_cases(),
+     lambda a, upper: np.linalg.cholesky(a, upper=upper), fwd_rtol=1e-11)
+
+
+def _flat(batch, *parts):
+    """The parts flattened after their ``batch`` axes and concatenated: one output."""
+    xp = tg if isinstance(parts[0], tg.Tensor) else np
+    return xp.concatenate([xp.reshape(p, batch + (-1,)) for p in parts], axis=-1)
+
+
+@st.composite
+def _eigh_cases(draw):
+    """Any square matrix (LAPACK reads one triangle of it) whose symmetric matrix has
+    eigenvalues 0.3 apart."""
+    uplo = draw(st.sampled_from(["L", "U"]))
+    a = draw(arrays(draw(BATCH) + (draw(st.integers(1, 3)),) * 2, elements=(-2.0, 2.0))
+             .filter(lambda a: _gapped(np.linalg.eigvalsh(a, UPLO=uplo))))
+    return Case((a,), {"UPLO": uplo})
+
+
+def _eigh_invariants(a, UPLO, xp):  # noqa: N803
+    w, v = xp.linalg.eigh(a, UPLO=UPLO)
+    return _flat(a.shape[:-2], w, v * v)
+
+
+spec("eigh", "eigh", lambda a, UPLO: _eigh_invariants(a, UPLO, tg), _eigh_cases(),
+     lambda a, UPLO: _eigh_invariants(a, UPLO, np), fwd_rtol=1e-10, fwd_atol=1e-12)
+
+
+@st.composite
+def _svd_cases(draw):
+    """(..., m, n) with singular values 0.3 apart and from 0; full_matrices=True only for
+    square matrices (the completion's vectors have no gradient)."""
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    a = draw(arrays(draw(BATCH) + (m, n), elements=(-2.0, 2.0)).filter(
+        lambda a: _gapped(np.concatenate([np.linalg.svd(a, compute_uv=False),
+                                          np.zeros(a.shape[:-2] + (1,))], axis=-1))))
+    return Case((a,), {"full_matrices": m == n and draw(st.booleans()),
+                       "compute_uv": draw(st.sampled_from([True, True, False]))})
+
+
+def _svd_invariants(a, full_matrices, compute_uv, xp):
+    if not compute_uv:
+        return xp.linalg.svd(a, compute_uv=False)
+    u, s, vh = xp.linalg.svd(a, full_matrices=full_matrices)
+    return _flat(a.shape[:-2], s, u * u, vh * vh, u[..., :, :1] * vh[..., :1, :])
+
+
+spec("svd", "svd", lambda a, **p: _svd_invariants(a, xp=tg, **p), _svd_cases(),
+     lambda a, **p: _svd_invariants(a, xp=np, **p), fwd_rtol=1e-10, fwd_atol=1e-12)
+
+
+@st.composite
+def _qr_cases(draw):
+    """(..., m, n) whose first min(m, n) columns have singular values 0.3 from 0 (R's
+    leading block invertible)."""
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    a = draw(arrays(draw(BATCH) + (m, n), elements=(-2.0, 2.0)).filter(
+        lambda a: np.all(np.linalg.svd(a[..., :min(m, n)], compute_uv=False) > 0.3)))
+    mode = draw(st.sampled_from(["reduced", "r"] + (["complete"] if m <= n else [])))
+    return Case((a,), {"mode": mode})
+
+
+def _qr_positive(a, mode, xp):
+    """Q and R with R's diagonal made positive (unique and smooth for a full-rank input)."""
+    if mode == "r":
+        r = xp.linalg.qr(a, mode="r")
+        k = min(a.shape[-2:])
+        signs = xp.sign(r[..., np.arange(k), np.arange(k)])
+        return r * signs[..., :, None]
+    q, r = xp.linalg.qr(a, mode=mode)
+    k = min(a.shape[-2:])
+    signs = xp.sign(r[..., np.arange(k), np.arange(k)])
+    return _flat(a.shape[:-2], q * signs[..., None, :], r * signs[..., :, None])
+
+
+spec("qr", "qr", lambda a, mode: _qr_positive(a, mode, tg), _qr_cases(),
+     lambda a, mode: _qr_positive(a, mode, np), fwd_rtol=1e-10, fwd_atol=1e-12)
+
+
+@st.composite
+def _generic(draw, shape):
+    """An array whose magnitudes are distinct powers of two (random signs): no two sums of
+    disjoint sets of |x| are equal, so no max, min or row/column-sum norm has a tie, and no
+    element is 0."""
+    size = int(np.prod(shape, dtype=int))
+    exponents = draw(st.permutations(range(-6, 6)))[:size]  # 12 at most
+    signs = draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=size, max_size=size))
+    return (np.array(signs) * 2.0 ** np.array(exponents, dtype=float)).reshape(shape) / 8
+
+
+GENERIC_SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, max_side=3).filter(
+    lambda s: np.prod(s) <= 12)
+VECTOR_ORDS = [None, 2, 1, np.inf, -np.inf, 0, 3, 0.5, -1.5]
+
+
+@st.composite
+def _norm_vector_cases(draw):
+    shape = draw(GENERIC_SHAPES)
+    x = draw(_generic(shape))
+    axis = draw(st.integers(-len(shape), len(shape) - 1)) if len(shape) > 1 else draw(
+        st.sampled_from([None, 0, -1]))
+    return Case((x,), {"ord": draw(st.sampled_from(VECTOR_ORDS)), "axis": axis,
+                       "keepdims": draw(st.booleans())})
+
+
+def _singular_values_apart(x, axis):
+    s = np.linalg.svd(np.moveaxis(x, axis or (0, 1), (-2, -1)), compute_uv=False)
+    return _gapped(np.concatenate([s, np.zeros(s.shape[:-1] + (1,))], axis=-1))
+
+
+@st.composite
+def _norm_matrix_cases(draw, ords, gapped=False):
+    """Matrix norms over any two axes (or axis None for a 2-D input). The norms of sums of
+    |x| on arrays without ties (:func:`_generic`); the 2, -2 and nuclear norms on arrays
+    whose singular values lie apart and from 0."""
+    shape = draw(GENERIC_SHAPES.filter(lambda s: len(s) >= 2))
+    axis = tuple(draw(st.permutations(range(len(shape))))[:2])
+    if len(shape) == 2 and draw(st.booleans()):
+        axis = None
+    if gapped:
+        x = draw(arrays(shape).filter(lambda x: _singular_values_apart(x, axis)))
+    else:
+        x = draw(_generic(shape))
+    return Case((x,), {"ord": draw(st.sampled_from(ords)), "axis": axis,
+                       "keepdims": draw(st.booleans())})
+
+
+spec("norm_vector", "norm", tg.linalg.norm, _norm_vector_cases(), np.linalg.norm,
+     fwd_rtol=1e-11)
+spec("norm_matrix", "norm", tg.linalg.norm,
+     _norm_matrix_cases([None, "fro", 1, -1, np.inf, -np.inf]), np.linalg.norm,
+     fwd_rtol=1e-11)
+spec("norm_matrix_svd", "norm", tg.linalg.norm,
+     _norm_matrix_cases(["nuc", 2, -2], gapped=True), np.linalg.norm, fwd_rtol=1e-10)
+spec("norm_all", "norm", tg.linalg.norm,
+     cases(arrays(SHAPES, elements=floats(-2.0, 2.0, avoid=[0.0], margin=0.1)),
+           keepdims=st.booleans()), np.linalg.norm, fwd_rtol=1e-11)
+
 @st.composite
 def _signal_cases(draw):
     mode = draw(st.sampled_from([None, "full", "valid", "same"]))
@@ -429,6 +752,39 @@ def _logsumexp_reference(x, axis=None, keepdims=False):
 spec("logsumexp", "logsumexp", tg.logsumexp, reduction_cases((-3.0, 3.0)),
      _logsumexp_reference)
 
+
+def _reduced_count(x, axis):
+    """How many values each result of a reduction over ``axis`` reduces."""
+    return x.size // max(np.sum(x, axis=axis if x.ndim else None, keepdims=True).size, 1)
+
+
+@st.composite
+def _spread_cases(draw, ddofs=(0, 1)):
+    """var/std cases: distinct values (no zero deviation) and at least 2 values reduced."""
+    case = draw(reduction_cases(DISTINCT, unique=True).filter(
+        lambda c: _reduced_count(c.args[0], c.params["axis"]) >= 2))
+    return Case(case.args, {**case.params, "ddof": draw(st.sampled_from(ddofs))})
+
+
+def _spread_reference(f):
+    return lambda x, axis=None, keepdims=False, ddof=0: f(
+        x, axis=axis if x.ndim else None, keepdims=keepdims, ddof=ddof)
+
+
+spec("var", "sum", tg.var, _spread_cases(), _spread_reference(np.var))
+spec("std", "sqrt", tg.std, _spread_cases(), _spread_reference(np.std))
+
+
+def _arg_reference(f):
+    """NumPy's argmax/argmin; a 0-d input's axis 0 or -1 means its only element."""
+    return lambda x, axis=None, keepdims=False: f(x, axis=axis if x.ndim else None,
+                                                  keepdims=keepdims)
+
+
+for _name, _f in [("argmax", np.argmax), ("argmin", np.argmin)]:
+    spec(_name, _name, getattr(tg, _name), reduction_cases(DISTINCT, allow_tuple=False),
+         _arg_reference(_f), differentiable=False, keeps_dtype=False)
+
 # ----------------------------------------------------------------------------------------
 # Shape ops
 # ----------------------------------------------------------------------------------------
@@ -462,6 +818,41 @@ def _transpose_cases(draw):
 
 spec("transpose", "transpose", tg.transpose, _transpose_cases(),
      lambda x, axes: np.transpose(x, axes))
+
+
+@st.composite
+def _squeeze_cases(draw):
+    x = draw(arrays(hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=2)))
+    ones = [i for i, n in enumerate(x.shape) if n == 1]
+    if not ones or draw(st.booleans()):
+        return Case((x,), {} if draw(st.booleans()) else {"axis": None})
+    axes = draw(st.lists(st.sampled_from(ones), min_size=1, unique=True))
+    axes = [a - x.ndim if draw(st.booleans()) else a for a in axes]
+    return Case((x,), {"axis": axes[0] if len(axes) == 1 else tuple(axes)})
+
+
+spec("squeeze", "reshape", tg.squeeze, _squeeze_cases(), np.squeeze)
+
+
+@st.composite
+def _flatten_cases(draw):
+    x = draw(arrays(hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=3)))
+    n = max(x.ndim, 1)
+    start = draw(st.integers(0, n - 1))
+    end = draw(st.integers(start, n - 1))
+    return Case((x,), {"start_dim": start - n if draw(st.booleans()) else start,
+                       "end_dim": end - n if draw(st.booleans()) else end})
+
+
+def _flatten_reference(x, start_dim=0, end_dim=-1):
+    """The shape PyTorch's flatten gives, by its definition."""
+    if x.ndim == 0:
+        return x.reshape(1)
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    return x.reshape(x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+
+
+spec("flatten", "reshape", tg.flatten, _flatten_cases(), _flatten_reference)
 
 
 @st.composite
@@ -572,6 +963,31 @@ spec("concatenate", "concatenate", lambda *xs, axis: tg.concatenate(xs, axis=axi
 
 
 @st.composite
+def _repeat_cases(draw):
+    x = draw(arrays(SHAPES))
+    axis = draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1))) if x.ndim else None
+    n = x.size if axis is None else x.shape[axis]
+    repeats = draw(st.one_of(st.integers(0, 3),
+                             st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    return Case((x,), {"repeats": repeats, "axis": axis})
+
+
+spec("repeat", "getitem", tg.repeat, _repeat_cases(), np.repeat)
+
+
+@st.composite
+def _tile_cases(draw):
+    x = draw(arrays(SHAPES))
+    reps = draw(st.one_of(st.integers(1, 3), st.lists(st.integers(1, 2), max_size=4).map(tuple)))
+    return Case((x,), {"reps": reps})
+
+
+spec("tile", "broadcast_to", tg.tile, _tile_cases(), np.tile)
+spec("cat", "concatenate", lambda *xs, axis: tg.cat(xs, dim=axis),
+     _concatenate_cases(), lambda *xs, axis: np.concatenate(xs, axis=axis))
+
+
+@st.composite
 def _stack_cases(draw):
     shape = draw(SHAPES)
     axis = draw(st.integers(-len(shape) - 1, len(shape)))
@@ -620,34 +1036,177 @@ spec("binary_cross_entropy_primitive", "binary_cross_entropy",
 spec("binary_cross_entropy_with_logits_primitive", "binary_cross_entropy_with_logits",
      tg.OPS["binary_cross_entropy_with_logits"].bind,
      _same_shape_pair((-5.0, 5.0), TARGETS), _bce_logits_reference)
+
+
+def _weight_shapes(shape):
+    """Shapes that broadcast to ``shape`` without changing it: (), the last axis, the whole."""
+    return st.sampled_from([(), shape[-1:], shape])
+
+
+def _weighted_pair(first, second, pos_weight=False):
+    """Two arrays of one drawn shape, a reduction, and weights (or None) that broadcast."""
+    def make(shape):
+        weight = st.one_of(st.none(), _weight_shapes(shape).flatmap(
+            lambda s: arrays(s, elements=(0.1, 2.0))))
+        params = {"reduction": st.sampled_from(["mean", "sum", "none"]), "weight": weight}
+        if pos_weight:
+            params["pos_weight"] = st.one_of(st.none(), _weight_shapes(shape).flatmap(
+                lambda s: arrays(s, elements=(0.1, 3.0))))
+        return cases(arrays(shape, elements=first), arrays(shape, elements=second), **params)
+
+    return SHAPES.flatmap(make)
+
+
+def _weighted(loss, weight):
+    return loss if weight is None else loss * weight
+
+
 spec("binary_cross_entropy", "binary_cross_entropy", tg.binary_cross_entropy,
-     _same_shape_pair(PROBABILITIES, TARGETS, reductions=True),
-     lambda p, t, reduction: _reduce(_bce_reference(p, t), reduction))
+     _weighted_pair(PROBABILITIES, TARGETS),
+     lambda p, t, reduction, weight: _reduce(_weighted(_bce_reference(p, t), weight), reduction))
+
+
+def _bce_logits_pos_weight_reference(z, t, reduction, weight, pos_weight):
+    """-(pw·t·log σ(z) + (1 - t)·log(1 - σ(z)))·w, the logs from SciPy's log_expit."""
+    pw = 1.0 if pos_weight is None else pos_weight
+    loss = -(pw * t * scipy.special.log_expit(z) + (1 - t) * scipy.special.log_expit(-z))
+    return _reduce(_weighted(loss, weight), reduction)
+
+
 spec("binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits",
-     tg.binary_cross_entropy_with_logits, _same_shape_pair((-5.0, 5.0), TARGETS, reductions=True),
-     lambda z, t, reduction: _reduce(_bce_logits_reference(z, t), reduction))
+     tg.binary_cross_entropy_with_logits, _weighted_pair((-5.0, 5.0), TARGETS, pos_weight=True),
+     _bce_logits_pos_weight_reference)
 spec("mse_loss", "mse_loss", tg.mse_loss,
      _same_shape_pair((-2.0, 2.0), (-2.0, 2.0), reductions=True),
      lambda x, t, reduction: _reduce((x - t) ** 2, reduction))
+# input and target on two lattices 0.05 apart: |input - target| never at the kinks (0, beta)
+spec("l1_loss", "l1_loss", tg.l1_loss, _same_shape_pair(LATTICE_X, LATTICE_Y, reductions=True),
+     lambda x, t, reduction: _reduce(np.abs(x - t), reduction))
+
+
+def _smooth_l1_reference(x, t, reduction, beta):
+    d = np.abs(x - t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss = np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+spec("smooth_l1_loss", "smooth_l1_loss", tg.smooth_l1_loss,
+     SHAPES.flatmap(lambda s: cases(arrays(s, elements=LATTICE_X), arrays(s, elements=LATTICE_Y),
+                                    reduction=st.sampled_from(["mean", "sum", "none"]),
+                                    beta=st.sampled_from([0.0, 0.5, 1.0, 2.0]))),
+     _smooth_l1_reference)
+spec("huber_loss", "huber_loss", tg.huber_loss,
+     SHAPES.flatmap(lambda s: cases(arrays(s, elements=LATTICE_X), arrays(s, elements=LATTICE_Y),
+                                    reduction=st.sampled_from(["mean", "sum", "none"]),
+                                    delta=st.sampled_from([0.5, 1.0, 2.0]))),
+     lambda x, t, reduction, delta: delta * _smooth_l1_reference(x, t, reduction, delta))
+
+
+def _kl_div_reference(x, t, reduction, log_target):
+    loss = np.exp(t) * (t - x) if log_target else scipy.special.xlogy(t, t) - t * x
+    if reduction == "batchmean":
+        return np.sum(loss) / (x.shape[0] if x.ndim else 1)
+    return _reduce(loss, reduction)
 
 
 @st.composite
-def _cross_entropy_cases(draw):
-    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    logits = draw(arrays((n, c), elements=(-4.0, 4.0)))
-    target = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)),
-                      dtype=np.int64)
-    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
-    return Case((logits, target), {"reduction": reduction})
+def _kl_div_cases(draw):
+    shape = draw(SHAPES)
+    log_target = draw(st.booleans())
+    # probabilities away from 0, where the target's derivative log(t) + 1 - x is singular
+    target = draw(arrays(shape, elements=(-2.0, 0.5) if log_target else (0.05, 1.0)))
+    return Case((draw(arrays(shape, elements=(-3.0, 0.0))), target),
+                {"reduction": draw(st.sampled_from(["mean", "batchmean", "sum", "none"])),
+                 "log_target": log_target})
 
 
-def _cross_entropy_reference(logits, target, reduction):
-    logp = scipy.special.log_softmax(logits, axis=1)
-    return _reduce(-logp[np.arange(len(target)), target], reduction)
+spec("kl_div", "kl_div", tg.kl_div, _kl_div_cases(), _kl_div_reference)
 
 
-spec("cross_entropy", "cross_entropy", tg.cross_entropy, _cross_entropy_cases(),
-     _cross_entropy_reference, diff=(0,))
+@st.composite
+def _class_index_cases(draw, smoothing=True):
+    """Logits (C,), (N, C) or (N, C, d1[, d2]) and class indices, some ignored (never all,
+    whose mean is NaN), with PyTorch's options."""
+    c = draw(st.integers(1, 4))
+    layout = draw(st.sampled_from(["unbatched", "2d", "2d", "nd"]))
+    if layout == "unbatched":
+        shape, t_shape = (c,), ()
+    else:
+        n = draw(st.integers(1, 3))
+        extra = () if layout == "2d" else tuple(draw(st.lists(st.integers(1, 2), min_size=1,
+                                                              max_size=2)))
+        shape, t_shape = (n, c) + extra, (n,) + extra
+    ignore_index = draw(st.sampled_from([-100, -100, 0]))
+    count = int(np.prod(t_shape))
+    target = np.array(draw(st.lists(st.integers(0, c - 1), min_size=count, max_size=count)),
+                      dtype=np.int64).reshape(t_shape)
+    if count and draw(st.booleans()):  # ignore some targets, keeping the first
+        drop = np.array(draw(st.lists(st.booleans(), min_size=count, max_size=count)))
+        drop.reshape(-1)[0] = False
+        target = np.where(drop.reshape(t_shape), ignore_index, target).astype(np.int64)
+    if ignore_index == 0 and count and (target == 0).all():
+        ignore_index = -100
+    params = {"reduction": draw(st.sampled_from(["mean", "sum", "none"])),
+              "ignore_index": ignore_index,
+              "weight": draw(st.one_of(st.none(), arrays((c,), elements=(0.1, 2.0))))}
+    if smoothing:
+        params["label_smoothing"] = draw(st.sampled_from([0.0, 0.0, 0.1, 1.0]))
+    return Case((draw(arrays(shape, elements=(-4.0, 4.0))), target), params)
+
+
+def _nll_reference(logp, target, reduction, ignore_index, weight, label_smoothing=0.0):
+    """PyTorch's nll_loss (and cross_entropy's label smoothing) on log-probabilities, the
+    class axis moved last: -w[t]·logp[..., t], 0 where ignored, the mean over Σ w[t]."""
+    axis = 0 if logp.ndim == 1 else 1
+    lp = np.moveaxis(logp, axis, -1)
+    c = lp.shape[-1]
+    w = np.ones(c) if weight is None else weight
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    picked = np.take_along_axis(lp, safe[..., None], axis=-1)[..., 0]
+    wt = np.where(valid, w[safe], 0.0)
+    loss = -wt * picked
+    if label_smoothing:
+        smooth = np.where(valid, -(lp * w).sum(axis=-1), 0.0)
+        loss = (1 - label_smoothing) * loss + label_smoothing / c * smooth
+    loss = loss.astype(logp.dtype)
+    return np.sum(loss) / np.sum(wt) if reduction == "mean" else _reduce(loss, reduction)
+
+
+spec("cross_entropy", "cross_entropy", tg.cross_entropy, _class_index_cases(),
+     lambda x, t, **p: _nll_reference(
+         scipy.special.log_softmax(x, axis=0 if x.ndim == 1 else 1), t, **p), diff=(0,))
+spec("nll_loss", "nll_loss", tg.nll_loss, _class_index_cases(smoothing=False), _nll_reference,
+     diff=(0,))
+
+
+@st.composite
+def _class_probability_cases(draw):
+    c = draw(st.integers(1, 4))
+    shape = draw(st.sampled_from([(c,), (2, c), (1, c, 2), (2, c, 1, 2)]))
+    axis = 0 if len(shape) == 1 else 1
+    p = draw(arrays(shape, elements=(0.05, 1.0)))
+    p = p / p.sum(axis=axis, keepdims=True)
+    return Case((draw(arrays(shape, elements=(-4.0, 4.0))), p),
+                {"reduction": draw(st.sampled_from(["mean", "sum", "none"])),
+                 "weight": draw(st.one_of(st.none(), arrays((c,), elements=(0.1, 2.0)))),
+                 "label_smoothing": draw(st.sampled_from([0.0, 0.2]))})
+
+
+def _cross_entropy_probability_reference(x, p, reduction, weight, label_smoothing):
+    """-Σ_c w[c]·p'[c]·log_softmax(x)[c], p' = (1 - ε)p + ε/C; the mean over the samples."""
+    axis = 0 if x.ndim == 1 else 1
+    c = x.shape[axis]
+    p = p * (1 - label_smoothing) + label_smoothing / c
+    w = 1.0 if weight is None else (weight if x.ndim == 1 else
+                                    weight.reshape((-1,) + (1,) * (x.ndim - 2)))
+    loss = -np.sum(scipy.special.log_softmax(x, axis=axis) * p * w, axis=axis)
+    return np.sum(loss) / (x.size // c) if reduction == "mean" else _reduce(loss, reduction)
+
+
+spec("cross_entropy_probabilities", "cross_entropy", tg.cross_entropy,
+     _class_probability_cases(), _cross_entropy_probability_reference)
 
 
 def _softmax_cases(elements=(-4.0, 4.0)):
@@ -657,6 +1216,13 @@ def _softmax_cases(elements=(-4.0, 4.0)):
 
 spec("softmax", "softmax", tg.softmax, _softmax_cases(), scipy.special.softmax)
 spec("log_softmax", "log_softmax", tg.log_softmax, _softmax_cases(), scipy.special.log_softmax)
+# dtype=: computed in float64 whatever the input's dtype (so float32 in gives float64 out)
+spec("softmax_dtype", "softmax", lambda x, axis: tg.softmax(x, axis, dtype=np.float64),
+     _softmax_cases(), lambda x, axis: scipy.special.softmax(x.astype(np.float64), axis),
+     keeps_dtype=False)
+spec("log_softmax_dtype", "log_softmax",
+     lambda x, axis: tg.log_softmax(x, axis, dtype=np.float64), _softmax_cases(),
+     lambda x, axis: scipy.special.log_softmax(x.astype(np.float64), axis), keeps_dtype=False)
 
 # ----------------------------------------------------------------------------------------
 # Convolution layers and pooling (tensorgrad/ops/conv.py, pool.py), PyTorch's NCHW semantics
@@ -754,35 +1320,67 @@ def _conv2d_weight_grad_reference(x, y, kernel_size, stride, padding, dilation, 
     return out
 
 
-def _pool_reference(x, kernel_size, stride=None, padding=0, kind="max"):
-    """PyTorch's pooling by a loop over windows: -inf padding for max, zeros counted in the
-    mean for avg (count_include_pad=True)."""
+def _pooled_size(n, k, s, p, d, ceil_mode):
+    """PyTorch's pooling_output_shape, as its C++ writes it."""
+    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _pool_reference(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                    count_include_pad=True, divisor_override=None, kind="max"):
+    """PyTorch's CPU pooling loops: window (i, j) starts at (s0·i - p0, s1·j - p1); max over
+    its cells s·i - p + d·a inside the input; avg: the sum over its cells inside the input
+    divided by divisor_override, or the window's extent clipped to the padded input
+    (count_include_pad) or to the input."""
     unbatched = x.ndim == 3
     if unbatched:
         x = x[None]
-    kh, kw = _pair(kernel_size)
+    (kh, kw), (ph, pw), (dh, dw) = _pair(kernel_size), _pair(padding), _pair(dilation)
     sh, sw = (kh, kw) if stride is None else _pair(stride)
-    ph, pw = _pair(padding)
-    fill = -np.inf if kind == "max" else 0.0
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
-    y = np.empty(x.shape[:2] + (ho, wo), dtype=x.dtype)
+    h, w = x.shape[2:]
+    ho = _pooled_size(h, kh, sh, ph, dh, ceil_mode)
+    wo = _pooled_size(w, kw, sw, pw, dw, ceil_mode)
+    y = np.empty(x.shape[:2] + (ho, wo), dtype=x.dtype if kind == "max" else np.float64)
     for i in range(ho):
         for j in range(wo):
-            window = xp[:, :, sh * i:sh * i + kh, sw * j:sw * j + kw]
-            y[:, :, i, j] = window.max(axis=(2, 3)) if kind == "max" else window.mean(axis=(2, 3))
+            r0, c0 = sh * i - ph, sw * j - pw
+            if kind == "max":
+                rows = [r0 + dh * a for a in range(kh) if 0 <= r0 + dh * a < h]
+                cols = [c0 + dw * b for b in range(kw) if 0 <= c0 + dw * b < w]
+                y[:, :, i, j] = x[:, :, rows][:, :, :, cols].max(axis=(2, 3))
+                continue
+            r1, c1 = min(r0 + kh, h + ph), min(c0 + kw, w + pw)
+            pool = (r1 - r0) * (c1 - c0)
+            r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, h), min(c1, w)
+            total = x[:, :, r0:r1, c0:c1].sum(axis=(2, 3))
+            divisor = (divisor_override if divisor_override is not None
+                       else pool if count_include_pad else (r1 - r0) * (c1 - c0))
+            y[:, :, i, j] = total / divisor
+    if kind == "avg" and x.dtype.kind == "f":
+        y = y.astype(x.dtype)
     return y[0] if unbatched else y
 
 
-def _avg_pool2d_adjoint_reference(g, input_size, kernel_size, stride, padding):
-    """g[n, c, i, j] / (kH·kW) added over each window of the padded input, then cropped."""
+def _avg_pool2d_adjoint_reference(g, input_size, kernel_size, stride, padding, ceil_mode=False,
+                                  count_include_pad=True, divisor_override=None):
+    """g[n, c, i, j] / D[i, j] added over each window of the padded input, then cropped; D
+    as :func:`_pool_reference` counts it."""
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     h, w = input_size
-    out = np.zeros(g.shape[:2] + (h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    big = (g.shape[2] - 1) * sh + kh, (g.shape[3] - 1) * sw + kw
+    out = np.zeros(g.shape[:2] + (max(h + 2 * ph, big[0]), max(w + 2 * pw, big[1])),
+                   dtype=g.dtype)
     for i in range(g.shape[2]):
         for j in range(g.shape[3]):
+            r0, c0 = sh * i - ph, sw * j - pw
+            r1, c1 = min(r0 + kh, h + ph), min(c0 + kw, w + pw)
+            inside = (min(r1, h) - max(r0, 0)) * (min(c1, w) - max(c0, 0))
+            divisor = (divisor_override if divisor_override is not None
+                       else (r1 - r0) * (c1 - c0) if count_include_pad else inside)
             out[:, :, sh * i:sh * i + kh, sw * j:sw * j + kw] += \
-                g[:, :, i, j, None, None] / (kh * kw)
+                g[:, :, i, j, None, None] / divisor
     return out[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -886,8 +1484,17 @@ spec("conv2d_weight_grad", "conv2d_weight_grad", tg.OPS["conv2d_weight_grad"],
      _conv2d_weight_grad_cases(), _conv2d_weight_grad_reference)
 
 
+def _windows_hold_input(n, k, s, p, d, ceil_mode):
+    """Whether every pooling window of an axis holds an input cell (a dilated window may lie
+    entirely in the padding: max_pool2d refuses that)."""
+    out = _pooled_size(n, k, s, p, d, ceil_mode)
+    return out >= 1 and all(any(0 <= s * i - p + d * a < n for a in range(k)) for i in range(out))
+
+
 @st.composite
-def _pool_cases(draw, elements=(-2.0, 2.0), unique=False):
+def _pool_cases(draw, kind, elements=(-2.0, 2.0), unique=False):
+    """Inputs and PyTorch's options: padding, ceil_mode, dilation (max) or count_include_pad
+    and divisor_override (avg); sizes from the smallest valid one up."""
     kernel = draw(st.sampled_from([1, 2, 3, (2, 1), (1, 3), (3, 2)]))
     kh, kw = _pair(kernel)
     stride = draw(st.sampled_from([None, 1, 2, (1, 2), (3, 1)]))
@@ -895,16 +1502,29 @@ def _pool_cases(draw, elements=(-2.0, 2.0), unique=False):
     ph, pw = _pair(padding)
     if ph > kh // 2 or pw > kw // 2:
         padding, ph, pw = 0, 0, 0
-    h = max(1, kh - 2 * ph) + draw(st.integers(0, 2))
-    w = max(1, kw - 2 * pw) + draw(st.integers(0, 2))
+    params = {"kernel_size": kernel, "stride": stride, "padding": padding,
+              "ceil_mode": draw(st.booleans())}
+    dh, dw = 1, 1
+    if kind == "max":
+        params["dilation"] = draw(st.sampled_from([1, 1, 2, (1, 2)]))
+        dh, dw = _pair(params["dilation"])
+    else:
+        params["count_include_pad"] = draw(st.booleans())
+        params["divisor_override"] = draw(st.sampled_from([None, None, 3]))
+    h = max(1, dh * (kh - 1) + 1 - 2 * ph) + draw(st.integers(0, 2))
+    w = max(1, dw * (kw - 1) + 1 - 2 * pw) + draw(st.integers(0, 2))
+    sh, sw = (kh, kw) if stride is None else _pair(stride)
+    if not (_windows_hold_input(h, kh, sh, ph, dh, params["ceil_mode"])
+            and _windows_hold_input(w, kw, sw, pw, dw, params["ceil_mode"])):
+        params["padding"] = 0
     batch = draw(st.sampled_from([(), (1,), (2,)]))
     x = draw(arrays(batch + (draw(st.integers(1, 2)), h, w), elements=elements, unique=unique))
-    return Case((x,), {"kernel_size": kernel, "stride": stride, "padding": padding})
+    return Case((x,), params)
 
 
-spec("max_pool2d", "max_pool2d", tg.max_pool2d, _pool_cases(DISTINCT, unique=True),
+spec("max_pool2d", "max_pool2d", tg.max_pool2d, _pool_cases("max", DISTINCT, unique=True),
      lambda x, **p: _pool_reference(x, kind="max", **p))
-spec("avg_pool2d", "avg_pool2d", tg.avg_pool2d, _pool_cases(),
+spec("avg_pool2d", "avg_pool2d", tg.avg_pool2d, _pool_cases("avg"),
      lambda x, **p: _pool_reference(x, kind="avg", **p))
 
 
@@ -913,11 +1533,15 @@ def _avg_pool2d_adjoint_cases(draw):
     kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    ceil_mode = draw(st.booleans())
     size = tuple(max(1, k - 2 * p) + draw(st.integers(0, 2)) for k, p in zip(kernel, padding))
-    out = tuple((n + 2 * p - k) // s + 1 for n, p, k, s in zip(size, padding, kernel, stride))
+    out = tuple(_pooled_size(n, k, s, p, 1, ceil_mode)
+                for n, p, k, s in zip(size, padding, kernel, stride))
     g = draw(arrays((draw(st.integers(1, 2)), draw(st.integers(1, 2))) + out))
     return Case((g,), {"input_size": size, "kernel_size": kernel, "stride": stride,
-                       "padding": padding})
+                       "padding": padding, "ceil_mode": ceil_mode,
+                       "count_include_pad": draw(st.booleans()),
+                       "divisor_override": draw(st.sampled_from([None, None, 3]))})
 
 
 spec("avg_pool2d_adjoint", "avg_pool2d_adjoint", tg.OPS["avg_pool2d_adjoint"],
@@ -971,6 +1595,60 @@ def _scatter_reference(g, index, input_size, overlapping):
 spec("max_pool2d_scatter", "max_pool2d_scatter", tg.OPS["max_pool2d_scatter"],
      _scatter_cases(), _scatter_reference)
 
+
+@st.composite
+def _max_unpool2d_cases(draw):
+    """Values and indices into the output plane, distinct or repeated, with PyTorch's
+    kernel/stride/padding and an output_size within a stride of the default."""
+    k, s = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    p = draw(st.integers(0, k // 2))
+    h, w = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    default = ((h - 1) * s - 2 * p + k, (w - 1) * s - 2 * p + k)
+    output_size = None
+    if draw(st.booleans()):
+        output_size = tuple(max(1, m + draw(st.integers(-s + 1, s - 1))) for m in default)
+        if not all(m - s < o < m + s for o, m in zip(output_size, default)):
+            output_size = None
+    ho, wo = output_size or default
+    if min(ho, wo) < 1:
+        k, p, default, output_size = 2, 0, ((h - 1) * s + 2, (w - 1) * s + 2), None
+        ho, wo = default
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    repeated = draw(st.booleans()) or ho * wo < h * w
+    planes = []
+    for _ in range(n * c):
+        if repeated:
+            planes.append(draw(st.lists(st.integers(0, ho * wo - 1), min_size=h * w,
+                                        max_size=h * w)))
+        else:
+            planes.append(draw(st.permutations(range(ho * wo)))[:h * w])
+    indices = np.array(planes, dtype=np.int64).reshape(n, c, h, w)
+    batch = draw(st.booleans())
+    x = draw(arrays((n, c, h, w)))
+    if not batch:
+        x, indices = x[0], indices[0]
+    return Case((x, indices), {"kernel_size": k, "stride": s, "padding": p,
+                               "output_size": output_size})
+
+
+def _max_unpool2d_reference(x, indices, kernel_size, stride, padding, output_size):
+    """PyTorch's CPU loop: each value written at its index in turn (the last one stays)."""
+    unbatched = x.ndim == 3
+    if unbatched:
+        x, indices = x[None], indices[None]
+    size = output_size or tuple((n - 1) * stride - 2 * padding + kernel_size
+                                for n in x.shape[2:])
+    out = np.zeros(x.shape[:2] + tuple(size), dtype=x.dtype)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            plane = out[n, c].reshape(-1)
+            for value, i in zip(x[n, c].reshape(-1), indices[n, c].reshape(-1)):
+                plane[i] = value
+    return out[0] if unbatched else out
+
+
+spec("max_unpool2d", "max_unpool2d", tg.max_unpool2d, _max_unpool2d_cases(),
+     _max_unpool2d_reference, diff=(0,))
 
 # ----------------------------------------------------------------------------------------
 # Scans, products and logical reductions (tensorgrad/ops/scan.py), logsumexp's weights

@@ -108,7 +108,8 @@ def test_nested_families_are_public_in_their_namespace_only():
 # -- layers --------------------------------------------------------------------------------------
 
 LAYERS = ["errors", "defaults", "tensor", "state", "escapes", "inputs", "versions", "autograd",
-          "registry", "ops", "special", "signal", "functional", "tensor_methods", "numpy_dispatch", "viz"]
+          "anomaly", "registry", "ops", "special", "linalg", "signal", "functional", "creation",
+          "tensor_methods", "numpy_dispatch", "forward", "transforms", "viz"]
 
 
 def _tensorgrad_imports(path):

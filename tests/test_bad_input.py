@@ -35,11 +35,14 @@ IMG = _x((1, 2, 5, 5), 2)
 W = _x((3, 2, 3, 3), 3)
 W_T = _x((2, 3, 3, 3), 4)
 SQ = _x((3, 3), 5)
+POOLED = _x((1, 2, 2, 2), 6)
+POOLED_AT = np.array([[[[0, 3], [11, 18]], [[6, 8], [16, 24]]]])  # as max_pool2d(IMG, 2) gives
+SPD = SQ @ SQ.T + np.eye(3)
 
 # name -> (args, kwargs): a valid call, for the ops whose valid call is not simply X for each
 # array input (see _valid_call: an elementwise op added to a family needs no entry here)
 SPECIAL = {
-    "logical_not": ((X > 0.5,), {}), "flatten": ((X,), {}),
+    "logical_not": ((X > 0.5,), {}), "flatten": ((X,), {"start_dim": 0, "end_dim": -1}),
     "logical_and": ((X > 0.5, X > 0.2), {}), "logical_or": ((X > 0.5, X > 0.2), {}),
     "where": ((X > 0.5, X, X), {}),
     "clip": ((X,), {"lo": 0.2, "hi": 0.8}),
@@ -48,6 +51,10 @@ SPECIAL = {
     "special.polygamma": ((1, X), {}),
     "sum": ((X,), {"axis": 1}), "mean": ((X,), {"axis": 1}), "max": ((X,), {"axis": 1}),
     "min": ((X,), {"axis": 1}), "logsumexp": ((X,), {"axis": 1}),
+    "argmax": ((X,), {"axis": 1, "keepdims": False}), "argmin": ((X,), {"axis": 0}),
+    "squeeze": ((X[None],), {"axis": 0}), "div": ((X, PROB), {"rounding_mode": "floor"}),
+    "var": ((X,), {"axis": 1, "ddof": 1}), "std": ((X,), {"axis": 0, "ddof": 0}),
+    "repeat": ((X,), {"repeats": 2, "axis": 1}), "tile": ((X,), {"reps": (2, 1)}),
     "softmax": ((X,), {"axis": 1}), "log_softmax": ((X,), {"axis": 1}),
     "reshape": ((X,), {"shape": (3, 2)}), "transpose": ((X,), {"axes": (1, 0)}),
     "swapaxes": ((X, 0, 1), {}), "expand_dims": ((X, 0), {}),
@@ -55,15 +62,33 @@ SPECIAL = {
     "getitem": ((X,), {"index": (0, slice(1, 3))}),
     "index_add": ((X[0],), {"shape": (2, 3), "index": 0}),
     "matmul": ((X, X.T), {}), "linear": ((X, SQ), {}),
+    "dot": ((X, X.T), {}), "tensordot": ((X, X.T), {"axes": 1}),
+    "einsum": (("ij,jk->ik", X, X.T), {}), "cross": ((X, PROB), {"axisa": -1}),
+    "linalg.inv": ((SQ,), {}), "linalg.solve": ((SQ, X.T), {}), "linalg.det": ((SQ,), {}),
+    "linalg.slogdet": ((SQ,), {}), "linalg.matrix_power": ((SQ,), {"n": 3}),
+    "linalg.cholesky": ((SPD,), {"upper": False}), "linalg.eigh": ((SPD,), {"UPLO": "L"}),
+    "linalg.svd": ((X,), {"full_matrices": False}), "linalg.qr": ((X,), {"mode": "reduced"}),
+    "linalg.norm": ((X,), {"ord": 2, "axis": 1}),
     "concatenate": (([X, X],), {"axis": 0}), "stack": (([X, X],), {"axis": 0}),
+    "cat": (([X, X],), {"dim": 0}),
     "correlate2d": ((SQ, X), {"mode": "valid"}), "convolve2d": ((SQ, X), {"mode": "full"}),
     "conv2d": ((IMG, W), {"stride": 1, "padding": 1}),
     "conv_transpose2d": ((IMG, W_T), {"stride": 2, "padding": 1}),
-    "max_pool2d": ((IMG,), {"kernel_size": 2}), "avg_pool2d": ((IMG,), {"kernel_size": 2}),
-    "binary_cross_entropy": ((PROB, (PROB > 0.5) * 1.0), {}),
-    "binary_cross_entropy_with_logits": ((X, (PROB > 0.5) * 1.0), {}),
+    "max_pool2d": ((IMG,), {"kernel_size": 2, "dilation": 1, "ceil_mode": True}),
+    "avg_pool2d": ((IMG,), {"kernel_size": 2, "ceil_mode": True, "count_include_pad": False,
+                            "divisor_override": 3}),
+    "max_unpool2d": ((POOLED, POOLED_AT), {"kernel_size": 2, "output_size": (5, 5)}),
+    "binary_cross_entropy": ((PROB, (PROB > 0.5) * 1.0), {"weight": X[0]}),
+    "binary_cross_entropy_with_logits": ((X, (PROB > 0.5) * 1.0),
+                                         {"weight": X[0], "pos_weight": X[1]}),
     "mse_loss": ((X, PROB), {}),
-    "cross_entropy": ((X, np.array([0, 2])), {}),
+    "l1_loss": ((X, PROB), {"reduction": "sum"}),
+    "smooth_l1_loss": ((X, PROB), {"beta": 0.5}),
+    "huber_loss": ((X, PROB), {"delta": 0.5}),
+    "kl_div": ((X - 1, PROB), {"reduction": "batchmean", "log_target": False}),
+    "cross_entropy": ((X, np.array([0, 2])), {"weight": PROB[0], "ignore_index": 0,
+                                              "label_smoothing": 0.1}),
+    "nll_loss": ((X, np.array([0, 2])), {"weight": PROB[0], "ignore_index": 0}),
 }
 SPECIAL.update({  # scans, products, rearranging, indexing and tensorgrad.signal
     "prod": ((X,), {"axis": 1}), "cumsum": ((X,), {"axis": 1}), "cumprod": ((X,), {"axis": 0}),
@@ -107,7 +132,7 @@ def _short(name):
 
 
 def _function(name):
-    """``tg.<name>``, also for the nested ``special.erf``."""
+    """``tg.<name>``, also for the nested ``special.erf`` and ``linalg.inv``."""
     obj = tg
     for part in name.split("."):
         obj = getattr(obj, part)
@@ -228,9 +253,11 @@ def _check(name, kind, where, label, requires_grad):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # warnings are allowed; errors are judged below
             out = _call(name, kind, where, label, requires_grad)
-            for part in out if isinstance(out, list) else [out]:  # split gives a list
-                if isinstance(part, tg.Tensor) and part.requires_grad:
-                    part.backward(np.ones(part.shape, dtype=part.dtype))
+            # a decomposition's tuple, split's list
+            outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+            for o in outs:
+                if isinstance(o, tg.Tensor) and o.requires_grad:
+                    o.backward(np.ones(o.shape, dtype=o.dtype), retain_graph=True)
     except CLEAR as e:
         message, name = str(e), _short(name)
         assert name in message or name.replace("_", " ") in message, (
@@ -238,9 +265,9 @@ def _check(name, kind, where, label, requires_grad):
         return
     except Exception as e:  # an internal crash
         pytest.fail(f"{name}: {type(e).__name__}: {e}")
-    for part in out if isinstance(out, list) else [out]:
-        assert isinstance(part, tg.Tensor), f"{name} returned {type(part).__name__}"
-        assert part.dtype.kind in "biuf", f"{name} returned a tensor of dtype {part.dtype}"
+    for o in outs:
+        assert isinstance(o, tg.Tensor), f"{name} returned {type(o).__name__}"
+        assert o.dtype.kind in "biuf", f"{name} returned a tensor of dtype {o.dtype}"
 
 
 @pytest.mark.parametrize(("name", "kind", "where", "label"), CASES)
@@ -258,6 +285,86 @@ def test_every_public_op_has_a_valid_call():
 def test_the_count():
     """The number of calls tried (each case runs without and with requires_grad)."""
     assert len(CASES) > 1000
+
+
+# -- creation functions and Tensor methods: each argument in turn replaced by a bad value ------
+
+CREATION = {
+    "zeros": ((2, 3), {"dtype": np.float32}), "ones": ((2,), {"requires_grad": True}),
+    "empty": (((2, 3),), {}), "full": (((2,), 1.5), {}), "eye": ((2, 3), {}),
+    "zeros_like": ((X,), {"dtype": np.float32}), "ones_like": ((X,), {}),
+    "full_like": ((X, 2.0), {}), "arange": ((0, 5, 2), {}), "linspace": ((0.0, 1.0, 5), {}),
+    "rand": ((2, 3), {"rng": 0}), "randn": ((4,), {"rng": 0, "dtype": np.float32}),
+    "randint": ((0, 10, (3,)), {"rng": 0}),
+}
+
+# method -> (args, kwargs, the op it runs, which may name the error instead)
+METHODS = {
+    "view": ((3, 2), {}, "reshape"), "permute": ((1, 0), {}, "transpose"),
+    "unsqueeze": ((0,), {}, "expand_dims"), "squeeze": ((), {"dim": 0}, "squeeze"),
+    "expand": ((4, 2, 3), {}, "broadcast_to"), "flatten": ((0, 1), {}, "flatten"),
+    "argmax": ((), {"dim": 1, "keepdim": True}, "argmax"),
+    "argmin": ((0,), {}, "argmin"), "max": ((1,), {"keepdim": True}, "max"),
+    "min": ((), {"dim": 0}, "min"), "sum": ((), {"dim": 1, "keepdim": True}, "sum"),
+    "mean": ((), {"dim": 0}, "mean"), "var": ((), {"dim": 1, "correction": 0}, "var"),
+    "std": ((0,), {"ddof": 1}, "std"), "repeat": ((2,), {"axis": 1}, "repeat"),
+    "tile": ((2, 1), {}, "tile"), "transpose": ((1, 0), {}, "transpose"),
+    "softmax": ((), {"dim": 1}, "softmax"), "to": ((np.float32,), {}, "cast"),
+    "size": ((1,), {}, "size"),
+}
+
+
+def _argument_cases(table):
+    for name, (args, kwargs, *_) in table.items():
+        for i in range(len(args)):
+            for label in BAD_PARAMS:
+                yield pytest.param(name, i, label, id=f"{name}-arg{i}-{label}")
+        for key in kwargs:
+            for label in BAD_PARAMS:
+                yield pytest.param(name, key, label, id=f"{name}-{key}-{label}")
+
+
+def _with_bad(args, kwargs, where, label):
+    args, kwargs = list(args), dict(kwargs)
+    if isinstance(where, int):
+        args[where] = BAD_PARAMS[label]
+    else:
+        kwargs[where] = BAD_PARAMS[label]
+    return args, kwargs
+
+
+def _judge(call, names):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = call()
+    except (*CLEAR, ZeroDivisionError) as e:
+        assert any(n in str(e) for n in names), (
+            f"{type(e).__name__} without the function's name: {e}")
+        return
+    except Exception as e:  # an internal crash
+        pytest.fail(f"{names[0]}: {type(e).__name__}: {e}")
+    for t in out if isinstance(out, tuple) else (out,):
+        if isinstance(t, tg.Tensor):
+            assert t.dtype.kind in "biuf", f"{names[0]} returned a tensor of dtype {t.dtype}"
+
+
+@pytest.mark.parametrize(("name", "where", "label"), list(_argument_cases(CREATION)))
+def test_creation_bad_argument_gives_a_result_or_a_clear_error(name, where, label):
+    args, kwargs = _with_bad(*CREATION[name], where, label)
+    _judge(lambda: getattr(tg, name)(*args, **kwargs), (name,))
+
+
+@pytest.mark.parametrize(("name", "where", "label"), list(_argument_cases(METHODS)))
+def test_method_bad_argument_gives_a_result_or_a_clear_error(name, where, label):
+    base, kwargs, op = METHODS[name]
+    args, kwargs = _with_bad(base, kwargs, where, label)
+    t = tg.tensor(X, requires_grad=True)
+    _judge(lambda: getattr(t, name)(*args, **kwargs), (name, op))
+
+
+def test_every_creation_function_has_a_bad_input_call():
+    assert set(CREATION) == set(tg.creation.__all__)
 
 
 # -- the engine, layers, optimisers and data: named cases -----------------------------------
@@ -306,6 +413,16 @@ NAMED = [
     ("SGD(lr=-1)", lambda: tg.optim.SGD([_leaf()], lr=-1), ValueError,
      r"SGD: invalid learning rate"),
     ("SGD(None)", lambda: tg.optim.SGD(None, lr=0.1), TypeError, r"SGD: params must be"),
+    ("AdamW(betas=0.9)", lambda: tg.optim.AdamW([_leaf()], betas=0.9), ValueError,
+     r"AdamW: betas must be a pair \(beta1, beta2\), got 0\.9"),
+    ("RMSprop(momentum=-1)", lambda: tg.optim.RMSprop([_leaf()], momentum=-1), ValueError,
+     r"RMSprop: invalid momentum -1"),
+    ("StepLR(step_size=0)", lambda: tg.optim.lr_scheduler.StepLR(
+        tg.optim.SGD([_leaf()]), step_size=0), ValueError,
+     r"StepLR: expected a positive integer step_size, got 0"),
+    ("DataLoader(batch_size=0)", lambda: tg.data.DataLoader(tg.data.TensorDataset(np.ones(4)),
+                                                            batch_size=0), ValueError,
+     r"DataLoader: batch_size must be >= 1, got 0"),
     ("SGD.step on a read-only parameter", _read_only_step, ValueError,
      r"SGD\.step: params\[0\]: this tensor's data is a read-only array"),
 ]

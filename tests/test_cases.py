@@ -149,7 +149,7 @@ def test_deep_chain_has_no_recursion_limit():
     assert x.grad.item() == 1.0
 
 
-# Known engine bug (tensorgrad/ops/linalg.py, _matmul_vjp_b): for 1-D @ 1-D the cotangent
+# Known engine bug (tensorgrad/ops/products.py, _matmul_vjp_b): for 1-D @ 1-D the cotangent
 # is 0-d and expand_dims(g, -2) makes it (1,), so b's gradient comes out (n, 1).
 @pytest.mark.parametrize(("sa", "sb"), [((3,), (3,)),
                                         ((2, 3), (3,)), ((3,), (3, 2)),

@@ -325,8 +325,9 @@ def test_npz_object_array_refused_and_non_zip(tmp_path, small):
 def test_binary_subset_matches_notebook_pp(bundled):
     (xtr, ytr), _ = bundled
     x, t, labels = binary_subset(xtr, ytr, per_class=100, rng=0)
-    assert x.shape == (200, 1, 28, 28) and x.dtype == np.float32
-    assert t.shape == (200, 2, 1) and t.dtype == np.float32
+    # the default dtype, float64 unless tg.set_default_dtype changed it: the layers' dtype
+    assert x.shape == (200, 1, 28, 28) and x.dtype == np.float64
+    assert t.shape == (200, 2, 1) and t.dtype == np.float64
     assert labels.shape == (200,) and labels.dtype == np.int64
     assert x.min() == 0.0 and x.max() == 1.0
     np.testing.assert_array_equal(np.bincount(labels), [100, 100])
@@ -341,7 +342,7 @@ def test_binary_subset_matches_notebook_pp(bundled):
     got_raw = np.rint(x[:, 0] * 255).astype(np.uint8)
     assert {r.tobytes(): lab for r, lab in zip(got_raw, labels)} == want
     np.testing.assert_allclose(
-        x[:, 0], got_raw.astype(np.float32) / 255, rtol=0, atol=0
+        x[:, 0], got_raw.astype(np.float64) / 255, rtol=0, atol=0
     )
     # shuffled: both classes spread over the batch, not two blocks
     assert 0 < labels[:100].sum() < 100
@@ -353,9 +354,9 @@ def test_binary_subset_unshuffled_keeps_input_order_and_per_class_limit(small):
     keep = np.sort(
         np.concatenate([np.flatnonzero(ytr == 3)[:1], np.flatnonzero(ytr == 8)[:1]])
     )
-    np.testing.assert_array_equal(x[:, 0], xtr[keep].astype(np.float32) / 255)
+    np.testing.assert_array_equal(x[:, 0], xtr[keep].astype(np.float64) / 255)
     np.testing.assert_array_equal(labels, np.where(ytr[keep] == 3, 0, 1))
-    np.testing.assert_array_equal(t[:, :, 0], np.eye(2, dtype=np.float32)[labels])
+    np.testing.assert_array_equal(t[:, :, 0], np.eye(2)[labels])
     # per_class above what exists keeps them all (like the notebook's [:lim])
     _, _, all_labels = binary_subset(xtr, ytr, classes=(3, 8), per_class=10**6)
     assert len(all_labels) == (ytr == 3).sum() + (ytr == 8).sum()
@@ -364,10 +365,10 @@ def test_binary_subset_unshuffled_keeps_input_order_and_per_class_limit(small):
 def test_binary_subset_all_ten_classes_and_dtype(small):
     (xtr, ytr), _ = small
     x, t, labels = binary_subset(
-        xtr.reshape(len(xtr), 784), ytr, classes=range(10), rng=1, dtype=np.float64
+        xtr.reshape(len(xtr), 784), ytr, classes=range(10), rng=1, dtype=np.float32
     )
-    assert x.shape == (len(ytr), 1, 28, 28) and x.dtype == np.float64
-    assert t.shape == (len(ytr), 10, 1) and t.dtype == np.float64
+    assert x.shape == (len(ytr), 1, 28, 28) and x.dtype == np.float32
+    assert t.shape == (len(ytr), 10, 1) and t.dtype == np.float32
     np.testing.assert_array_equal(np.sort(labels), np.sort(ytr))
     np.testing.assert_array_equal(t[np.arange(len(labels)), labels, 0], 1)
     assert t.sum() == len(labels)
@@ -443,6 +444,121 @@ def test_minibatches_no_shuffle_drop_last_and_errors():
         minibatches(x, batch_size=0)
     with pytest.raises(TypeError, match="batch_size"):
         minibatches(x, batch_size=2.0)
+
+
+def test_minibatches_is_reiterable_with_len_and_reshuffles_each_epoch():
+    x, y = np.arange(50), np.arange(50) * 10
+    loader = minibatches(x, y, batch_size=8, rng=3)
+    assert len(loader) == 7
+    epochs = [np.concatenate([xb for xb, _ in loader]) for _ in range(3)]
+    for e in epochs:
+        assert len(e) == 50
+        np.testing.assert_array_equal(np.sort(e), x)  # every row once per epoch
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])
+    # the first epoch is the permutation the seed gives; the sequence of epochs repeats
+    np.testing.assert_array_equal(epochs[0], np.random.default_rng(3).permutation(50))
+    again = minibatches(x, y, batch_size=8, rng=3)
+    for e in epochs:
+        np.testing.assert_array_equal(np.concatenate([xb for xb, _ in again]), e)
+    for xb, yb in loader:
+        np.testing.assert_array_equal(yb, xb * 10)  # aligned in every epoch
+    assert len(minibatches(x, batch_size=8, drop_last=True)) == 6
+    assert len(minibatches(np.zeros((0, 2)), batch_size=8)) == 0
+    ordered = minibatches(x, batch_size=20, shuffle=False)
+    assert [len(b) for b in ordered] == [20, 20, 10] == [len(b) for b in ordered]
+
+
+def test_minibatches_without_rng_follow_manual_seed():
+    import tensorgrad as tg
+
+    x = np.arange(30)
+    loader = minibatches(x, batch_size=30)
+    tg.manual_seed(11)
+    first = next(iter(loader))
+    tg.manual_seed(11)
+    np.testing.assert_array_equal(next(iter(loader)), first)
+    np.testing.assert_array_equal(first, np.random.default_rng(11).permutation(30))
+
+
+def test_tensor_dataset_and_data_loader_follow_pytorch():
+    import tensorgrad as tg
+
+    x = np.arange(21.0).reshape(7, 3)
+    y = np.arange(7)
+    ds = tgdata.TensorDataset(x, tg.tensor(y))
+    assert len(ds) == 7
+    xi, yi = ds[2]
+    assert isinstance(xi, tg.Tensor) and np.array_equal(xi.data, x[2]) and yi.item() == 2
+    loader = tgdata.DataLoader(ds, batch_size=3)
+    assert len(loader) == 3 and loader.batch_size == 3 and loader.dataset is ds
+    batches = list(loader)
+    assert [b[0].shape for b in batches] == [(3, 3), (3, 3), (1, 3)]
+    assert all(isinstance(b, list) and isinstance(b[0], tg.Tensor) for b in batches)
+    np.testing.assert_array_equal(batches[2][0].data, x[6:])
+    assert batches[0][1].dtype == np.int64 and batches[0][0].dtype == np.float64
+    shuffled = tgdata.DataLoader(ds, batch_size=2, shuffle=True, drop_last=True, rng=0)
+    assert len(shuffled) == 3
+    epochs = [np.concatenate([yb.data for _, yb in shuffled]) for _ in range(4)]
+    assert all(len(e) == 6 and len(set(e)) == 6 for e in epochs)
+    assert len({e.tobytes() for e in epochs}) > 1  # a new order each epoch
+    np.testing.assert_array_equal(epochs[0], np.random.default_rng(0).permutation(7)[:6])
+    for xb, yb in shuffled:
+        np.testing.assert_array_equal(xb.data, x[yb.data])  # rows stay aligned
+
+
+def test_data_loader_collates_any_dataset_as_pytorch():
+    class Squares(tgdata.Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return np.full(2, float(i)), i * i, {"name": f"n{i}", "w": 0.5 * i}
+
+    loader = tgdata.DataLoader(Squares(), batch_size=2)
+    (xb, yb, extra), *_ = list(loader)
+    np.testing.assert_array_equal(xb.data, [[0.0, 0.0], [1.0, 1.0]])
+    assert yb.dtype == np.int64 and yb.data.tolist() == [0, 1]
+    assert extra["name"] == ["n0", "n1"] and extra["w"].dtype == np.float64
+    assert [len(b[1]) for b in loader] == [2, 2, 1]
+    plain = tgdata.DataLoader([(1.5, 2), (2.5, 3)], batch_size=2, collate_fn=lambda s: s)
+    assert next(iter(plain)) == [(1.5, 2), (2.5, 3)]
+    torch = pytest.importorskip("torch")
+    tl = torch.utils.data.DataLoader(Squares(), batch_size=2)
+    (txb, tyb, textra), *_ = list(tl)
+    assert txb.dtype == torch.float64 and tyb.dtype == torch.int64
+    assert textra["name"] == extra["name"] and textra["w"].dtype == torch.float64
+
+
+def test_loader_errors_are_clear():
+    with pytest.raises(ValueError, match=r"same size along axis 0, got shapes \[\(3, 2\), "
+                                         r"\(4,\)\]"):
+        tgdata.TensorDataset(np.zeros((3, 2)), np.zeros(4))
+    with pytest.raises(ValueError, match="0-dimensional"):
+        tgdata.TensorDataset(np.float64(1.0))
+    with pytest.raises(TypeError, match="DataLoader: dataset must have __getitem__ and __len__"):
+        tgdata.DataLoader(iter([1, 2]))
+    ds = tgdata.TensorDataset(np.zeros(4))
+    with pytest.raises(ValueError, match="DataLoader: batch_size must be >= 1, got 0"):
+        tgdata.DataLoader(ds, batch_size=0)
+    with pytest.raises(TypeError, match="DataLoader: shuffle must be True or False"):
+        tgdata.DataLoader(ds, shuffle="yes")
+    with pytest.raises(TypeError, match="DataLoader: rng must be None"):
+        tgdata.DataLoader(ds, shuffle=True, rng=0.5)
+    with pytest.raises(TypeError, match="cannot batch samples of type object"):
+        next(iter(tgdata.DataLoader([object(), object()], batch_size=2)))
+
+
+def test_binary_subset_takes_the_default_dtype():
+    import tensorgrad as tg
+
+    x, y = np.zeros((4, 28, 28), np.uint8), np.array([0, 1, 0, 1])
+    try:
+        tg.set_default_dtype(np.float32)
+        xs, t, _ = binary_subset(x, y)
+        assert xs.dtype == t.dtype == np.float32
+    finally:
+        tg.set_default_dtype(np.float64)
+    assert binary_subset(x, y)[0].dtype == np.float64
 
 
 # ------------------------------------------------- hostile files and arguments

@@ -46,3 +46,10 @@ def test_manual_seed_reseeds_the_generator_used_without_rng():
 def test_manual_seed_refuses_what_is_not_a_seed(bad):
     with pytest.raises(TypeError, match="manual_seed: seed must be a non-negative int"):
         tg.manual_seed(bad)
+
+
+def test_dtypes_under_pytorchs_names_are_numpys():
+    assert tg.float32 is np.float32 and tg.float64 is np.float64 and tg.int64 is np.int64
+    assert tg.double is np.float64 and tg.long is np.int64
+    assert tg.tensor([1.5], dtype=tg.float32).dtype == np.float32
+    assert "long" not in tg.__all__   # not exported by `from tensorgrad import *`

@@ -181,16 +181,67 @@ def test_save_load_across_models(cnn, tmp_path, capsys):
     with np.load(path) as f:
         assert sorted(f.files) == sorted(cnn.EXPR_NAMES)
     # evaluate the saved expression model as an nn model, and back
+    capsys.readouterr()
     b = cnn.main(["--epochs", "0", "--no-progress", "--no-gradcheck", "--model", "nn",
                   "--load", str(path), "--save", str(tmp_path / "nn.npz")])
     assert b["final_accuracy"] == a["final_accuracy"]
+    out = capsys.readouterr().out
+    assert f"float64, weights from {path}; optimizer" in out and "notebook init" not in out
     c = cnn.main(["--epochs", "0", "--no-progress", "--no-gradcheck",
                   "--load", str(tmp_path / "nn.npz")])
     assert c["final_accuracy"] == a["final_accuracy"]
     bad = tmp_path / "bad.npz"
     np.savez(bad, w=np.zeros(3))
-    with pytest.raises(ValueError, match="expected the parameters"):
+    with pytest.raises(SystemExit) as exit_:
         cnn.main(["--epochs", "0", "--no-gradcheck", "--load", str(bad)])
+    assert exit_.value.code == 2
+    assert "expected the parameters" in capsys.readouterr().err
+
+
+def _one_line_exit(cnn, capsys, argv):
+    """Run main(argv), expecting the one-line error and exit status 2; return the line."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        cnn.main(argv + ["--epochs", "0", "--per-class", "1", "--no-progress",
+                         "--no-gradcheck"])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before the data and model summary
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mnist_cnn.py: error: "), captured.err
+    return lines[0]
+
+
+@pytest.mark.parametrize("option,path,message", [
+    ("--data", "missing_folder", "no such file or folder"),
+    ("--load", "missing.npz", "no such file"),
+    ("--plot", "no_such_folder/cnn.png", "the folder .*no_such_folder does not exist"),
+    ("--save", "no_such_folder/cnn.npz", "the folder .*no_such_folder does not exist"),
+])
+def test_bad_paths_exit_2_with_one_line(cnn, capsys, tmp_path, option, path, message):
+    line = _one_line_exit(cnn, capsys, [option, str(tmp_path / path)])
+    assert re.search(f"{option}:? .*{message}", line), line
+
+
+def test_loading_a_two_class_model_for_ten_classes_says_why(cnn, capsys, tmp_path):
+    path = tmp_path / "two.npz"
+    np.savez(path, **cnn.init_arrays(np.random.default_rng(0), 2))
+    line = _one_line_exit(cnn, capsys, ["--classes", "0-9", "--load", str(path)])
+    assert (f"--load: {path} holds a model with 2 output classes, but --classes asks "
+            "for 10; pass --classes with 2 digits") in line
+
+
+def test_data_without_the_requested_digits_says_which(cnn, capsys, tmp_path):
+    from tensorgrad.data import load_mnist
+
+    (xtr, ytr), (xte, yte) = load_mnist()
+    path = tmp_path / "two_digits.npz"
+    keep_tr, keep_te = ytr < 2, yte < 2
+    np.savez(path, x_train=xtr[keep_tr][::10], y_train=ytr[keep_tr][::10],
+             x_test=xte[keep_te][::10], y_test=yte[keep_te][::10])
+    line = _one_line_exit(cnn, capsys, ["--classes", "0-9", "--data", str(path)])
+    assert (f"--data: {path} has no training images of digit(s) 2,3,4,5,6,7,8,9 (it "
+            "holds 0,1); choose --classes among those") in line
 
 
 def test_data_path_and_limits(cnn, tmp_path, capsys):

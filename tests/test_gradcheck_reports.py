@@ -151,6 +151,22 @@ def test_max_pool2d_tie():
     assert "reverse mode [0.], one-sided differences forward [1.] and backward [0.]" in text
 
 
+@pytest.mark.parametrize("options, size", [({"stride": 1}, 3), ({"dilation": 2}, 5)])
+def test_max_pool2d_ties_in_overlapping_windows(options, size):
+    # every cell ties; a cell in several windows has a Jacobian column with several nonzero
+    # one-sided entries: u·J of that column need not lie between u·forward and u·backward for
+    # a u of mixed signs, while each entry lies between its one-sided differences
+    x = tg.tensor(np.zeros((1, 1, size, size)), requires_grad=True)
+    text = _passes_accepting(lambda x: tg.max_pool2d(x, 2, **options), [x])
+    # the cell (0, 1) or (0, 2) is in the first two windows and the first maximum of the second:
+    # with u = [0.126, -0.132, ...], u·J = -0.132 is not between u·forward = -0.006 and 0
+    second = 1 if size == 3 else 2
+    assert (f"input 0 at index (0, 0, 0, {second}), output 0: 'max_pool2d' (op 1 of 1 in "
+            "creation order)") in text
+    assert ("Jacobian column, reverse mode [0. 1. 0. 0.], one-sided differences forward "
+            "[1. 1. 0. 0.] and backward [0. 0. 0. 0.]") in text
+
+
 def test_a_kink_reached_through_a_scale_is_found_by_how_far_the_step_moves_the_op_input():
     text = _passes_accepting(lambda x: tg.relu(100 * x), [tg.tensor([1e-9, 1.5], requires_grad=True)])
     assert "'relu' (op 2 of 2 in creation order), its input 0 at index (0,) = 1e-07" in text
@@ -221,7 +237,7 @@ def test_declared_distances_to_kinks():
     np.testing.assert_array_equal(tg.OPS["clip"].kinks(np.array([0.0, 0.5]), None, 1.5), [1.5, 1.0])
     pooled = tg.OPS["max_pool2d"].kinks(
         np.array([[[[1.0, 2.0, 0.0], [2.0, 0.0, 5.0], [3.0, 3.0, 1.0]]]]), index=None,
-        kernel_size=(2, 2), stride=(1, 1), padding=(0, 0))
+        kernel_size=(2, 2), stride=(1, 1), padding=(0, 0), dilation=(1, 1), ceil_mode=False)
     # each element: its gap to the maximum of a window it is in, or the maximum's gap to the
     # runner-up (0 at a tie), the least over its windows
     np.testing.assert_array_equal(pooled[0, 0], [[1, 0, 5], [0, 2, 2], [0, 0, 4]])
@@ -269,3 +285,46 @@ def test_a_graph_escape_warning_seen_while_rerunning_the_function_is_quoted():
     text = _report(f, [tg.tensor([0.5, 1.0], requires_grad=True)])
     assert "part of the function is not recorded (a graph escape)" in text
     assert "GraphEscapeWarning seen: a Tensor that requires grad was converted" in text
+
+
+def test_defkinks_refuses_what_is_not_a_function():
+    op = tg.primitive(lambda x: np.maximum(x, 0), name="relu_kinks_int")
+    with pytest.raises(TypeError, match=r"relu_kinks_int.defkinks: kinks must be a function of the "
+                                        r"op's inputs and params, got int"):
+        op.defkinks(3)
+
+
+@pytest.mark.parametrize("kinks, message", [
+    (lambda x: np.zeros(5), "returned shape (5,) for its input 0 of shape (3,)"),
+    (lambda x: (np.abs(x), np.abs(x)), "returned a tuple of 2 for an op of 1 inputs"),
+])
+def test_declared_kinks_of_the_wrong_shape_are_named_with_the_op(kinks, message):
+    op = _relu_with_vjp(0.0, "relu_bad_kinks", kinks=False).defkinks(kinks)
+    x = tg.tensor([0.0, 1.5, -0.5], requires_grad=True)
+    with pytest.raises(ValueError) as info:
+        tg.gradcheck(op, [x])
+    assert str(info.value).startswith("gradcheck: the kinks declared for 'relu_bad_kinks' (defkinks) "
+                                      + message)
+
+
+def test_a_where_whose_condition_flips_within_the_step_is_named_not_called_a_graph_escape():
+    x = tg.tensor([0.0, 1.0], requires_grad=True)
+    text = _report(tg.nn.functional.leaky_relu, [x])
+    # reverse mode 0.01 (PyTorch's slope at 0) against one-sided slopes 1 and 0.01
+    assert _value(text, "analytical (reverse mode)") == 0.01
+    assert _matrix(text, "Jacobian, finite differences (central)")[0, 0] == pytest.approx(0.505)
+    assert ("'where' (op 2 of 2 in creation order), its boolean input 0 (a condition or a mask) at "
+            "index (0,) changes within the step: the function switches there") in text
+    assert ("yet the function as a whole fails where a boolean input of a recorded op changes "
+            "within the step") in text
+    assert "graph escape" not in text
+
+
+def test_a_jump_through_a_mask_is_not_accepted_as_a_subgradient():
+    x = tg.tensor([0.5, 1.0, 1.5], requires_grad=True)
+    text = _report(lambda x: x * (x > 1), [x])
+    assert ("column 1, one-sided differences (a kink within eps): forward [      0. 1000001.       "
+            "0.], backward [0. 0. 0.]") in text
+    assert ("'multiply' (op 1 of 1 in creation order), its boolean input 1 (a condition or a mask) "
+            "at index (1,) changes within the step") in text
+    assert "graph escape" not in text

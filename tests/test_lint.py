@@ -182,7 +182,7 @@ def test_exp_overflow_for_the_dtype():
     f = _only(tg.lint(out), "exp-overflow")
     assert (f.op, f.lineno, f.summary) == ("exp", _line("exp32"), "exp overflow (1 of 3)")
     assert ("exp's input exceeded log(max float32) = 88.72 in this run: 1 of the 3 elements "
-            "(largest 89, first at index (1))") in f.message
+            "(largest 89, first at index (1)) overflowed to inf") in f.message
     # the same values in float64 are representable
     assert tg.lint(tg.exp(tg.tensor([1.0, 89.0, 700.0], requires_grad=True))) == []
 
@@ -294,6 +294,9 @@ sigmoid-bce  log      test_lint.py:{bce}  sigmoid then log(p), log(1 - p)  binar
                           "np.log(y_pred) - (1 - y_true) * np.log(1 - y_pred))")
     assert "the logits in this run lie in [-1.943, 2.544] and 0 of the 2 probabilities" \
         in findings[1].message
+    root = HERE.parents[1]
+    for page in (root / "docs" / "lint.md", root / "README.md"):   # the copies shown to users
+        assert f"```text\n{findings}\n```" in page.read_text(), page.name
     print(findings, findings.details(), sep="\n\n")
 
 
@@ -409,3 +412,17 @@ def test_the_sigmoid_rounding_points_in_the_message_are_where_sigmoid_rounds(dty
     message = tg.lint(tg.log(tg.sigmoid(z)))[0].message
     assert f"in {np.dtype(dtype)} sigmoid rounds to 1 for logits above about {up} and to 0 below " \
            f"{down}," in message
+
+
+def test_exp_overflow_says_what_happens_to_the_gradient():
+    x = tg.tensor(np.array([1.0, 89.0, 50.0], dtype=np.float32), requires_grad=True)
+    with np.errstate(over="ignore"):
+        out = tg.exp(x)
+    f = _only(tg.lint(out), "exp-overflow")
+    assert ("overflowed to inf, and so does their gradient wherever they are used (where a where "
+            "discards them, exp's VJP gives 0 for the zero cotangent; a VJP written as g * out "
+            "gives 0 * inf = NaN)") in f.message
+    masked, = tg.grad(tg.where(x < 88, out, 0.0).sum(), [x], retain_graph=True)
+    assert masked.tolist() == [np.exp(np.float32(1.0)), 0.0, np.exp(np.float32(50.0))]
+    used, = tg.grad(out[1], [x])
+    assert used.tolist() == [0.0, np.inf, 0.0]

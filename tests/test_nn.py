@@ -201,7 +201,8 @@ def test_repr_of_layers():
         "groups=2, bias=False)")
     assert repr(nn.UntiedConv2d((1, 6, 6), 3, 2, rng=0)) == \
         "UntiedConv2d(input_shape=(1, 6, 6), kernel_size=3, depth=2)"
-    assert repr(nn.Softmax()) == "Softmax(dim=-1)"
+    assert repr(nn.Softmax()) == "Softmax(dim=None)"
+    assert repr(nn.Softmax(-1)) == "Softmax(dim=-1)"
     assert repr(nn.Reshape(-1, 4)) == "Reshape(shape=(-1, 4))"
     assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=(2, 2), stride=(2, 2))"
     assert repr(nn.MSELoss()) == "MSELoss()"
@@ -415,7 +416,9 @@ def test_activation_layers_values():
     z = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
     e = np.exp(z - z.max(axis=1, keepdims=True))
     soft = e / e.sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(nn.Softmax()(z).data, soft, rtol=1e-14)
+    np.testing.assert_allclose(nn.Softmax(dim=1)(z).data, soft, rtol=1e-14)
+    with pytest.warns(UserWarning, match="implicit dimension choice"):   # PyTorch's rule
+        np.testing.assert_allclose(nn.Softmax()(z).data, soft, rtol=1e-14)
     np.testing.assert_allclose(nn.Softmax(dim=0)(z).data.sum(axis=0), np.ones(3), rtol=1e-14)
     log_soft = np.log(soft)  # a difference in tensorgrad: error scales with the largest entry
     np.testing.assert_allclose(nn.LogSoftmax(dim=1)(z).data, log_soft, rtol=1e-14,

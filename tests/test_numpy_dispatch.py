@@ -288,19 +288,12 @@ def test_norm_float32_stays_float32(no_escape):
 
 
 @pytest.mark.parametrize(("kwargs", "shape"), [
-    ({"ord": 1}, (3,)), ({"ord": np.inf}, (3,)), ({"ord": 2}, (3, 3)), ({"ord": "nuc"}, (3, 3)),
-    ({"ord": "fro"}, (3,)), ({"ord": 2, "axis": (0, 1)}, (3, 3))])
-def test_norm_orders_other_than_2_and_frobenius_raise(kwargs, shape):
+    ({"ord": "fro"}, (3,)), ({"ord": "nuc", "axis": 0}, (3, 3)), ({"ord": 3}, (3, 3)),
+    ({"ord": 1}, (2, 3, 3))])
+def test_norm_orders_not_valid_for_the_axes_raise_naming_norm(kwargs, shape):
     x = _x(*shape)
-    with pytest.raises(ValueError, match=r"np\.linalg\.norm on Tensors: ord=.* is not supported"
-                                         r".*tensorgrad\.sum\(tensorgrad\.abs\(x\)\)"):
+    with pytest.raises(ValueError, match=r"^norm: "):
         np.linalg.norm(x, **kwargs)
-
-
-def test_dot_of_more_than_two_dimensions_raises():
-    with pytest.raises(TypeError, match=r"np\.dot on Tensors: only for operands of at most 2 "
-                                        r"dimensions, got 3 and 2.*tensorgrad\.matmul"):
-        np.dot(_x(2, 3, 4), _x(4, 2))
 
 
 def test_clip_bounds_that_require_grad_raise(no_escape):
@@ -327,8 +320,8 @@ def test_an_unmapped_function_raises_naming_it_and_what_to_use():
     with pytest.raises(TypeError, match=r"^np\.diff is not supported on a Tensor that requires "
                                         r"grad .*tensorgrad\.primitive"):
         np.diff(x)
-    with pytest.raises(TypeError, match=r"^np\.linalg\.inv is not supported"):
-        np.linalg.inv(_x(2, 2))
+    with pytest.raises(TypeError, match=r"^np\.linalg\.pinv is not supported"):
+        np.linalg.pinv(_x(2, 2))
 
 
 def test_an_unmapped_function_with_a_tensorgrad_op_names_the_op(monkeypatch):

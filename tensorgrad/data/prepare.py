@@ -1,16 +1,17 @@
-"""The seed notebook's data preparation (:func:`binary_subset`) and mini-batches."""
+"""The seed notebook's data preparation: :func:`binary_subset`."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import defaults
 from .._random import as_generator
 
-__all__ = ["binary_subset", "minibatches"]
+__all__ = ["binary_subset"]
 
 
 # --------------------------------------------------------------------------
-def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=np.float32):
+def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=None):
     """Prepare a class subset as the seed notebook's ``pp`` does.
 
     Takes the first ``per_class`` examples of each class in ``classes`` (in
@@ -39,8 +40,10 @@ def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=np.float
         seed gives the same order.  None: no shuffle, the examples keep the
         order they have in ``x`` (the global NumPy random state is never
         used).
-    dtype : floating dtype, default numpy.float32
-        dtype of the returned images and one-hot targets.
+    dtype : floating dtype or None, default None
+        dtype of the returned images and one-hot targets; None takes
+        ``tg.get_default_dtype()`` (float64 unless ``tg.set_default_dtype`` changed it),
+        the dtype new layers take, so that data and parameters agree.
 
     Returns
     -------
@@ -73,7 +76,7 @@ def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=np.float
     """
     x = np.asarray(x)
     y = np.asarray(y)
-    dtype = np.dtype(dtype)
+    dtype = defaults.get_default_dtype() if dtype is None else np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"binary_subset: dtype must be a floating dtype, got {dtype}")
     if y.ndim != 1:
@@ -144,87 +147,3 @@ def binary_subset(x, y, classes=(0, 1), per_class=None, rng=None, dtype=np.float
     onehot = np.zeros((len(indices), len(classes), 1), dtype=dtype)
     onehot[np.arange(len(indices)), labels, 0] = 1
     return images, onehot, labels
-
-
-def minibatches(x, *arrays, batch_size, shuffle=True, rng=None, drop_last=False):
-    """Iterate over aligned mini-batches of one or several arrays.
-
-    Parameters
-    ----------
-    x, *arrays : array_like
-        Arrays (or anything with ``len`` and NumPy-style integer-array
-        indexing, such as Tensors) of the same length ``N`` along the first
-        axis; lists and tuples are converted with ``numpy.asarray``.
-    batch_size : int
-        Rows per batch (keyword only), >= 1.  The last batch is smaller when
-        ``batch_size`` does not divide ``N``, unless ``drop_last``.
-    shuffle : bool, default True
-        Visit the rows in a random order (one permutation, drawn when this
-        function is called, shared by all arrays).  False: in order, and the
-        batches of NumPy arrays are views.
-    rng : numpy.random.Generator, int or None, default None
-        Source of the permutation.  A Generator is advanced, so calling
-        ``minibatches`` again with the same Generator gives a new order each
-        epoch; an int seed gives the same order every call; None draws fresh
-        OS entropy (``numpy.random.default_rng()``).  The global NumPy
-        random state is never used.
-    drop_last : bool, default False
-        Drop the last batch if it has fewer than ``batch_size`` rows.
-
-    Yields
-    ------
-    numpy.ndarray or tuple
-        With one array, its batch ``x[idx]``; with several, the tuple
-        ``(x[idx], a1[idx], ...)``.  Every row appears exactly once per
-        pass (except those dropped by ``drop_last``).
-
-    Raises
-    ------
-    ValueError
-        If the arrays differ in length, one is 0-dimensional, or
-        ``batch_size`` < 1 (raised at the call, not at the first batch).
-    TypeError
-        If ``batch_size`` is not an int or ``rng`` has the wrong type.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> for epoch in range(2):
-    ...     for xb, yb in minibatches(x, y, batch_size=32, rng=rng):  # doctest: +SKIP
-    ...         ...
-    """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(
-            f"minibatches: batch_size must be an int, got {type(batch_size).__name__}"
-        )
-    if batch_size < 1:
-        raise ValueError(f"minibatches: batch_size must be >= 1, got {batch_size}")
-    batch_size = int(batch_size)
-    data = []
-    for a in (x, *arrays):
-        if isinstance(a, (list, tuple)) or not hasattr(a, "__getitem__"):
-            a = np.asarray(a)
-        if getattr(a, "ndim", 1) == 0:
-            raise ValueError(
-                "minibatches: got a 0-dimensional array; need a first axis"
-            )
-        data.append(a)
-    n = len(data[0])
-    lengths = [len(a) for a in data]
-    if any(m != n for m in lengths):
-        raise ValueError(
-            f"minibatches: arrays must have the same length, got {lengths}"
-        )
-    order = as_generator(rng, "minibatches").permutation(n) if shuffle else None
-    stop = n - n % batch_size if drop_last else n
-
-    def batches():
-        for start in range(0, stop, batch_size):
-            if order is None:
-                idx = slice(start, start + batch_size)
-            else:
-                idx = order[start : start + batch_size]
-            out = tuple(a[idx] for a in data)
-            yield out[0] if len(out) == 1 else out
-
-    return batches()

@@ -21,6 +21,7 @@ The parts, as in ``torch/autograd/gradcheck.py``:
 - ``_invariants``: reverse mode and the invariants of each VJP;
 - ``_modes``: finite differences, compared in the full or the fast mode;
 - ``_kinks``: the kinks of recorded ops that a finite-difference step reaches;
+- ``_forward_ad``: ``check_forward_ad``, each op's JVP against its VJP, exactly;
 - ``_report``: the texts of the reports;
 - here: :func:`gradcheck`, :func:`gradgradcheck` and locating the faulty op.
 """
@@ -35,6 +36,7 @@ from ..autograd import grad
 from ..errors import GradcheckError, GraphEscapeError
 from ..escapes import forbid_graph_escape
 from ..tensor import Tensor
+from ._forward_ad import check_forward_ad as _check_forward_ad
 from ._invariants import reverse_mode
 from ._modes import compare
 from ._problem import Problem, Settings, as_outputs, differentiable_positions, fn_name, recorded_run
@@ -103,7 +105,7 @@ def _arguments(what, fn, inputs, eps, atol, rtol) -> tuple:
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, *, seed=0,
-              fast_mode=None, localize=True):
+              fast_mode=None, localize=True, check_forward_ad=False):
     """Check reverse-mode gradients of ``fn`` against central finite differences.
 
     Parameters
@@ -127,6 +129,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     localize : bool
         On failure, check every recorded op of the graph on its own and name the first
         faulty op and the user source line that created it.
+    check_forward_ad : bool
+        First check, for every recorded op and input that requires grad with both a JVP
+        (:meth:`Op.defjvp <tensorgrad.Op.defjvp>`) and a VJP, that ⟨u, J·v⟩ from the JVP
+        equals ⟨Jᵀ·u, v⟩ from the VJP to round-off, for random u and v (an exact test, no
+        finite differences); a report names the op, the input, both numbers, and which
+        rule the finite difference along v agrees with.
 
     Returns
     -------
@@ -140,6 +148,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         step reached a kink of a recorded op (:meth:`Op.defkinks <tensorgrad.Op.defkinks>`),
         reverse mode's Jacobian column lies between the one-sided differences (a subgradient):
         the elements, the ops, their inputs and lines. A passing float32 check does not warn.
+        With ``check_forward_ad``, when no recorded op has both a JVP and a VJP (nothing
+        was compared).
 
     Raises
     ------
@@ -169,8 +179,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     if not differentiable_positions(inputs):
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
     s = Settings(eps, atol, rtol, seed)
+    text = None
     try:
-        accepted = _check(fn, inputs, s, fast_mode, name)
+        if check_forward_ad:
+            text = _forward_ad(fn, inputs, s, name)
+        if text is None:
+            accepted = _check(fn, inputs, s, fast_mode, name)
     except GraphEscapeError as e:  # fn's gradient is wrong, and the error says where
         text = (f"gradcheck failed for {name}: {e}\n  part of the function is not recorded "
                 "(a graph escape): reverse mode sees the converted values as constants")
@@ -179,12 +193,28 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         if localize:
             text += "\n" + _localize(fn, inputs, s, name, f)
     else:
-        if accepted:
-            warnings.warn(accepted, UserWarning, stacklevel=2)
-        return True
+        if text is None:
+            if accepted:
+                warnings.warn(accepted, UserWarning, stacklevel=2)
+            return True
     if raise_exception:
         raise GradcheckError(text) from None
     return False
+
+
+@forbid_graph_escape()
+def _forward_ad(fn, inputs, s, name):
+    """``check_forward_ad``: the report of the first op whose rules disagree, or None (with
+    a warning when no op had both rules)."""
+    try:
+        compared = _check_forward_ad(fn, inputs, name, s)
+    except Failure as f:
+        return f"gradcheck failed for {name}: {f}"
+    if compared == 0:
+        warnings.warn(f"gradcheck(check_forward_ad=True): no recorded op of {name} declares both "
+                      "a JVP (Op.defjvp) and a VJP for an input that requires grad, so no "
+                      "forward-mode rule was compared", UserWarning, stacklevel=3)
+    return None
 
 
 def _cotangent_leaves(outs, grad_outputs, seed) -> list:
@@ -216,11 +246,14 @@ def _vjp_function(fn, n, diff_pos):
 
 
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
-                  raise_exception=True, *, seed=0, fast_mode=None, localize=True):
+                  raise_exception=True, *, seed=0, fast_mode=None, localize=True,
+                  check_forward_ad=False):
     """Check second derivatives: :func:`gradcheck` of the map (inputs, v) -> v·J(inputs).
 
     The VJP is computed with ``create_graph=True`` and differentiated again with respect to
     both the inputs and the cotangent v (random, seeded, unless ``grad_outputs`` is given).
+    ``check_forward_ad`` checks the JVPs of the ops recorded by the function and by its
+    backward pass against their VJPs.
     Parameters, returns and raises as :func:`gradcheck`; same as
     ``torch.autograd.gradgradcheck``.
     """
@@ -232,4 +265,4 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     vs = _cotangent_leaves(outs, grad_outputs, seed)
     return gradcheck(_vjp_function(fn, len(inputs), diff_pos), inputs + tuple(vs), eps=eps,
                      atol=atol, rtol=rtol, raise_exception=raise_exception, seed=seed,
-                     fast_mode=fast_mode, localize=localize)
+                     fast_mode=fast_mode, localize=localize, check_forward_ad=check_forward_ad)

@@ -35,7 +35,9 @@ class Differences:
     Jacobian columns (reverse mode, forward and backward differences).
     ``jacobians`` is None or, for a Jacobian small enough to print, the dict of the
     reverse-mode and central Jacobians (rows: output elements) and, under "one-sided", by
-    input element whose step reached a kink, its columns of forward and backward differences.
+    input element whose step reached a kink, its columns of forward and backward differences;
+    under "kinked", those of these elements whose kinks are not only switches (a boolean
+    input that changes), where a subgradient may be accepted.
     """
 
     analytical: np.ndarray
@@ -115,9 +117,16 @@ def _full_mode(p, j, analytic, s):
         if not failing.any():
             continue
         d = Differences(a, n, np.full(x.size, np.nan), np.full(x.size, np.nan))
+        # u·J of a Jacobian column lying between the one-sided columns lies in [low, high]:
+        # not between u·forward and u·backward when u has mixed signs and the column has
+        # several nonzero entries (overlapping pooling windows)
+        low, high = np.full(x.size, np.nan), np.full(x.size, np.nan)
         for e in np.flatnonzero(failing):
-            d.forward[e], d.backward[e] = (np.sum(us[k] * side) for side in one_sided(int(e), k))
-        outside = failing & ~s.between(d.analytical, d.forward, d.backward)
+            forward, backward = (us[k] * side for side in one_sided(int(e), k))
+            d.forward[e], d.backward[e] = np.sum(forward), np.sum(backward)
+            low[e] = np.sum(np.minimum(forward, backward))
+            high[e] = np.sum(np.maximum(forward, backward))
+        outside = failing & ~s.between(d.analytical, low, high)
         reverse = None
         if outside.any() or p.outs[k].size > SUBGRADIENT_LIMIT:  # no subgradient: the worst
             worst = int(np.argmax(np.where(outside if outside.any() else failing, over, -np.inf)))
@@ -130,14 +139,17 @@ def _full_mode(p, j, analytic, s):
             for e in (int(e) for e in np.flatnonzero(failing)):
                 d.kinks[e] = kinks_at(e)
                 forward, backward = (side.ravel() for side in one_sided(e, k))
-                if d.kinks[e] and np.all(s.between(reverse[:, e], forward, backward)):
+                kink = any(not kk.switch for kk in d.kinks[e])  # a switch may be a jump
+                if kink and np.all(s.between(reverse[:, e], forward, backward)):
                     d.accepted[e] = (reverse[:, e], forward, backward)
         if len(d.accepted) < int(failing.sum()):
             if columns[k]:
                 d.jacobians = {"reverse": p.jacobian(k, j) if reverse is None else reverse,
                                "central": np.stack(columns[k], axis=1),
                                "one-sided": {e: tuple(side.ravel() for side in one_sided(e, k))
-                                             for e, found in d.kinks.items() if found}}
+                                             for e, found in d.kinks.items() if found},
+                               "kinked": {e for e, found in d.kinks.items()
+                                          if any(not kk.switch for kk in found)}}
             raise Failure(entries_report(p, j, k, d, failing, s),
                           kinks=[kk for found in d.kinks.values() for kk in found])
         accepted.append((j, k, d))

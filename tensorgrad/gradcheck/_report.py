@@ -113,9 +113,10 @@ def _jacobian_lines(p, j, k, d, s) -> list:
     """The worst Jacobian entry and both Jacobians (and the one-sided columns at kinks)."""
     jac = d.jacobians
     reverse, central, one_sided = jac["reverse"], jac["central"], jac["one-sided"]
+    kinked = jac["kinked"]  # the columns at a kink (not only a switch) of a recorded op
     over = s.excess(reverse, central)
-    for c, sides in one_sided.items():  # a kink: a subgradient passes
-        over[:, c] = np.where(s.between(reverse[:, c], *sides), -np.inf, over[:, c])
+    for c in kinked:  # a kink: a subgradient passes
+        over[:, c] = np.where(s.between(reverse[:, c], *one_sided[c]), -np.inf, over[:, c])
     fails = over > 0
     lines = []
     if fails.any():
@@ -125,7 +126,7 @@ def _jacobian_lines(p, j, k, d, s) -> list:
                   f"index {index_of(c, p.diff[j].shape)})"]
         forward, backward = one_sided.get(c, (np.full(reverse.shape[0], np.nan),) * 2)
         lines += _values(reverse[r, c], central[r, c], forward[r], backward[r], s,
-                         c in one_sided)
+                         c in one_sided, verdict=c in kinked)
         lines.append(f"  {int(fails.sum())} of {fails.size} Jacobian entries fail "
                      f"({s.describe()})")
     else:
@@ -197,6 +198,14 @@ def no_faulty_op_report(count, failure, escapes) -> str:
         return (f"{passes}; the function's own check ran along a random direction v whose "
                 "step crosses kinks, where no subgradient is accepted: pass fast_mode=False "
                 "to compare the function entry by entry")
+    if failure.kinks and all(k.switch for k in failure.kinks) and not escapes:
+        k = failure.kinks[0]
+        return (f"{passes}, yet the function as a whole fails where a boolean input of a "
+                f"recorded op changes within the step ('{k.op}', op {k.position + 1} of "
+                f"{k.count}, its input {k.argument} at index {k.index}). A where "
+                "or a mask whose condition flips there joins two branches: the function has a "
+                "kink or a jump at that point, which no recorded op declares (leaky_relu at 0; "
+                "x * (x > 1) at 1); move the input off it to check the gradient elsewhere")
     if failure.kinks and not escapes:
         return (f"{passes}, yet the function as a whole fails at a kink: the ops' choices of "
                 "subgradient need not add up to a subgradient of the whole (relu(x) - "

@@ -8,10 +8,14 @@ import numpy as np
 # The package's one rng conversion, under the name the layers import it by.
 from .._random import RngLike  # noqa: F401
 from .._random import as_generator as make_rng  # noqa: F401
+from ..defaults import get_default_dtype
 
 
 def float_dtype(dtype, owner: str) -> np.dtype:
-    """``dtype`` as a NumPy dtype, required to be a real floating type."""
+    """``dtype`` as a NumPy dtype, required to be a real floating type; None is
+    ``tg.get_default_dtype()`` (read when the layer is made)."""
+    if dtype is None:
+        return get_default_dtype()
     try:
         dt = np.dtype(dtype)
     except TypeError:

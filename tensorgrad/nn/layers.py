@@ -10,15 +10,28 @@ from numbers import Integral
 
 import numpy as np
 
-from .. import functional, ops
+from .. import ops
 from ..errors import ShapeError
 from ..tensor import shape_of
+from . import functional as nn_functional
 from ._utils import RngLike, float_dtype, make_rng, pair, positive_int
+from .functional import (
+    _padding_idx,
+    _probability,
+    _real,
+    dropout,
+    elu,
+    embedding,
+    leaky_relu,
+    silu,
+    softplus,
+)
 from .module import Module, Parameter
 
 __all__ = [
     "Linear", "Conv2d", "UntiedConv2d", "MaxPool2d", "AvgPool2d", "Identity", "Sigmoid",
-    "ReLU", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Reshape",
+    "ReLU", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Reshape", "Dropout", "Embedding",
+    "LeakyReLU", "ELU", "SiLU", "Softplus",
 ]
 
 
@@ -50,9 +63,10 @@ class Linear(Module):
     bias : bool, default True
         Whether to learn an additive bias.
     rng : None, int or numpy.random.Generator, keyword-only
-        Source of the initial values; an int is a seed, ``None`` a fresh
-        ``numpy.random.default_rng()``.
-    dtype : floating dtype, default float64, keyword-only
+        Source of the initial values; an int is a seed, ``None`` the default generator
+        (``tg.manual_seed``).
+    dtype : floating dtype, keyword-only
+        Default ``tg.get_default_dtype()`` (float64 unless changed).
 
     Attributes
     ----------
@@ -87,7 +101,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 rng: RngLike = None, dtype=np.float64) -> None:
+                 rng: RngLike = None, dtype=None) -> None:
         super().__init__()
         name = type(self).__name__
         self.in_features = positive_int(in_features, "in_features", name)
@@ -137,7 +151,8 @@ class Conv2d(Module):
     groups : int, default 1
     bias : bool, default True
     rng : None, int or numpy.random.Generator, keyword-only
-    dtype : floating dtype, default float64, keyword-only
+    dtype : floating dtype, keyword-only
+        Default ``tg.get_default_dtype()`` (float64 unless changed).
 
     Attributes
     ----------
@@ -173,7 +188,7 @@ class Conv2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, *, rng: RngLike = None,
-                 dtype=np.float64) -> None:
+                 dtype=None) -> None:
         super().__init__()
         name = type(self).__name__
         self.in_channels = positive_int(in_channels, "in_channels", name)
@@ -247,7 +262,8 @@ class UntiedConv2d(Module):
     rng : None, int or numpy.random.Generator, keyword-only
         Draws the kernels, then the bias, exactly as ``reference.Convolution`` does: the same
         seed gives the same initial values.
-    dtype : floating dtype, default float64, keyword-only
+    dtype : floating dtype, keyword-only
+        Default ``tg.get_default_dtype()`` (float64 unless changed).
 
     Attributes
     ----------
@@ -280,7 +296,7 @@ class UntiedConv2d(Module):
     """
 
     def __init__(self, input_shape, kernel_size: int, depth: int, *, rng: RngLike = None,
-                 dtype=np.float64) -> None:
+                 dtype=None) -> None:
         super().__init__()
         name = type(self).__name__
         try:
@@ -335,14 +351,17 @@ class _Pool2d(Module):
                 raise ValueError(f"{name}: padding {self.padding} must be at most half the "
                                  f"kernel size {self.kernel_size}, as in PyTorch")
 
+        self.options = {}   # the pooling function's other options, passed on as given
+
     def forward(self, x):
-        return self._fn(x, self.kernel_size, stride=self.stride, padding=self.padding)
+        return self._fn(x, self.kernel_size, stride=self.stride, padding=self.padding,
+                        **self.options)
 
     def extra_repr(self) -> str:
         s = f"kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0, 0):
             s += f", padding={self.padding}"
-        return s
+        return s + "".join(f", {k}={v}" for k, v in self.options.items())
 
 
 class MaxPool2d(_Pool2d):
@@ -354,13 +373,15 @@ class MaxPool2d(_Pool2d):
     stride : int or (int, int), optional
         Defaults to ``kernel_size``.
     padding : int or (int, int), default 0
-        At most half the kernel size; max pooling pads with -inf, average pooling with
-        zeros counted in the mean (PyTorch's ``count_include_pad=True``).
+        At most half the kernel size; padded with -inf.
+    dilation, return_indices, ceil_mode
+        As :func:`tensorgrad.max_pool2d` (PyTorch's order of the arguments).
 
     Shapes
     ------
-    ``(N, C, H, W)`` or ``(C, H, W)`` -> ``H_out = floor((H + 2 pH - kH) / sH) + 1``
-    (likewise W).
+    ``(N, C, H, W)`` or ``(C, H, W)`` ->
+    ``H_out = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1`` (likewise W; the ceiling with
+    ``ceil_mode``).
 
     Raises
     ------
@@ -370,19 +391,161 @@ class MaxPool2d(_Pool2d):
 
     _fn = staticmethod(ops.max_pool2d)
 
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.options = {k: v for k, v, default in (
+            ("dilation", dilation, 1), ("return_indices", return_indices, False),
+            ("ceil_mode", ceil_mode, False)) if v is not default}
+
 
 class AvgPool2d(_Pool2d):
     """2-D average pooling, PyTorch's ``torch.nn.AvgPool2d``; calls
-    :func:`tensorgrad.avg_pool2d`. Parameters and shapes as :class:`MaxPool2d`."""
+    :func:`tensorgrad.avg_pool2d`. ``kernel_size``, ``stride``, ``padding`` (zeros) and the
+    shapes as :class:`MaxPool2d`; ``ceil_mode``, ``count_include_pad`` and
+    ``divisor_override`` as :func:`tensorgrad.avg_pool2d` (PyTorch's order)."""
 
     _fn = staticmethod(ops.avg_pool2d)
 
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.options = {k: v for k, v, default in (
+            ("ceil_mode", ceil_mode, False), ("count_include_pad", count_include_pad, True),
+            ("divisor_override", divisor_override, None)) if v is not default}
+
 
 class Identity(Module):
-    """Returns its input unchanged (``torch.nn.Identity``)."""
+    """Returns its input unchanged (``torch.nn.Identity``); any constructor arguments are
+    ignored, as PyTorch's are."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
 
     def forward(self, x):
         return x
+
+
+class Dropout(Module):
+    """Inverted dropout, ``torch.nn.Dropout``: in training mode each element is zeroed with
+    probability ``p`` and the others scaled by ``1 / (1 - p)``; in eval mode (``.eval()``) the
+    input passes unchanged. Computed by :func:`tensorgrad.nn.functional.dropout`.
+
+    Parameters
+    ----------
+    p : float in [0, 1], default 0.5
+    inplace : bool, default False
+        Accepted for PyTorch's signature; the result is always a new Tensor.
+    rng : None, int or numpy.random.Generator, keyword-only
+        The masks' source: a Generator is used (and advanced) as is, an int seeds one
+        Generator made now, so successive calls draw different masks; None draws from the
+        default generator at each call (``tg.manual_seed`` reseeds it).
+
+    Shapes
+    ------
+    Any shape; the output has the input's shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        ``p`` outside [0, 1].
+    TypeError
+        An invalid ``rng``; in ``forward``, an input that is not floating point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorgrad import nn
+    >>> drop = nn.Dropout(0.5, rng=0)
+    >>> y = drop(np.ones(6))
+    >>> sorted(set(y.data.tolist())) in ([0.0, 2.0], [0.0], [2.0])
+    True
+    >>> drop.eval()(np.ones(3)).data
+    array([1., 1., 1.])
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, rng: RngLike = None) -> None:
+        super().__init__()
+        self.p = _probability(p, type(self).__name__)
+        self.inplace = bool(inplace)
+        self._rng = None if rng is None else make_rng(rng, type(self).__name__)
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training, rng=self._rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Embedding(Module):
+    """A lookup table of ``num_embeddings`` vectors of size ``embedding_dim``,
+    ``torch.nn.Embedding``: ``out[..., :] = weight[input[...], :]``
+    (:func:`tensorgrad.nn.functional.embedding`).
+
+    Parameters
+    ----------
+    num_embeddings, embedding_dim : int
+    padding_idx : int, optional
+        That row starts at zeros and receives no gradient; a negative one counts from the end.
+    rng : None, int or numpy.random.Generator, keyword-only
+    dtype : floating dtype, keyword-only
+        Default ``tg.get_default_dtype()``.
+
+    Attributes
+    ----------
+    weight : Parameter, shape ``(num_embeddings, embedding_dim)``
+        Initialised from N(0, 1), PyTorch's default (drawn in float64, then cast).
+
+    Shapes
+    ------
+    input: integer indices of any shape -> output ``input.shape + (embedding_dim,)``.
+
+    Raises
+    ------
+    ValueError
+        Sizes that are not positive ints, ``padding_idx`` out of range.
+    TypeError, IndexError
+        In ``forward``, non-integer indices or indices out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorgrad import nn
+    >>> emb = nn.Embedding(10, 3, padding_idx=0, rng=0)
+    >>> emb(np.array([[1, 2], [0, 9]])).shape
+    (2, 2, 3)
+    >>> emb.weight.data[0]
+    array([0., 0., 0.])
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 *, rng: RngLike = None, dtype=None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.num_embeddings = positive_int(num_embeddings, "num_embeddings", name)
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim", name)
+        self.padding_idx = (None if padding_idx is None else
+                            _padding_idx(padding_idx, self.num_embeddings, name))
+        dtype = float_dtype(dtype, name)
+        gen = make_rng(rng, name)
+        w = gen.standard_normal((self.num_embeddings, self.embedding_dim)).astype(dtype)
+        if self.padding_idx is not None:
+            w[self.padding_idx] = 0
+        self.weight = Parameter(w)
+
+    def forward(self, x):
+        """``weight[x]`` for integer indices ``x`` of any shape."""
+        try:
+            return embedding(x, self.weight, self.padding_idx)
+        except (TypeError, IndexError) as e:
+            raise type(e)(f"Embedding({self.num_embeddings}, {self.embedding_dim}): "
+                          f"{e}") from None
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s
 
 
 class Sigmoid(Module):
@@ -394,10 +557,82 @@ class Sigmoid(Module):
 
 
 class ReLU(Module):
-    """Elementwise max(x, 0) (:func:`tensorgrad.relu`; gradient 0 at 0). Any shape."""
+    """Elementwise max(x, 0) (:func:`tensorgrad.relu`; gradient 0 at 0). Any shape.
+
+    ``inplace`` is accepted for PyTorch's signature (``nn.ReLU(inplace=True)``); the result
+    is always a new Tensor (tensorgrad records values, not mutations)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = bool(inplace)
 
     def forward(self, x):
         return ops.relu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class LeakyReLU(Module):
+    """``x`` where x > 0, ``negative_slope * x`` elsewhere, ``torch.nn.LeakyReLU``
+    (:func:`tensorgrad.nn.functional.leaky_relu`). Any shape; ``inplace`` as :class:`ReLU`."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope = _real(negative_slope, "negative_slope", "LeakyReLU")
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class ELU(Module):
+    """``x`` where x > 0, ``alpha * (exp(x) - 1)`` elsewhere, ``torch.nn.ELU``
+    (:func:`tensorgrad.nn.functional.elu`). Any shape; ``inplace`` as :class:`ReLU`."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = _real(alpha, "alpha", "ELU")
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class SiLU(Module):
+    """``x * sigmoid(x)``, ``torch.nn.SiLU`` (:func:`tensorgrad.nn.functional.silu`). Any
+    shape; ``inplace`` as :class:`ReLU`."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return silu(x)
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta x)) / beta`` (``x`` above ``threshold``), ``torch.nn.Softplus``
+    (:func:`tensorgrad.nn.functional.softplus`). Any shape."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = _real(beta, "beta", "Softplus")
+        self.threshold = _real(threshold, "threshold", "Softplus")
+        if self.beta == 0:
+            raise ValueError("Softplus: beta must be non-zero")
+
+    def forward(self, x):
+        return softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Tanh(Module):
@@ -408,30 +643,31 @@ class Tanh(Module):
 
 
 class _AlongDim(Module):
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
-        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, Integral):
-            raise TypeError(f"{type(self).__name__}: dim must be an int, got {dim!r}")
-        self.dim = int(dim)
+        if dim is not None and (isinstance(dim, (bool, np.bool_)) or not isinstance(dim, Integral)):
+            raise TypeError(f"{type(self).__name__}: dim must be an int or None, got {dim!r}")
+        self.dim = None if dim is None else int(dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class Softmax(_AlongDim):
-    """exp(x) / sum(exp(x)) along ``dim`` (default -1), stable for large logits
-    (:func:`tensorgrad.softmax`). Same shape as the input."""
+    """exp(x) / sum(exp(x)) along ``dim``, stable for large logits, ``torch.nn.Softmax``.
+    Without ``dim``, PyTorch's implicit choice with its warning (dim 0 for 0-, 1- and 3-D
+    inputs, else 1; :func:`tensorgrad.nn.functional.softmax`). Same shape as the input."""
 
     def forward(self, x):
-        return functional.softmax(x, axis=self.dim)
+        return nn_functional.softmax(x, self.dim)
 
 
 class LogSoftmax(_AlongDim):
-    """x - logsumexp(x) along ``dim`` (default -1) (:func:`tensorgrad.log_softmax`).
+    """x - logsumexp(x) along ``dim``, ``torch.nn.LogSoftmax``; ``dim`` as :class:`Softmax`.
     Same shape as the input."""
 
     def forward(self, x):
-        return functional.log_softmax(x, axis=self.dim)
+        return nn_functional.log_softmax(x, self.dim)
 
 
 class Flatten(Module):

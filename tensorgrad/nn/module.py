@@ -122,7 +122,8 @@ class Module:
     """Base class of every layer and model (PyTorch's ``torch.nn.Module``).
 
     Subclasses call ``super().__init__()`` first, then assign :class:`Parameter` objects and
-    child modules as attributes, and define ``forward``. Calling the module, ``m(x)``,
+    child modules as attributes (state that is not learned, such as running statistics, is
+    registered with :meth:`register_buffer`), and define ``forward``. Calling the module, ``m(x)``,
     calls ``m.forward(x)``.
 
     Attributes
@@ -153,6 +154,8 @@ class Module:
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
@@ -258,16 +261,19 @@ class Module:
         if isinstance(value, Parameter):
             params, modules = self._registries(name)
             modules.pop(name, None)
+            self.__dict__.get("_buffers", {}).pop(name, None)
             self.__dict__.pop(name, None)
             params[name] = value
         elif isinstance(value, Module):
             params, modules = self._registries(name)
             params.pop(name, None)
+            self.__dict__.get("_buffers", {}).pop(name, None)
             self.__dict__.pop(name, None)
             modules[name] = value
         else:
             params = self.__dict__.get("_parameters", {})
             modules = self.__dict__.get("_modules", {})
+            buffers = self.__dict__.get("_buffers", {})
             if name in params:
                 if value is not None:
                     raise TypeError(f"cannot assign a {type(value).__name__} to parameter "
@@ -280,21 +286,30 @@ class Module:
                                     f"'{name}' of {type(self).__name__} (a Module or None "
                                     "expected)")
                 modules[name] = None
+            elif name in buffers:
+                if value is not None and not isinstance(value, Tensor):
+                    raise TypeError(f"cannot assign a {type(value).__name__} to buffer "
+                                    f"'{name}' of {type(self).__name__} (a Tensor or None "
+                                    "expected)")
+                buffers[name] = value
             else:
                 object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str):
-        # only called when normal lookup fails: parameters and children live in the registries
+        # only called when normal lookup fails: parameters, buffers and children live in
+        # the registries
         d = self.__dict__
-        if "_parameters" in d and name in d["_parameters"]:
-            return d["_parameters"][name]
-        if "_modules" in d and name in d["_modules"]:
-            return d["_modules"][name]
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if registry in d and name in d[registry]:
+                return d[registry][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
         if name in self._parameters:
             del self._parameters[name]
+        elif name in self._buffers:
+            del self._buffers[name]
+            self._non_persistent.discard(name)
         elif name in self._modules:
             del self._modules[name]
         else:
@@ -310,8 +325,50 @@ class Module:
                             f"{type(param).__name__}")
         params, modules = self._registries(name)
         modules.pop(name, None)
+        self._buffers.pop(name, None)
         self.__dict__.pop(name, None)
         params[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register ``tensor`` as a buffer: module state that is not a parameter, such as
+        BatchNorm's ``running_mean`` (``torch.nn.Module.register_buffer``).
+
+        A buffer is reached as an attribute (``self.name``), listed by :meth:`buffers`,
+        and, when ``persistent``, saved by :meth:`state_dict` and restored by
+        :meth:`load_state_dict`. Assigning a Tensor (or None) to the attribute later
+        replaces it. ``None`` records an absent buffer (skipped by ``state_dict``).
+
+        Parameters
+        ----------
+        name : str
+            Non-empty, without ``'.'``, not an existing attribute.
+        tensor : Tensor or None
+            An ndarray is wrapped in a Tensor (which shares it).
+        persistent : bool, default True
+
+        Raises
+        ------
+        TypeError
+            ``name`` not a str, or ``tensor`` neither a Tensor, an ndarray nor None.
+        KeyError
+            ``name`` empty, dotted or already an attribute.
+        """
+        _check_name(name, self, "buffer")
+        if isinstance(tensor, np.ndarray):
+            tensor = Tensor(tensor)
+        if tensor is not None and (not isinstance(tensor, Tensor) or isinstance(tensor, Parameter)):
+            raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got "
+                            f"{type(tensor).__name__}" + (" (register a Parameter with "
+                            "register_parameter)" if isinstance(tensor, Parameter) else ""))
+        params, modules = self._registries(name)
+        params.pop(name, None)
+        modules.pop(name, None)
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` as a child under ``name`` (what attribute assignment does)."""
@@ -321,6 +378,7 @@ class Module:
                             f"{type(module).__name__}")
         params, modules = self._registries(name)
         params.pop(name, None)
+        self._buffers.pop(name, None)
         self.__dict__.pop(name, None)
         modules[name] = module
 
@@ -380,6 +438,24 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
+    def named_buffers(self, prefix: str = "", recurse: bool = True
+                      ) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, Tensor)`` for every buffer (persistent or not), in the order of
+        :meth:`named_parameters`; a buffer shared by several modules is listed once."""
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
+            for bname, b in m._buffers.items():
+                if b is None or id(b) in seen:
+                    continue
+                seen.add(id(b))
+                yield (f"{mname}.{bname}" if mname else bname), b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer, in the order of :meth:`named_buffers`."""
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on self; returns self."""
         for m in self.children():
@@ -400,11 +476,73 @@ class Module:
         """Evaluation mode, ``train(False)``; returns self."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Reset every parameter's ``.grad`` to ``None`` (PyTorch's default,
-        ``set_to_none=True``)."""
+    def to(self, *args, **kwargs) -> Module:
+        """Cast every floating parameter and buffer (and gradient) to a dtype, in place;
+        returns self (``torch.nn.Module.to``).
+
+        Accepts PyTorch's forms ``to(dtype)``, ``to(device)``, ``to(device, dtype)`` and the
+        keywords ``device=``, ``dtype=``, ``non_blocking=`` (ignored). The device must be
+        ``"cpu"`` (tensorgrad computes with NumPy on the CPU). The Parameter objects stay the
+        same (an optimiser holding them keeps working); their arrays are replaced by cast
+        copies, as PyTorch replaces ``param.data``. Integer buffers (``num_batches_tracked``)
+        are left as they are.
+
+        Raises
+        ------
+        ValueError
+            A device other than the CPU.
+        TypeError
+            A dtype that is not floating, or arguments of another kind.
+        """
+        kwargs.pop("non_blocking", None)
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected keyword argument(s) {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
+                device = a
+            elif dtype is None:
+                dtype = a
+            else:
+                raise TypeError(f"to: expected a device and/or a dtype, got {args!r}")
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"to: tensorgrad runs on the CPU only, got device {device!r}")
+        if dtype is None:
+            return self
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to: expected a floating dtype or 'cpu', got {dtype!r}") from None
+        if dt.kind != "f":
+            raise TypeError(f"to: the dtype must be floating (as PyTorch's Module.to), got {dt}")
+        for _, t in [*self.named_parameters(), *self.named_buffers()]:
+            if t.dtype.kind == "f" and t.dtype != dt:
+                t.data = t.data.astype(dt)
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad.data.astype(dt))
+        return self
+
+    def float(self) -> Module:
+        """``to(float32)``: floating parameters and buffers to float32; returns self."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """``to(float64)``: floating parameters and buffers to float64; returns self."""
+        return self.to(np.float64)
+
+    def cpu(self) -> Module:
+        """Returns self: everything already lives on the CPU."""
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's ``.grad``: to ``None`` (PyTorch's default,
+        ``set_to_none=True``), or to zeros in place with ``set_to_none=False``."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                with no_grad():
+                    p.grad.zero_()
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Set ``requires_grad`` on every parameter (freeze with ``False``); returns self."""
@@ -413,27 +551,44 @@ class Module:
         return self
 
     # -- state -------------------------------------------------------------------------------
+    def _state_items(self):
+        """``(dotted name, Tensor)`` of everything :meth:`state_dict` saves: per module (depth
+        first) its parameters, then its persistent buffers, PyTorch's order; each Tensor once."""
+        seen = set()
+        for mname, m in self.named_modules():
+            items = [*m._parameters.items(),
+                     *((n, b) for n, b in m._buffers.items() if n not in m._non_persistent)]
+            for name, t in items:
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                yield (f"{mname}.{name}" if mname else name), t
+
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """The parameters as an ordered mapping from dotted name to an ndarray copy.
+        """The parameters and persistent buffers as an ordered mapping from dotted name to
+        an ndarray copy.
 
         Returns
         -------
         OrderedDict[str, np.ndarray]
-            Names and order of :meth:`named_parameters`; each value a copy (later training
-            does not change it), ready for ``np.savez(path, **model.state_dict())``.
+            PyTorch's names and order: for each module, depth first, its parameters (as
+            :meth:`named_parameters`) then its persistent buffers (``"bn.running_mean"``);
+            each value a copy (later training does not change it), ready for
+            ``tg.save(model.state_dict(), path)`` or ``np.savez(path, **model.state_dict())``.
         """
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        return OrderedDict((name, t.data.copy()) for name, t in self._state_items())
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
                         ) -> IncompatibleKeys:
-        """Copy values into the parameters, in place, after checking all of them.
+        """Copy values into the parameters and persistent buffers, in place, after checking
+        all of them.
 
         Parameters
         ----------
-        state_dict : mapping of str to ndarray or Tensor
-            Dotted names as in :meth:`state_dict`; an ``np.load`` ``.npz`` file works too.
-            Values of a real numeric dtype are cast to the parameter's dtype (as PyTorch's
-            ``copy_`` does).
+        state_dict : mapping of str to ndarray, Tensor or number
+            Dotted names as in :meth:`state_dict`: what ``tg.load`` returns, or an
+            ``np.load`` ``.npz`` file. Values of a real numeric dtype are cast to the
+            target's dtype (as PyTorch's ``copy_`` does).
         strict : bool, default True
             Raise when a key is missing or unexpected; otherwise report them.
 
@@ -445,10 +600,11 @@ class Module:
         Raises
         ------
         ShapeError (a ValueError)
-            A value's shape differs from its parameter's; the message lists every such key
-            with both shapes. Raised whatever ``strict`` is.
+            A value's shape differs from its parameter's or buffer's; the message lists every
+            such key with both shapes. Raised whatever ``strict`` is.
         TypeError
-            A value that is not real numeric data (complex, object, strings), naming the key.
+            A value that is not real numeric data (complex, object, strings, a nested
+            dict), naming the key.
         RuntimeError
             ``strict`` and some keys are missing or unexpected; the message lists them.
 
@@ -457,7 +613,7 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict: expected a mapping of names to arrays, got "
                             f"{type(state_dict).__name__}")
-        own = OrderedDict(self.named_parameters())
+        own = OrderedDict(self._state_items())
         keys = list(state_dict.keys())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in keys if k not in own]
@@ -467,13 +623,16 @@ class Module:
             if name not in state_dict:
                 continue
             v = state_dict[name]
-            arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-            if arr.dtype.kind not in "biuf":
-                raise TypeError(f"load_state_dict for {owner}: '{name}' holds dtype "
-                                f"{arr.dtype}; expected real numbers (the parameter is "
-                                f"{p.dtype})")
+            what = "parameter" if isinstance(p, Parameter) else "buffer"
+            arr = v.data if isinstance(v, Tensor) else None
+            if arr is None and not isinstance(v, Mapping):
+                arr = np.asarray(v)
+            if arr is None or arr.dtype.kind not in "biuf":
+                got = f"dtype {arr.dtype}" if arr is not None else type(v).__name__
+                raise TypeError(f"load_state_dict for {owner}: '{name}' holds {got}; "
+                                f"expected real numbers (the {what} is {p.dtype})")
             if arr.shape != p.shape:
-                bad_shapes.append(f"'{name}': got shape {arr.shape}, the parameter has shape "
+                bad_shapes.append(f"'{name}': got shape {arr.shape}, the {what} has shape "
                                   f"{p.shape}")
             values[name] = arr
         if bad_shapes:
@@ -488,7 +647,10 @@ class Module:
             raise RuntimeError("\n".join(lines))
         with no_grad():  # a versioned in-place copy: a graph that saved the old value knows
             for name, arr in values.items():
-                own[name].copy_(arr)
+                target = own[name]
+                if arr.dtype.kind == "f" and target.dtype.kind in "biu":
+                    arr = arr.astype(target.dtype)  # a counter such as num_batches_tracked
+                target.copy_(arr)
         return IncompatibleKeys(missing, unexpected)
 
     # -- repr --------------------------------------------------------------------------------
@@ -515,5 +677,5 @@ def _check_name(name, module, what):
         raise TypeError(f"{what} name must be a str, got {type(name).__name__}")
     if not name or "." in name:
         raise KeyError(f"{what} name must be a non-empty str without '.', got {name!r}")
-    if name in module.__dict__ and name not in ("_parameters", "_modules"):
+    if name in module.__dict__ and name not in ("_parameters", "_buffers", "_modules"):
         raise KeyError(f"attribute '{name}' already exists on {type(module).__name__}")

@@ -66,6 +66,7 @@ def add(x, y):
 
 
 add.defvjp(lambda g, out, x, y: g, lambda g, out, x, y: g)
+add.defjvp(lambda t, out, x, y: t, lambda t, out, x, y: t)
 
 
 @primitive(broadcast=True)
@@ -75,6 +76,7 @@ def subtract(x, y):
 
 
 subtract.defvjp(lambda g, out, x, y: g, lambda g, out, x, y: -g)
+subtract.defjvp(lambda t, out, x, y: t, lambda t, out, x, y: -t)
 
 
 @primitive(broadcast=True)
@@ -84,6 +86,7 @@ def multiply(x, y):
 
 
 multiply.defvjp(lambda g, out, x, y: _times(g, y), lambda g, out, x, y: _times(g, x))
+multiply.defjvp(lambda t, out, x, y: _times(t, y), lambda t, out, x, y: _times(t, x))
 
 
 @primitive(broadcast=True)
@@ -95,6 +98,7 @@ def divide(x, y):
 
 
 divide.defvjp(lambda g, out, x, y: g / y, lambda g, out, x, y: _times(-g, out) / y)
+divide.defjvp(lambda t, out, x, y: t / y, lambda t, out, x, y: _times(-t, out) / y)
 
 
 @primitive(broadcast=True)
@@ -137,6 +141,7 @@ def _power_vjp_exponent(g, out, x, y):
 
 
 power.defvjp(_power_vjp_base, _power_vjp_exponent)
+power.defjvp(_power_vjp_base, _power_vjp_exponent)  # elementwise: the VJPs' formulas
 
 
 @primitive
@@ -146,6 +151,7 @@ def negative(x):
 
 
 negative.defvjp(lambda g, out, x: -g)
+negative.defjvp(lambda t, out, x: -t)
 
 
 @primitive
@@ -193,6 +199,7 @@ def exp(x):
 
 
 exp.defvjp(lambda g, out, x: _times(g, out))
+exp.defjvp(lambda t, out, x: _times(t, out))
 
 
 @primitive
@@ -247,6 +254,7 @@ def tanh(x):
 
 
 tanh.defvjp(lambda g, out, x: g * (1 - out * out))
+tanh.defjvp(lambda t, out, x: t * (1 - out * out))
 
 
 _HALF = np.dtype(np.float16)

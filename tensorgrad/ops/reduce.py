@@ -1,22 +1,24 @@
-"""Reductions: sum, mean, max, min, logsumexp (with SciPy's weights ``b``). NumPy's
-``axis``/``keepdims`` semantics.
+"""Reductions: sum, mean, max, min, logsumexp (with SciPy's weights ``b``), var, std,
+argmax, argmin. NumPy's ``axis``/``keepdims`` semantics.
 
 Edge cases follow PyTorch (docs/conventions.md): a 0-d input reduces over axis 0 or -1 (or
 None) to a 0-d result whose gradient passes through; over a zero-length axis ``sum`` gives
 0, ``mean`` NaN (no warning), ``logsumexp`` -inf, and ``max``/``min`` raise ShapeError.
 """
 import builtins
+import collections
 import math
 
 import numpy as np
 
 from ..errors import ShapeError
+from ..inputs import as_input
 from ..registry import primitive
 from ..tensor import Tensor, shape_of
-from .elementwise import _values, exp, where
-from .shape import broadcast_to, reshape, sum_to_shape
+from .elementwise import _values, exp, sqrt, where
+from .shape import broadcast_to, expand_dims, getitem, reshape, sum_to_shape
 
-__all__ = ["logsumexp", "max", "mean", "min", "sum"]
+__all__ = ["argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
 
 
 def _axes(axis, ndim, op):
@@ -81,6 +83,7 @@ def sum(x, axis=None, keepdims=False):
 
 
 sum.defvjp(lambda g, out, x, axis, keepdims: _unreduce(g, x, axis, keepdims))
+sum.defjvp(lambda t, out, x, axis, keepdims: sum(t, axis=axis, keepdims=keepdims))
 
 
 @primitive
@@ -256,3 +259,93 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         return out, Tensor._make(np.ones_like(out.data))
     ndim = len(np.broadcast_shapes(shape_of(a), shape_of(b)))
     return out, Tensor._make(_lse_sign(a, b, _axis_arg(axis, ndim, "logsumexp"), keepdims))
+
+
+# -- spread: composites of the reductions above ------------------------------------------------
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    """Variance over ``axis``: sum((x - mean)²) / (n - ddof), NumPy's ``var`` (``ddof=0`` by
+    default, the population variance; PyTorch's default is the sample variance, ``ddof=1``,
+    which ``Tensor.var(correction=1)`` spells). Built from :func:`mean` and :func:`sum`.
+
+    n - ddof <= 0 gives inf or NaN (NumPy warns; here without a warning, as PyTorch).
+    Raises TypeError for a ``ddof`` that is not a number, and the errors of :func:`sum`."""
+    return _variance("var", x, axis, ddof, keepdims)
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    """Standard deviation sqrt(:func:`var`), NumPy's ``std`` (``ddof=0`` by default;
+    PyTorch's default is ``ddof=1``). Its gradient is infinite or NaN where the deviation is
+    0, as PyTorch's."""
+    return sqrt(_variance("std", x, axis, ddof, keepdims))
+
+
+def _variance(name, x, axis, ddof, keepdims):
+    x = as_input(name, 0, x)
+    _axes(axis, len(shape_of(x)), name)
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: ddof must be a number, got {ddof!r}")
+    deviation = x - mean(x, axis=axis, keepdims=True)
+    n = _count(x, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return sum(deviation * deviation, axis=axis, keepdims=keepdims) / builtins.max(
+            n - ddof, 0)
+
+
+# -- indices of extrema: integer results, no gradient -------------------------------------------
+
+def _arg_axis(x, axis, op):
+    """``axis`` for argmax/argmin: None or one int (NumPy takes no tuple), checked; a 0-d
+    input takes axis 0 or -1 (PyTorch's rule) and gives index 0."""
+    if axis is not None and (isinstance(axis, (bool, np.bool_))
+                             or not isinstance(axis, (int, np.integer))):
+        raise TypeError(f"{op}: axis must be None or an int, got {axis!r}")
+    _check_not_empty(x, axis, op, "maximum" if op == "argmax" else "minimum")
+    return None if np.ndim(x) == 0 else axis
+
+
+@primitive(differentiable=False)
+def argmax(x, axis=None, keepdims=False):
+    """Index of the maximum along ``axis`` (NumPy's ``argmax``): the first one among ties,
+    NaN counting as the maximum (PyTorch's too); ``axis=None`` indexes the flattened array.
+    An integer result (``np.intp``, int64 on 64-bit platforms) that never requires grad.
+
+    Raises TypeError for an axis that is not None or an int, ShapeError (a ValueError) for
+    an axis out of range or of length 0."""
+    _axes(axis, np.ndim(x), "argmax")
+    return np.argmax(x, axis=_arg_axis(x, axis, "argmax"), keepdims=keepdims)
+
+
+@primitive(differentiable=False)
+def argmin(x, axis=None, keepdims=False):
+    """Index of the minimum along ``axis`` (NumPy's ``argmin``); as :func:`argmax`."""
+    _axes(axis, np.ndim(x), "argmin")
+    return np.argmin(x, axis=_arg_axis(x, axis, "argmin"), keepdims=keepdims)
+
+
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+MinResult = collections.namedtuple("min", ["values", "indices"])
+
+
+def extremum_with_indices(x, dim, keepdim, op):
+    """PyTorch's ``x.max(dim)`` / ``x.min(dim)`` (``op`` "max" or "min"): a named tuple
+    ``(values, indices)`` along the one axis ``dim``.
+
+    ``indices`` is :func:`argmax` (:func:`argmin`); ``values`` gathers x at them, so the
+    gradient goes to that one element (the first among ties), as PyTorch's does, where
+    :func:`max` shares it among ties. Used by :meth:`Tensor.max` and :meth:`Tensor.min`."""
+    arg = argmax if op == "max" else argmin
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}: dim must be one int for (values, indices), got {dim!r}; "
+                        f"use axis= for NumPy's {op} over several axes")
+    indices = arg(x, axis=dim)
+    if np.ndim(x) == 0:
+        values = reshape(x, shape=())
+    else:
+        axis = int(dim) % np.ndim(x)
+        index = list(np.indices(indices.shape, sparse=True))
+        index.insert(axis, indices.data)
+        values = getitem(x, index=tuple(index))
+    if keepdim and np.ndim(x):
+        values, indices = expand_dims(values, dim), expand_dims(indices, dim)
+    return (MaxResult if op == "max" else MinResult)(values, indices)

@@ -1,4 +1,6 @@
 """Shape primitives: reshape, transpose, broadcasting and its adjoint, indexing, joining."""
+import math
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -6,8 +8,8 @@ from ..inputs import as_input
 from ..registry import primitive
 from ..tensor import Tensor, shape_of
 
-__all__ = ["broadcast_to", "concatenate", "expand_dims", "flatten", "getitem", "index_add",
-           "reshape", "stack", "sum_to_shape", "swapaxes", "transpose"]
+__all__ = ["broadcast_to", "cat", "concatenate", "expand_dims", "flatten", "getitem", "index_add",
+           "repeat", "reshape", "squeeze", "stack", "sum_to_shape", "swapaxes", "tile", "transpose"]
 
 
 @primitive
@@ -216,18 +218,145 @@ def stack(seq, axis=0):
     return stack.bind(*_sequence("stack", seq), axis=axis)
 
 
-def flatten(x):
-    """x as a 1-D tensor (``reshape(x, (-1,))``), like ``numpy.ravel``."""
-    return reshape(as_input("flatten", 0, x), shape=(-1,))
+def cat(tensors, dim=0):
+    """PyTorch's name for :func:`concatenate`: join ``tensors`` along the existing axis
+    ``dim``. Same result, gradient and errors (recorded as ``concatenate``)."""
+    return concatenate.bind(*_sequence("cat", tensors), axis=dim)
+
+
+def _axis_index(name, argument, axis, n, shape):
+    """``axis`` as a non-negative index into ``n`` axes (negative ones count from the end);
+    TypeError unless it is an int, ShapeError when it is out of range. ``shape`` is for the
+    message."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: {argument} must be an int, got {axis!r}")
+    if not -n <= axis < n:
+        raise ShapeError(f"{name}: {argument} {axis} is out of range for an input of shape "
+                         f"{shape} (expected -{n} <= {argument} < {n})")
+    return int(axis) % n
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """x with the axes ``start_dim`` to ``end_dim`` (both included) merged into one, via
+    :func:`reshape` (PyTorch's ``flatten``). The defaults flatten everything into a 1-D
+    tensor, as NumPy's ``ravel`` and ``ndarray.flatten()`` do; a 0-d x becomes shape (1,).
+
+    Raises
+    ------
+    TypeError
+        ``start_dim`` or ``end_dim`` is not an int.
+    ShapeError
+        Either is out of range, or ``start_dim`` comes after ``end_dim``.
+    """
+    x = as_input("flatten", 0, x)
+    if start_dim == 0 and end_dim == -1 and type(start_dim) is int and type(end_dim) is int:
+        return reshape(x, shape=(-1,))  # everything (also a 0-d x, to (1,)): the common call
+    shape = shape_of(x)
+    n = max(len(shape), 1)  # a 0-d input takes dims 0 and -1 (PyTorch's rule)
+    start = _axis_index("flatten", "start_dim", start_dim, n, shape)
+    end = _axis_index("flatten", "end_dim", end_dim, n, shape)
+    if start > end:
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for an "
+                         f"input of shape {shape}")
+    if not shape:
+        return reshape(x, shape=(1,))
+    return reshape(x, shape=shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+
+def squeeze(x, axis=None):
+    """x without axes of length 1 (NumPy's ``squeeze``), via :func:`reshape`.
+
+    Parameters
+    ----------
+    x : Tensor or array-like
+    axis : None, int or tuple of ints
+        None removes every axis of length 1; otherwise exactly the axes named, each of
+        which must have length 1 (NumPy's rule; PyTorch's ``squeeze(dim)`` skips them
+        instead, which ``Tensor.squeeze(dim=...)`` does).
+
+    Raises
+    ------
+    TypeError
+        ``axis`` is not None, an int or a tuple of ints.
+    ShapeError
+        An axis is out of range, repeated, or of a length other than 1.
+    """
+    x = as_input("squeeze", 0, x)
+    shape = shape_of(x)
+    if axis is None:
+        return reshape(x, shape=tuple(s for s in shape if s != 1))
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    n = max(len(shape), 1)  # NumPy lets a 0-d array squeeze axis 0 or -1
+    picked = {_axis_index("squeeze", "axis", a, n, shape) for a in axes}
+    if len(picked) != len(axes):
+        raise ShapeError(f"squeeze: axis {axis} repeats an axis")
+    wide = [a for a in sorted(picked) if shape and shape[a] != 1]
+    if wide:
+        raise ShapeError(f"squeeze: cannot remove axis {wide[0]} of length {shape[wide[0]]} "
+                         f"from an input of shape {shape}; only axes of length 1 can be "
+                         "squeezed")
+    return reshape(x, shape=tuple(s for i, s in enumerate(shape) if i not in picked))
 
 
 def expand_dims(x, axis):
     """x with a new axis of length 1 at ``axis`` (NumPy's ``expand_dims``), via reshape."""
     x = as_input("expand_dims", 0, x)
     shape = list(shape_of(x))
-    if not -len(shape) - 1 <= axis <= len(shape):
-        raise ShapeError(f"expand_dims: axis {axis} is out of range for an input of shape "
-                         f"{tuple(shape)} (the result has {len(shape) + 1} axes)")
-    axis = axis if axis >= 0 else len(shape) + 1 + axis
+    axis = _axis_index("expand_dims", "axis", axis, len(shape) + 1, shape_of(x))
     shape.insert(axis, 1)
     return reshape(x, shape=tuple(shape))
+
+
+def repeat(x, repeats, axis=None):
+    """Each element repeated ``repeats`` times along ``axis`` (NumPy's ``repeat``; ``axis``
+    None repeats the elements of the flattened x), via :func:`getitem` with repeated
+    indices, so each input element's gradient sums its copies'.
+
+    ``repeats`` is an int or one int per element along the axis. PyTorch's
+    ``x.repeat(*sizes)`` tiles the whole tensor instead: that is :func:`tile`.
+
+    Raises
+    ------
+    ShapeError
+        ``axis`` out of range.
+    ValueError
+        Negative repeats, or a sequence of repeats of the wrong length.
+    """
+    x = as_input("repeat", 0, x)
+    if axis is None:
+        x, axis = flatten(x), 0
+    shape = shape_of(x)
+    axis = _axis_index("repeat", "axis", axis, len(shape), shape) if shape else 0
+    if not shape:
+        x, shape = reshape(x, shape=(1,)), (1,)
+    try:
+        index = np.repeat(np.arange(shape[axis]), repeats)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"repeat: cannot repeat the {shape[axis]} elements along axis {axis} "
+                         f"by repeats={repeats!r}: {e}") from None
+    return getitem(x, index=(slice(None),) * axis + (index,))
+
+
+def tile(x, reps):
+    """x repeated as a whole ``reps[i]`` times along each axis (NumPy's ``tile``, and
+    PyTorch's ``tile``; PyTorch's ``x.repeat(*sizes)`` for ``len(sizes) >= x.ndim``).
+
+    ``reps`` is an int or a tuple; when shorter than x's dimensions it is padded with 1s in
+    front, when longer x gets new leading axes. Built from :func:`broadcast_to` (each copy
+    a view) and :func:`reshape`: the gradient sums the copies.
+
+    Raises TypeError for reps that are not ints, ValueError for negative ones."""
+    x = as_input("tile", 0, x)
+    reps = tuple(reps) if isinstance(reps, (tuple, list)) else (reps,)
+    if not all(isinstance(r, (int, np.integer)) and not isinstance(r, bool) for r in reps):
+        raise TypeError(f"tile: reps must be an int or a tuple of ints, got {reps!r}")
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: reps must be >= 0, got {reps}")
+    shape = shape_of(x)
+    n = max(len(shape), len(reps))
+    shape = (1,) * (n - len(shape)) + shape
+    reps = (1,) * (n - len(reps)) + reps
+    interleaved = tuple(v for pair in zip((1,) * n, shape) for v in pair)
+    spread = tuple(v for pair in zip(reps, shape) for v in pair)
+    tiled = broadcast_to(reshape(x, shape=interleaved), shape=spread)
+    return reshape(tiled, shape=tuple(r * s for r, s in zip(reps, shape)))

@@ -475,7 +475,9 @@ def _exp_overflow(t) -> list:
     message = (
         f"exp's input exceeded log(max {t.dtype}) = {limit:.2f} in this run: {k} of the {x.size} "
         f"elements (largest {np.max(x):.4g}, first at index {_first(over)}) overflowed to inf, "
-        "and so did their gradient (NaN after 0 * inf). Shift by the maximum (logsumexp, "
+        "and so does their gradient wherever they are used (where a where discards them, exp's "
+        "VJP gives 0 for the zero cotangent; a VJP written as g * out gives 0 * inf = NaN). "
+        "Shift by the maximum (logsumexp, "
         "softmax and log_softmax do), use the stable composite (binary_cross_entropy_with_logits, "
         "log_softmax), or mask the input of an untaken where branch.")
     return [_finding("exp-overflow", t, f"exp overflow ({k} of {x.size})", message,
