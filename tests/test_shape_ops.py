@@ -336,3 +336,39 @@ def test_atleast_nd_shapes_and_several_inputs():
     a, b = tg.atleast_3d(np.ones(3), np.ones((2, 3)))
     assert (a.shape, b.shape) == ((1, 3, 1), (2, 3, 1))
     assert type(tg.atleast_1d(1.0, 2.0)) is tuple and tg.atleast_2d(5.0).shape == (1, 1)
+
+
+# ---- forward mode: each rule agrees with the VJP exactly ----------------------------------
+
+_RNG = np.random.default_rng(7)
+_A = _RNG.standard_normal((3, 4))
+_B = _RNG.standard_normal((2, 3, 4))
+
+
+@pytest.mark.parametrize(("label", "f", "shapes"), [
+    ("flip", lambda x: tg.flip(x, axis=1), [(3, 4)]),
+    ("roll", lambda x: tg.roll(x, (1, -2), axis=(0, 1)), [(3, 4)]),
+    ("pad constant", lambda x: tg.pad(x, ((1, 2), (0, 1)), constant_values=3.0), [(3, 4)]),
+    ("pad reflect", lambda x: tg.pad(x, 3, mode="reflect"), [(3, 4)]),
+    ("take", lambda x: tg.take(x, [[0, 2], [2, 2]], axis=1), [(3, 4)]),
+    ("take_along_axis", lambda x: tg.take_along_axis(x, np.argsort(_A, 1), 1), [(3, 4)]),
+    ("sort", lambda x: tg.sort(x + _A, axis=0), [(3, 4)]),
+    ("sort flat", lambda x: tg.sort(x + _A, axis=None), [(3, 4)]),
+    ("partition", lambda x: tg.partition(x + _B, [0, 2], axis=-1), [(2, 3, 4)]),
+    ("diagonal", lambda x: tg.diagonal(x, 1, 2, 1), [(2, 3, 4)]),
+    ("diag", lambda x: tg.diag(x, -1), [(3,)]),
+    ("tril triu", lambda x: tg.tril(x, 1) * tg.triu(x, -1), [(2, 3, 4)]),
+    ("cumsum", lambda x: tg.cumsum(x, axis=1), [(2, 3, 4)]),
+    ("prod", lambda x: tg.prod(x * tg.tensor(_B > 0), axis=(0, 2), keepdims=True), [(2, 3, 4)]),
+    ("convolve", lambda x, k: tg.signal.convolve(x, k, "same"), [(2, 3, 4), (2, 2, 3)]),
+    ("correlate", lambda x, k: tg.signal.correlate(x, k, "valid"), [(3, 4), (2, 3)]),
+])
+# the VJPs' own ops (getitem, index_add, ...) declare no JVP: gradgradcheck says so
+@pytest.mark.filterwarnings("ignore:.*no recorded op of vjp:UserWarning")
+def test_forward_mode_rules_agree_with_the_vjps(label, f, shapes):
+    rng = np.random.default_rng(len(label))
+    inputs = [tg.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    assert tg.gradcheck(f, inputs, check_forward_ad=True)
+    assert tg.gradgradcheck(f, inputs, check_forward_ad=True)
+    out, tangent = tg.jvp(f, tuple(inputs), tuple(np.ones(s) for s in shapes))
+    np.testing.assert_allclose(out.data, f(*inputs).data)

@@ -2,7 +2,8 @@
 padding, splitting and joining.
 
 ``flip``, ``roll`` and ``pad`` are primitives (their VJPs are ``flip``, ``roll`` by the
-opposite shift, and a crop or a scatter-add of the padded gradient). The others are
+opposite shift, and a crop or a scatter-add of the padded gradient; being linear, their
+forward-mode rules are the op itself applied to the tangent). The others are
 composites of primitives, so that their gradients come for free: ``ravel`` and
 ``atleast_1d/2d/3d`` reshape, ``fliplr``/``flipud``/``rot90`` flip and transpose,
 ``moveaxis`` transposes, the ``split`` family slices (:func:`~tensorgrad.ops.shape.getitem`)
@@ -68,6 +69,7 @@ def flip(m, axis=None):
 
 
 flip.defvjp(lambda g, out, m, axis: flip(g, axis=axis))
+flip.defjvp(lambda t, out, m, axis: flip(t, axis=axis))  # linear: the op on the tangent
 
 
 def fliplr(m):
@@ -107,6 +109,7 @@ def roll(a, shift=0, axis=None):
 
 
 roll.defvjp(lambda g, out, a, shift, axis: roll(g, shift=_negated(shift), axis=axis))
+roll.defjvp(lambda t, out, a, shift, axis: roll(t, shift=shift, axis=axis))
 
 
 def rot90(m, k=1, axes=(0, 1)):
@@ -249,6 +252,8 @@ def _pad_vjp(g, out, x, pad_width, mode, constant_values):
 
 
 pad.defvjp(_pad_vjp)
+pad.defjvp(lambda t, out, x, pad_width, mode, constant_values:  # the constant has no tangent
+           pad.bind(t, pad_width=pad_width, mode=mode, constant_values=0))
 
 
 @pad.defcall

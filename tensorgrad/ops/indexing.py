@@ -7,7 +7,9 @@ twice differentiable). ``sort`` and ``partition`` gather through the permutation
 orders the input: the permutation is piecewise constant in the input, so the gradient is
 g sent back through it (at a tie the function has a kink and the gradient follows NumPy's
 order of the tied elements, a valid subgradient; :meth:`~tensorgrad.Op.defkinks` tells
-gradcheck where the ties are).
+gradcheck where the ties are). Every op here is linear in its input, and declares the op
+itself on the tangent as its forward-mode rule (sort and partition: the tangent read through
+the permutation).
 """
 import numpy as np
 
@@ -59,6 +61,8 @@ def _take_vjp(g, out, a, indices, axis, mode):
 
 
 take.defvjp(_take_vjp)
+take.defjvp(lambda t, out, a, indices, axis, mode: take.bind(t, indices=indices, axis=axis,
+                                                           mode=mode))
 
 
 @take.defcall
@@ -85,6 +89,8 @@ def _take_along_axis_vjp(g, out, arr, indices, axis):
 
 
 take_along_axis.defvjp(_take_along_axis_vjp)
+take_along_axis.defjvp(lambda t, out, arr, indices, axis:
+                       take_along_axis.bind(t, indices=indices, axis=axis))
 
 
 @take_along_axis.defcall
@@ -141,14 +147,26 @@ def sort(a, axis=-1, kind=None):
     return np.sort(a, axis=axis, kind=kind)
 
 
-def _sort_vjp(g, out, a, axis, kind):
+def _sort_perm(a, axis):
+    """The stable sorting permutation of a's values along ``axis`` (None: flattened)."""
     x = _values(a)
-    perm = np.argsort(x.reshape(-1) if axis is None else x, axis=-1 if axis is None else axis,
+    return np.argsort(x.reshape(-1) if axis is None else x, axis=-1 if axis is None else axis,
                       kind="stable")
-    return _permuted_back(g, a, perm, axis)
+
+
+def _permuted(t, perm, axis):
+    """t read through the permutation (flattened when axis is None): forward mode."""
+    if axis is None:
+        return take_along_axis.bind(reshape(t, shape=(-1,)), indices=perm, axis=-1)
+    return take_along_axis.bind(t, indices=perm, axis=axis)
+
+
+def _sort_vjp(g, out, a, axis, kind):
+    return _permuted_back(g, a, _sort_perm(a, axis), axis)
 
 
 sort.defvjp(_sort_vjp)
+sort.defjvp(lambda t, out, a, axis, kind: _permuted(t, _sort_perm(a, axis), axis))
 sort.defkinks(_tie_gap)
 
 
@@ -162,15 +180,21 @@ def partition(a, kth=None, axis=-1, kind="introselect"):
     return np.take_along_axis(x, np.argpartition(x, kth, axis=axis, kind=kind), axis)
 
 
-def _partition_vjp(g, out, a, kth, axis, kind):
+def _partition_perm(a, kth, axis, kind):
+    """The permutation of the forward's ``np.argpartition`` (None: flattened)."""
     x = _values(a)
     flat = axis is None
-    perm = np.argpartition(x.reshape(-1) if flat else x, kth, axis=-1 if flat else axis,
+    return np.argpartition(x.reshape(-1) if flat else x, kth, axis=-1 if flat else axis,
                            kind=kind)
-    return _permuted_back(g, a, perm, axis)
+
+
+def _partition_vjp(g, out, a, kth, axis, kind):
+    return _permuted_back(g, a, _partition_perm(a, kth, axis, kind), axis)
 
 
 partition.defvjp(_partition_vjp)
+partition.defjvp(lambda t, out, a, kth, axis, kind:
+                 _permuted(t, _partition_perm(a, kth, axis, kind), axis))
 partition.defkinks(_tie_gap)
 
 
@@ -214,6 +238,8 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 diagonal.defvjp(lambda g, out, a, offset, axis1, axis2:
                 _diagonal_adjoint(g, shape_of(a), offset, axis1, axis2))
+diagonal.defjvp(lambda t, out, a, offset, axis1, axis2:
+                diagonal(t, offset=offset, axis1=axis1, axis2=axis2))
 
 
 def trace(a, offset=0, axis1=0, axis2=1):
@@ -244,6 +270,7 @@ def diag(v, k=0):
 
 diag.defvjp(lambda g, out, v, k: diagonal(g, offset=k) if np.ndim(v) == 1 else
             _diagonal_adjoint(g, shape_of(v), k, 0, 1))
+diag.defjvp(lambda t, out, v, k: diag(t, k=k))
 
 
 def _triangle_vjp(triangle):
@@ -274,3 +301,5 @@ def triu(m, k=0):
 
 tril.defvjp(_triangle_vjp(tril))
 triu.defvjp(_triangle_vjp(triu))
+tril.defjvp(lambda t, out, m, k: tril(t, k=k))
+triu.defjvp(lambda t, out, m, k: triu(t, k=k))

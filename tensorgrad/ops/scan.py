@@ -13,7 +13,9 @@ Zeros are exact in the products' gradients, with no division anywhere:
   with one zero or many (PyTorch divides by x where no zero is and special-cases the
   first zero).
 
-``all`` and ``any`` return bool arrays and carry no gradient.
+``cumsum`` and ``prod`` declare forward-mode rules (``cumsum`` of the tangent; Σ t·(product
+of the others)); ``cumprod`` declares none, so ``tensorgrad.jvp`` takes the double-VJP route
+through it. ``all`` and ``any`` return bool arrays and carry no gradient.
 """
 import builtins
 
@@ -21,7 +23,7 @@ import numpy as np
 
 from ..registry import primitive
 from ..tensor import shape_of
-from .reduce import _axes, _axis_arg, _unreduce
+from .reduce import _axes, _axis_arg, _unreduce, sum
 from .shape import concatenate, getitem, reshape, transpose
 
 __all__ = ["all", "any", "cumprod", "cumsum", "prod"]
@@ -81,6 +83,7 @@ def _cumsum_vjp(g, out, a, axis):
 
 
 cumsum.defvjp(_cumsum_vjp)
+cumsum.defjvp(lambda t, out, a, axis: cumsum(t, axis=axis))
 
 
 # ---- cumprod -------------------------------------------------------------------------------
@@ -161,6 +164,16 @@ def _prod_vjp(g, out, a, axis, keepdims):
 
 
 prod.defvjp(_prod_vjp)
+
+
+def _prod_jvp(t, out, a, axis, keepdims):
+    axes = _axes(axis, np.ndim(a), "prod")
+    if axes and 0 not in shape_of(a):
+        t = t * _others(a, axes)
+    return sum(t, axis=axis, keepdims=keepdims)
+
+
+prod.defjvp(_prod_jvp)
 
 
 # ---- all, any ------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ they are differentiable again: for correlation,
 
 and for convolution the same with ``correlate``/``convolve`` exchanged in the first and
 ``in2`` reversed in the second. A window that is exactly the "valid" part is computed in
-"valid" mode.
+"valid" mode. Both ops are bilinear: the forward-mode rule of each input is the op with that
+input replaced by its tangent.
 """
 import scipy.signal
 
@@ -137,6 +138,8 @@ def _correlate_vjp_in2(g, out, x, k, mode, method):
 
 
 correlate.defvjp(_correlate_vjp_in1, _correlate_vjp_in2)
+correlate.defjvp(lambda t, out, x, k, mode, method: correlate(t, k, mode=mode, method=method),
+                 lambda t, out, x, k, mode, method: correlate(x, t, mode=mode, method=method))
 
 
 @primitive
@@ -161,3 +164,5 @@ def _convolve_vjp_in2(g, out, x, k, mode, method):
 
 
 convolve.defvjp(_convolve_vjp_in1, _convolve_vjp_in2)
+convolve.defjvp(lambda t, out, x, k, mode, method: convolve(t, k, mode=mode, method=method),
+                lambda t, out, x, k, mode, method: convolve(x, t, mode=mode, method=method))
