@@ -131,8 +131,8 @@ def rot90(m, k=1, axes=(0, 1)):
         raise ValueError(f"rot90: axes must be a pair of axes, got {axes!r}")
     a0, a1 = _axis_tuple("rot90", axes, np.ndim(m), "axes")
     k %= 4
-    if k == 0:
-        return reshape(m, shape=shape_of(m))
+    if k == 0:  # a flip over no axis: a copy
+        return flip(m, axis=())
     if k == 2:
         return flip(m, axis=(a0, a1))
     perm = list(range(np.ndim(m)))
