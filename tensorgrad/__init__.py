@@ -4,15 +4,15 @@ and checking gradients.
 The layers, bottom up (each module imports only from the layers below it)::
 
     errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> anomaly
-        -> registry -> ops/* -> special, linalg -> functional -> creation -> tensor_methods
+        -> registry -> ops/* -> special, linalg, signal -> functional -> creation -> tensor_methods
         -> numpy_dispatch -> forward -> transforms
         -> gradcheck, nn, optim, data, compare, testing
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
 ``__all__``), of :mod:`tensorgrad.functional` and of :mod:`tensorgrad.creation`, plus the
 engine's names below; the ops SciPy and NumPy nest stay nested (``tensorgrad.special.erf``,
-``tensorgrad.linalg.inv``, :data:`tensorgrad.ops.NAMESPACES`). The public contract is written
-in the docstrings and in the README.
+``tensorgrad.linalg.inv``, ``tensorgrad.signal.convolve``, :data:`tensorgrad.ops.NAMESPACES`).
+The public contract is written in the docstrings and in the README.
 """
 # tensor_methods attaches Tensor's methods, numpy_dispatch NumPy's protocols (__array__, ...)
 import importlib
@@ -20,7 +20,7 @@ import importlib
 # dtypes under PyTorch's names (NumPy's dtypes: ``tg.float32 is numpy.float32``)
 from numpy import float16, float32, float64, int8, int16, int32, int64, uint8  # noqa: E402
 
-from . import creation, functional, linalg, nn, numpy_dispatch, ops, optim, special, tensor_methods
+from . import creation, functional, linalg, nn, numpy_dispatch, ops, optim, signal, special, tensor_methods
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import grad
 from .creation import *  # noqa: F401,F403

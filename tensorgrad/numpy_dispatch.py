@@ -154,6 +154,9 @@ REDUCTIONS = {
     np.add: ops.sum,
     np.maximum: ops.max,
     np.minimum: ops.min,
+    np.multiply: ops.prod,
+    np.logical_and: ops.all,
+    np.logical_or: ops.any,
 }
 """NumPy ufunc -> the tensorgrad reduction its ``.reduce`` runs (``axis``, default 0, and
 ``keepdims``)."""
@@ -171,7 +174,6 @@ FUNCTIONS = {
         ops.std(a, axis=axis, ddof=ddof, keepdims=keepdims),
     np.reshape: lambda a, shape=None, *, newshape=None:
         ops.reshape(a, shape=shape if newshape is None else newshape),
-    np.ravel: lambda a: ops.reshape(a, shape=(-1,)),
     np.transpose: lambda a, axes=None:
         ops.transpose(a, axes=None if axes is None else tuple(axes)),
     np.swapaxes: lambda a, axis1, axis2: ops.swapaxes(a, axis1, axis2),
@@ -214,10 +216,52 @@ FUNCTIONS = {
 """NumPy function -> an adapter with NumPy's signature (the arguments tensorgrad supports)
 that runs the tensorgrad op. Other arguments raise a TypeError naming them."""
 
+FUNCTIONS.update({  # scans, products, rearranging and indexing: NumPy's names and signatures
+    np.prod: lambda a, axis=None, keepdims=False: ops.prod(a, axis=axis, keepdims=keepdims),
+    np.cumsum: lambda a, axis=None: ops.cumsum(a, axis=axis),
+    np.cumprod: lambda a, axis=None: ops.cumprod(a, axis=axis),
+    np.all: lambda a, axis=None, keepdims=False: ops.all(a, axis=axis, keepdims=keepdims),
+    np.any: lambda a, axis=None, keepdims=False: ops.any(a, axis=axis, keepdims=keepdims),
+    np.ravel: lambda a: ops.ravel(a),
+    np.flip: lambda m, axis=None: ops.flip(m, axis=axis),
+    np.fliplr: lambda m: ops.fliplr(m),
+    np.flipud: lambda m: ops.flipud(m),
+    np.roll: lambda a, shift, axis=None: ops.roll(a, shift=shift, axis=axis),
+    np.rot90: lambda m, k=1, axes=(0, 1): ops.rot90(m, k, axes),
+    np.moveaxis: lambda a, source, destination: ops.moveaxis(a, source, destination),
+    np.atleast_1d: ops.atleast_1d,
+    np.atleast_2d: ops.atleast_2d,
+    np.atleast_3d: ops.atleast_3d,
+    np.pad: lambda array, pad_width, mode="constant", constant_values=0:
+        ops.pad(array, pad_width, mode, constant_values=constant_values),
+    np.split: lambda ary, indices_or_sections, axis=0: ops.split(ary, indices_or_sections, axis),
+    np.array_split: lambda ary, indices_or_sections, axis=0:
+        ops.array_split(ary, indices_or_sections, axis),
+    np.hsplit: lambda ary, indices_or_sections: ops.hsplit(ary, indices_or_sections),
+    np.vsplit: lambda ary, indices_or_sections: ops.vsplit(ary, indices_or_sections),
+    np.dsplit: lambda ary, indices_or_sections: ops.dsplit(ary, indices_or_sections),
+    np.vstack: lambda tup: ops.vstack(tup),
+    np.hstack: lambda tup: ops.hstack(tup),
+    np.dstack: lambda tup: ops.dstack(tup),
+    np.column_stack: lambda tup: ops.column_stack(tup),
+    np.append: lambda arr, values, axis=None: ops.append(arr, values, axis=axis),
+    np.diag: lambda v, k=0: ops.diag(v, k=k),
+    np.diagonal: lambda a, offset=0, axis1=0, axis2=1:
+        ops.diagonal(a, offset=offset, axis1=axis1, axis2=axis2),
+    np.trace: lambda a, offset=0, axis1=0, axis2=1: ops.trace(a, offset, axis1, axis2),
+    np.tril: lambda m, k=0: ops.tril(m, k=k),
+    np.triu: lambda m, k=0: ops.triu(m, k=k),
+    np.take: lambda a, indices, axis=None, mode="raise": ops.take(a, indices, axis=axis, mode=mode),
+    np.take_along_axis: lambda arr, indices, axis=-1: ops.take_along_axis(arr, indices, axis=axis),
+    np.sort: lambda a, axis=-1, kind=None: ops.sort(a, axis=axis, kind=kind),
+    np.partition: lambda a, kth, axis=-1, kind="introselect":
+        ops.partition(a, kth, axis=axis, kind=kind),
+})
+
 ON_VALUES = frozenset(f for f in (
     # comparisons of values, predicates, indices, sizes: results without a gradient
     np.allclose, np.isclose, np.array_equal, np.array_equiv, np.isfinite, np.isnan, np.isinf,
-    np.signbit, np.logical_xor, np.all, np.any, np.count_nonzero, np.nonzero, np.flatnonzero,
+    np.signbit, np.logical_xor, np.count_nonzero, np.nonzero, np.flatnonzero,
     np.argwhere, np.argmax, np.argmin, np.argsort, np.searchsorted,
     np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
     np.may_share_memory, np.shares_memory,

@@ -1596,7 +1596,6 @@ spec("max_pool2d_scatter", "max_pool2d_scatter", tg.OPS["max_pool2d_scatter"],
      _scatter_cases(), _scatter_reference)
 
 
-
 @st.composite
 def _max_unpool2d_cases(draw):
     """Values and indices into the output plane, distinct or repeated, with PyTorch's
@@ -1650,5 +1649,320 @@ def _max_unpool2d_reference(x, indices, kernel_size, stride, padding, output_siz
 
 spec("max_unpool2d", "max_unpool2d", tg.max_unpool2d, _max_unpool2d_cases(),
      _max_unpool2d_reference, diff=(0,))
+
+# ----------------------------------------------------------------------------------------
+# Scans, products and logical reductions (tensorgrad/ops/scan.py), logsumexp's weights
+# ----------------------------------------------------------------------------------------
+# Zeros are drawn often: the products' gradients must stay exact there (polynomials, so
+# finite differences are exact up to rounding).
+
+
+def _scan_cases(elements=(-2.0, 2.0)):
+    """x and axis None or an int of x (NumPy's scans flatten for None)."""
+    return arrays(SHAPES, elements=elements).flatmap(
+        lambda x: st.one_of(st.none(), st.integers(-max(x.ndim, 1), max(x.ndim, 1) - 1)).map(
+            lambda a: Case((x,), {"axis": a})))
+
+
+# |x| <= 1.3: products of up to 27 factors stay below 1.3**27 ~ 1200, where finite
+# differences with eps = 1e-6 are still accurate to rtol 1e-3 (2**27 is not)
+PRODUCT_FACTORS = st.one_of(st.just(0.0), st.floats(-1.3, 1.3))
+spec("prod", "prod", tg.prod, reduction_cases((-1.3, 1.3)), np.prod)
+spec("prod_with_zeros", "prod", tg.prod, reduction_cases(PRODUCT_FACTORS), np.prod)
+spec("cumsum", "cumsum", tg.cumsum, _scan_cases(), np.cumsum)
+spec("cumprod", "cumprod", tg.cumprod, _scan_cases((-1.3, 1.3)), np.cumprod)
+spec("cumprod_with_zeros", "cumprod", tg.cumprod, _scan_cases(PRODUCT_FACTORS), np.cumprod)
+spec("all", "all", tg.all, reduction_cases(_TRUTHY), np.all, differentiable=False,
+     keeps_dtype=False)
+spec("any", "any", tg.any, reduction_cases(_TRUTHY), np.any, differentiable=False,
+     keeps_dtype=False)
+
+
+@st.composite
+def _logsumexp_b_cases(draw, signed):
+    """x and weights b of broadcastable shapes (positive, or of any sign with return_sign),
+    reduced over an axis of the broadcast shape."""
+    sx, sb = draw(broadcastable_shapes(2, max_dims=3, max_side=3))
+    ndim = len(np.broadcast_shapes(sx, sb))
+    weights = floats(-2.0, 2.0, avoid=[0.0], margin=0.2) if signed else (0.1, 2.0)
+    x, b = draw(arrays(sx, elements=(-3.0, 3.0))), draw(arrays(sb, elements=weights))
+    params = draw(axis_and_keepdims(ndim))
+    if signed:  # keep the sum's sign constant near the case: |Σ b·exp(x)| not near 0
+        shape = np.broadcast_shapes(sx, sb)
+        terms = np.broadcast_to(b, shape) * np.exp(np.broadcast_to(x, shape))
+        if np.any(np.abs(np.sum(terms, axis=params["axis"] if ndim else None)) < 0.1):
+            b = np.asarray(np.abs(b))  # a 0-d array stays an array
+        params["return_sign"] = True
+    return Case((x, b), params)
+
+
+def _lse_b(x, b, axis=None, keepdims=False, return_sign=False):
+    out = tg.logsumexp(x, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+    return out[0] if return_sign else out
+
+
+def _lse_b_reference(x, b, axis=None, keepdims=False, return_sign=False):
+    out = scipy.special.logsumexp(x, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+    out = out[0] if return_sign else out
+    shape = np.broadcast_shapes(x.shape, b.shape)
+    return np.reshape(out, np.shape(np.sum(np.zeros(shape), axis=axis, keepdims=keepdims)))
+
+
+spec("logsumexp_b", "logsumexp", _lse_b, _logsumexp_b_cases(False), _lse_b_reference)
+spec("logsumexp_b_signed", "logsumexp", _lse_b, _logsumexp_b_cases(True), _lse_b_reference)
+
+# ----------------------------------------------------------------------------------------
+# Rearranging (tensorgrad/ops/arrange.py): composites name the primitive they are made of
+# ----------------------------------------------------------------------------------------
+
+
+def _axes_of(draw, ndim, allow_none=True, allow_tuple=True):
+    options = [st.none()] if allow_none else []
+    if ndim:
+        options.append(st.integers(-ndim, ndim - 1))
+        if allow_tuple:
+            options.append(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim,
+                                    unique=True).map(tuple))
+    return draw(st.one_of(*options)) if options else None
+
+
+@st.composite
+def _flip_cases(draw):
+    x = draw(arrays(SHAPES))
+    return Case((x,), {"axis": _axes_of(draw, x.ndim)})
+
+
+@st.composite
+def _roll_cases(draw):
+    x = draw(arrays(SHAPES))
+    axis = _axes_of(draw, x.ndim)
+    if isinstance(axis, tuple) and draw(st.booleans()):
+        shift = tuple(draw(st.integers(-4, 4)) for _ in axis)
+    else:
+        shift = draw(st.integers(-4, 4))
+    return Case((x,), {"shift": shift, "axis": axis})
+
+
+@st.composite
+def _rot90_cases(draw):
+    x = draw(arrays(hnp.array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=3)))
+    axes = tuple(draw(st.permutations(range(x.ndim)))[:2])
+    return Case((x,), {"k": draw(st.integers(-2, 5)), "axes": axes})
+
+
+@st.composite
+def _moveaxis_cases(draw):
+    x = draw(arrays(SHAPES_1D_UP))
+    n = draw(st.integers(1, x.ndim))
+    source = tuple(draw(st.permutations(range(x.ndim)))[:n])
+    destination = tuple(draw(st.permutations(range(-x.ndim, 0)))[:n])
+    if n == 1 and draw(st.booleans()):
+        source, destination = source[0], destination[0]
+    return Case((x, source, destination))
+
+
+spec("flip", "flip", tg.flip, _flip_cases(), lambda x, axis: np.flip(x, axis))
+spec("fliplr", "flip", tg.fliplr,
+     cases(arrays(hnp.array_shapes(min_dims=2, max_dims=3, max_side=3))), np.fliplr)
+spec("flipud", "flip", tg.flipud, cases(arrays(SHAPES_1D_UP)), np.flipud)
+spec("roll", "roll", tg.roll, _roll_cases(), np.roll)
+spec("rot90", "flip", tg.rot90, _rot90_cases(), np.rot90)
+spec("moveaxis", "transpose", tg.moveaxis, _moveaxis_cases(), np.moveaxis)
+spec("ravel", "reshape", tg.ravel, cases(arrays(SHAPES)), np.ravel)
+spec("atleast_1d", "reshape", tg.atleast_1d, cases(arrays(SHAPES)), np.atleast_1d)
+spec("atleast_2d", "reshape", tg.atleast_2d, cases(arrays(SHAPES)), np.atleast_2d)
+spec("atleast_3d", "reshape", tg.atleast_3d, cases(arrays(SHAPES)), np.atleast_3d)
+
+
+@st.composite
+def _pad_cases(draw):
+    """Each mode with NumPy's pad_width forms; widths beyond the axis' length for the
+    modes that mirror or wrap (NumPy repeats them)."""
+    mode = draw(st.sampled_from(["constant", "edge", "reflect", "symmetric", "wrap"]))
+    x = draw(arrays(SHAPES))
+    width = st.integers(0, 4)
+    form = draw(st.sampled_from(["int", "pair", "per_axis"])) if x.ndim else "int"
+    if form == "int":
+        pad_width = draw(width)
+    elif form == "pair":
+        pad_width = (draw(width), draw(width))
+    else:
+        pad_width = tuple((draw(width), draw(width)) for _ in range(x.ndim))
+    params = {"mode": mode}
+    if mode == "constant" and draw(st.booleans()):
+        params["constant_values"] = draw(st.sampled_from([1.5, -2.0]))
+    return Case((x, pad_width), params)
+
+
+spec("pad", "pad", tg.pad, _pad_cases(), np.pad)
+
+
+def _pieces(split):
+    """The parts of a split, each times its position + 1 (so that a part sent to the wrong
+    place shows), raveled and concatenated: one Tensor to check."""
+    def run(*args, **params):
+        parts = split(*args, **params)
+        join = tg.concatenate if isinstance(parts[0], tg.Tensor) else np.concatenate
+        return join([(i + 1) * p.reshape(-1) for i, p in enumerate(parts)])
+    run.__name__ = split.__name__
+    return run
+
+
+@st.composite
+def _split_cases(draw, name):
+    min_dims = {"vsplit": 2, "dsplit": 3}.get(name, 1)
+    x = draw(arrays(hnp.array_shapes(min_dims=min_dims, max_dims=3, min_side=1, max_side=4)))
+    axis = {"hsplit": 1 if x.ndim > 1 else 0, "vsplit": 0, "dsplit": 2}.get(
+        name, draw(st.integers(-x.ndim, x.ndim - 1)))
+    n = x.shape[axis]
+    if draw(st.booleans()):  # sections: equal ones for split, any for array_split
+        sections = draw(st.sampled_from([d for d in range(1, n + 1) if n % d == 0])
+                        if name != "array_split" else st.integers(1, n + 2))
+    else:
+        sections = sorted(draw(st.lists(st.integers(0, n + 1), max_size=3)))
+    args = (x, sections) if name in ("hsplit", "vsplit", "dsplit") else (x, sections, axis)
+    return Case(args)
+
+
+for _name in ("split", "array_split", "hsplit", "vsplit", "dsplit"):
+    spec(_name, "getitem", _pieces(getattr(tg, _name)), _split_cases(_name),
+         _pieces(getattr(np, _name)))
+
+
+@st.composite
+def _join_cases(draw, name):
+    """Two arrays that the stacking function joins."""
+    if name == "append":
+        x = draw(arrays(SHAPES))
+        if x.ndim and draw(st.booleans()):
+            axis = draw(st.integers(-x.ndim, x.ndim - 1))
+            other = list(x.shape)
+            other[axis] = draw(st.integers(1, 3))
+            return Case((x, draw(arrays(tuple(other)))), {"axis": axis})
+        return Case((x, draw(arrays(SHAPES))))
+    ndim = draw(st.integers(1 if name == "column_stack" else 0, 3))
+    axis = {"vstack": 0, "hstack": 0 if ndim <= 1 else 1, "dstack": 2, "column_stack": 1}[name]
+    # the joined axis may differ between the inputs when it is one of theirs (a 1-D input
+    # becomes a row for vstack, a column for column_stack, and (1, N, 1) for dstack)
+    varies = axis < ndim and (ndim >= 2 or name == "hstack")
+    base = [draw(st.integers(1, 3)) for _ in range(ndim)]
+    shapes = []
+    for _ in range(2):
+        if varies:
+            base[axis] = draw(st.integers(1, 3))
+        shapes.append(tuple(base))
+    return Case(tuple(draw(arrays(s)) for s in shapes))
+
+
+for _name in ("vstack", "hstack", "dstack", "column_stack"):
+    spec(_name, "concatenate", (lambda f: lambda a, b: f([a, b]))(getattr(tg, _name)),
+         _join_cases(_name), (lambda f: lambda a, b: f([a, b]))(getattr(np, _name)))
+spec("append", "concatenate", tg.append, _join_cases("append"), np.append)
+
+# ----------------------------------------------------------------------------------------
+# Indexing, diagonals and orderings (tensorgrad/ops/indexing.py)
+# ----------------------------------------------------------------------------------------
+
+
+@st.composite
+def _take_cases(draw):
+    x = draw(arrays(SHAPES_1D_UP))
+    axis = draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1)))
+    mode = draw(st.sampled_from(["raise", "wrap", "clip"]))
+    n = x.size if axis is None else x.shape[axis]
+    lo, hi = (-n, n - 1) if mode == "raise" else (-2 * n - 1, 2 * n + 1)
+    indices = draw(st.one_of(
+        st.integers(lo, hi),
+        hnp.arrays(np.intp, hnp.array_shapes(min_dims=1, max_dims=2, max_side=3),
+                   elements=st.integers(lo, hi))))
+    return Case((x, indices), {"axis": axis, "mode": mode})
+
+
+@st.composite
+def _take_along_axis_cases(draw):
+    x = draw(arrays(SHAPES_1D_UP))
+    if draw(st.booleans()):
+        idx = draw(hnp.arrays(np.intp, st.integers(1, 5), elements=st.integers(-x.size, x.size - 1)))
+        return Case((x, idx), {"axis": None})
+    axis = draw(st.integers(-x.ndim, x.ndim - 1))
+    shape = [1 if draw(st.booleans()) else n for n in x.shape]  # broadcasting on the others
+    shape[axis] = draw(st.integers(1, 4))
+    idx = draw(hnp.arrays(np.intp, tuple(shape), elements=st.integers(0, x.shape[axis] - 1)))
+    return Case((x, idx), {"axis": axis})
+
+
+@st.composite
+def _order_cases(draw, kth):
+    x = draw(arrays(SHAPES_1D_UP, elements=DISTINCT, unique=True))
+    axis = draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1)))
+    if not kth:
+        return Case((x,), {"axis": axis})
+    n = x.size if axis is None else x.shape[axis]
+    k = draw(st.one_of(st.integers(-n, n - 1), st.lists(st.integers(0, n - 1), min_size=1,
+                                                        max_size=3, unique=True)))
+    return Case((x, k), {"axis": axis})
+
+
+@st.composite
+def _diagonal_cases(draw):
+    x = draw(arrays(hnp.array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=4)))
+    axis1, axis2 = draw(st.permutations(range(x.ndim)))[:2]
+    if draw(st.booleans()):
+        axis1 -= x.ndim
+    offset = draw(st.integers(-x.shape[axis1] - 1, x.shape[axis2] + 1))
+    return Case((x,), {"offset": offset, "axis1": axis1, "axis2": axis2})
+
+
+@st.composite
+def _diag_cases(draw):
+    x = draw(arrays(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4)))
+    return Case((x,), {"k": draw(st.integers(-3, 3))})
+
+
+@st.composite
+def _triangle_cases(draw):
+    x = draw(arrays(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)))
+    return Case((x,), {"k": draw(st.integers(-3, 3))})
+
+
+spec("take", "take", tg.take, _take_cases(), np.take)
+spec("take_along_axis", "take_along_axis", tg.take_along_axis, _take_along_axis_cases(),
+     np.take_along_axis)
+spec("sort", "sort", tg.sort, _order_cases(kth=False), np.sort)
+spec("partition", "partition", tg.partition, _order_cases(kth=True), np.partition)
+spec("diagonal", "diagonal", tg.diagonal, _diagonal_cases(), np.diagonal)
+spec("trace", "diagonal", tg.trace, _diagonal_cases(), np.trace)
+spec("diag", "diag", tg.diag, _diag_cases(), np.diag)
+spec("tril", "tril", tg.tril, _triangle_cases(), np.tril)
+spec("triu", "triu", tg.triu, _triangle_cases(), np.triu)
+
+# ----------------------------------------------------------------------------------------
+# N-d convolution and correlation (tensorgrad.signal, tensorgrad/ops/signal_nd.py)
+# ----------------------------------------------------------------------------------------
+
+
+@st.composite
+def _signal_nd_cases(draw):
+    ndim = draw(st.integers(0, 3))
+    mode = draw(st.sampled_from([None, "full", "valid", "same"]))
+    s1 = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
+    if mode == "valid" and draw(st.booleans()):  # in2 the larger one
+        s2 = tuple(n + draw(st.integers(0, 2)) for n in s1)
+    elif mode == "valid":
+        s2 = tuple(draw(st.integers(1, n)) for n in s1)
+    else:
+        s2 = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
+    params = {} if mode is None else {"mode": mode}
+    if draw(st.booleans()):
+        params["method"] = draw(st.sampled_from(["direct", "fft"]))
+    return Case((draw(arrays(s1)), draw(arrays(s2))), params)
+
+
+# the FFT rounds at about 1e-16 of the sum of |terms| (at most 64 terms of |x| <= 2 here)
+spec("signal_correlate", "correlate", tg.signal.correlate, _signal_nd_cases(),
+     scipy.signal.correlate, fwd_rtol=1e-10, fwd_atol=1e-12)
+spec("signal_convolve", "convolve", tg.signal.convolve, _signal_nd_cases(),
+     scipy.signal.convolve, fwd_rtol=1e-10, fwd_atol=1e-12)
+
 
 SPECS_BY_NAME = {s.name: s for s in SPECS}

@@ -108,7 +108,7 @@ def test_nested_families_are_public_in_their_namespace_only():
 # -- layers --------------------------------------------------------------------------------------
 
 LAYERS = ["errors", "defaults", "tensor", "state", "escapes", "inputs", "versions", "autograd",
-          "anomaly", "registry", "ops", "special", "linalg", "functional", "creation",
+          "anomaly", "registry", "ops", "special", "linalg", "signal", "functional", "creation",
           "tensor_methods", "numpy_dispatch", "forward", "transforms", "viz"]
 
 

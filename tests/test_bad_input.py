@@ -90,6 +90,29 @@ SPECIAL = {
                                               "label_smoothing": 0.1}),
     "nll_loss": ((X, np.array([0, 2])), {"weight": PROB[0], "ignore_index": 0}),
 }
+SPECIAL.update({  # scans, products, rearranging, indexing and tensorgrad.signal
+    "prod": ((X,), {"axis": 1}), "cumsum": ((X,), {"axis": 1}), "cumprod": ((X,), {"axis": 0}),
+    "all": ((X,), {"axis": 1}), "any": ((X,), {"axis": 0}),
+    "ravel": ((X,), {}), "flip": ((X,), {"axis": 1}), "fliplr": ((X,), {}), "flipud": ((X,), {}),
+    "roll": ((X,), {"shift": 1, "axis": 1}), "rot90": ((X,), {"k": 1, "axes": (0, 1)}),
+    "moveaxis": ((X,), {"source": 0, "destination": 1}),
+    "atleast_1d": ((X,), {}), "atleast_2d": ((X,), {}), "atleast_3d": ((X,), {}),
+    # pad_width positional: a huge one (60001) would ask for a result of 115 GB
+    "pad": ((X, 1), {"mode": "reflect", "constant_values": 0}),
+    "split": ((X,), {"indices_or_sections": 3, "axis": 1}),
+    "array_split": ((X,), {"indices_or_sections": 2, "axis": 1}),
+    "hsplit": ((X,), {"indices_or_sections": [1]}), "vsplit": ((X,), {"indices_or_sections": 2}),
+    "dsplit": ((IMG,), {"indices_or_sections": [2]}),
+    "vstack": (([X, X],), {}), "hstack": (([X, X],), {}), "dstack": (([X, X],), {}),
+    "column_stack": (([X, X],), {}), "append": ((X, X), {"axis": 0}),
+    "diag": ((SQ,), {"k": 1}), "diagonal": ((X,), {"offset": 1, "axis1": 0, "axis2": 1}),
+    "trace": ((X,), {"offset": 0, "axis1": 0, "axis2": 1}),
+    "tril": ((X,), {"k": 0}), "triu": ((X,), {"k": 1}),
+    "take": ((X,), {"indices": [0, 2], "axis": 1, "mode": "raise"}),
+    "take_along_axis": ((X,), {"indices": np.array([[0, 2, 1]]), "axis": 1}),
+    "sort": ((X,), {"axis": 1}), "partition": ((X,), {"kth": 1, "axis": 1}),
+    "signal.convolve": ((SQ, X), {"mode": "valid"}), "signal.correlate": ((X, SQ), {"mode": "same"}),
+})
 
 
 def _valid_call(name):
@@ -230,7 +253,8 @@ def _check(name, kind, where, label, requires_grad):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # warnings are allowed; errors are judged below
             out = _call(name, kind, where, label, requires_grad)
-            outs = out if isinstance(out, tuple) else (out,)  # a decomposition's tuple
+            # a decomposition's tuple, split's list
+            outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
             for o in outs:
                 if isinstance(o, tg.Tensor) and o.requires_grad:
                     o.backward(np.ones(o.shape, dtype=o.dtype), retain_graph=True)

@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, max, min, logsumexp, var, std, argmax, argmin. NumPy's
-``axis``/``keepdims`` semantics.
+"""Reductions: sum, mean, max, min, logsumexp (with SciPy's weights ``b``), var, std,
+argmax, argmin. NumPy's ``axis``/``keepdims`` semantics.
 
 Edge cases follow PyTorch (docs/conventions.md): a 0-d input reduces over axis 0 or -1 (or
 None) to a 0-d result whose gradient passes through; over a zero-length axis ``sum`` gives
@@ -14,9 +14,9 @@ import numpy as np
 from ..errors import ShapeError
 from ..inputs import as_input
 from ..registry import primitive
-from ..tensor import shape_of
-from .elementwise import exp, sqrt, where
-from .shape import broadcast_to, expand_dims, getitem, reshape
+from ..tensor import Tensor, shape_of
+from .elementwise import _values, exp, sqrt, where
+from .shape import broadcast_to, expand_dims, getitem, reshape, sum_to_shape
 
 __all__ = ["argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
 
@@ -157,12 +157,29 @@ min.defvjp(_extremum_vjp)
 min.defkinks(lambda x, axis, keepdims: tie_distance(x, _axis_arg(axis, np.ndim(x), "min"), np.min))
 
 
-@primitive
-def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) over ``axis``, computed as m + log(sum(exp(x - m))) with m the
-    maximum, so logits of magnitude 1000 give no overflow (``scipy.special.logsumexp``).
-    Over a zero-length axis the result is -inf, with no warning (PyTorch).
-    The gradient is g·softmax(x)."""
+def _lse_terms(x, b):
+    """(x, b) broadcast together, x set to -inf where b is 0 (those terms are dropped, as
+    SciPy drops them, so that they do not set the maximum)."""
+    x, b = np.broadcast_arrays(x, b)
+    return np.where(b != 0, x, -np.inf), b
+
+
+def _lse_sign(x, b, axis, keepdims):
+    """The sign (-1, 0 or 1) of Σ b·exp(x) over ``axis``, on values (piecewise constant)."""
+    x, b = _lse_terms(_values(x), _values(b))
+    axis = _axis_arg(axis, x.ndim, "logsumexp")
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    m = np.where(np.isfinite(m), m, 0)
+    total = np.sum(b * np.exp(x - m), axis=axis, keepdims=keepdims)
+    return np.sign(total).astype(np.result_type(x, b))
+
+
+@primitive(optional=(1,))
+def logsumexp(x, b, axis=None, keepdims=False, return_sign=False):
+    """Forward of :func:`logsumexp` (``b`` None or an array broadcasting with x); with
+    ``return_sign`` the log of the absolute value of the sum."""
+    if b is not None:
+        x, b = _lse_terms(x, b)
     axis = _axis_arg(axis, np.ndim(x), "logsumexp")
     if _reduces_empty(x, axis):
         with np.errstate(divide="ignore"):  # log(0) = -inf: the sum of no terms is 0
@@ -170,12 +187,78 @@ def logsumexp(x, axis=None, keepdims=False):
     else:
         m = np.max(x, axis=axis, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        if b is None:
+            s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        else:
+            total = np.sum(b * np.exp(x - m), axis=axis, keepdims=True)
+            with np.errstate(divide="ignore", invalid="ignore"):  # a sum <= 0: -inf or NaN
+                s = np.log(np.abs(total) if return_sign else total) + m
     return s if keepdims else np.squeeze(s, axis=axis)
 
 
-logsumexp.defvjp(lambda g, out, x, axis, keepdims:
-                 _unreduce(g, x, axis, keepdims) * exp(x - _unreduce(out, x, axis, keepdims)))
+def _lse_weights(g, out, x, b, axis, keepdims, return_sign):
+    """g·exp(x - out) spread over the reduced axes (and the sign of the sum with
+    ``return_sign``): d out/d b_i, and d out/d x_i divided by b_i."""
+    shape = shape_of(x) if b is None else np.broadcast_shapes(shape_of(x), shape_of(b))
+    spread = np.empty(shape, dtype=np.int8)  # the shape the terms have
+    w = _unreduce(g, spread, axis, keepdims) * exp(x - _unreduce(out, spread, axis, keepdims))
+    if b is not None and return_sign:
+        w = w * _unreduce(_lse_sign(x, b, axis, keepdims), spread, axis, keepdims)
+    return w
+
+
+def _logsumexp_vjp_x(g, out, x, b, axis, keepdims, return_sign):
+    shape = shape_of(x)
+    if b is not None:
+        xv, bv = np.broadcast_arrays(_values(x), _values(b))
+        dropped = (bv == 0) & np.isinf(xv)
+        if dropped.any():  # a dropped term at x = inf has gradient 0 (not 0·inf)
+            x = where(dropped, 0.0, x)
+    w = _lse_weights(g, out, x, b, axis, keepdims, return_sign)
+    return w if b is None else sum_to_shape(w * b, shape=shape)
+
+
+def _logsumexp_vjp_b(g, out, x, b, axis, keepdims, return_sign):
+    return sum_to_shape(_lse_weights(g, out, x, b, axis, keepdims, return_sign),
+                        shape=shape_of(b))
+
+
+logsumexp.defvjp(_logsumexp_vjp_x, _logsumexp_vjp_b)
+
+
+@logsumexp.defcall
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    """log(Σ b·exp(a)) over ``axis`` (None: all; an int or a tuple), as
+    ``scipy.special.logsumexp`` computes it: m + log(Σ b·exp(a - m)) with m the maximum, so
+    logits of magnitude 1000 give no overflow.
+
+    Parameters
+    ----------
+    a : Tensor or array-like
+    axis : None, int or tuple of ints
+    b : Tensor or array-like, optional
+        Weights broadcasting with ``a`` (SciPy's ``b``); terms with b = 0 are dropped.
+        Differentiable: d/db_i = exp(a_i - out).
+    keepdims : bool
+    return_sign : bool
+        Return (log|Σ b·exp(a)|, sign) -- the sign a Tensor without gradient -- so that a
+        negative sum (possible with negative weights) is not NaN.
+
+    Returns
+    -------
+    Tensor, or (Tensor, Tensor) with ``return_sign``.
+
+    Over a zero-length axis the result is -inf, with no warning (PyTorch); a sum <= 0
+    without ``return_sign`` gives -inf or NaN, as in SciPy. The gradient in ``a`` is
+    g·b·exp(a - out) (g·softmax(a) without ``b``), times the sign with ``return_sign``.
+    """
+    out = logsumexp.bind(a, b, axis=axis, keepdims=keepdims, return_sign=return_sign)
+    if not return_sign:
+        return out
+    if b is None:
+        return out, Tensor._make(np.ones_like(out.data))
+    ndim = len(np.broadcast_shapes(shape_of(a), shape_of(b)))
+    return out, Tensor._make(_lse_sign(a, b, _axis_arg(axis, ndim, "logsumexp"), keepdims))
 
 
 # -- spread: composites of the reductions above ------------------------------------------------

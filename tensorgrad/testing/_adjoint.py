@@ -72,13 +72,13 @@ def check_adjoint(op, x_shape, y_shape=None, *, rng=None, rtol=1e-12, dtype=np.f
     >>> import tensorgrad as tg
     >>> from tensorgrad.testing._adjoint import check_adjoint
     >>> @tg.primitive
-    ... def cumsum(x):
+    ... def running_sum(x):
     ...     "Running sum along the last axis."
     ...     return np.cumsum(x, axis=-1)
-    >>> @cumsum.defvjp
-    ... def cumsum_vjp(g, out, x):        # the adjoint: a reversed running sum
-    ...     return cumsum(g[..., ::-1])[..., ::-1]
-    >>> check_adjoint(cumsum, (3, 5)) < 1e-12
+    >>> @running_sum.defvjp
+    ... def running_sum_vjp(g, out, x):   # the adjoint: a reversed running sum
+    ...     return running_sum(g[..., ::-1])[..., ::-1]
+    >>> check_adjoint(running_sum, (3, 5)) < 1e-12
     True
     >>> check_adjoint(lambda x: tg.conv2d(x, np.ones((2, 1, 3, 3)), stride=2),
     ...               (1, 1, 7, 7)) < 1e-12
