@@ -11,6 +11,8 @@ or IndexError is re-raised naming the op, its inputs' shapes and its static para
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .errors import ShapeError
@@ -108,3 +110,24 @@ def _sequence_input(name, seq):
                          f"stack) to record it, and its items do not stack: {e}") from None
 
 
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        return 1 << 40
+
+
+_MEMORY = _physical_memory()
+
+
+def check_size(op, what, shape, dtype, hint=""):
+    """ValueError naming ``op`` when an array of ``shape`` and ``dtype`` that the op is about
+    to allocate would not fit in this machine's memory (checked before allocating); ``hint``
+    says which arguments to check."""
+    n_bytes = np.dtype(dtype).itemsize
+    for d in shape:  # Python ints: no overflow
+        n_bytes *= int(d)
+    if n_bytes > _MEMORY:
+        raise ValueError(f"{op}: the {what} would have shape {tuple(shape)}, "
+                         f"{n_bytes / 2**30:.1f} GiB, more than this machine's "
+                         f"{_MEMORY / 2**30:.1f} GiB of memory" + (f"; {hint}" if hint else ""))

@@ -372,3 +372,9 @@ def test_forward_mode_rules_agree_with_the_vjps(label, f, shapes):
     assert tg.gradgradcheck(f, inputs, check_forward_ad=True)
     out, tangent = tg.jvp(f, tuple(inputs), tuple(np.ones(s) for s in shapes))
     np.testing.assert_allclose(out.data, f(*inputs).data)
+
+
+def test_pad_refuses_a_result_larger_than_memory_before_allocating():
+    with pytest.raises(ValueError, match=r"pad: the result would have shape \(2000000002, 3\).*"
+                                         r"GiB.*check pad_width"):
+        tg.pad(np.ones((2, 3)), ((10**9, 10**9), (0, 0)))

@@ -16,7 +16,7 @@ import operator
 import numpy as np
 
 from ..errors import ShapeError
-from ..inputs import as_input
+from ..inputs import as_input, check_size
 from ..registry import primitive
 from ..tensor import shape_of
 from .shape import _sequence, concatenate, getitem, index_add, reshape, transpose
@@ -293,7 +293,9 @@ def pad(array, pad_width, mode="constant", *, constant_values=0):
         if empty:
             raise ValueError(f"pad: cannot pad the empty axis {empty[0]} of shape "
                              f"{shape_of(array)} in mode {mode!r}; only mode 'constant' can")
-    elif not np.isscalar(constant_values):
+    check_size("pad", "result", [n + b + a for n, (b, a) in zip(shape_of(array), pairs)],
+               np.result_type(array), hint="check pad_width")
+    if mode == "constant" and not np.isscalar(constant_values):
         constant_values = tuple(map(tuple, np.broadcast_to(
             np.asarray(constant_values, dtype=float), (np.ndim(array), 2)).tolist()))
     return pad.bind(array, pad_width=pairs, mode=mode, constant_values=constant_values)

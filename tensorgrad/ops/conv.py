@@ -22,10 +22,9 @@ The NumPy kernels, their routes and their workspaces are in :mod:`._conv_kernels
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from .. import inputs
 from ..errors import ShapeError
 from ..inputs import as_input
 from ..registry import primitive
@@ -69,27 +68,9 @@ def pair(value, name, op, minimum):
     return result
 
 
-def _physical_memory():
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
-        return 1 << 40
-
-
-_MEMORY = _physical_memory()
-
-
 def check_size(op, what, shape, dtype):
-    """ValueError naming ``op`` when an array of ``shape`` and ``dtype`` that the op is about
-    to allocate would not fit in this machine's memory (checked before allocating)."""
-    n_bytes = np.dtype(dtype).itemsize
-    for d in shape:  # Python ints: no overflow
-        n_bytes *= int(d)
-    if n_bytes > _MEMORY:
-        raise ValueError(f"{op}: the {what} would have shape {tuple(shape)}, "
-                         f"{n_bytes / 2**30:.1f} GiB, more than this machine's "
-                         f"{_MEMORY / 2**30:.1f} GiB of memory; check kernel_size, padding, "
-                         "dilation and stride")
+    """:func:`tensorgrad.inputs.check_size` with the hint for convolutions and pools."""
+    inputs.check_size(op, what, shape, dtype, hint="check kernel_size, padding, dilation and stride")
 
 
 def input_4d(op, x, what="x"):
