@@ -299,9 +299,19 @@ def primitive(forward=None, *, name=None, broadcast=False, differentiable=True, 
     ValueError
         The name is that of a built-in op (``sum``, ``exp``, ...): a user's op never
         replaces one. Declaring a user's op again under its own name replaces it.
+    TypeError
+        ``forward`` is not a function (``@primitive("name")``: the name is a keyword,
+        ``@primitive(name="name")``), or ``name`` is not a string.
     """
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"primitive: name must be a string, got {type(name).__name__} {name!r}")
     options = dict(name=name, broadcast=broadcast, differentiable=differentiable,
                    optional=optional)
     if forward is None:
-        return lambda f: Op(f, **options)
+        return lambda f: primitive(f, **options)
+    if not callable(forward):
+        hint = (f"; to name the op, write @primitive(name={forward!r})"
+                if isinstance(forward, str) else "")
+        raise TypeError(f"primitive: forward must be a function (the op's NumPy forward), got "
+                        f"{type(forward).__name__} {forward!r}{hint}")
     return Op(forward, **options)

@@ -377,6 +377,17 @@ def test_user_primitive_on_plain_arrays_and_with_params():
     np.testing.assert_array_equal(scale(np.array([1.0, 2.0]), 2.0), [2.0, 4.0])
 
 
+def test_primitive_refuses_a_forward_that_is_not_a_function_naming_the_keyword():
+    with pytest.raises(TypeError, match=r"^primitive: forward must be a function .*got str "
+                                        r"'softplus2'; to name the op, write "
+                                        r"@primitive\(name='softplus2'\)"):
+        tg.primitive("softplus2")
+    with pytest.raises(TypeError, match=r"^primitive: forward must be a function .*got int 3$"):
+        tg.primitive(name="three")(3)
+    with pytest.raises(TypeError, match=r"^primitive: name must be a string, got int 3"):
+        tg.primitive(name=3)
+
+
 def test_missing_vjp_raises_naming_the_op():
     @tg.primitive
     def half_declared(x, y):
