@@ -64,6 +64,18 @@ def test_einsum_gradients_of_repeated_labels_are_diagonal_scatters():
     np.testing.assert_array_equal(x.grad.data, np.eye(3))
 
 
+@pytest.mark.parametrize("subscripts,shapes", [
+    ("ij->", [(0, 3)]), ("ij,jk->ik", [(0, 3), (3, 2)]), ("ij,jk->ik", [(2, 0), (0, 2)]),
+    ("ii->i", [(0, 0)]), ("ij,ij->ij", [(0, 1), (0, 3)]),
+])
+def test_einsum_gradients_of_empty_operands_are_empty(subscripts, shapes):
+    # a label of length 0 stays 0 against a broadcast length 1 (the gradient was (1, 3))
+    ops = [tg.tensor(np.ones(s), requires_grad=True) for s in shapes]
+    tg.einsum(subscripts, *ops).sum().backward()
+    for op, shape in zip(ops, shapes):
+        assert op.grad.shape == shape
+
+
 def test_einsum_records_explicit_subscripts_and_the_sublist_form():
     a, b = _t(2, 3), _t(5, 3, 4)
     assert tg.einsum("...ij,...jk", a, b).grad_fn.params["subscripts"] == "ij,Ajk->Aik"
