@@ -553,7 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve_defaults(args) -> None:
     """Fill the options left unset: the notebook's setup for two classes, a setup that
-    reaches > 90% in minutes for more."""
+    reaches > 90% in minutes for more. A count below its least value (--batch-size,
+    --per-class < 1, --epochs < 0) or batches with the expr model exit with one line."""
     many = len(args.classes) > 2
     if args.model is None:
         args.model = "nn" if many else "expr"
@@ -567,19 +568,25 @@ def resolve_defaults(args) -> None:
         args.init = "glorot" if many else "notebook"
     if args.epochs is None:
         args.epochs = 15 if many else 20
-    if args.batch_size < 1:
-        raise SystemExit(f"--batch-size must be >= 1, got {args.batch_size}")
+    for option, value, least in (("--batch-size", args.batch_size, 1), ("--epochs", args.epochs, 0),
+                                 ("--per-class", args.per_class, 1)):
+        if value is not None and value < least:
+            fail(f"{option} must be >= {least}, got {value}")
     if args.model == "expr" and args.batch_size != 1:
-        raise SystemExit(f"--model expr takes one image at a time (batch size 1), got "
-                         f"--batch-size {args.batch_size}; use --model nn for batches")
+        fail(f"--model expr takes one image at a time (batch size 1), got "
+             f"--batch-size {args.batch_size}; use --model nn for batches")
 
 
 def load_arrays(path, model) -> dict:
     """Parameter arrays from an .npz written by --save of either model, in the naming of
     ``model`` (expression names K1..b2, or the nn model's state_dict names).
 
-    Raises ValueError when the file holds other names, or a model with another number of
-    output classes than ``model`` (saying so: the shapes alone would not)."""
+    Raises ValueError when the file is not an .npz, holds other names, or a model with
+    another number of output classes than ``model`` (saying so: the shapes alone would not)."""
+    with Path(path).open("rb") as f:
+        is_zip = f.read(4) == b"PK\x03\x04"   # the signature of a zip archive, as .npz files are
+    if not is_zip:
+        raise ValueError(f"{path}: not a .npz (zip) archive; expected the parameters written by --save")
     with np.load(path, allow_pickle=False) as f:
         arrays = {k: f[k] for k in f.files}
     if set(arrays) == set(EXPR_NAMES):
@@ -739,8 +746,9 @@ def check_paths(args) -> None:
 def main(argv=None) -> dict:
     """Run the example; returns the history and the final test accuracy.
 
-    Bad paths (--data, --load, --save, --plot) and a --load file whose model does not fit
-    the options print one line to stderr and exit with status 2."""
+    Bad paths (--data, --load, --save, --plot), a --load file whose model does not fit
+    the options, and counts out of range (--epochs, --per-class, --batch-size) print one
+    line to stderr and exit with status 2."""
     args = build_parser().parse_args(argv)
     resolve_defaults(args)
     check_paths(args)

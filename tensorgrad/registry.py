@@ -141,14 +141,35 @@ class Op:
         parameters. ``argnums`` selects which inputs the given VJPs are for. Returns the op,
         so it can be used as a decorator.
         """
-        argnums = range(len(vjps)) if argnums is None else argnums
-        for i, f in zip(argnums, vjps):
+        for i, f in self._rules("defvjp", vjps, argnums):
             self.vjps[i] = f
         return self
 
+    def _rules(self, where, rules, argnums):
+        """(input position, rule) pairs of ``defvjp``/``defjvp``, checked: each rule a
+        function or None, one per input given in ``argnums`` (default: the inputs in order),
+        the positions those of the op's inputs. Raises TypeError or ValueError naming the op."""
+        argnums = tuple(range(len(rules)) if argnums is None else argnums)
+        for k, f in enumerate(rules):
+            if f is not None and not callable(f):
+                raise TypeError(f"{self.name}.{where}: rule {k} must be a function (or None for "
+                                f"an input without one), got {type(f).__name__} {f!r}")
+        if len(argnums) != len(rules):
+            raise ValueError(f"{self.name}.{where}: {len(rules)} rule(s) for {len(argnums)} "
+                             f"argnums {argnums}; give one rule per input position")
+        for i in argnums:
+            if (isinstance(i, bool) or not isinstance(i, int)
+                    or not 0 <= i < (self.n_inputs if self.n_inputs is not None else i + 1)):
+                inputs = "a variable number of" if self.n_inputs is None else self.n_inputs
+                raise ValueError(f"{self.name}.{where}: input position {i!r} is not one of the "
+                                 f"op's {inputs} array input(s)")
+        return zip(argnums, rules)
+
     def defvjp_argnum(self, vjp):
         """Declare one VJP for all inputs: ``vjp(argnum, g, out, *inputs, **params)``.
-        For variadic ops such as ``concatenate``. Returns the op."""
+        For variadic ops such as ``concatenate``. Returns the op; TypeError if ``vjp`` is
+        not a function."""
+        self._rules("defvjp_argnum", (vjp,), None)
         self.vjp_argnum = vjp
         return self
 
@@ -172,14 +193,15 @@ class Op:
         exactly, by ``tg.gradcheck(..., check_forward_ad=True)``. Returns the op, so it can
         be used as a decorator.
         """
-        argnums = range(len(jvps)) if argnums is None else argnums
-        for i, f in zip(argnums, jvps):
+        for i, f in self._rules("defjvp", jvps, argnums):
             self.jvps[i] = f
         return self
 
     def defjvp_argnum(self, jvp):
         """Declare one JVP for all inputs: ``jvp(argnum, t, out, *inputs, **params)``, the
-        counterpart of :meth:`defvjp_argnum` (variadic ops). Returns the op."""
+        counterpart of :meth:`defvjp_argnum` (variadic ops). Returns the op; TypeError if
+        ``jvp`` is not a function."""
+        self._rules("defjvp_argnum", (jvp,), None)
         self.jvp_argnum = jvp
         return self
 
@@ -299,9 +321,19 @@ def primitive(forward=None, *, name=None, broadcast=False, differentiable=True, 
     ValueError
         The name is that of a built-in op (``sum``, ``exp``, ...): a user's op never
         replaces one. Declaring a user's op again under its own name replaces it.
+    TypeError
+        ``forward`` is not a function (``@primitive("name")``: the name is a keyword,
+        ``@primitive(name="name")``), or ``name`` is not a string.
     """
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"primitive: name must be a string, got {type(name).__name__} {name!r}")
     options = dict(name=name, broadcast=broadcast, differentiable=differentiable,
                    optional=optional)
     if forward is None:
-        return lambda f: Op(f, **options)
+        return lambda f: primitive(f, **options)
+    if not callable(forward):
+        hint = (f"; to name the op, write @primitive(name={forward!r})"
+                if isinstance(forward, str) else "")
+        raise TypeError(f"primitive: forward must be a function (the op's NumPy forward), got "
+                        f"{type(forward).__name__} {forward!r}{hint}")
     return Op(forward, **options)

@@ -92,6 +92,7 @@ def save(obj: Mapping, f) -> None:
     TypeError
         ``obj`` is not a dict, or holds something else (the message names its key path):
         arbitrary objects would need pickle, which tensorgrad neither writes nor reads.
+        ``f`` is neither a path nor a file object.
     ValueError
         Two arrays whose key paths join to the same flat key (``{"a/b": x, "a": {"b": y}}``).
     FileNotFoundError
@@ -117,6 +118,7 @@ def save(obj: Mapping, f) -> None:
     if hasattr(f, "write"):
         _write_npz(f, arrays)
         return
+    _check_file("save", f)
     path = os.fspath(f)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -130,6 +132,13 @@ def save(obj: Mapping, f) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _check_file(where, f):
+    """Refuse an ``f`` that is neither a path nor a file object, naming ``where``."""
+    if not isinstance(f, (str, os.PathLike)):
+        raise TypeError(f"{where}: f must be a path (str or os.PathLike) or a binary file "
+                        f"object, got {type(f).__name__} {f!r}")
 
 
 def _write_npz(out, arrays):
@@ -181,6 +190,8 @@ def load(f, map_location=None, weights_only=None) -> dict:
 
     Raises
     ------
+    TypeError
+        ``f`` is neither a path nor a file object.
     FileNotFoundError
         ``f`` does not exist.
     IsADirectoryError
@@ -192,6 +203,8 @@ def load(f, map_location=None, weights_only=None) -> dict:
     if map_location not in (None, "cpu"):
         raise ValueError(f"load: map_location must be None or 'cpu' (tensorgrad runs on the CPU "
                          f"with NumPy), got {map_location!r}")
+    if not hasattr(f, "read"):
+        _check_file("load", f)
     name = repr(os.fspath(f)) if isinstance(f, (str, os.PathLike)) else "the file"
     if isinstance(f, (str, os.PathLike)):
         if os.path.isdir(f):

@@ -5,7 +5,8 @@ where PyTorch is importable, against PyTorch (docs/conventions.md states every c
 - reductions of a 0-d tensor over axis 0 / -1, and over zero-length axes;
 - ``power`` at base 0 (the exponent's gradient is never NaN there);
 - gradients at NaN inputs and at kinks of relu, abs, sign, clip, max, min, maximum, minimum;
-- ``where`` with a branch that overflows where it is not taken.
+- ``where`` with a branch that overflows where it is not taken;
+- ``std`` of equal values (gradient 0, as PyTorch's).
 """
 import warnings
 
@@ -348,6 +349,25 @@ def test_kinks_match_torch_except_clip_at_its_bounds():
     np.testing.assert_array_equal(theirs[0], [1, 1, 1])
     np.testing.assert_array_equal(ours[1] + ours[2], [1, 1, 0])
     np.testing.assert_array_equal(theirs[1] + theirs[2], [0, 0, 0])
+
+
+def test_std_of_equal_values_has_gradient_zero_to_second_order():
+    # std is a cone where every value along the axis is equal: 0 is a subgradient (as
+    # PyTorch's std and linalg.norm at 0), never NaN, and no warning is raised on the way
+    x = [[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]]
+    g = grad_of(lambda t: tg.std(t, axis=1), x)[0]
+    assert_same(g[0], [0.0, 0.0, 0.0])
+    mean, dev = np.mean(x[1]), np.std(x[1])
+    assert_same(g[1], (np.asarray(x[1]) - mean) / (3 * dev))     # (x - mean) / (n std)
+    assert_same(grad_of(lambda t: tg.std(t, ddof=1), [5.0, 5.0])[0], [0.0, 0.0])
+    t = tg.tensor([3.0, 3.0], requires_grad=True)
+    (d,) = tg.grad(tg.std(t), t, create_graph=True)
+    (dd,) = tg.grad(d.sum(), t)
+    np.testing.assert_array_equal(dd.data, [0.0, 0.0])
+    assert tg.std(tg.tensor(np.float32([1.0, 1.0]))).dtype == np.float32
+    assert np.isnan(tg.std(tg.tensor([1.0, NAN])).data)     # NaN still propagates
+    torch = pytest.importorskip("torch")
+    assert_same(g, torch_grad_of(torch, lambda t: torch.std(t, dim=1, correction=0), x)[0])
 
 
 def test_clip_with_one_bound_has_relus_gradient():

@@ -377,6 +377,39 @@ def test_user_primitive_on_plain_arrays_and_with_params():
     np.testing.assert_array_equal(scale(np.array([1.0, 2.0]), 2.0), [2.0, 4.0])
 
 
+def test_primitive_refuses_a_forward_that_is_not_a_function_naming_the_keyword():
+    with pytest.raises(TypeError, match=r"^primitive: forward must be a function .*got str "
+                                        r"'softplus2'; to name the op, write "
+                                        r"@primitive\(name='softplus2'\)"):
+        tg.primitive("softplus2")
+    with pytest.raises(TypeError, match=r"^primitive: forward must be a function .*got int 3$"):
+        tg.primitive(name="three")(3)
+    with pytest.raises(TypeError, match=r"^primitive: name must be a string, got int 3"):
+        tg.primitive(name=3)
+
+
+def test_defvjp_and_defjvp_refuse_rules_that_are_not_functions_or_not_inputs():
+    @tg.primitive
+    def twice(x, y):
+        return 2 * x + y
+
+    for declare in (twice.defvjp, twice.defjvp):
+        where = declare.__name__
+        with pytest.raises(TypeError, match=rf"^twice\.{where}: rule 1 must be a function "
+                                            r"\(or None for an input without one\), got int 3"):
+            declare(lambda g, out, x, y: 2 * g, 3)
+        with pytest.raises(ValueError, match=rf"^twice\.{where}: input position 2 is not one "
+                                             r"of the op's 2 array input\(s\)"):
+            declare(lambda g, out, x, y: g, argnums=(2,))
+        with pytest.raises(ValueError, match=rf"^twice\.{where}: 2 rule\(s\) for 1 argnums"):
+            declare(lambda g, out, x, y: g, lambda g, out, x, y: g, argnums=(1,))
+    with pytest.raises(TypeError, match=r"^twice\.defjvp_argnum: rule 0 must be a function"):
+        twice.defjvp_argnum("not a rule")
+    assert twice.vjps == {} and twice.jvps == {} and twice.jvp_argnum is None  # nothing kept
+    twice.defvjp(None, lambda g, out, x, y: g)  # None: an input without a rule
+    assert set(twice.vjps) == {0, 1} and twice.vjps[0] is None
+
+
 def test_missing_vjp_raises_naming_the_op():
     @tg.primitive
     def half_declared(x, y):

@@ -160,9 +160,34 @@ def test_gradcheck_reports_a_wrong_vjp(cnn, capsys, monkeypatch):
     assert "reverse mode and finite differences disagree" in out
 
 
-def test_expr_model_rejects_batches(cnn):
-    with pytest.raises(SystemExit, match="batch size 1"):
+def test_expr_model_rejects_batches(cnn, capsys):
+    with pytest.raises(SystemExit) as exit_:
         cnn.main(["--model", "expr", "--batch-size", "4", "--epochs", "0"])
+    assert exit_.value.code == 2
+    assert "batch size 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--per-class", "0"], "--per-class must be >= 1, got 0"),
+    (["--per-class", "-3"], "--per-class must be >= 1, got -3"),
+    (["--epochs", "-1"], "--epochs must be >= 0, got -1"),
+    (["--model", "nn", "--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+])
+def test_counts_out_of_range_exit_2_with_one_line(cnn, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        cnn.main(argv + ["--no-progress", "--no-gradcheck"])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"mnist_cnn.py: error: {message}\n"
+
+
+def test_load_of_a_file_that_is_not_npz_says_so(cnn, capsys, tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("not an archive")
+    with pytest.raises(SystemExit) as exit_:
+        cnn.main(["--epochs", "0", "--no-progress", "--no-gradcheck", "--load", str(path)])
+    assert exit_.value.code == 2
+    assert "not a .npz (zip) archive" in capsys.readouterr().err
 
 
 def test_parse_classes(cnn):

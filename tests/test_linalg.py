@@ -64,6 +64,18 @@ def test_einsum_gradients_of_repeated_labels_are_diagonal_scatters():
     np.testing.assert_array_equal(x.grad.data, np.eye(3))
 
 
+@pytest.mark.parametrize("subscripts,shapes", [
+    ("ij->", [(0, 3)]), ("ij,jk->ik", [(0, 3), (3, 2)]), ("ij,jk->ik", [(2, 0), (0, 2)]),
+    ("ii->i", [(0, 0)]), ("ij,ij->ij", [(0, 1), (0, 3)]),
+])
+def test_einsum_gradients_of_empty_operands_are_empty(subscripts, shapes):
+    # a label of length 0 stays 0 against a broadcast length 1 (the gradient was (1, 3))
+    ops = [tg.tensor(np.ones(s), requires_grad=True) for s in shapes]
+    tg.einsum(subscripts, *ops).sum().backward()
+    for op, shape in zip(ops, shapes):
+        assert op.grad.shape == shape
+
+
 def test_einsum_records_explicit_subscripts_and_the_sublist_form():
     a, b = _t(2, 3), _t(5, 3, 4)
     assert tg.einsum("...ij,...jk", a, b).grad_fn.params["subscripts"] == "ij,Ajk->Aik"
@@ -195,6 +207,31 @@ def test_eigh_warns_when_the_loss_depends_on_the_basis_of_a_repeated_eigenvalue(
                             r"gap .*\): their vectors are not unique"):
         tg.linalg.eigh(a)[1][:, 0].sum().backward()
     assert np.all(np.isfinite(a.grad.data))
+
+
+def test_a_loss_weighting_equal_eigenvalues_differently_warns():
+    """V diag(w) Vᵀ is smooth in A, but written through each eigenpair its gradient at a
+    repeated eigenvalue needs a pair term the cotangent does not give (w̄_0 != w̄_1 here):
+    warned, not silent. A symmetric function of the values (Σ w³) weights them alike and
+    is exact without a warning."""
+    a = tg.tensor(_with_eigenvalues([1.0, 1.0, 3.0]), requires_grad=True)
+    w, v = tg.linalg.eigh(a)
+    column_sums = v.data.sum(axis=0)  # w̄_i = (Vᵀ 1 1ᵀ V)_ii = (Σ_k V_ki)²
+    assert abs(column_sums[0] ** 2 - column_sums[1] ** 2) > 0.1
+    with pytest.warns(DegenerateSpectrumWarning, match=r"^eigh: values 0 and 1 are equal.*"
+                                                       r"weights the equal values differently"):
+        tg.matmul(v * w[None, :], tg.swapaxes(v, 0, 1)).sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tg.gradcheck(lambda x: (tg.linalg.eigh(x)[0] ** 3).sum(), [a])
+    u0, _, v0 = np.linalg.svd(RNG.standard_normal((3, 3)))
+    b = tg.tensor(u0 @ np.diag([2.0, 2.0, 1.0]) @ v0, requires_grad=True)
+    u, s, vh = tg.linalg.svd(b)
+    with pytest.warns(DegenerateSpectrumWarning, match=r"^svd: values 0 and 1 are equal"):
+        tg.matmul(u * s[None, :], vh).sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tg.gradcheck(lambda x: (tg.linalg.svd(x)[1] ** 3).sum(), [b])
 
 
 def test_svd_of_repeated_singular_values():

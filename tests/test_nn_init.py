@@ -149,6 +149,11 @@ def test_init_errors_name_the_function():
         init.kaiming_normal_(tg.tensor(np.zeros((2, 2))), mode="fan")
     with pytest.raises(TypeError, match="uniform_: rng must be"):
         init.uniform_(tg.tensor(np.zeros(2)), rng=1.5)
+    for bad in ("a", None, [1.0, 2.0], 1 + 2j):
+        with pytest.raises(TypeError, match=rf"^constant_: val must be a real number, got "
+                                            rf"{type(bad).__name__}"):
+            init.constant_(tg.tensor(np.zeros(2)), bad)
+    np.testing.assert_array_equal(init.constant_(tg.tensor(np.zeros(2)), np.float32(2)).data, 2)
     empty = tg.tensor(np.zeros((0, 3)))
     assert init.kaiming_uniform_(empty) is empty  # PyTorch's no-op
 

@@ -145,6 +145,12 @@ def test_load_errors(tmp_path):
         tg.load(damaged)
     with pytest.raises(ValueError, match="load: map_location must be None or 'cpu'"):
         tg.load(tmp_path / "x", map_location="cuda")
+    for bad in (None, 3):
+        with pytest.raises(TypeError, match=r"^load: f must be a path \(str or os.PathLike\) or a "
+                                            rf"binary file object, got {type(bad).__name__}"):
+            tg.load(bad)
+    with pytest.raises(TypeError, match=r"^save: f must be a path .* got NoneType None"):
+        tg.save({"a": 1}, None)
 
 
 def test_load_accepts_pytorchs_keywords(tmp_path):

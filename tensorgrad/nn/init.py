@@ -132,7 +132,8 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, *, rng: RngLike
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with ``val``, ``torch.nn.init.constant_``; returns ``tensor``."""
+    """Fill with ``val``, ``torch.nn.init.constant_``; returns ``tensor``. TypeError for a
+    ``val`` that is not a real number."""
     return _constant(tensor, val, "constant_")
 
 
@@ -148,6 +149,8 @@ def ones_(tensor: Tensor) -> Tensor:
 
 def _constant(tensor, val, name):
     _check(tensor, name)
+    if np.ndim(val) != 0 or np.asarray(val).dtype.kind not in "biuf":
+        raise TypeError(f"{name}: val must be a real number, got {type(val).__name__} {val!r}")
     return _fill(tensor, np.full(tensor.shape, val, dtype=np.float64))
 
 

@@ -17,10 +17,15 @@ gradient, through the construction, as PyTorch's symmetric one.
 
 Where a gradient does not exist -- eigenvectors of a repeated eigenvalue, singular vectors of
 a repeated singular value -- the terms of those pairs that depend on the basis chosen are
-left out, which is exact for a loss that does not depend on that choice (the projector onto
-the eigenspace, the sum of the repeated eigenvalues, the polar factor U Vh), and a
-:class:`DegenerateSpectrumWarning` names the op and the gap whenever the cotangent does
-depend on it. No NaN is returned silently.
+left out, which is exact for a loss that depends on the eigenspace only through its
+projector (or the polar factor U Vh) and on the repeated values only through their sum, and
+a :class:`DegenerateSpectrumWarning` names the op and the gap whenever the cotangent shows
+otherwise. No NaN is returned silently. A loss smooth in the matrix but written through
+each pair, such as V diag(f(w)) Vᵀ, is the one case a cotangent cannot reveal: its pair
+terms have a finite limit that depends on the loss, not on the cotangent at the point, so
+its gradient at a repeated eigenvalue is wrong -- with the warning when w̄ differs on the
+pair, silently when it does not (the eigenvectors LAPACK returns for a diagonal matrix).
+Write such a loss through A itself, or move off the repeated value.
 """
 import collections
 import warnings
@@ -167,9 +172,10 @@ def _warn_degenerate(op, values, degenerate, tol, dependence, scale):
     warnings.warn(
         f"{op}: values {i} and {j}{batch} are equal to within rounding ({v[i]:.6g} and "
         f"{v[j]:.6g}, gap {abs(v[j] - v[i]):.2g} <= {float(np.ravel(tol[where_hit[:-2]])[0]):.2g}): "
-        "their vectors are not unique, and the loss depends on the vectors chosen, so its "
-        "gradient is not defined there. The terms of those pairs are left out (exact for a "
-        "loss that depends only on the eigenspace, e.g. its projector, or on the values)",
+        "their vectors are not unique, and the loss depends on the vectors chosen (or weights "
+        "the equal values differently), so its gradient is not computed there. The terms of "
+        "those pairs are left out (exact for a loss that depends only on the eigenspace, e.g. "
+        "its projector, and on the sum of the equal values)",
         DegenerateSpectrumWarning, stacklevel=2)
 
 
@@ -398,9 +404,14 @@ def _eigh_vjp(g, out, a, UPLO):  # noqa: N803
     degenerate, tol = _pair_gaps(w)
     f = _safe_reciprocal(_row(w) - _col(w), degenerate | np.eye(n, dtype=bool))
     vt_gv = matmul(_mT(v), gv)
-    vt_gv_values = _values(vt_gv)
-    _warn_degenerate("eigh", w, degenerate, tol, vt_gv_values - np.swapaxes(vt_gv_values, -1, -2),
-                     np.abs(vt_gv_values).max(initial=0.0))
+    vt_gv_values, gw_values = _values(vt_gv), _values(gw)
+    # the basis-dependent part of a pair (i, j): the skew part of Vᵀ V̄, and the difference of
+    # w̄_i and w̄_j (a loss that weights the two equal eigenvalues differently, such as
+    # V diag(w) Vᵀ, whose gradient needs the pair term's limit, not known from the cotangent)
+    dependence = np.maximum(np.abs(vt_gv_values - np.swapaxes(vt_gv_values, -1, -2)),
+                            np.abs(gw_values[..., None, :] - gw_values[..., :, None]))
+    _warn_degenerate("eigh", w, degenerate, tol, dependence,
+                     np.abs(vt_gv_values).max(initial=0.0) + np.abs(gw_values).max(initial=0.0))
     inner = f * vt_gv + _eye(n, out) * _row(gw)
     full = matmul(v, matmul(inner, _mT(v)))
     return _lower_triangle_gradient(full, upper=UPLO == "U")
@@ -422,11 +433,14 @@ def eigh(a, UPLO="L"):  # noqa: N803
 
     Degenerate spectrum: where w_i = w_j to within 10·n·eps·max|w|, the eigenvectors are
     not unique and F_ij does not exist. Those terms are left out -- exact for a loss that
-    does not depend on the basis of the eigenspace (its projector, the sum of its
-    eigenvalues; a single one of a repeated eigenvalue has no derivative) -- and
-    when the cotangent does depend on it (the antisymmetric part of Vᵀ V̄ is not zero on
-    those pairs) a :class:`DegenerateSpectrumWarning` names the values and the gap. Nearly
-    equal eigenvalues give large, accurate gradients.
+    depends on the eigenspace only through its projector and the sum of its eigenvalues (a
+    single one of a repeated eigenvalue has no derivative) -- and when the cotangent shows
+    otherwise (the antisymmetric part of Vᵀ V̄ is not zero on those pairs, or w̄_i != w̄_j)
+    a :class:`DegenerateSpectrumWarning` names the values and the gap. A loss smooth in A
+    but written through each eigenpair, such as V diag(f(w)) Vᵀ, is of the second kind: its
+    pair terms have a finite limit the cotangent alone does not give, so its gradient there
+    is wrong, with the warning when w̄_i != w̄_j (silently when they happen to be equal: see
+    the module's docstring). Nearly equal eigenvalues give large, accurate gradients.
 
     Raises
     ------
@@ -483,10 +497,15 @@ def _svd_vjp(g, out, a, full_matrices, hermitian):
     # ½ (skew_u + skew_v) / (s_j - s_i) + ½ (skew_u - skew_v) / (s_j + s_i): the first part
     # vanishes on a repeated singular value for a loss that does not depend on the basis
     # there, the second has the finite limit 1/(2s) (the polar factor's derivative).
+    # As in eigh, S̄_i != S̄_j on a repeated pair (U diag(S) Vh weights them differently)
+    # is a dependence whose pair term the cotangent does not give.
     plus, minus = skew_u + skew_v, skew_u - skew_v
-    dependence = (np.where(degenerate, np.abs(_values(plus)), 0)
+    gs_values = _values(gs)
+    dependence = (np.where(degenerate, np.abs(_values(plus))
+                           + np.abs(gs_values[..., None, :] - gs_values[..., :, None]), 0)
                   + np.where(both_zero, np.abs(_values(minus)), 0))
-    scale = np.abs(_values(ut_gu)).max(initial=0.0) + np.abs(_values(vt_gv)).max(initial=0.0)
+    scale = (np.abs(_values(ut_gu)).max(initial=0.0) + np.abs(_values(vt_gv)).max(initial=0.0)
+             + np.abs(gs_values).max(initial=0.0))
     _warn_degenerate("svd", s, degenerate | both_zero, tol, dependence, scale)
     inner = (0.5 * (plus * _safe_reciprocal(row - col, degenerate | ~off)
                     + minus * _safe_reciprocal(row + col, both_zero | ~off))
@@ -537,10 +556,12 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     term of the pair, which depends on the basis chosen, is left out, while the M term keeps
     its finite 1/(2s) (so the polar factor U Vh has its true gradient there); the M term of
     two singular values 0, and for non-square inputs the 1/s terms of a singular value 0, are
-    left out likewise. That is exact for a loss that does not depend on the basis chosen
-    (the sum of the repeated values, the projectors, U Vh), and a
-    :class:`DegenerateSpectrumWarning` names the values and the gap when the cotangent does
-    depend on it.
+    left out likewise. That is exact for a loss that depends on the repeated values only
+    through their sum and on the vectors only through the projectors or U Vh, and a
+    :class:`DegenerateSpectrumWarning` names the values and the gap when the cotangent shows
+    otherwise (P is not zero on the pair, or S̄_i != S̄_j): a loss such as U diag(f(S)) Vh,
+    smooth in A, has a pair term whose limit the cotangent does not give, so its gradient
+    there is wrong, with the warning when S̄_i != S̄_j (see the module's docstring).
 
     Raises
     ------

@@ -122,10 +122,11 @@ def _contraction_vjp(k, g, operands, inputs, output):
     size 1 that NumPy broadcast against the other operands are summed back.
     """
     labels = inputs[k]
-    sizes = {}
+    sizes = {}  # each label's length after broadcasting: a 1 gives way, a 0 stays
     for lab, x in zip((*inputs, output), (*operands, g)):
         for c, n in zip(lab, shape_of(x)):
-            sizes[c] = max(sizes.get(c, 1), n)
+            if sizes.get(c, 1) == 1:
+                sizes[c] = n
     dtype = np.result_type(_values(g))
     if dtype.kind != "f":
         dtype = np.dtype(np.float64)

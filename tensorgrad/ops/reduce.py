@@ -275,9 +275,15 @@ def var(x, axis=None, ddof=0, keepdims=False):
 
 def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation sqrt(:func:`var`), NumPy's ``std`` (``ddof=0`` by default;
-    PyTorch's default is ``ddof=1``). Its gradient is infinite or NaN where the deviation is
-    0, as PyTorch's."""
-    return sqrt(_variance("std", x, axis, ddof, keepdims))
+    PyTorch's default is ``ddof=1``).
+
+    Where the variance is 0 (all values equal) std is a cone in x, not differentiable; the
+    gradient there is 0, a subgradient, as PyTorch's (``masked_fill`` of its ``std``
+    backward) and as :func:`tensorgrad.linalg.norm` at 0: never NaN. To all orders, since
+    the square root only sees the variance where it is nonzero."""
+    v = _variance("std", x, axis, ddof, keepdims)
+    zero = v == 0
+    return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
 
 
 def _variance(name, x, axis, ddof, keepdims):
