@@ -113,6 +113,7 @@ class _Recorder:
 
     def __init__(self, inputs):
         self.slot = {}          # id(array) -> slot
+        self.shapes = {}        # slot -> shape of the array recorded there
         self.keep = []          # the arrays seen, kept alive so that ids stay unique
         self.n = 0
         self.inputs = []        # (slot, index of the flat input)
@@ -143,6 +144,7 @@ class _Recorder:
         if isinstance(arr, np.ndarray):
             self.slot[id(arr)] = s
             self.keep.append(arr)
+            self.shapes[s] = arr.shape
         return s
 
     def const(self, value):
@@ -162,15 +164,27 @@ class _Recorder:
             self.free.append((s, tensor))
             self.free_seen[id(tensor)] = (tensor, arr, arr.copy())
             return s
-        for _, base in self.input_arrays:
+        for s_in, base in self.input_arrays:
             if np.may_share_memory(arr, base):
-                raise _Refused("an op reads a NumPy view of an input's .data; index the "
-                               "Tensor itself (x[j]) so the view is recorded")
+                return self._view(arr, s_in, base)
         for t, a, _ in self.free_seen.values():
             if np.may_share_memory(arr, a):
                 raise _Refused("an op reads NumPy work on the .data of a parameter or buffer; "
                                "use the Tensor itself")
         return self.const(arr)
+
+    def _view(self, arr, s_in, base):
+        """A NumPy view of an input (``x[j]`` of an ndarray input): made again from the
+        replayed input, at the same offset with the same strides."""
+        if not base.flags.c_contiguous:
+            raise _Refused("an op reads a NumPy view of an input that is not C-contiguous")
+        offset = arr.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        if offset < 0 or offset + (arr.nbytes and max(
+                (n - 1) * st for n, st in zip(arr.shape, arr.strides)) + arr.itemsize) > base.nbytes:
+            raise _Refused("an op reads an array that overlaps an input's memory")
+        s = self._new(arr)
+        self.code.append(("view", s_in, arr.shape, arr.strides, offset, arr.dtype, s))
+        return s
 
     def ref(self, t):
         """How the replay finds Tensor ``t``: an input, a Tensor from outside, or a slot."""
@@ -400,7 +414,7 @@ class _Program:
     """The recorded step as closures over one environment list, run in order."""
 
     def __init__(self, rec, output, rewrite=True):
-        code = rewrite_program(rec.code) if rewrite else rec.code
+        code = rewrite_program(rec.code, rec.shapes) if rewrite else rec.code
         self.n = rec.n
         self.inputs = rec.inputs
         self.free = rec.free
@@ -472,6 +486,8 @@ def _lower(code, _unused):
             steps.append(_fwd_step(*ins[1:]))
         elif kind == "derive":
             steps.append(_derive_step(*ins[1:]))
+        elif kind == "view":
+            steps.append(_view_step(*ins[1:]))
         elif kind == "vjp":
             steps.append(_vjp_step(*ins[1:]))
         elif kind == "add":
@@ -489,6 +505,13 @@ def _lower(code, _unused):
         else:  # pragma: no cover - the rewrites produce only the kinds above
             raise AssertionError(kind)
     return steps
+
+
+def _view_step(base, shape, strides, offset, dtype, out):
+    def step(ctx):
+        env = ctx.env
+        env[out] = np.ndarray(shape, dtype, buffer=env[base], offset=offset, strides=strides)
+    return step
 
 
 def _derive_step(f, x, kw, out):
@@ -610,10 +633,11 @@ def _flatten(value, flat, key):
     """Append the Tensors/arrays of ``value`` to ``flat``; the cache key's part to ``key``."""
     if isinstance(value, Tensor):
         flat.append(value)
-        key.append(("T", value.data.shape, value.data.dtype.str, value.requires_grad))
+        key.append(("T", value.data.shape, value.data.dtype.str, value.data.strides,
+                    value.requires_grad))
     elif isinstance(value, np.ndarray):
         flat.append(value)
-        key.append(("A", value.shape, value.dtype.str))
+        key.append(("A", value.shape, value.dtype.str, value.strides))
     elif isinstance(value, (list, tuple)):
         key.append((type(value), len(value)))
         for v in value:
