@@ -19,7 +19,9 @@ Channel sums of 2-D correlations
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg.blas as blas
 
+from . import autograd, versions
 from .ops import _conv_kernels as ck
 
 _ONE, _NO_PAD = (1, 1), (0, 0, 0, 0)
@@ -31,7 +33,7 @@ def rewrite_program(code, shapes):
     while True:
         new = _rewrite_one_channel_sum(code, shapes)
         if new is None:
-            return code
+            return fuse_sgd_weight_updates(code, shapes)
         code = new
 
 
@@ -285,3 +287,161 @@ def _channel_sum_backward(x, k, g, dk, db, dx, xhw):
             env[dx] = ck.conv_transpose_nchw(gy, env[k], xhw, _ONE, _NO_PAD, _ONE, 1)[0]
     step.kind = "its VJPs -> one weight gradient and one transposed correlation"
     return step
+
+
+# ----------------------------------------------------------------------------------------
+# A dense layer's weight gradient and a plain SGD update -> one in-place BLAS update
+# ----------------------------------------------------------------------------------------
+_NEUTRAL = {"params": None, "lr": None, "momentum": 0, "weight_decay": 0, "nesterov": False,
+            "maximize": False, "dampening": None, "foreach": None, "differentiable": None,
+            "fused": None, "initial_lr": None}
+
+
+def plain_sgd_lr(opt, p):
+    """The learning rate of parameter ``p`` when ``opt`` updates it by plain SGD (``p -= lr *
+    grad``: no momentum, weight decay, Nesterov or maximisation), else None. Read from
+    ``opt.param_groups`` when it has them, else from its attributes; any hyper-parameter
+    not known to be neutral makes it None."""
+    if type(opt).__name__ != "SGD" or not type(opt).__module__.startswith("tensorgrad.optim"):
+        return None
+    groups = getattr(opt, "param_groups", None)
+    if groups is None:
+        groups = [{"params": opt.params, **opt.defaults,
+                   **{k: getattr(opt, k) for k in opt.defaults if hasattr(opt, k)}}]
+    for group in groups:
+        if not any(q is p for q in group["params"]):
+            continue
+        for k, v in group.items():
+            if k not in _NEUTRAL or (_NEUTRAL[k] is not None and v != _NEUTRAL[k]):
+                return None
+        return float(group["lr"])
+    return None
+
+
+def fuse_sgd_weight_updates(code, shapes):
+    """Rewrite ``vjp(matmul/linear, weight) -> .grad -> SGD.step -> zero_grad`` into one
+    in-place BLAS update of the weight (``ger`` for a rank-1 gradient, ``gemm`` with
+    ``beta = 1`` otherwise), run just before the optimiser's step, which then skips that
+    weight (its ``.grad`` stays None, as zero_grad would leave it)."""
+    out = list(code)
+    for ci, ins in enumerate(code):
+        if ins[0] != "call" or ins[2] != "step" or ci + 1 >= len(code):
+            continue
+        opt = ins[1]
+        nxt = code[ci + 1]
+        if not (nxt[0] == "call" and nxt[1] is opt and nxt[2] == "zero_grad"
+                and nxt[3].get("set_to_none", True)):
+            continue
+        if type(opt).__name__ != "SGD":
+            continue
+        fused = []
+        for gi in range(ci - 1, -1, -1):
+            g_ins = code[gi]
+            if g_ins[0] in ("call", "inplace", "custom", "results", "derive", "view"):
+                break  # something between the backward and the step: leave the rest
+            if g_ins[0] != "grad" or g_ins[1][0] != "obj":
+                continue
+            w = g_ins[1][1]
+            found = _weight_vjp(code, gi, g_ins[2], w)
+            if found is not None:
+                fused.append((gi, found, w))
+        if not fused:
+            continue
+        for gi, vi, w in fused:
+            out[gi] = None
+            out[vi] = None
+        steps = [("custom", _sgd_update(code[vi], w, opt)) for gi, vi, w in fused]
+        out[ci] = (steps, ins)
+    result = []
+    for ins in out:
+        if ins is None:
+            continue
+        if isinstance(ins, tuple) and isinstance(ins[0], list):
+            result.extend(ins[0])
+            result.append(ins[1])
+        else:
+            result.append(ins)
+    return result
+
+
+def _weight_vjp(code, gi, g_slot, w):
+    """The index of the VJP instruction that alone produced slot ``g_slot``, when it is the
+    weight gradient of a 2-D ``matmul(W, h)`` or ``linear(x, W)`` and nothing else reads it."""
+    readers = [i for i, ins in enumerate(code) if i != gi and _reads(ins, g_slot)]
+    if readers:
+        return None
+    for vi in range(gi - 1, -1, -1):
+        ins = code[vi]
+        if ins[0] == "vjp" and ins[9] == g_slot:
+            op, idx = ins[1].name, ins[2]
+            if ins[10] or w.data.ndim != 2 or ins[7] != w.data.shape:
+                return None
+            if op == "matmul" and idx == 0:
+                return vi
+            if op == "linear" and idx == 1:
+                return vi
+            return None
+    return None
+
+
+def _reads(ins, s):
+    kind = ins[0]
+    if kind == "fwd":
+        return s in ins[2]
+    if kind == "vjp":
+        return s in (ins[3], ins[4], *ins[5])
+    if kind == "add":
+        return s in ins[1:3]
+    if kind == "grad":
+        return ins[2] == s
+    return s in _slots_of(ins)
+
+
+def _sgd_update(vjp_ins, w, opt):
+    """``w -= lr * dW`` in place by BLAS, dW never formed; the unfused VJP and ``.grad`` when
+    the optimiser's hyper-parameters or the weight's ``.grad`` no longer allow it."""
+    _, op, idx, g, out, ins, params, shape, dtype, res, _ = vjp_ins
+    vjp = op.vjp_for(idx)
+    other = ins[1] if op.name == "matmul" else ins[0]
+    linear = op.name == "linear"
+
+    def step(ctx):
+        env = ctx.env
+        lr = plain_sgd_lr(opt, w)
+        wd = w.data
+        if lr is None or w._grad is not None or not wd.flags.c_contiguous:
+            gp = vjp(env[g], env[out], *[env[i] for i in ins], **params)
+            autograd._accumulate_grad(w, np.asarray(gp, dtype=wd.dtype), False, ctx.handed)
+            return
+        gy, h = env[g], env[other]
+        # W (m, n) C-contiguous: its transpose (n, m) is F-contiguous, which BLAS updates in
+        # place: Wᵀ += -lr · h gᵀ (matmul(W, h): h (n, k), g (m, k)); linear(x, W): x (r, n),
+        # g (r, m): Wᵀ += -lr · xᵀ g.
+        if linear:
+            h2, g2 = h.reshape(-1, wd.shape[1]), gy.reshape(-1, wd.shape[0])
+            rank1 = h2.shape[0] == 1
+        else:
+            h2, g2 = h, gy
+            rank1 = h2.ndim == 2 and h2.shape[1] == 1
+        wt = wd.T
+        if rank1:
+            x = h2[0] if linear else h2[:, 0]
+            y = g2[0] if linear else g2[:, 0]
+            ger = _blas("ger", wd)
+            r = ger(-lr, x.astype(wd.dtype, copy=False), y.astype(wd.dtype, copy=False), a=wt,
+                    overwrite_a=1)
+        else:
+            gemm = _blas("gemm", wd)
+            if linear:
+                r = gemm(-lr, h2, g2, beta=1.0, c=wt, trans_a=1, overwrite_c=1)
+            else:
+                r = gemm(-lr, h2, g2, beta=1.0, c=wt, trans_b=1, overwrite_c=1)
+        if not np.shares_memory(r, wd):
+            np.copyto(wt, r)
+        versions._advance(wd)
+    step.kind = "weight gradient + SGD update -> one in-place BLAS update"
+    return step
+
+
+def _blas(name, a):
+    return blas.get_blas_funcs((name,), (a,))[0]

@@ -78,6 +78,11 @@ def _softmax_shift(x, axis):
 _DERIVED = {functional._log_softmax.__code__: ("subtract", _softmax_shift, ("axis",))}
 
 
+# Library code whose work the record cannot see (NumPy on gradients and values): a call of it
+# inside the step is refused, naming it.
+_UNRECORDED = tuple(_PACKAGE_DIR + p for p in ("viz" + os.sep, os.path.join("nn", "utils.py")))
+
+
 def _is_library(code) -> bool:
     return code.co_filename.startswith(_PACKAGE_DIR)
 
@@ -126,6 +131,7 @@ class _Recorder:
         self.applies = []       # frames of the apply calls under way, with their arguments
         self.writers = set()    # id(Tensor) of tensors that recorded calls may change
         self.input_tensors = {}
+        self.flat = inputs
         self.input_arrays = []  # (slot, array) of the inputs
         self.derive = None      # (frame, op name, function, parameters) inside a _DERIVED call
         for k, a in enumerate(inputs):
@@ -230,6 +236,10 @@ class _Recorder:
                     raise _Refused(f"the step reads a Tensor's value ({_VALUE_READS[code]} at "
                                    f"{caller.f_code.co_filename}:{caller.f_lineno}): the record "
                                    "could depend on it; return the Tensor and read it outside")
+            elif code.co_filename.startswith(_UNRECORDED):
+                raise _Refused(f"the step calls {frame.f_globals.get('__name__')}.{code.co_name} "
+                               "(gradient clipping and gradient reports work on the values with "
+                               "NumPy, which the record does not see)")
             else:
                 call = _opaque_call(frame)
                 if call is not None:
@@ -364,6 +374,10 @@ class _Recorder:
 
     def _in_place(self, local):
         t, name, operands = local["t"], local["name"], local["operands"]
+        known = [ft for ft, _, _ in self.free_seen.values()]
+        known += [a for a in self.flat if isinstance(a, Tensor)]
+        if any(k._grad is t for k in known):
+            raise _Refused(f"an in-place change ({name}) of a .grad inside the step")
         r = self.ref(t)
         if r[0] != "obj" or not hasattr(Tensor, name):
             raise _Refused(f"an in-place change ({name}) of a tensor computed inside the step")
