@@ -5,7 +5,7 @@ The layers, bottom up (each module imports only from the layers below it)::
 
     errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> anomaly
         -> registry -> ops/* -> special -> functional -> tensor_methods -> numpy_dispatch
-        -> gradcheck, nn, optim, data, compare, testing
+        -> gradcheck, nn, optim, data, compare, testing, compiled (tg.compile)
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
 ``__all__``) and of :mod:`tensorgrad.functional`, plus the engine's names below; the ops SciPy
@@ -18,6 +18,7 @@ import importlib
 from . import functional, nn, numpy_dispatch, ops, optim, special, tensor_methods
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import grad
+from .compiled import Compiled, CompileError, CompileWarning, compile  # noqa: A004
 from .defaults import default_generator, get_default_dtype, manual_seed, set_default_dtype
 from .errors import (
     AnomalyError,
@@ -69,4 +70,6 @@ __all__ = sorted([
     "AnomalyError", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly",
     *ops.__all__, *functional.__all__,
     "load", "save",
+    "CompileError", "CompileWarning", "Compiled",
 ])
+# tg.compile is public but left out of __all__: a star import must not shadow the builtin

@@ -343,7 +343,7 @@ def fuse_sgd_weight_updates(code, shapes):
                 continue
             w = g_ins[1][1]
             found = _weight_vjp(code, gi, g_ins[2], w)
-            if found is not None:
+            if found is not None and plain_sgd_lr(opt, w) is not None:
                 fused.append((gi, found, w))
         if not fused:
             continue

@@ -30,11 +30,12 @@ import warnings
 
 import numpy as np
 
-from . import autograd, functional, numpy_dispatch, optim, versions
+from . import _random, autograd, defaults, functional, numpy_dispatch, optim, versions
+from ._rewrites import rewrite_program
+from .nn import functional as nn_functional
 from .nn.module import Module
 from .state import _state, no_grad
 from .tensor import Tensor
-from ._rewrites import rewrite_program
 
 __all__ = ["compile", "CompileError", "CompileWarning", "Compiled"]
 
@@ -61,9 +62,12 @@ _VALUE_READS = {f.__code__: name for name, f in (
     ("int()", Tensor.__int__), ("tolist()", Tensor.tolist), ("numpy()", Tensor.numpy),
     ("a conversion to a NumPy array (__array__)", numpy_dispatch._array),
     ("repr()/print", Tensor.__repr__))}
-_RANDOM_SOURCES = (np.random.Generator, np.random.BitGenerator, np.random.RandomState)
+_AS_GENERATOR = _random.as_generator.__code__  # every draw of tensorgrad's goes through it
 _OPTIM_MODULE = optim.__name__
 _MODULE_ZERO_GRAD = Module.zero_grad.__code__
+_MODULE_CALL = Module.__call__.__code__
+_BATCH_NORM = nn_functional.batch_norm.__code__
+_WRITE_RUNNING = nn_functional._write_running.__code__
 
 
 def _softmax_shift(x, axis):
@@ -104,6 +108,16 @@ def _opaque_call(frame):
     return obj, code.co_name, {n: local[n] for n in names}
 
 
+_RANDOM = ("the step draws random numbers (dropout's mask, an init): a replay would reuse the "
+           "recorded draw")
+
+
+def _random_states():
+    """The states of tensorgrad's default generator and of NumPy's global one."""
+    return (repr(defaults.default_generator().bit_generator.state),
+            repr(np.random.get_state(legacy=False)))
+
+
 class _Refused(Exception):
     pass
 
@@ -131,6 +145,9 @@ class _Recorder:
         self.applies = []       # frames of the apply calls under way, with their arguments
         self.writers = set()    # id(Tensor) of tensors that recorded calls may change
         self.input_tensors = {}
+        self.modules = {}       # id -> the nn.Modules called (their .training is a guard)
+        self.batch_norm = None  # the frame of a batch_norm call under way
+        self.wanted_results = None  # id(tensor) -> slot of the gradient tg.grad returns
         self.flat = inputs
         self.input_arrays = []  # (slot, array) of the inputs
         self.derive = None      # (frame, op name, function, parameters) inside a _DERIVED call
@@ -173,7 +190,7 @@ class _Recorder:
         for s_in, base in self.input_arrays:
             if np.may_share_memory(arr, base):
                 return self._view(arr, s_in, base)
-        for t, a, _ in self.free_seen.values():
+        for _t, a, _ in self.free_seen.values():
             if np.may_share_memory(arr, a):
                 raise _Refused("an op reads NumPy work on the .data of a parameter or buffer; "
                                "use the Tensor itself")
@@ -215,6 +232,12 @@ class _Recorder:
         if self.ignore is not None:
             if event == "return" and frame is self.ignore:
                 self.ignore = None
+                if frame.f_code is _BACKWARD and isinstance(arg, dict) and self.wanted_results:
+                    for key, g in arg.items():  # tg.grad's arrays: the record's slots
+                        if isinstance(g, np.ndarray) and key in self.wanted_results:
+                            self.slot[id(g)] = self.wanted_results[key]
+                            self.keep.append(g)
+                    self.wanted_results = None
             return
         if event == "call":
             code = frame.f_code
@@ -230,6 +253,19 @@ class _Recorder:
             elif code is _IN_PLACE:
                 self._in_place(frame.f_locals)
                 self.ignore = frame
+            elif code is _MODULE_CALL:
+                module = frame.f_locals["self"]
+                if any(v for k, v in vars(module).items() if k.endswith("hooks")):
+                    raise _Refused(f"a {type(module).__name__} module of the step has hooks: they "
+                                   "run Python code the replay would not run")
+                self.modules[id(module)] = module
+            elif code is _BATCH_NORM:
+                self.batch_norm = frame
+            elif code is _WRITE_RUNNING:
+                self._running(frame)
+                self.ignore = frame
+            elif code is _AS_GENERATOR:
+                raise _Refused(_RANDOM)
             elif code in _VALUE_READS:
                 caller = frame.f_back
                 if caller is not None and not _is_library(caller.f_code):
@@ -257,12 +293,6 @@ class _Recorder:
             if self.applies and frame is self.applies[-1][0]:
                 _, args = self.applies.pop()
                 self._forward(frame.f_locals, args, arg)
-        elif event == "c_call":
-            owner = getattr(arg, "__self__", None)
-            if isinstance(owner, _RANDOM_SOURCES):
-                raise _Refused(f"the step draws random numbers ({arg.__name__} of a "
-                               f"{type(owner).__name__}, e.g. dropout's mask): a replay would "
-                               "reuse the recorded draw")
 
     def _forward(self, local, args, result):
         op = local["op"]
@@ -343,7 +373,7 @@ class _Recorder:
             fn = t.grad_fn
             out = self.slot[id(t.data)]
             ins = tuple(self.of_array(a) for a in fn.inputs)
-            for idx, gp in outgoing:
+            for idx, _gp in outgoing:
                 p = fn.parents[idx]
                 s = self._new(None)
                 self.code.append(("vjp", fn.op, idx, g, out, ins, fn.params, p.shape, p.dtype, s,
@@ -371,6 +401,24 @@ class _Recorder:
             total = self._new(None)
             self.code.append(("add", prev, s, total))
             grads[id(t)] = total
+
+    def _running(self, frame):
+        """batch_norm's update of a running statistic, made from the batch's with NumPy:
+        recorded as that formula on the statistic's slot."""
+        bn = self.batch_norm
+        if bn is None or frame.f_back is not bn:
+            raise _Refused("an unexpected call of batch_norm's running-statistics update")
+        outer = bn.f_locals
+        local = frame.f_locals
+        buffer, what = local["buffer"], local["what"]
+        stat = outer["mean"] if what == "running_mean" else outer["var"]
+        if not isinstance(buffer, Tensor):
+            raise _Refused("batch_norm's running statistics are arrays, not Tensors: their update "
+                           "is NumPy work the record does not see")
+        n, c, momentum = outer["n"], outer["c"], outer["momentum"]
+        scale = 1.0 if what == "running_mean" else n / (n - 1)
+        self.code.append(("running", buffer, self.slot[id(stat.data)], c, momentum, scale, what))
+        self.writers.add(id(buffer))
 
     def _in_place(self, local):
         t, name, operands = local["t"], local["name"], local["operands"]
@@ -406,7 +454,11 @@ class _Recorder:
                 raise _Refused("the step returns a Tensor whose graph is still alive (the "
                                "backward pass happens outside the step): compile the whole "
                                "step, backward included")
-            return ("tensor", self.ref(value), value.requires_grad)
+            ref = self.ref(value)
+            if ref[0] == "obj" and id(value) not in self.free_seen:
+                raise _Refused("the step returns a Tensor that no recorded op made (made from "
+                               "NumPy values inside the step?)")
+            return ("tensor", ref, value.requires_grad)
         if isinstance(value, (tuple, list)):
             return (type(value), tuple(self.output(v) for v in value))
         if isinstance(value, dict):
@@ -437,6 +489,15 @@ class _Program:
         self.recorded_code = rec.code
         self.source = code
         self.steps = _lower(code, _last_uses(code, output))
+        self.guards = tuple((m, m.training) for m in rec.modules.values())
+
+    def guards_hold(self):
+        """Whether every module called while recording is still in the same mode
+        (``train()``/``eval()`` changes the ops a module runs)."""
+        for m, training in self.guards:
+            if m.training is not training:
+                return False
+        return True
 
     def run(self, flat):
         env = [None] * self.n
@@ -514,6 +575,8 @@ def _lower(code, _unused):
             steps.append(_call_step(*ins[1:]))
         elif kind == "inplace":
             steps.append(_inplace_step(*ins[1:]))
+        elif kind == "running":
+            steps.append(_running_step(*ins[1:]))
         elif kind == "custom":
             steps.append(ins[1])
         else:  # pragma: no cover - the rewrites produce only the kinds above
@@ -627,6 +690,17 @@ def _call_step(obj, name, kwargs):
     return lambda ctx: method(**kwargs)
 
 
+def _running_step(buffer, stat, c, momentum, scale, what):
+    write = nn_functional._write_running
+
+    def step(ctx):  # batch_norm's own expression, in its order of operations
+        new = momentum * ctx.env[stat].reshape(c)
+        if scale != 1.0:
+            new = new * scale
+        write(buffer, (1 - momentum) * buffer.data + new, what)
+    return step
+
+
 def _inplace_step(t, name, operands, enabled):
     method = getattr(Tensor, name)
 
@@ -720,7 +794,7 @@ class Compiled:
         except TypeError:
             self.eager_calls += 1
             return self.fn(*args, **kwargs)  # an unhashable argument: no cache key
-        if entry is None:
+        if entry is None or entry.program is not None and not entry.program.guards_hold():
             result, entry = self._record(args, kwargs, flat)
             self._cache[key] = entry
             return result
@@ -742,6 +816,7 @@ class Compiled:
         rec = _Recorder(flat)
         self.recordings += 1
         previous = sys.getprofile()
+        states = _random_states()
         _local.recording = True
         sys.setprofile(rec.profile)
         try:
@@ -750,6 +825,8 @@ class Compiled:
             sys.setprofile(previous)
             _local.recording = False
         spec = None
+        if rec.refusal is None and _random_states() != states:
+            rec.refusal = _RANDOM
         if rec.refusal is None:
             try:
                 rec.check_free()
@@ -812,7 +889,8 @@ def _signature(code):
         elif ins[0] == "derive":
             out.append(("derive", ins[1].__name__, ins[2], repr(ins[3]), ins[4]))
         else:
-            out.append(tuple(x if isinstance(x, (int, str, tuple)) else id(x) for x in ins))
+            out.append(tuple(x if isinstance(x, (int, float, str, tuple, type(None))) else id(x)
+                             for x in ins))
     return out
 
 
@@ -832,6 +910,8 @@ class _State:
         tensors = {id(t): t for _, t in program.free}
         tensors.update({id(a): a for a in flat if isinstance(a, Tensor)})
         for ins in program.recorded_code:
+            if ins[0] in ("running", "inplace"):
+                tensors[id(ins[1])] = ins[1]
             if ins[0] == "call":
                 for group in getattr(ins[1], "param_groups", None) or [
                         {"params": getattr(ins[1], "params", ())}]:
@@ -889,7 +969,7 @@ def _collect(value, out):
 
 
 def _compare(replayed, eager, name):
-    for i, ((what, a), (_, b)) in enumerate(zip(replayed, eager)):
+    for _i, ((what, a), (_, b)) in enumerate(zip(replayed, eager)):
         if a is None or b is None:
             if (a is None) != (b is None):
                 raise CompileError(f"compile({name}): verify: a {what} is None in one run and "
