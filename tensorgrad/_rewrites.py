@@ -347,10 +347,10 @@ def fuse_sgd_weight_updates(code, shapes):
                 fused.append((gi, found, w))
         if not fused:
             continue
-        for gi, vi, w in fused:
+        for gi, vi, _ in fused:
             out[gi] = None
             out[vi] = None
-        steps = [("custom", _sgd_update(code[vi], w, opt)) for gi, vi, w in fused]
+        steps = [("custom", _sgd_update(code[vi], w, opt)) for _, vi, w in fused]
         out[ci] = (steps, ins)
     result = []
     for ins in out:
