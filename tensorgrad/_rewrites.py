@@ -19,10 +19,10 @@ Channel sums of 2-D correlations
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg.blas as blas
 
 from . import autograd, versions
 from .ops import _conv_kernels as ck
+from .ops import _openblas
 
 _ONE, _NO_PAD = (1, 1), (0, 0, 0, 0)
 
@@ -414,34 +414,19 @@ def _sgd_update(vjp_ins, w, opt):
             autograd._accumulate_grad(w, np.asarray(gp, dtype=wd.dtype), False, ctx.handed)
             return
         gy, h = env[g], env[other]
-        # W (m, n) C-contiguous: its transpose (n, m) is F-contiguous, which BLAS updates in
-        # place: Wᵀ += -lr · h gᵀ (matmul(W, h): h (n, k), g (m, k)); linear(x, W): x (r, n),
-        # g (r, m): Wᵀ += -lr · xᵀ g.
+        # W (m, n) += -lr · dW in place, dW never formed. matmul(W, h): h (n, k), g (m, k),
+        # dW = g hᵀ; linear(x, W): x (r, n), g (r, m), dW = gᵀ x.
         if linear:
             h2, g2 = h.reshape(-1, wd.shape[1]), gy.reshape(-1, wd.shape[0])
-            rank1 = h2.shape[0] == 1
+            done = (_openblas.rank1_update(wd, -lr, g2[0], h2[0]) if h2.shape[0] == 1 else
+                    _openblas.product_update(wd, -lr, g2, h2, trans_a=True))
+        elif h.ndim == 2 and h.shape[1] == 1:
+            done = _openblas.rank1_update(wd, -lr, gy[:, 0], h[:, 0])
         else:
-            h2, g2 = h, gy
-            rank1 = h2.ndim == 2 and h2.shape[1] == 1
-        wt = wd.T
-        if rank1:
-            x = h2[0] if linear else h2[:, 0]
-            y = g2[0] if linear else g2[:, 0]
-            ger = _blas("ger", wd)
-            r = ger(-lr, x.astype(wd.dtype, copy=False), y.astype(wd.dtype, copy=False), a=wt,
-                    overwrite_a=1)
-        else:
-            gemm = _blas("gemm", wd)
-            if linear:
-                r = gemm(-lr, h2, g2, beta=1.0, c=wt, trans_a=1, overwrite_c=1)
-            else:
-                r = gemm(-lr, h2, g2, beta=1.0, c=wt, trans_b=1, overwrite_c=1)
-        if not np.shares_memory(r, wd):
-            np.copyto(wt, r)
+            done = _openblas.product_update(wd, -lr, gy, h, trans_b=True)
+        if not done:  # no BLAS of NumPy's at hand: the same update with NumPy
+            gp = vjp(env[g], env[out], *[env[i] for i in ins], **params)
+            np.subtract(wd, np.multiply(gp, lr, dtype=wd.dtype), out=wd)
         versions._advance(wd)
     step.kind = "weight gradient + SGD update -> one in-place BLAS update"
     return step
-
-
-def _blas(name, a):
-    return blas.get_blas_funcs((name,), (a,))[0]

@@ -42,14 +42,14 @@ OpenBLAS thread NumPy's batched products itself, see docs/compile.md; :func:`set
 """
 from __future__ import annotations
 
-import ctypes
-import glob
 import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from . import _openblas
 
 # ----------------------------------------------------------------------------------------
 # Two threads for a batch
@@ -79,46 +79,26 @@ def get_num_threads() -> int:
     return _THREADS["n"]
 
 
-def _openblas_threads():
-    """(get, set) of the thread count of the OpenBLAS that NumPy loaded, or None."""
-    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    for path in glob.glob(os.path.join(libs, "*openblas*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas_", "openblas_"):
-            for suffix in ("64_", ""):
-                get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-                put = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    put.argtypes = [ctypes.c_int]
-                    return get, put
-    return None
-
-
-_BLAS = _openblas_threads()
 
 
 def _split(kernel, n, flop, *args):
     """``kernel(lo, hi, *args)`` on the halves of a batch of ``n`` on two threads when that
     pays (see the module docstring); None when it does not (the caller runs it whole)."""
-    if (_THREADS["n"] < 2 or n < 2 or flop < SPLIT_FLOP or _BLAS is None
+    if (_THREADS["n"] < 2 or n < 2 or flop < SPLIT_FLOP or not _openblas.available()
             or getattr(_SPLITTING, "on", False)):
         return None
     pool = _THREADS["pool"]
     if pool is None:
         pool = _THREADS["pool"] = ThreadPoolExecutor(2, thread_name_prefix="tensorgrad-conv")
     half = n // 2
-    get, put = _BLAS
-    previous = get()
-    put(1)  # each half's products on one BLAS thread: two threads in all
+    previous = _openblas.get_num_threads()
+    _openblas.set_num_threads(1)  # each half's products on one BLAS thread: two in all
     try:
         first = pool.submit(_half, kernel, 0, half, args)
         second = _half(kernel, half, n, args)
         return first.result(), second
     finally:
-        put(previous)
+        _openblas.set_num_threads(previous)
 
 
 def _half(kernel, lo, hi, args):
