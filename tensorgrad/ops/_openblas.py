@@ -5,8 +5,10 @@ SciPy ships an OpenBLAS of its own, with its own thread pool: calling it between
 products makes the two pools' threads compete for the cores (measured on the shared 2-core
 machine: a 100 x 2880 ``dger`` of SciPy took 20 ms inside a training step, 0.3 ms alone).
 Using NumPy's copy keeps one pool. The rank-1 update runs on one thread: with two, the same
-``dger`` after a NumPy product took 15.8 ms against 0.12 ms (median of 100, loaded machine). Everything here is None/False when that library or its symbols are not
-found (another NumPy build); the callers then take their NumPy path.
+``dger`` after a NumPy product took 15.8 ms against 0.12 ms (median of 100, loaded machine).
+
+Everything here is unavailable (False) when that library or its symbols are not found
+(another NumPy build); the callers then take their NumPy path.
 """
 from __future__ import annotations
 
