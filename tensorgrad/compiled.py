@@ -488,7 +488,7 @@ class _Program:
         self.output = output
         self.recorded_code = rec.code
         self.source = code
-        self.steps = _lower(code, _last_uses(code, output))
+        self.steps = _lower(code)
         self.guards = tuple((m, m.training) for m in rec.modules.values())
 
     def guards_hold(self):
@@ -532,10 +532,6 @@ class _Context:
         return Tensor._make(self.env[x])
 
 
-def _last_uses(code, output):
-    return None  # slots are freed at the end of the replay (see _lower)
-
-
 def _build(spec, ctx):
     kind = spec[0]
     if kind == "tensor":
@@ -552,8 +548,9 @@ def _build(spec, ctx):
     return kind(_build(v, ctx) for v in spec[1])
 
 
-def _lower(code, _unused):
-    """Each instruction as a closure ``step(ctx)``."""
+def _lower(code):
+    """Each instruction as a closure ``step(ctx)``. The environment is a fresh list per
+    replay: its arrays go when the replay returns."""
     steps = []
     for ins in code:
         kind = ins[0]

@@ -419,3 +419,51 @@ def test_bad_arguments():
         tg.compile(3)
     with pytest.raises(ValueError, match="verify must be an int >= 0"):
         tg.compile(lambda: None, verify=-1)
+
+
+def test_a_batched_convolution_split_over_two_threads_equals_one_thread():
+    from tensorgrad.ops import _conv_kernels as ck
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((8, 16, 24, 24))
+    w = rng.standard_normal((16, 16, 3, 3))
+    g = rng.standard_normal((8, 16, 24, 24))
+    pad, one = (1, 1, 1, 1), (1, 1)
+    before = ck.get_num_threads()
+    results = {}
+    try:
+        for n in (1, 2):
+            ck.set_num_threads(n)
+            results[n] = (ck.correlate_nchw(x, w, one, pad, one, 1),
+                          ck.weight_grad_nchw(x, g, (3, 3), one, pad, one, 1),
+                          ck.conv_transpose_nchw(g, w, (24, 24), one, pad, one, 1))
+    finally:
+        ck.set_num_threads(before)
+    assert 2 * 8 * 16 * 16 * 9 * 576 >= ck.SPLIT_FLOP  # the case is large enough to split
+    for a, b in zip(results[1], results[2]):
+        _close(b, a, scale=float(np.max(np.abs(a))))
+    with pytest.raises(ValueError, match="n must be 1 or 2"):
+        ck.set_num_threads(3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_in_place_blas_updates(dtype):
+    from tensorgrad.ops import _openblas
+
+    if not _openblas.available():
+        pytest.skip("NumPy's OpenBLAS was not found")
+    rng = np.random.default_rng(6)
+    w = rng.random((5, 7)).astype(dtype)
+    y, x = rng.random(5).astype(dtype), rng.random(7).astype(dtype)
+    expected = w - dtype(0.1) * np.outer(y, x)
+    assert _openblas.rank1_update(w, -0.1, y, x)
+    _close(w, expected, dtype)
+    g, h = rng.random((3, 5)).astype(dtype), rng.random((3, 7)).astype(dtype)
+    expected = w - dtype(0.1) * (g.T @ h)
+    assert _openblas.product_update(w, -0.1, g, h, trans_a=True)
+    _close(w, expected, dtype)
+    g, h = rng.random((5, 3)).astype(dtype), rng.random((7, 3)).astype(dtype)
+    expected = w - dtype(0.1) * (g @ h.T)
+    assert _openblas.product_update(w, -0.1, g, h, trans_b=True)
+    _close(w, expected, dtype)
+    assert not _openblas.rank1_update(np.asfortranarray(w), -0.1, y, x)
