@@ -27,6 +27,7 @@ import os
 import sys
 import threading
 import warnings
+import zlib
 
 import numpy as np
 
@@ -118,6 +119,12 @@ def _random_states():
             repr(np.random.get_state(legacy=False)))
 
 
+def _checksum(a):
+    """A CRC of an array's bytes (no copy of a contiguous array): whether a parameter changed
+    during the recorded call, without holding a copy of it."""
+    return zlib.crc32(memoryview(np.ascontiguousarray(a)).cast("B"))
+
+
 class _Refused(Exception):
     pass
 
@@ -137,7 +144,7 @@ class _Recorder:
         self.n = 0
         self.inputs = []        # (slot, index of the flat input)
         self.free = []          # (slot, Tensor)
-        self.free_seen = {}     # id(Tensor) -> (Tensor, its array, a copy of the values)
+        self.free_seen = {}     # id(Tensor) -> (Tensor, its array, a checksum of its values)
         self.consts = []        # (slot, value)
         self.code = []          # instructions (tuples, see _Program)
         self.refusal = None
@@ -185,7 +192,7 @@ class _Recorder:
         if tensor is not None:  # a Tensor from outside the step: read its .data at replay
             s = self._new(arr)
             self.free.append((s, tensor))
-            self.free_seen[id(tensor)] = (tensor, arr, arr.copy())
+            self.free_seen[id(tensor)] = (tensor, arr, _checksum(arr))
             return s
         for s_in, base in self.input_arrays:
             if np.may_share_memory(arr, base):
@@ -441,7 +448,7 @@ class _Recorder:
             if t.data is not arr:
                 raise _Refused(f"the step assigns a new array to .data of a tensor of shape "
                                f"{t.shape}; change tensors with tensorgrad ops or an optimiser")
-            if id(t) not in self.writers and not np.array_equal(arr, values, equal_nan=True):
+            if id(t) not in self.writers and _checksum(arr) != values:
                 raise _Refused(f"the step writes into .data of a tensor of shape {t.shape} "
                                "directly (NumPy work on .data is not recorded); use an "
                                "optimiser (tg.optim) or in-place tensor methods under no_grad")
@@ -866,8 +873,8 @@ class Compiled:
                          "flow or constants that depend on values, or data read from outside "
                          "the arguments)")
             return result
-        eager = state.capture(result)
-        _compare(after, eager, getattr(self.fn, "__qualname__", "fn"))
+        del rec
+        _compare(after, state.capture(result, copy=False), getattr(self.fn, "__qualname__", "fn"))
         self.replays += 1
         return result
 
@@ -919,13 +926,15 @@ class _State:
         self.objects = [(ins[1], _copy(vars(ins[1]))) for ins in program.recorded_code
                         if ins[0] == "call"]
 
-    def capture(self, result):
-        """Copies of the result's arrays and of every tensor's values and gradient."""
+    def capture(self, result, copy=True):
+        """The result's arrays and every tensor's values and gradient (copies, or the live
+        arrays with ``copy=False``)."""
         out = []
         _collect(result, out)
+        take = np.copy if copy else np.asarray
         for t in self.tensors:
-            out.append(("value", t.data.copy()))
-            out.append(("grad", None if t._grad is None else t._grad.data.copy()))
+            out.append(("value", take(t.data)))
+            out.append(("grad", None if t._grad is None else take(t._grad.data)))
         return out
 
     def restore(self):
@@ -942,11 +951,14 @@ class _State:
 
 
 def _copy(value):
-    """Containers copied, arrays copied, everything else (Tensors included) shared."""
+    """Containers copied, arrays copied, everything else (Tensors included) shared. Entries
+    of a dict whose key starts with "_" (an optimiser's ``_buffers``: work arrays whose
+    values do not matter between steps) are shared, not copied."""
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
+        return {k: (v if isinstance(k, str) and k.startswith("_") else _copy(v))
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_copy(v) for v in value)
     return value
@@ -954,7 +966,7 @@ def _copy(value):
 
 def _collect(value, out):
     if isinstance(value, Tensor):
-        out.append(("output", value.data.copy()))
+        out.append(("output", value.data))
     elif isinstance(value, (list, tuple)):
         for v in value:
             _collect(v, out)
