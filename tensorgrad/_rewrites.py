@@ -77,7 +77,31 @@ def _slots_of(ins):
         return [s for _, s in ins[1]]
     if ins[0] == "inplace":
         return [s for _, s in ins[3]]
+    if ins[0] == "running":
+        return [ins[2]]
     return []
+
+
+def reads(ins):
+    """The slots instruction ``ins`` reads (a rewrite's step names them in ``step.reads``)."""
+    kind = ins[0]
+    if kind == "fwd":
+        return list(ins[2]) + [r for r in ins[5].values() if isinstance(r, int)] + [
+            v for r in ins[5].values() if isinstance(r, tuple) for k, v in r if k == "slot"]
+    if kind == "vjp":
+        return [ins[3], ins[4], *ins[5]] + [r for r in ins[10].values() if isinstance(r, int)] + [
+            v for r in ins[10].values() if isinstance(r, tuple) for k, v in r if k == "slot"]
+    if kind == "add":
+        return list(ins[1:3])
+    if kind == "grad":
+        return [ins[2]]
+    if kind == "view":
+        return [ins[1]]
+    if kind == "derive":
+        return [ins[2]]
+    if kind == "custom":
+        return list(ins[1].reads)
+    return _slots_of(ins)
 
 
 def _fwd(code, producer, s, name):
@@ -270,6 +294,7 @@ def _channel_sum_forward(x, k, b, y):
         out += env[b]
         env[y] = out
     step.kind = "channel sum of correlate2d -> one batched correlation"
+    step.reads = (x, k, b)
     return step
 
 
@@ -286,6 +311,7 @@ def _channel_sum_backward(x, k, g, dk, db, dx, xhw):
         if dx is not None:
             env[dx] = ck.conv_transpose_nchw(gy, env[k], xhw, _ONE, _NO_PAD, _ONE, 1)[0]
     step.kind = "its VJPs -> one weight gradient and one transposed correlation"
+    step.reads = (x, k, g)
     return step
 
 
@@ -429,4 +455,5 @@ def _sgd_update(vjp_ins, w, opt):
             np.subtract(wd, np.multiply(gp, lr, dtype=wd.dtype), out=wd)
         versions._advance(wd)
     step.kind = "weight gradient + SGD update -> one in-place BLAS update"
+    step.reads = (g, out, *ins)
     return step

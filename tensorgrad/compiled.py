@@ -32,7 +32,7 @@ import zlib
 import numpy as np
 
 from . import _random, autograd, defaults, functional, numpy_dispatch, optim, versions
-from ._rewrites import rewrite_program
+from ._rewrites import reads, rewrite_program
 from .nn import functional as nn_functional
 from .nn.module import Module
 from .state import _state, no_grad
@@ -496,6 +496,7 @@ class _Program:
         self.recorded_code = rec.code
         self.source = code
         self.steps = _lower(code)
+        self.dead = _dead_after(code, _output_slots(output))
         self.guards = tuple((m, m.training) for m in rec.modules.values())
 
     def guards_hold(self):
@@ -516,8 +517,11 @@ class _Program:
         for s, t in self.free:
             env[s] = t.data
         ctx = _Context(env, flat)
-        for step in self.steps:
+        for step, dead in zip(self.steps, self.dead):
             step(ctx)
+            if dead:  # arrays no later instruction reads: freed now, as eagerly
+                for s in dead:
+                    env[s] = None
         return _build(self.output, ctx)
 
 
@@ -537,6 +541,30 @@ class _Context:
         if kind == "obj":
             return x
         return Tensor._make(self.env[x])
+
+
+def _output_slots(spec):
+    kind = spec[0]
+    if kind == "tensor":
+        return {spec[1][1]} if spec[1][0] == "slot" else set()
+    if kind == "value":
+        return set()
+    return set().union(*[_output_slots(v[1] if kind is dict else v) for v in spec[1]])
+
+
+def _dead_after(code, keep):
+    """For each instruction, the slots whose last reader it is (outputs kept): the replay
+    drops them from the environment there, so that it holds no more arrays than the eager
+    step, whose graph frees its saved arrays node by node."""
+    last = {}
+    for i, ins in enumerate(code):
+        for s in reads(ins):
+            last[s] = i
+    dead = [[] for _ in code]
+    for s, i in last.items():
+        if s not in keep:
+            dead[i].append(s)
+    return [tuple(d) for d in dead]
 
 
 def _build(spec, ctx):
