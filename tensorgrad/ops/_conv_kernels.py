@@ -37,8 +37,9 @@ Both cores: a batch of at least two images whose contraction is large (at least
 :data:`SPLIT_FLOP` multiply-adds) is split in two halves computed by two threads at once
 (NumPy and BLAS release the GIL), each with OpenBLAS on one thread, the halves written into
 one result (the weight gradient: the two partial sums added). Measured against letting
-OpenBLAS thread NumPy's batched products itself, see docs/compile.md; :func:`set_num_threads`
-(1 turns it off).
+OpenBLAS thread NumPy's batched products itself, see docs/compile.md. It follows OpenBLAS's
+thread count (one thread there, set by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``: no
+split); :func:`set_num_threads` (1) turns it off.
 """
 from __future__ import annotations
 
@@ -85,8 +86,8 @@ def _split(kernel, n, flop, *args):
     """``kernel(lo, hi, *args)`` on the halves of a batch of ``n`` on two threads when that
     pays (see the module docstring); None when it does not (the caller runs it whole)."""
     if (_THREADS["n"] < 2 or n < 2 or flop < SPLIT_FLOP or not _openblas.available()
-            or getattr(_SPLITTING, "on", False)):
-        return None
+            or getattr(_SPLITTING, "on", False) or _openblas.get_num_threads() < 2):
+        return None  # (BLAS limited to one thread, by threadpoolctl or the environment: one)
     pool = _THREADS["pool"]
     if pool is None:
         pool = _THREADS["pool"] = ThreadPoolExecutor(2, thread_name_prefix="tensorgrad-conv")
