@@ -34,12 +34,12 @@ Large temporaries (padded input, im2col and fold matrices) live in per-thread wo
 (:func:`workspace`), since fresh large arrays cost page faults on every call.
 
 Both cores: a batch of at least two images whose contraction is large (at least
-:data:`SPLIT_FLOP` multiply-adds) is split in two halves computed by two threads at once
-(NumPy and BLAS release the GIL), each with OpenBLAS on one thread, the halves written into
-one result (the weight gradient: the two partial sums added). Measured against letting
-OpenBLAS thread NumPy's batched products itself, see docs/compile.md. It follows OpenBLAS's
-thread count (one thread there, set by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``: no
-split); :func:`set_num_threads` (1) turns it off.
+:data:`SPLIT_FLOP` multiply-adds) is computed as two halves, run at once by two threads
+(NumPy and BLAS release the GIL), each with OpenBLAS on one thread, and written into one
+result (the weight gradient: the two partial sums added). Measured against letting OpenBLAS
+thread NumPy's batched products itself, see docs/compile.md. With one thread (OpenBLAS
+limited to one by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``, or :func:`set_num_threads`
+(1)) the halves run one after the other: the results never depend on the threads.
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ _SPLITTING = threading.local()  # .on inside a half: no nested split
 
 def set_num_threads(n: int) -> None:
     """Threads for one batched convolution kernel: 2 (the default on two or more cores)
-    splits a large batch in two halves run at once; 1 runs it on the calling thread.
+    runs the two halves of a large batch at once; 1 runs them on the calling thread.
 
     Raises
     ------
@@ -83,15 +83,20 @@ def get_num_threads() -> int:
 
 
 def _split(kernel, n, flop, *args):
-    """``kernel(lo, hi, *args)`` on the halves of a batch of ``n`` on two threads when that
-    pays (see the module docstring); None when it does not (the caller runs it whole)."""
-    if (_THREADS["n"] < 2 or n < 2 or flop < SPLIT_FLOP or not _openblas.available()
-            or getattr(_SPLITTING, "on", False) or _openblas.get_num_threads() < 2):
-        return None  # (BLAS limited to one thread, by threadpoolctl or the environment: one)
+    """``(kernel(0, n//2, *args), kernel(n//2, n, *args))`` for a batch of ``n`` whose
+    contraction is large, else None (the caller runs it whole). The halves are computed
+    whatever the threads, so a result never depends on them; they run at once on two
+    threads when :func:`set_num_threads` allows it and OpenBLAS has two or more (one there,
+    set by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``: one after the other)."""
+    if n < 2 or flop < SPLIT_FLOP or getattr(_SPLITTING, "on", False):
+        return None
+    half = n // 2
+    if (_THREADS["n"] < 2 or not _openblas.available()
+            or _openblas.get_num_threads() < 2):
+        return _half(kernel, 0, half, args), _half(kernel, half, n, args)
     pool = _THREADS["pool"]
     if pool is None:
         pool = _THREADS["pool"] = ThreadPoolExecutor(2, thread_name_prefix="tensorgrad-conv")
-    half = n // 2
     previous = _openblas.get_num_threads()
     _openblas.set_num_threads(1)  # each half's products on one BLAS thread: two in all
     try:
