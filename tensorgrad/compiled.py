@@ -94,7 +94,9 @@ def _is_library(code) -> bool:
 
 def _opaque_call(frame):
     """``(object, method name, keyword arguments)`` when ``frame`` is a call the replay makes
-    as it is (an optimiser's or scheduler's ``step``/``zero_grad``, ``Module.zero_grad``)."""
+    as it is: ``step``/``zero_grad`` of an optimiser (a subclass of ``optim.Optimizer``, a
+    user's included) or of any object of :mod:`tensorgrad.optim` (schedulers), and
+    ``Module.zero_grad``."""
     code = frame.f_code
     if code.co_name not in ("step", "zero_grad") or code.co_argcount < 1:
         return None
@@ -103,7 +105,8 @@ def _opaque_call(frame):
     if obj is None:
         return None
     owner = type(obj).__module__ or ""
-    if not (owner.startswith(_OPTIM_MODULE) or code is _MODULE_ZERO_GRAD):
+    if not (owner.startswith(_OPTIM_MODULE) or isinstance(obj, optim.Optimizer)
+            or code is _MODULE_ZERO_GRAD):
         return None
     names = code.co_varnames[1:code.co_argcount]
     return obj, code.co_name, {n: local[n] for n in names}

@@ -414,6 +414,34 @@ def test_grad_inside_a_step_and_a_function_without_gradients():
     assert compiled.replays == 2
 
 
+def test_a_users_optimiser_subclass_is_called_at_replay():
+    class HalvingSGD(tg.optim.SGD):
+        def step(self, closure=None):
+            self.lr = self.lr / 2  # Python state the replay must not freeze
+            return super().step(closure)
+
+    def make():
+        w = tg.tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True)
+        opt = HalvingSGD([w], lr=0.4)
+
+        def step(x):
+            loss = tg.sum(tg.tanh(w @ x) ** 2)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return w, step
+
+    w_e, eager = make()
+    w_c, step = make()
+    compiled = tg.compile(step)
+    for k in range(4):
+        x = np.array([1.0, 0.5 * k])
+        _close(compiled(x).data, eager(x).data)
+    _close(w_c.data, w_e.data)
+    assert compiled.replays == 3
+
+
 def test_bad_arguments():
     with pytest.raises(TypeError, match="compile: fn must be callable"):
         tg.compile(3)
