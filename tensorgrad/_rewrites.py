@@ -373,10 +373,12 @@ def fuse_sgd_weight_updates(code, shapes):
                 fused.append((gi, found, w))
         if not fused:
             continue
-        for gi, vi, _ in fused:
+        for gi, (drop, _, _, _), _ in fused:
             out[gi] = None
-            out[vi] = None
-        steps = [("custom", _sgd_update(code[vi], w, opt)) for _, vi, w in fused]
+            for vi in drop:
+                out[vi] = None
+        steps = [("custom", _sgd_update(form, g, other, w, opt))
+                 for _, (_, form, g, other), w in fused]
         out[ci] = (steps, ins)
     result = []
     for ins in out:
@@ -391,22 +393,45 @@ def fuse_sgd_weight_updates(code, shapes):
 
 
 def _weight_vjp(code, gi, g_slot, w):
-    """The index of the VJP instruction that alone produced slot ``g_slot``, when it is the
-    weight gradient of a 2-D ``matmul(W, h)`` or ``linear(x, W)`` and nothing else reads it."""
-    readers = [i for i, ins in enumerate(code) if i != gi and _reads(ins, g_slot)]
-    if readers:
+    """``(VJP instructions to drop, form, cotangent slot, other factor's slot)`` when slot
+    ``g_slot`` (read by the ``.grad`` instruction ``gi`` alone) is the weight gradient of a
+    2-D ``matmul(W, h)`` (form "matmul": dW = g hᵀ), ``linear(x, W)`` or
+    ``matmul(x, transpose(W))`` (form "linear": dW = gᵀ x); else None."""
+    if w.data.ndim != 2 or any(_reads(ins, g_slot) for i, ins in enumerate(code) if i != gi):
         return None
-    for vi in range(gi - 1, -1, -1):
-        ins = code[vi]
-        if ins[0] == "vjp" and ins[9] == g_slot:
-            op, idx = ins[1].name, ins[2]
-            if ins[10] or w.data.ndim != 2 or ins[7] != w.data.shape:
-                return None
-            if op == "matmul" and idx == 0:
-                return vi
-            if op == "linear" and idx == 1:
-                return vi
+    vi = _producer_vjp(code, gi, g_slot)
+    if vi is None:
+        return None
+    ins = code[vi]
+    op, idx = ins[1].name, ins[2]
+    if ins[10] or ins[7] != w.data.shape:
+        return None
+    if op == "matmul" and idx == 0:
+        return [vi], "matmul", ins[3], ins[5][1]
+    if op == "linear" and idx == 1:
+        return [vi], "linear", ins[3], ins[5][0]
+    if op == "transpose" and idx == 0 and ins[6].get("axes") in (None, (1, 0), [1, 0]):
+        t_slot, gt = ins[4], ins[3]  # transpose(W) and the gradient handed to it
+        if any(_reads(c, gt) for i, c in enumerate(code) if i != vi):
             return None
+        mi = _producer_vjp(code, vi, gt)
+        if mi is None:
+            return None
+        m = code[mi]
+        if m[1].name == "matmul" and m[2] == 1 and m[5][1] == t_slot and not m[10]:
+            shapes = m[7]
+            if len(shapes) == 2:
+                return [vi, mi], "linear", m[3], m[5][0]
+    return None
+
+
+def _producer_vjp(code, before, slot):
+    for vi in range(before - 1, -1, -1):
+        ins = code[vi]
+        if ins[0] == "vjp" and ins[9] == slot:
+            return vi
+        if ins[0] == "add" and ins[3] == slot:
+            return None  # a sum of gradients: more than one contribution
     return None
 
 
@@ -423,27 +448,25 @@ def _reads(ins, s):
     return s in _slots_of(ins)
 
 
-def _sgd_update(vjp_ins, w, opt):
-    """``w -= lr * dW`` in place by BLAS, dW never formed; the unfused VJP and ``.grad`` when
-    the optimiser's hyper-parameters or the weight's ``.grad`` no longer allow it."""
-    _, op, idx, g, out, ins, params, shape, dtype, res, _ = vjp_ins
-    vjp = op.vjp_for(idx)
-    other = ins[1] if op.name == "matmul" else ins[0]
-    linear = op.name == "linear"
+def _sgd_update(form, g, other, w, opt):
+    """``w -= lr * dW`` in place by BLAS, dW never formed (form "matmul": dW = g hᵀ with h
+    (n, k), g (m, k); "linear": dW = gᵀ x with x (..., n), g (..., m)). When the optimiser's
+    hyper-parameters or the weight's ``.grad`` no longer allow it, dW is formed with NumPy
+    and handed to ``.grad`` (the optimiser's step then updates as eagerly)."""
+    linear = form == "linear"
 
     def step(ctx):
         env = ctx.env
         lr = plain_sgd_lr(opt, w)
         wd = w.data
-        if lr is None or w._grad is not None or not wd.flags.c_contiguous:
-            gp = vjp(env[g], env[out], *[env[i] for i in ins], **params)
-            autograd._accumulate_grad(w, np.asarray(gp, dtype=wd.dtype), False, ctx.handed)
-            return
         gy, h = env[g], env[other]
-        # W (m, n) += -lr · dW in place, dW never formed. matmul(W, h): h (n, k), g (m, k),
-        # dW = g hᵀ; linear(x, W): x (r, n), g (r, m), dW = gᵀ x.
         if linear:
             h2, g2 = h.reshape(-1, wd.shape[1]), gy.reshape(-1, wd.shape[0])
+        if lr is None or w._grad is not None or not wd.flags.c_contiguous:
+            dw = g2.T @ h2 if linear else gy @ h.T
+            autograd._accumulate_grad(w, np.asarray(dw, dtype=wd.dtype), False, ctx.handed)
+            return
+        if linear:
             done = (_openblas.rank1_update(wd, -lr, g2[0], h2[0]) if h2.shape[0] == 1 else
                     _openblas.product_update(wd, -lr, g2, h2, trans_a=True))
         elif h.ndim == 2 and h.shape[1] == 1:
@@ -451,9 +474,9 @@ def _sgd_update(vjp_ins, w, opt):
         else:
             done = _openblas.product_update(wd, -lr, gy, h, trans_b=True)
         if not done:  # no BLAS of NumPy's at hand: the same update with NumPy
-            gp = vjp(env[g], env[out], *[env[i] for i in ins], **params)
-            np.subtract(wd, np.multiply(gp, lr, dtype=wd.dtype), out=wd)
+            dw = g2.T @ h2 if linear else gy @ h.T
+            np.subtract(wd, np.multiply(dw, lr, dtype=wd.dtype), out=wd)
         versions._advance(wd)
     step.kind = "weight gradient + SGD update -> one in-place BLAS update"
-    step.reads = (g, out, *ins)
+    step.reads = (g, other)
     return step

@@ -167,8 +167,9 @@ def test_conv2d_and_nn_forms_replay_as_eager_on_batches(dtype):
     batches = [(x[i:i + 3], t[i:i + 3]) for i in range(0, 12, 3)]
     c1 = _run_pair(lambda a: _conv2d_step(a, dtype), batches, dtype)
     c2 = _run_pair(lambda a: _nn_step(a, dtype), batches, dtype)
-    # the dense weights of batches: gemm with beta = 1 instead of the gradient and the update
-    assert _kinds(c1).count("weight gradient + SGD update -> one in-place BLAS update") == 0
+    # the dense weights of batches, h @ transpose(W) and linear(h, W): gemm with beta = 1
+    # instead of the gradient and the update
+    assert _kinds(c1).count("weight gradient + SGD update -> one in-place BLAS update") == 2
     assert _kinds(c2).count("weight gradient + SGD update -> one in-place BLAS update") == 2
 
 
@@ -189,6 +190,27 @@ def test_a_learning_rate_changed_between_calls_is_read_at_replay():
     for i in range(5):
         opt_e.lr = opt_c.lr = 0.1 / (i + 1)  # a schedule
         _close(compiled(x[i], t[i]).data, eager(x[i], t[i]).data)
+    for k in p_eager:
+        _close(p_comp[k].data, p_eager[k].data)
+
+
+@pytest.mark.parametrize("make", [_expr_step, _conv2d_step])
+def test_a_fused_update_falls_back_when_momentum_is_switched_on(make):
+    x, t = _data(12)
+    arrays = _arrays()
+    eager, p_eager = make(arrays)
+    step, p_comp = make(arrays)
+    compiled = tg.compile(step)
+    opts = [f.__closure__[f.__code__.co_freevars.index("opt")].cell_contents
+            for f in (eager, step)]
+    batches = [(x[i], t[i]) for i in range(6)] if make is _expr_step else [
+        (x[i:i + 2], t[i:i + 2]) for i in range(0, 12, 2)]
+    for k, (xb, tb) in enumerate(batches):
+        if k == 3:  # after the record: the fused update no longer applies
+            for opt in opts:
+                opt.momentum = 0.9
+        _close(compiled(xb, tb).data, eager(xb, tb).data)
+    assert "weight gradient + SGD update -> one in-place BLAS update" in _kinds(compiled)
     for k in p_eager:
         _close(p_comp[k].data, p_eager[k].data)
 
