@@ -21,9 +21,11 @@ Workloads (names for ``--only``, comma-separated, matched as substrings):
     The notebook's network (see ``workloads.py``) trained one image at a time, time per
     sample for forward + backward + SGD update and seconds per epoch of 2,000 images
     (extrapolated from the per-sample median): tensorgrad as ``correlate2d`` expressions,
-    with ``tg.conv2d``, with ``tg.nn``; the reference layers; PyTorch.
+    with ``tg.conv2d``, with ``tg.nn``, the expressions and ``tg.nn`` through ``tg.compile``
+    ("compiled": recorded once, replayed; docs/compile.md); the reference layers; PyTorch.
 ``batch32-f32``
-    The same network on batches of 32, float32: ``tg.conv2d``, ``tg.nn``, PyTorch.
+    The same network on batches of 32, float32: ``tg.conv2d``, ``tg.nn``, both compiled,
+    PyTorch.
 ``ops``
     Per-op cost of add, mul, sigmoid on 10 elements and a 64x64 matmul (float64), forward
     (recorded) and forward + backward, against NumPy (the hand-written VJPs for the
@@ -99,6 +101,10 @@ SETTINGS = {
 }
 
 TARGETS = {
+    "compiled_nn_per_sample_vs_torch": 0.6,
+    "compiled_expr_per_sample_vs_torch": 0.7,
+    "compiled_batch32_vs_torch": 1.0,
+    "batched_conv_vs_torch": {2: 1.0, 1: 1.2},  # by thread count
     "per_sample_vs_torch": 0.5,
     "per_sample_vs_reference": 0.1,
     "batch32_vs_torch": 1.0,
@@ -436,7 +442,37 @@ def targets(results) -> list:
             else:
                 other_row = net.get("torch" if key == "x_torch" else "reference layers")
                 out.append((label, f"{r[key]:.3f}x", verdict(r[key] <= limit, r, other_row)))
+    for key in ("network-f64", "network-f32"):  # compiled, per sample
+        rows = rows_of(key)
+        for name, limit in (("tg nn compiled", TARGETS["compiled_nn_per_sample_vs_torch"]),
+                            ("tg expr compiled", TARGETS["compiled_expr_per_sample_vs_torch"])):
+            if not rows:
+                continue
+            r = rows.get(name)
+            label = f"per sample {key[-3:].replace('f', 'float')}: {name} <= {limit}x {torch_name}"
+            if r is None or "x_torch" not in r:
+                out.append((label, "PyTorch not installed", "n/a"))
+            else:
+                eager = rows.get(W.COMPILED[name], {})
+                ratio = f" (eager {eager['x_torch']:.2f}x)" if "x_torch" in eager else ""
+                out.append((label, f"{r['x_torch']:.3f}x{ratio}",
+                            verdict(r["x_torch"] <= limit, r, rows.get("torch"))))
     b32 = rows_of("batch32-f32")
+    for name in ("tg conv2d compiled", "tg nn compiled") if b32 else ():
+        r = b32.get(name)
+        limit = TARGETS["compiled_batch32_vs_torch"]
+        label = f"batch 32 float32: {name} <= {limit}x {torch_name}"
+        if r is None or "x_torch" not in r:
+            out.append((label, "PyTorch not installed", "n/a"))
+        else:
+            out.append((label, f"{r['x_torch']:.3f}x",
+                        verdict(r["x_torch"] <= limit, r, b32.get("torch"))))
+    conv = results.get("conv", {}).get("batched_float32", {})
+    if "time_ratio_tg_over_torch" in conv:
+        limit = TARGETS["batched_conv_vs_torch"].get(n, 1.0)
+        v = conv["time_ratio_tg_over_torch"]
+        out.append((f"batched conv2d forward + backward (N=32, 16->32, 32x32, float32) <= "
+                    f"{limit}x {torch_name}", f"{v:.3f}x", "PASS" if v <= limit else "MISS"))
     for name in ("tg conv2d", "tg nn") if b32 else ():
         r = b32.get(name)
         limit = TARGETS["batch32_vs_torch"]
@@ -474,6 +510,12 @@ def targets(results) -> list:
             else:
                 out.append((label, "PyTorch not installed" if t.get("peak_mib") ==
                             "not installed" else "not measured", "n/a"))
+        for name, eager_name in W.COMPILED.items():
+            r, e = mem.get(name, {}), mem.get(eager_name, {})
+            if isinstance(r.get("peak_mib"), float) and isinstance(e.get("peak_mib"), float):
+                out.append((f"peak RSS: {name} not above {eager_name}",
+                            f"{r['peak_mib']:.0f} MiB vs {e['peak_mib']:.0f} MiB",
+                            "PASS" if r["peak_mib"] <= e["peak_mib"] * 1.01 else "MISS"))
         for name, r in mem.items():
             if name == "torch" or not isinstance(r.get("growth_mib"), float):
                 continue

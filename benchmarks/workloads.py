@@ -52,6 +52,7 @@ convolution kinds live in ``bench_conv.py``.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import itertools
 import os
@@ -74,8 +75,11 @@ LR = 0.1
 EPOCH_IMAGES = 2000
 PARAM_NAMES = ("K1", "B1", "K2", "B2", "W1", "b1", "W2", "b2")
 
-NETWORK_SYSTEMS = ("tg expr (correlate2d)", "tg conv2d", "tg nn", "reference layers", "torch")
-BATCHED_SYSTEMS = ("tg conv2d", "tg nn", "torch")
+NETWORK_SYSTEMS = ("tg expr (correlate2d)", "tg conv2d", "tg nn", "tg expr compiled",
+                   "tg nn compiled", "reference layers", "torch")
+BATCHED_SYSTEMS = ("tg conv2d", "tg nn", "tg conv2d compiled", "tg nn compiled", "torch")
+COMPILED = {"tg expr compiled": "tg expr (correlate2d)", "tg nn compiled": "tg nn",
+            "tg conv2d compiled": "tg conv2d"}  # each compiled system and its eager form
 
 
 @dataclass
@@ -226,7 +230,15 @@ def _from_rows(values: dict) -> dict:
             for k, v in values.items()}
 
 
-def _tg_expr(arrays, x, t, batch):
+def _driven(tg, train, data, compiled):
+    """``step()``: ``train`` on the next batch of ``data``, through ``tg.compile`` when
+    ``compiled`` (the batch is an argument of the compiled function, as it must be)."""
+    if compiled:
+        train = tg.compile(train)
+    return lambda: train(*next(data))
+
+
+def _tg_expr(arrays, x, t, batch, compiled=False):
     if batch != 1:
         raise ValueError("the expression model takes one image at a time")
     import tensorgrad as tg
@@ -239,26 +251,24 @@ def _tg_expr(arrays, x, t, batch):
     opt = tg.optim.SGD(list(p.values()), lr=LR)
     data = itertools.cycle([(x[i, :], t[i].reshape(N_OUT, 1)) for i in range(len(x))])
 
-    def step():
-        xi, ti = next(data)
+    def train(xi, ti):
         loss = tg.binary_cross_entropy(expr_forward(p, xi), ti)
         loss.backward()
         opt.step()
         opt.zero_grad()
         return loss
 
-    return step, lambda: {k: v.data.copy() for k, v in p.items()}
+    return _driven(tg, train, data, compiled), lambda: {k: v.data.copy() for k, v in p.items()}
 
 
-def _tg_conv2d(arrays, x, t, batch):
+def _tg_conv2d(arrays, x, t, batch, compiled=False):
     import tensorgrad as tg
 
     p = _tg_leaves(tg, arrays, dense_bias_rows=True)
     opt = tg.optim.SGD(list(p.values()), lr=LR)
     data = _batches(x, t, batch)
 
-    def step():
-        xb, tb = next(data)
+    def train(xb, tb):
         h = tg.sigmoid(tg.conv2d(xb, p["K1"]) + p["B1"])
         h = tg.sigmoid(tg.conv2d(h, p["K2"]) + p["B2"])
         h = tg.reshape(h, (len(xb), FLAT))
@@ -270,14 +280,14 @@ def _tg_conv2d(arrays, x, t, batch):
         opt.zero_grad()
         return loss
 
-    return step, lambda: _from_rows({k: v.data for k, v in p.items()})
+    return _driven(tg, train, data, compiled), lambda: _from_rows({k: v.data for k, v in p.items()})
 
 
 NN_NAMES = {"K1": "0.weight", "B1": "0.bias", "K2": "2.weight", "B2": "2.bias",
             "W1": "5.weight", "b1": "5.bias", "W2": "7.weight", "b2": "7.bias"}
 
 
-def _tg_nn(arrays, x, t, batch):
+def _tg_nn(arrays, x, t, batch, compiled=False):
     import tensorgrad as tg
 
     nn = tg.nn
@@ -294,8 +304,7 @@ def _tg_nn(arrays, x, t, batch):
     opt = tg.optim.SGD(net.parameters(), lr=LR)
     data = _batches(x, t, batch)
 
-    def step():
-        xb, tb = next(data)
+    def train(xb, tb):
         loss = tg.binary_cross_entropy(net(xb), tb)
         loss.backward()
         opt.step()
@@ -306,7 +315,7 @@ def _tg_nn(arrays, x, t, batch):
         state = net.state_dict()
         return _from_rows({k: state[v] for k, v in NN_NAMES.items()})
 
-    return step, current
+    return _driven(tg, train, data, compiled), current
 
 
 def _reference(arrays, x, t, batch):
@@ -367,7 +376,10 @@ def _torch_network(arrays, x, t, batch):
 
 
 _NETWORK_BUILDERS = {"tg expr (correlate2d)": _tg_expr, "tg conv2d": _tg_conv2d,
-                     "tg nn": _tg_nn, "reference layers": _reference, "torch": _torch_network}
+                     "tg nn": _tg_nn, "reference layers": _reference, "torch": _torch_network,
+                     "tg expr compiled": functools.partial(_tg_expr, compiled=True),
+                     "tg nn compiled": functools.partial(_tg_nn, compiled=True),
+                     "tg conv2d compiled": functools.partial(_tg_conv2d, compiled=True)}
 
 
 def make_network_system(name, dtype=np.float64, batch=1, data=None, seed=0):

@@ -548,6 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "one digit's feature maps")
     p.add_argument("--no-gradcheck", action="store_true", help="skip the gradient check")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                   help="train through tg.compile: each step recorded once per batch shape, "
+                        "then replayed (default on; --no-compile runs every step eagerly)")
     return p
 
 
@@ -634,6 +637,19 @@ def train(args, model, train_set, test_set, rng):
         opt = tg.optim.Adam(params, lr=args.lr)
     elif model.kind == "nn":
         opt = tg.optim.SGD(params, lr=args.lr)
+    step = None
+    if args.compile:
+        if opt is None:
+            opt = tg.optim.SGD(params, lr=args.lr)  # sgd_step's arithmetic, on no .data
+
+        def train_step(xb, tb, lb):
+            loss = batch_loss(model, xb, tb, lb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        step = tg.compile(train_step)
     history = {"loss": [], "accuracy": [], "step_loss": []}
     loader = minibatches(x, t, labels, batch_size=args.batch_size, rng=rng)  # reshuffles
     for epoch in range(1, args.epochs + 1):                                 # every epoch
@@ -642,13 +658,16 @@ def train(args, model, train_set, test_set, rng):
                    leave=False, disable=args.no_progress, file=sys.stderr)
         total, seen = 0.0, 0
         for xb, tb, lb in bar:
-            loss = batch_loss(model, xb, tb, lb)
-            loss.backward()
-            if opt is None:
-                sgd_step(params, args.lr)
+            if step is not None:
+                loss = step(xb, tb, lb)
             else:
-                opt.step()
-                opt.zero_grad()
+                loss = batch_loss(model, xb, tb, lb)
+                loss.backward()
+                if opt is None:
+                    sgd_step(params, args.lr)
+                else:
+                    opt.step()
+                    opt.zero_grad()
             value = loss.item()
             history["step_loss"].append(value)
             total += value * len(xb)

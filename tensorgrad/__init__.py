@@ -6,7 +6,7 @@ The layers, bottom up (each module imports only from the layers below it)::
     errors -> defaults -> tensor -> state -> escapes -> inputs -> versions -> autograd -> anomaly
         -> registry -> ops/* -> special, linalg, signal -> functional -> creation -> tensor_methods
         -> numpy_dispatch -> forward -> transforms
-        -> gradcheck, nn, optim, data, compare, testing
+        -> gradcheck, nn, optim, data, compare, testing, compiled (tg.compile)
 
 The package namespace is built from the ``__all__`` of :mod:`tensorgrad.ops` (each family's
 ``__all__``), of :mod:`tensorgrad.functional` and of :mod:`tensorgrad.creation`, plus the
@@ -23,6 +23,7 @@ from numpy import float16, float32, float64, int8, int16, int32, int64, uint8  #
 from . import creation, functional, linalg, nn, numpy_dispatch, ops, optim, signal, special, tensor_methods
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import grad
+from .compiled import Compiled, CompileError, CompileWarning, compile  # noqa: A004
 from .creation import *  # noqa: F401,F403
 from .defaults import default_generator, get_default_dtype, manual_seed, set_default_dtype
 from .errors import (
@@ -79,4 +80,6 @@ __all__ = sorted([
     *ops.__all__, *functional.__all__, *creation.__all__,
     "load", "save",
     "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp",
+    "CompileError", "CompileWarning", "Compiled",
 ])
+# tg.compile is public but left out of __all__: a star import must not shadow the builtin

@@ -32,13 +32,88 @@ from section 3 of ``benchmarks/bench_conv.py``; the figures behind them are in
 
 Large temporaries (padded input, im2col and fold matrices) live in per-thread workspaces
 (:func:`workspace`), since fresh large arrays cost page faults on every call.
+
+Both cores: a batch of at least two images whose contraction is large (at least
+:data:`SPLIT_FLOP` multiply-adds) is computed as two halves, run at once by two threads
+(NumPy and BLAS release the GIL), each with OpenBLAS on one thread, and written into one
+result (the weight gradient: the two partial sums added). Measured against letting OpenBLAS
+thread NumPy's batched products itself, see docs/compile.md. With one thread (OpenBLAS
+limited to one by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``, or :func:`set_num_threads`
+(1)) the halves run one after the other: the results never depend on the threads.
 """
 from __future__ import annotations
 
 import math
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from . import _openblas
+
+# ----------------------------------------------------------------------------------------
+# Two threads for a batch
+# ----------------------------------------------------------------------------------------
+SPLIT_FLOP = 2e7  # below it, a thread's hand-over costs more than half the product saves
+_THREADS = {"n": min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                     else (os.cpu_count() or 1)), "pool": None}
+_SPLITTING = threading.local()  # .on inside a half: no nested split
+
+
+def set_num_threads(n: int) -> None:
+    """Threads for one batched convolution kernel: 2 (the default on two or more cores)
+    runs the two halves of a large batch at once; 1 runs them on the calling thread.
+
+    Raises
+    ------
+    ValueError
+        ``n`` not 1 or 2.
+    """
+    if n not in (1, 2) or isinstance(n, bool):
+        raise ValueError(f"set_num_threads: n must be 1 or 2, got {n!r}")
+    _THREADS["n"] = n
+
+
+def get_num_threads() -> int:
+    """The threads :func:`set_num_threads` set (2 on a machine with two or more cores)."""
+    return _THREADS["n"]
+
+
+
+
+def _split(kernel, n, flop, *args):
+    """``(kernel(0, n//2, *args), kernel(n//2, n, *args))`` for a batch of ``n`` whose
+    contraction is large, else None (the caller runs it whole). The halves are computed
+    whatever the threads, so a result never depends on them; they run at once on two
+    threads when :func:`set_num_threads` allows it and OpenBLAS has two or more (one there,
+    set by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``: one after the other)."""
+    if n < 2 or flop < SPLIT_FLOP or getattr(_SPLITTING, "on", False):
+        return None
+    half = n // 2
+    if (_THREADS["n"] < 2 or not _openblas.available()
+            or _openblas.get_num_threads() < 2):
+        return _half(kernel, 0, half, args), _half(kernel, half, n, args)
+    pool = _THREADS["pool"]
+    if pool is None:
+        pool = _THREADS["pool"] = ThreadPoolExecutor(2, thread_name_prefix="tensorgrad-conv")
+    previous = _openblas.get_num_threads()
+    _openblas.set_num_threads(1)  # each half's products on one BLAS thread: two in all
+    try:
+        first = pool.submit(_half, kernel, 0, half, args)
+        second = _half(kernel, half, n, args)
+        return first.result(), second
+    finally:
+        _openblas.set_num_threads(previous)
+
+
+def _half(kernel, lo, hi, args):
+    _SPLITTING.on = True
+    try:
+        return kernel(lo, hi, *args)
+    finally:
+        _SPLITTING.on = False
+
 
 # ----------------------------------------------------------------------------------------
 # Workspaces and views
@@ -236,6 +311,11 @@ def correlate_nchw(x, w, stride, padding, dilation, groups, route=None):
     None takes :func:`forward_route`'s choice."""
     _check_route(route, ("blocks", "whole"), "correlate_nchw")
     x, w = _common(x, w)
+    n = x.shape[0]
+    halves = _split(_correlate_half, n, 2.0 * x.size * w.shape[0] * w[0].size / x.shape[1],
+                    x, w, stride, padding, dilation, groups, route)
+    if halves is not None:
+        return np.concatenate(halves)
     xp = pad(x, padding, scratch=True)
     n = xp.shape[0]
     kh, kw = w.shape[2:]
@@ -255,6 +335,10 @@ def correlate_nchw(x, w, stride, padding, dilation, groups, route=None):
                      (o * size * it, r * wo * it, (o // groups) * size * it, size * it, it))
     np.matmul(wm, cols, out=blocks)
     return y
+
+
+def _correlate_half(lo, hi, x, w, stride, padding, dilation, groups, route):
+    return correlate_nchw(x[lo:hi], w, stride, padding, dilation, groups, route)
 
 
 # ----------------------------------------------------------------------------------------
@@ -282,12 +366,23 @@ def weight_grad_nchw(x, y, kernel_size, stride, padding, dilation, groups, route
     if route == "flat" and stride != (1, 1):
         raise ValueError(f"weight_grad_nchw: the flat route needs stride (1, 1), got {stride}")
     x, y = _common(x, y)
+    halves = _split(_weight_grad_half, x.shape[0], 2.0 * y.size * x.shape[1] * math.prod(
+        kernel_size) / groups, x, y, kernel_size, stride, padding, dilation, groups, route)
+    if halves is not None:
+        dw = halves[0]
+        dw += halves[1]
+        return dw
     xp = pad(x, padding, scratch=True)
     if (route or weight_grad_route(stride, x.shape[1] // groups)) == "flat":
         dw = _weight_grad_flat(xp, y, kernel_size, dilation, groups)
         if route is not None or np.isfinite(dw).all():
             return dw
     return _weight_grad_columns(xp, y, kernel_size, stride, dilation, groups)
+
+
+def _weight_grad_half(lo, hi, x, y, kernel_size, stride, padding, dilation, groups, route):
+    return weight_grad_nchw(x[lo:hi], y[lo:hi], kernel_size, stride, padding, dilation, groups,
+                            route)
 
 
 def _weight_grad_columns(xp, y, kernel_size, stride, dilation, groups):
@@ -348,11 +443,19 @@ def conv_transpose_nchw(y, w, input_size, stride, padding, dilation, groups, rou
     route."""
     _check_route(route, ("fold", "dilated"), "conv_transpose_nchw")
     y, w = _common(y, w)
+    halves = _split(_transpose_half, y.shape[0], 2.0 * y.size * w[0].size, y, w, input_size,
+                    stride, padding, dilation, groups, route)
+    if halves is not None:
+        return np.concatenate(halves)
     if route is None:
         route = ("fold" if transpose_route(w.shape[1], w.shape[0] // groups) == "fold"
                  or not np.isfinite(w).all() else "dilated")
     kernel = _conv_transpose_fold if route == "fold" else _conv_transpose_dilated
     return kernel(y, w, input_size, stride, padding, dilation, groups)
+
+
+def _transpose_half(lo, hi, y, w, input_size, stride, padding, dilation, groups, route):
+    return conv_transpose_nchw(y[lo:hi], w, input_size, stride, padding, dilation, groups, route)
 
 
 def _flip_swap(w, groups):

@@ -1,0 +1,482 @@
+"""Rewrites of a recorded step (:mod:`tensorgrad.compiled`): instructions in, instructions out.
+
+The instructions are tuples (see ``compiled._Recorder``): ``("fwd", op, inputs, params, out,
+refs)``, ``("view", base, shape, strides, offset, dtype, out)``, ``("vjp", op, idx, g, out,
+inputs, params, shape, dtype, result, refs)``, ``("add", a, b, result)``, ``("grad", tensor,
+g)``, ``("call", object, method, kwargs)``, ...; the integers are slots of the replay's
+environment. A rewrite replaces a group of them by ``("custom", step)`` instructions whose
+``step(ctx)`` reads and writes the same slots, so the rest of the record is untouched.
+
+Channel sums of 2-D correlations
+    ``Y = stack_i(B[i] + Σ_j correlate2d(X[j], K[i, j], "valid"))`` -- the notebook's
+    convolution layer written as expressions, d·n correlations, d·n additions and d·n + d + n
+    indexings forward and three times as many VJP calls backward -- becomes one batched
+    correlation ``Y = A(X, K) + B`` forward, and backward one weight gradient ``dK = W(X,
+    dY)``, one transposed correlation ``dX = Aᵀ(dY, K)`` and ``dB = dY`` (the kernels of
+    :mod:`tensorgrad.ops._conv_kernels`). Only where every intermediate is used by the
+    pattern alone and K, B and X receive no gradient from anywhere else.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import autograd, versions
+from .ops import _conv_kernels as ck
+from .ops import _openblas
+
+_ONE, _NO_PAD = (1, 1), (0, 0, 0, 0)
+
+
+def rewrite_program(code, shapes):
+    """The recorded instructions, rewritten (see the module docstring)."""
+    code = list(code)
+    while True:
+        new = _rewrite_one_channel_sum(code, shapes)
+        if new is None:
+            return fuse_sgd_weight_updates(code, shapes)
+        code = new
+
+
+def _index(code):
+    """Producer of each slot, and the instructions that read each slot."""
+    producer, readers = {}, {}
+
+    def read(i, s):
+        readers.setdefault(s, []).append(i)
+
+    for i, ins in enumerate(code):
+        kind = ins[0]
+        if kind == "fwd":
+            producer[ins[4]] = i
+            for s in ins[2]:
+                read(i, s)
+        elif kind == "view":
+            producer[ins[6]] = i
+            read(i, ins[1])
+        elif kind == "vjp":
+            producer[ins[9]] = i
+            for s in (ins[3], ins[4], *ins[5]):
+                read(i, s)
+        elif kind == "add":
+            producer[ins[3]] = i
+            read(i, ins[1])
+            read(i, ins[2])
+        elif kind == "grad":
+            read(i, ins[2])
+        elif kind == "derive":
+            producer[ins[4]] = i
+            read(i, ins[2])
+        else:
+            for s in _slots_of(ins):
+                read(i, s)
+    return producer, readers
+
+
+def _slots_of(ins):
+    if ins[0] == "results":
+        return [s for _, s in ins[1]]
+    if ins[0] == "inplace":
+        return [s for _, s in ins[3]]
+    if ins[0] == "running":
+        return [ins[2]]
+    return []
+
+
+def reads(ins):
+    """The slots instruction ``ins`` reads (a rewrite's step names them in ``step.reads``)."""
+    kind = ins[0]
+    if kind == "fwd":
+        return list(ins[2]) + [r for r in ins[5].values() if isinstance(r, int)] + [
+            v for r in ins[5].values() if isinstance(r, tuple) for k, v in r if k == "slot"]
+    if kind == "vjp":
+        return [ins[3], ins[4], *ins[5]] + [r for r in ins[10].values() if isinstance(r, int)] + [
+            v for r in ins[10].values() if isinstance(r, tuple) for k, v in r if k == "slot"]
+    if kind == "add":
+        return list(ins[1:3])
+    if kind == "grad":
+        return [ins[2]]
+    if kind == "view":
+        return [ins[1]]
+    if kind == "derive":
+        return [ins[2]]
+    if kind == "custom":
+        return list(ins[1].reads)
+    return _slots_of(ins)
+
+
+def _fwd(code, producer, s, name):
+    i = producer.get(s)
+    if i is None or code[i][0] != "fwd" or code[i][1].name != name:
+        return None
+    return i
+
+
+def _rewrite_one_channel_sum(code, shapes):
+    producer, readers = _index(code)
+    for si, ins in enumerate(code):
+        if ins[0] == "fwd" and ins[1].name == "stack" and ins[3].get("axis") == 0 and not ins[5]:
+            found = _match(code, producer, readers, shapes, si)
+            if found is not None:
+                return _apply(code, producer, readers, shapes, si, found)
+    return None
+
+
+def _channel(code, producer, shapes, s):
+    """(source slot, j) when slot ``s`` is X[j] of a 3-D X: a getitem or a view of an input."""
+    i = producer.get(s)
+    if i is None:
+        return None
+    ins = code[i]
+    if ins[0] == "fwd" and ins[1].name == "getitem" and not ins[5]:
+        index = ins[3]["index"]
+        src = ins[2][0]
+        if isinstance(index, (int, np.integer)) and len(shapes.get(src, ())) == 3:
+            return src, int(index)
+        return None
+    if ins[0] == "view":
+        _, base, shape, strides, offset, dtype, _ = ins
+        bshape = shapes.get(base)
+        if bshape is None or len(bshape) != 3 or tuple(shape) != tuple(bshape[1:]):
+            return None
+        row = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        c_strides = tuple(int(np.prod(shape[k + 1:])) * np.dtype(dtype).itemsize
+                          for k in range(len(shape)))
+        if row == 0 or offset % row or tuple(strides) != c_strides:
+            return None
+        return base, offset // row
+    return None
+
+
+def _match(code, producer, readers, shapes, si):
+    """The pattern ending at the stack instruction ``si``, or None."""
+    stack = code[si]
+    ys = stack[2]
+    d = len(ys)
+    internal = set()
+    k_slot = b_slot = x_slot = None
+    n = None
+    fwd_instrs = {si}
+    for i, y in enumerate(ys):
+        terms = []
+        s = y
+        while True:  # walk the chain of additions back to B[i]
+            a = _fwd(code, producer, s, "add")
+            if a is not None:
+                prev, term = code[a][2]
+                terms.append(term)
+                internal.add(s)
+                fwd_instrs.add(a)
+                s = prev
+                continue
+            g = _fwd(code, producer, s, "getitem")
+            if g is None or code[g][5] or code[g][3]["index"] != i:
+                return None
+            src = code[g][2][0]
+            if b_slot is None:
+                b_slot = src
+            if src != b_slot:
+                return None
+            internal.add(s)
+            fwd_instrs.add(g)
+            break
+        terms.reverse()
+        if n is None:
+            n = len(terms)
+        if len(terms) != n or n == 0:
+            return None
+        for j, term in enumerate(terms):
+            c = _fwd(code, producer, term, "correlate2d")
+            if c is None:
+                return None
+            cins = code[c]
+            if cins[3] != {"mode": "valid", "boundary": "fill", "fillvalue": 0}:
+                return None
+            xs, ks = cins[2]
+            kg = _fwd(code, producer, ks, "getitem")
+            if kg is None or code[kg][5] or code[kg][3]["index"] != (i, j):
+                return None
+            if k_slot is None:
+                k_slot = code[kg][2][0]
+            if code[kg][2][0] != k_slot:
+                return None
+            ch = _channel(code, producer, shapes, xs)
+            if ch is None or ch[1] != j:
+                return None
+            if x_slot is None:
+                x_slot = ch[0]
+            if ch[0] != x_slot:
+                return None
+            internal.update((term, ks, xs))
+            fwd_instrs.update((c, kg, producer[xs]))
+    kshape, bshape, xshape = shapes.get(k_slot), shapes.get(b_slot), shapes.get(x_slot)
+    if kshape is None or bshape is None or xshape is None or len(kshape) != 4:
+        return None
+    if kshape[:2] != (d, n) or xshape[0] != n or kshape[2] > xshape[1] or kshape[3] > xshape[2]:
+        return None
+    out_hw = (xshape[1] - kshape[2] + 1, xshape[2] - kshape[3] + 1)
+    if tuple(bshape) != (d, *out_hw) or shapes.get(stack[4]) != (d, *out_hw):
+        return None
+    # every intermediate is read only by the pattern's forward and by the pattern's VJPs
+    nodes = internal | {stack[4]}
+    for s in internal:
+        for r in readers.get(s, ()):
+            ins = code[r]
+            if r in fwd_instrs:
+                continue
+            if ins[0] == "vjp" and ins[4] in nodes:
+                continue
+            return None
+    return {"K": k_slot, "B": b_slot, "X": x_slot, "Y": stack[4], "nodes": nodes,
+            "fwd": fwd_instrs, "d": d, "n": n, "kernel": kshape[2:], "xhw": xshape[1:]}
+
+
+def _apply(code, producer, readers, shapes, si, m):
+    nodes = m["nodes"]
+    grad_of = {}
+    removed = set(m["fwd"])
+    g_y = None
+    for i, ins in enumerate(code):
+        if ins[0] == "vjp":
+            grad_of[ins[9]] = ins[5][ins[2]]
+            if ins[4] in nodes:
+                removed.add(i)
+                if ins[4] == m["Y"]:
+                    g_y = ins[3] if g_y is None else g_y
+                    if ins[3] != g_y:
+                        return None
+        elif ins[0] == "add" and ins[1] in grad_of:
+            grad_of[ins[3]] = grad_of[ins[1]]
+    targets = {m["K"]: None, m["B"]: None, m["X"]: None}
+    for i, ins in enumerate(code):  # the sums of gradients of K, B, X and of the internals
+        if ins[0] == "add" and grad_of.get(ins[3]) in (nodes | set(targets)):
+            if producer.get(ins[1]) in removed and producer.get(ins[2]) in removed:
+                removed.add(i)
+    for i, ins in enumerate(code):
+        if i in removed or ins[0] not in ("vjp", "add"):
+            continue
+        res = ins[9] if ins[0] == "vjp" else ins[3]
+        if grad_of.get(res) in targets:
+            return None  # a gradient of K, B or X from outside the pattern: leave it
+    consumed = set()
+    for i in removed:
+        if code[i][0] == "add":
+            consumed.update(code[i][1:3])
+    for i in removed:
+        ins = code[i]
+        if ins[0] in ("vjp", "add"):
+            res = ins[9] if ins[0] == "vjp" else ins[3]
+            f = grad_of.get(res)
+            if f in targets and res not in consumed:
+                targets[f] = res
+    out = []
+    first_backward = min((i for i in removed if code[i][0] in ("vjp", "add")), default=None)
+    forward = _channel_sum_forward(m["X"], m["K"], m["B"], m["Y"])
+    backward = None
+    if first_backward is not None:
+        if g_y is None:
+            return None
+        backward = _channel_sum_backward(m["X"], m["K"], g_y, targets[m["K"]], targets[m["B"]],
+                                         targets[m["X"]], m["xhw"])
+    for i, ins in enumerate(code):
+        if i == si:
+            out.append(("custom", forward))
+        elif i == first_backward:
+            out.append(("custom", backward))
+        elif i not in removed:
+            out.append(ins)
+    return out
+
+
+def _channel_sum_forward(x, k, b, y):
+    def step(ctx):
+        env = ctx.env
+        out = ck.correlate_nchw(env[x][None], env[k], _ONE, _NO_PAD, _ONE, 1)[0]
+        out += env[b]
+        env[y] = out
+    step.kind = "channel sum of correlate2d -> one batched correlation"
+    step.reads = (x, k, b)
+    return step
+
+
+def _channel_sum_backward(x, k, g, dk, db, dx, xhw):
+    def step(ctx):
+        env = ctx.env
+        gy = env[g][None]
+        if dk is not None:
+            kern = env[k]
+            env[dk] = ck.weight_grad_nchw(env[x][None], gy, kern.shape[2:], _ONE, _NO_PAD,
+                                          _ONE, 1)
+        if db is not None:
+            env[db] = env[g].copy()
+        if dx is not None:
+            env[dx] = ck.conv_transpose_nchw(gy, env[k], xhw, _ONE, _NO_PAD, _ONE, 1)[0]
+    step.kind = "its VJPs -> one weight gradient and one transposed correlation"
+    step.reads = (x, k, g)
+    return step
+
+
+# ----------------------------------------------------------------------------------------
+# A dense layer's weight gradient and a plain SGD update -> one in-place BLAS update
+# ----------------------------------------------------------------------------------------
+_NEUTRAL = {"params": None, "lr": None, "momentum": 0, "weight_decay": 0, "nesterov": False,
+            "maximize": False, "dampening": None, "foreach": None, "differentiable": None,
+            "fused": None, "initial_lr": None}
+
+
+def plain_sgd_lr(opt, p):
+    """The learning rate of parameter ``p`` when ``opt`` updates it by plain SGD (``p -= lr *
+    grad``: no momentum, weight decay, Nesterov or maximisation), else None. Read from
+    ``opt.param_groups`` when it has them, else from its attributes; any hyper-parameter
+    not known to be neutral makes it None."""
+    if type(opt).__name__ != "SGD" or not type(opt).__module__.startswith("tensorgrad.optim"):
+        return None
+    groups = getattr(opt, "param_groups", None)
+    if groups is None:
+        groups = [{"params": opt.params, **opt.defaults,
+                   **{k: getattr(opt, k) for k in opt.defaults if hasattr(opt, k)}}]
+    for group in groups:
+        if not any(q is p for q in group["params"]):
+            continue
+        for k, v in group.items():
+            if k not in _NEUTRAL or (_NEUTRAL[k] is not None and v != _NEUTRAL[k]):
+                return None
+        return float(group["lr"])
+    return None
+
+
+def fuse_sgd_weight_updates(code, shapes):
+    """Rewrite ``vjp(matmul/linear, weight) -> .grad -> SGD.step -> zero_grad`` into one
+    in-place BLAS update of the weight (``ger`` for a rank-1 gradient, ``gemm`` with
+    ``beta = 1`` otherwise), run just before the optimiser's step, which then skips that
+    weight (its ``.grad`` stays None, as zero_grad would leave it)."""
+    out = list(code)
+    for ci, ins in enumerate(code):
+        if ins[0] != "call" or ins[2] != "step" or ci + 1 >= len(code):
+            continue
+        opt = ins[1]
+        nxt = code[ci + 1]
+        if not (nxt[0] == "call" and nxt[1] is opt and nxt[2] == "zero_grad"
+                and nxt[3].get("set_to_none", True)):
+            continue
+        if type(opt).__name__ != "SGD":
+            continue
+        fused = []
+        for gi in range(ci - 1, -1, -1):
+            g_ins = code[gi]
+            if g_ins[0] in ("call", "inplace", "custom", "results", "derive", "view"):
+                break  # something between the backward and the step: leave the rest
+            if g_ins[0] != "grad" or g_ins[1][0] != "obj":
+                continue
+            w = g_ins[1][1]
+            found = _weight_vjp(code, gi, g_ins[2], w)
+            if found is not None and plain_sgd_lr(opt, w) is not None:
+                fused.append((gi, found, w))
+        if not fused:
+            continue
+        for gi, (drop, _, _, _), _ in fused:
+            out[gi] = None
+            for vi in drop:
+                out[vi] = None
+        steps = [("custom", _sgd_update(form, g, other, w, opt))
+                 for _, (_, form, g, other), w in fused]
+        out[ci] = (steps, ins)
+    result = []
+    for ins in out:
+        if ins is None:
+            continue
+        if isinstance(ins, tuple) and isinstance(ins[0], list):
+            result.extend(ins[0])
+            result.append(ins[1])
+        else:
+            result.append(ins)
+    return result
+
+
+def _weight_vjp(code, gi, g_slot, w):
+    """``(VJP instructions to drop, form, cotangent slot, other factor's slot)`` when slot
+    ``g_slot`` (read by the ``.grad`` instruction ``gi`` alone) is the weight gradient of a
+    2-D ``matmul(W, h)`` (form "matmul": dW = g hᵀ), ``linear(x, W)`` or
+    ``matmul(x, transpose(W))`` (form "linear": dW = gᵀ x); else None."""
+    if w.data.ndim != 2 or any(_reads(ins, g_slot) for i, ins in enumerate(code) if i != gi):
+        return None
+    vi = _producer_vjp(code, gi, g_slot)
+    if vi is None:
+        return None
+    ins = code[vi]
+    op, idx = ins[1].name, ins[2]
+    if ins[10] or ins[7] != w.data.shape:
+        return None
+    if op == "matmul" and idx == 0:
+        return [vi], "matmul", ins[3], ins[5][1]
+    if op == "linear" and idx == 1:
+        return [vi], "linear", ins[3], ins[5][0]
+    if op == "transpose" and idx == 0 and ins[6].get("axes") in (None, (1, 0), [1, 0]):
+        t_slot, gt = ins[4], ins[3]  # transpose(W) and the gradient handed to it
+        if any(_reads(c, gt) for i, c in enumerate(code) if i != vi):
+            return None
+        mi = _producer_vjp(code, vi, gt)
+        if mi is None:
+            return None
+        m = code[mi]
+        if m[1].name == "matmul" and m[2] == 1 and m[5][1] == t_slot and not m[10]:
+            shapes = m[7]
+            if len(shapes) == 2:
+                return [vi, mi], "linear", m[3], m[5][0]
+    return None
+
+
+def _producer_vjp(code, before, slot):
+    for vi in range(before - 1, -1, -1):
+        ins = code[vi]
+        if ins[0] == "vjp" and ins[9] == slot:
+            return vi
+        if ins[0] == "add" and ins[3] == slot:
+            return None  # a sum of gradients: more than one contribution
+    return None
+
+
+def _reads(ins, s):
+    kind = ins[0]
+    if kind == "fwd":
+        return s in ins[2]
+    if kind == "vjp":
+        return s in (ins[3], ins[4], *ins[5])
+    if kind == "add":
+        return s in ins[1:3]
+    if kind == "grad":
+        return ins[2] == s
+    return s in _slots_of(ins)
+
+
+def _sgd_update(form, g, other, w, opt):
+    """``w -= lr * dW`` in place by BLAS, dW never formed (form "matmul": dW = g hᵀ with h
+    (n, k), g (m, k); "linear": dW = gᵀ x with x (..., n), g (..., m)). When the optimiser's
+    hyper-parameters or the weight's ``.grad`` no longer allow it, dW is formed with NumPy
+    and handed to ``.grad`` (the optimiser's step then updates as eagerly)."""
+    linear = form == "linear"
+
+    def step(ctx):
+        env = ctx.env
+        lr = plain_sgd_lr(opt, w)
+        wd = w.data
+        gy, h = env[g], env[other]
+        if linear:
+            h2, g2 = h.reshape(-1, wd.shape[1]), gy.reshape(-1, wd.shape[0])
+        if lr is None or w._grad is not None or not wd.flags.c_contiguous:
+            dw = g2.T @ h2 if linear else gy @ h.T
+            autograd._accumulate_grad(w, np.asarray(dw, dtype=wd.dtype), False, ctx.handed)
+            return
+        if linear:
+            done = (_openblas.rank1_update(wd, -lr, g2[0], h2[0]) if h2.shape[0] == 1 else
+                    _openblas.product_update(wd, -lr, g2, h2, trans_a=True))
+        elif h.ndim == 2 and h.shape[1] == 1:
+            done = _openblas.rank1_update(wd, -lr, gy[:, 0], h[:, 0])
+        else:
+            done = _openblas.product_update(wd, -lr, gy, h, trans_b=True)
+        if not done:  # no BLAS of NumPy's at hand: the same update with NumPy
+            dw = g2.T @ h2 if linear else gy @ h.T
+            np.subtract(wd, np.multiply(dw, lr, dtype=wd.dtype), out=wd)
+        versions._advance(wd)
+    step.kind = "weight gradient + SGD update -> one in-place BLAS update"
+    step.reads = (g, other)
+    return step

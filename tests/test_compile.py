@@ -1,0 +1,519 @@
+"""tg.compile: a replayed step equals the eager one step after step (the notebook's network as
+expressions, with conv2d and with tg.nn; an MLP with Adam; batch norm), the record is
+redone for new shapes, verify catches a divergence, and what cannot be replayed is refused."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tensorgrad as tg
+from tensorgrad import nn
+
+KERNEL, DEPTH, HIDDEN = 3, 3, 7
+
+
+def _close(a, b, dtype=np.float64, scale=None):
+    """|a - b| <= tol · max(1, max|b|): the rewrites sum in another order."""
+    tol = (1e-11 if np.dtype(dtype) == np.float64 else 2e-5)
+    scale = max(1.0, float(np.max(np.abs(b), initial=0.0))) if scale is None else scale
+    np.testing.assert_allclose(a, b, rtol=0, atol=tol * scale)
+
+
+def _conv_layer(X, K, B):
+    """The notebook's layer: Y_i = B_i + Σ_j correlate2d(X_j, K_ij, "valid")."""
+    d, n = K.shape[:2]
+    channels = [X[j] for j in range(n)]
+    outputs = []
+    for i in range(d):
+        y = B[i]
+        for j in range(n):
+            y = y + tg.correlate2d(channels[j], K[i, j], "valid")
+        outputs.append(y)
+    return tg.stack(outputs)
+
+
+def _arrays(dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = {"K1": (DEPTH, 1, KERNEL, KERNEL), "B1": (DEPTH, 8, 8),
+              "K2": (DEPTH, DEPTH, KERNEL, KERNEL), "B2": (DEPTH, 6, 6),
+              "W1": (HIDDEN, DEPTH * 36), "b1": (HIDDEN, 1), "W2": (2, HIDDEN), "b2": (2, 1)}
+    return {k: (rng.normal(size=s) * 0.5).astype(dtype) for k, s in shapes.items()}
+
+
+def _data(n, dtype=np.float64, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(size=(n, 1, 10, 10)).astype(dtype)
+    t = np.eye(2, dtype=dtype)[rng.integers(0, 2, n)]
+    return x, t
+
+
+def _expr_step(arrays, opt_kind="sgd"):
+    p = {k: tg.tensor(v.copy(), requires_grad=True) for k, v in arrays.items()}
+    opt = (tg.optim.SGD(list(p.values()), lr=0.1) if opt_kind == "sgd"
+           else tg.optim.SGD(list(p.values()), lr=0.1, momentum=0.9))
+
+    def step(x, t):
+        a1 = tg.sigmoid(_conv_layer(x, p["K1"], p["B1"]))
+        a2 = tg.sigmoid(_conv_layer(a1, p["K2"], p["B2"]))
+        h = tg.sigmoid(p["W1"] @ tg.reshape(a2, (-1, 1)) + p["b1"])
+        out = tg.sigmoid(p["W2"] @ h + p["b2"])
+        loss = tg.binary_cross_entropy(out, t.reshape(2, 1))
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    return step, p
+
+
+def _conv2d_step(arrays, dtype=np.float64):
+    p = {k: tg.tensor((v.reshape(-1) if k in ("b1", "b2") else v).copy(), requires_grad=True)
+         for k, v in arrays.items()}
+    opt = tg.optim.SGD(list(p.values()), lr=0.1)
+
+    def step(x, t):
+        h = tg.sigmoid(tg.conv2d(x, p["K1"]) + p["B1"])
+        h = tg.sigmoid(tg.conv2d(h, p["K2"]) + p["B2"])
+        h = tg.reshape(h, (len(x), -1))
+        h = tg.sigmoid(h @ tg.transpose(p["W1"]) + p["b1"])
+        out = tg.sigmoid(h @ tg.transpose(p["W2"]) + p["b2"])
+        loss = tg.binary_cross_entropy(out, t)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    return step, p
+
+
+def _nn_step(arrays, dtype=np.float64):
+    net = nn.Sequential(
+        nn.UntiedConv2d((1, 10, 10), KERNEL, DEPTH, rng=0, dtype=dtype), nn.Sigmoid(),
+        nn.UntiedConv2d((DEPTH, 8, 8), KERNEL, DEPTH, rng=0, dtype=dtype), nn.Sigmoid(),
+        nn.Flatten(), nn.Linear(DEPTH * 36, HIDDEN, rng=0, dtype=dtype), nn.Sigmoid(),
+        nn.Linear(HIDDEN, 2, rng=0, dtype=dtype), nn.Sigmoid())
+    names = {"K1": "0.weight", "B1": "0.bias", "K2": "2.weight", "B2": "2.bias",
+             "W1": "5.weight", "b1": "5.bias", "W2": "7.weight", "b2": "7.bias"}
+    net.load_state_dict({names[k]: (v.reshape(-1) if k in ("b1", "b2") else v).copy()
+                         for k, v in arrays.items()})
+    opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+    def step(x, t):
+        loss = tg.binary_cross_entropy(net(x), t)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    return step, dict(net.named_parameters())
+
+
+def _run_pair(make, batches, dtype=np.float64, **compile_kw):
+    """Train two copies, one eager and one compiled, on the same batches; compare the losses
+    and the parameters after every step. Returns the compiled function."""
+    arrays = _arrays(dtype)
+    eager, p_eager = make(arrays)
+    step, p_comp = make(arrays)
+    compiled = tg.compile(step, **compile_kw)
+    for x, t in batches:
+        a, b = eager(x, t), compiled(x, t)
+        _close(b.data, a.data, dtype)
+        for k in p_eager:
+            _close(p_comp[k].data, p_eager[k].data, dtype)
+            assert p_comp[k].grad is None and p_eager[k].grad is None
+    return compiled
+
+
+def _program(compiled):
+    (entry,) = [e for e in compiled._cache.values()]
+    return entry.program
+
+
+def _kinds(compiled):
+    return [getattr(ins[1], "kind", "") for ins in _program(compiled).source if ins[0] == "custom"]
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_the_notebook_expressions_replay_as_eager(rewrite):
+    x, t = _data(6)
+    batches = [(x[i], t[i]) for i in range(6)]
+    compiled = _run_pair(_expr_step, batches, rewrite=rewrite)
+    assert compiled.recordings == 2 and compiled.replays == 5  # one record, one verified replay
+    kinds = _kinds(compiled)
+    if rewrite:
+        assert kinds.count("channel sum of correlate2d -> one batched correlation") == 2
+        assert kinds.count("its VJPs -> one weight gradient and one transposed correlation") == 2
+        assert kinds.count("weight gradient + SGD update -> one in-place BLAS update") == 2
+        assert len(_program(compiled).source) < len(_program(compiled).recorded_code) / 4
+    else:
+        assert kinds == []
+
+
+def test_without_rewrites_the_replay_is_exactly_eager():
+    x, t = _data(4)
+    arrays = _arrays()
+    eager, p_eager = _expr_step(arrays)
+    step, p_comp = _expr_step(arrays)
+    compiled = tg.compile(step, rewrite=False)
+    for i in range(4):
+        assert compiled(x[i], t[i]).data == eager(x[i], t[i]).data
+    for k in p_eager:
+        np.testing.assert_array_equal(p_comp[k].data, p_eager[k].data)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv2d_and_nn_forms_replay_as_eager_on_batches(dtype):
+    x, t = _data(12, dtype)
+    batches = [(x[i:i + 3], t[i:i + 3]) for i in range(0, 12, 3)]
+    c1 = _run_pair(lambda a: _conv2d_step(a, dtype), batches, dtype)
+    c2 = _run_pair(lambda a: _nn_step(a, dtype), batches, dtype)
+    # the dense weights of batches, h @ transpose(W) and linear(h, W): gemm with beta = 1
+    # instead of the gradient and the update
+    assert _kinds(c1).count("weight gradient + SGD update -> one in-place BLAS update") == 2
+    assert _kinds(c2).count("weight gradient + SGD update -> one in-place BLAS update") == 2
+
+
+def test_momentum_is_not_fused_and_replays_as_eager():
+    x, t = _data(4)
+    compiled = _run_pair(lambda a: _expr_step(a, "momentum"), [(x[i], t[i]) for i in range(4)])
+    assert "weight gradient + SGD update -> one in-place BLAS update" not in _kinds(compiled)
+
+
+def test_a_learning_rate_changed_between_calls_is_read_at_replay():
+    x, t = _data(5)
+    arrays = _arrays()
+    eager, p_eager = _expr_step(arrays)
+    step, p_comp = _expr_step(arrays)
+    compiled = tg.compile(step)
+    opt_e = eager.__closure__[eager.__code__.co_freevars.index("opt")].cell_contents
+    opt_c = step.__closure__[step.__code__.co_freevars.index("opt")].cell_contents
+    for i in range(5):
+        opt_e.lr = opt_c.lr = 0.1 / (i + 1)  # a schedule
+        _close(compiled(x[i], t[i]).data, eager(x[i], t[i]).data)
+    for k in p_eager:
+        _close(p_comp[k].data, p_eager[k].data)
+
+
+@pytest.mark.parametrize("make", [_expr_step, _conv2d_step])
+def test_a_fused_update_falls_back_when_momentum_is_switched_on(make):
+    x, t = _data(12)
+    arrays = _arrays()
+    eager, p_eager = make(arrays)
+    step, p_comp = make(arrays)
+    compiled = tg.compile(step)
+    opts = [f.__closure__[f.__code__.co_freevars.index("opt")].cell_contents
+            for f in (eager, step)]
+    batches = [(x[i], t[i]) for i in range(6)] if make is _expr_step else [
+        (x[i:i + 2], t[i:i + 2]) for i in range(0, 12, 2)]
+    for k, (xb, tb) in enumerate(batches):
+        if k == 3:  # after the record: the fused update no longer applies
+            for opt in opts:
+                opt.momentum = 0.9
+        _close(compiled(xb, tb).data, eager(xb, tb).data)
+    assert "weight gradient + SGD update -> one in-place BLAS update" in _kinds(compiled)
+    for k in p_eager:
+        _close(p_comp[k].data, p_eager[k].data)
+
+
+def test_an_mlp_with_adam_replays_as_eager_and_reads_the_step_count():
+    rng = np.random.default_rng(3)
+
+    def make():
+        net = nn.Sequential(nn.Linear(6, 16, rng=0), nn.Tanh(), nn.Linear(16, 4, rng=1))
+        opt = tg.optim.Adam(net.parameters(), lr=1e-2)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = tg.cross_entropy(net(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return net, opt, step
+
+    net_e, opt_e, eager = make()
+    net_c, opt_c, step = make()
+    compiled = tg.compile(step, verify=2)
+    for _ in range(6):
+        x, y = rng.normal(size=(8, 6)), rng.integers(0, 4, 8)
+        _close(compiled(x, y).data, eager(x, y).data)
+    for a, b in zip(net_c.parameters(), net_e.parameters()):
+        _close(a.data, b.data)
+        _close(a.grad.data, b.grad.data)  # zero_grad before backward: .grad is left filled
+    assert opt_c.state[0]["step"] == opt_e.state[0]["step"] == 6
+    assert compiled.recordings == 3 and compiled.replays == 5
+
+
+def test_batch_norm_replays_as_eager_running_statistics_included():
+    rng = np.random.default_rng(4)
+
+    def make():
+        net = nn.Sequential(nn.Linear(5, 8, rng=0), nn.BatchNorm1d(8), nn.ReLU(),
+                            nn.Linear(8, 1, rng=1))
+        opt = tg.optim.SGD(net.parameters(), lr=0.05, momentum=0.5)
+
+        def step(x, y):
+            loss = tg.mse_loss(net(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return net, step
+
+    net_e, eager = make()
+    net_c, step = make()
+    compiled = tg.compile(step)
+    for _ in range(5):
+        x, y = rng.normal(size=(6, 5)), rng.normal(size=(6, 1))
+        _close(compiled(x, y).data, eager(x, y).data)
+    assert compiled.eager_calls == 0 and compiled.replays == 4
+    for (_name, a), b in zip(net_c.state_dict().items(), net_e.state_dict().values()):
+        _close(np.asarray(a), np.asarray(b))
+
+
+def test_dropout_is_refused_and_runs_eagerly():
+    def make():
+        tg.manual_seed(0)
+        net = nn.Sequential(nn.Linear(4, 8, rng=0), nn.Dropout(0.5), nn.Linear(8, 1, rng=1))
+        opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+        def step(x):
+            loss = tg.sum(net(x) ** 2)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step
+
+    x = np.ones((3, 4))
+    eager = make()
+    losses_e = [eager(x).data.item() for _ in range(3)]
+    compiled = tg.compile(make())
+    with pytest.warns(tg.CompileWarning, match="random numbers"):
+        losses_c = [compiled(x).data.item() for _ in range(3)]
+    assert losses_c == losses_e and compiled.eager_calls == 2
+    with pytest.raises(tg.CompileError, match="random numbers"):
+        tg.compile(make(), strict=True)(x)
+
+
+def test_a_new_shape_records_again_and_each_shape_replays():
+    arrays = _arrays()
+    eager, p_eager = _conv2d_step(arrays)
+    step, p_comp = _conv2d_step(arrays)
+    compiled = tg.compile(step)
+    x, t = _data(10)
+    for lo, hi in ((0, 2), (2, 5), (5, 7), (7, 10)):  # batches of 2, 3, 2, 3
+        _close(compiled(x[lo:hi], t[lo:hi]).data, eager(x[lo:hi], t[lo:hi]).data)
+    assert compiled.cache_size() == 2 and compiled.recordings == 4  # 2 records + 2 verified
+    compiled(x[:2].astype(np.float32), t[:2].astype(np.float32))
+    assert compiled.cache_size() == 3
+
+
+def test_verify_catches_a_planted_divergence():
+    arrays = _arrays()
+    step, _ = _expr_step(arrays)
+    compiled = tg.compile(step)
+    x, t = _data(2)
+    compiled(x[0], t[0])
+    program = _program(compiled)
+    i = next(k for k, ins in enumerate(program.source) if ins[0] == "fwd"
+             and ins[1].name == "sigmoid")
+    good = program.steps[i]
+
+    def planted(ctx):
+        good(ctx)
+        ctx.env[program.source[i][4]] *= 1.001
+
+    program.steps[i] = planted
+    with pytest.raises(tg.CompileError, match="differs from the eager run"):
+        compiled(x[1], t[1])
+
+
+def test_data_read_from_outside_the_arguments_is_caught_by_verify():
+    arrays = _arrays()
+    step, _ = _expr_step(arrays)
+    x, t = _data(3)
+    batches = iter([(x[i], t[i]) for i in range(3)])
+    compiled = tg.compile(lambda: step(*next(batches)))
+    compiled()
+    with pytest.warns(tg.CompileWarning, match="recorded other ops"):
+        compiled()
+    assert compiled.eager_calls == 0 and compiled.cache_size() == 1
+    compiled()
+    assert compiled.eager_calls == 1
+
+
+def _one_param_model():
+    w = tg.tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1)
+    return w, opt
+
+
+def _refused(fn, *args, match):
+    with pytest.raises(tg.CompileError, match=match):
+        tg.compile(fn, strict=True)(*args)
+    compiled = tg.compile(fn)
+    with pytest.warns(tg.CompileWarning, match=match):
+        compiled(*args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled(*args)  # eagerly, without a second warning
+    assert compiled.eager_calls == 1
+
+
+def test_refusals():
+    w, opt = _one_param_model()
+    x = np.array([1.0, 2.0])
+
+    def reads_item(x):
+        loss = tg.sum(w @ x)
+        if loss.item() > 0:  # value-dependent control flow
+            loss = loss * 2
+        loss.backward()
+        return loss
+
+    _refused(reads_item, x, match=r"item\(\)")
+
+    def writes_data(x):
+        loss = tg.sum((w @ x) ** 2)
+        loss.backward()
+        w.data -= 0.1 * w.grad.data  # SGD by hand on .data
+        w.grad = None
+        return loss
+
+    _refused(writes_data, x, match="writes into .data")
+
+    def hooked(x):
+        y = w @ x
+        y.register_hook(lambda g: g * 2)
+        loss = tg.sum(y)
+        loss.backward()
+        return loss
+
+    _refused(hooked, x, match="hook")
+
+    def forward_only(x):
+        return tg.sum(w @ x)
+
+    _refused(forward_only, x, match="graph is still alive")
+
+    def clipped(x):
+        loss = tg.sum((w @ x) ** 2)
+        loss.backward()
+        nn.utils.clip_grad_norm_([w], 1.0)
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    _refused(clipped, x, match="clip_grad_norm_")
+
+    def second_order(x):
+        (g,) = tg.grad(tg.sum((w @ x) ** 3), w, create_graph=True)
+        return g.detach()
+
+    _refused(second_order, x, match="create_graph")
+
+
+def test_grad_inside_a_step_and_a_function_without_gradients():
+    w = tg.tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True)
+
+    def grads(x):
+        (g,) = tg.grad(tg.sum(tg.tanh(w @ x)), w)
+        return g
+
+    compiled = tg.compile(grads)
+    for k in range(3):
+        x = np.array([1.0, 2.0 + k])
+        np.testing.assert_array_equal(compiled(x).data, grads(x).data)
+
+    def predict(x):
+        with tg.no_grad():
+            return tg.softmax(w @ x, axis=0)
+
+    compiled = tg.compile(predict)
+    for k in range(3):
+        x = tg.tensor([1.0, -k])
+        np.testing.assert_array_equal(compiled(x).data, predict(x).data)
+    assert compiled.replays == 2
+
+
+def test_a_users_optimiser_subclass_is_called_at_replay():
+    class HalvingSGD(tg.optim.SGD):
+        def step(self, closure=None):
+            self.lr = self.lr / 2  # Python state the replay must not freeze
+            return super().step(closure)
+
+    def make():
+        w = tg.tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True)
+        opt = HalvingSGD([w], lr=0.4)
+
+        def step(x):
+            loss = tg.sum(tg.tanh(w @ x) ** 2)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return w, step
+
+    w_e, eager = make()
+    w_c, step = make()
+    compiled = tg.compile(step)
+    for k in range(4):
+        x = np.array([1.0, 0.5 * k])
+        _close(compiled(x).data, eager(x).data)
+    _close(w_c.data, w_e.data)
+    assert compiled.replays == 3
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="compile: fn must be callable"):
+        tg.compile(3)
+    with pytest.raises(ValueError, match="verify must be an int >= 0"):
+        tg.compile(lambda: None, verify=-1)
+
+
+def test_a_batched_convolution_split_over_two_threads_equals_one_thread_exactly():
+    from tensorgrad.ops import _conv_kernels as ck
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((8, 16, 24, 24))
+    w = rng.standard_normal((16, 16, 3, 3))
+    g = rng.standard_normal((8, 16, 24, 24))
+    pad, one = (1, 1, 1, 1), (1, 1)
+    before = ck.get_num_threads()
+    results = {}
+    try:
+        for n in (1, 2):
+            ck.set_num_threads(n)
+            results[n] = (ck.correlate_nchw(x, w, one, pad, one, 1),
+                          ck.weight_grad_nchw(x, g, (3, 3), one, pad, one, 1),
+                          ck.conv_transpose_nchw(g, w, (24, 24), one, pad, one, 1))
+    finally:
+        ck.set_num_threads(before)
+    assert 2 * 8 * 16 * 16 * 9 * 576 >= ck.SPLIT_FLOP  # the case is large enough to split
+    for a, b in zip(results[1], results[2]):  # the same halves, whatever the threads
+        np.testing.assert_array_equal(b, a)
+    with pytest.raises(ValueError, match="n must be 1 or 2"):
+        ck.set_num_threads(3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_in_place_blas_updates(dtype):
+    from tensorgrad.ops import _openblas
+
+    if not _openblas.available():
+        pytest.skip("NumPy's OpenBLAS was not found")
+    rng = np.random.default_rng(6)
+    w = rng.random((5, 7)).astype(dtype)
+    y, x = rng.random(5).astype(dtype), rng.random(7).astype(dtype)
+    expected = w - dtype(0.1) * np.outer(y, x)
+    assert _openblas.rank1_update(w, -0.1, y, x)
+    _close(w, expected, dtype)
+    g, h = rng.random((3, 5)).astype(dtype), rng.random((3, 7)).astype(dtype)
+    expected = w - dtype(0.1) * (g.T @ h)
+    assert _openblas.product_update(w, -0.1, g, h, trans_a=True)
+    _close(w, expected, dtype)
+    g, h = rng.random((5, 3)).astype(dtype), rng.random((7, 3)).astype(dtype)
+    expected = w - dtype(0.1) * (g @ h.T)
+    assert _openblas.product_update(w, -0.1, g, h, trans_b=True)
+    _close(w, expected, dtype)
+    assert not _openblas.rank1_update(np.asfortranarray(w), -0.1, y, x)
