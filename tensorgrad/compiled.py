@@ -929,9 +929,15 @@ def _signature(code):
     return out
 
 
+def _equal_values(a, b):
+    """Equal arrays or values, NaN equal to NaN where the dtype holds NaN."""
+    a, b = np.asarray(a), np.asarray(b)
+    return np.array_equal(a, b, equal_nan=a.dtype.kind in "fc" and b.dtype.kind in "fc")
+
+
 def _same_constants(a, b):
     return len(a) == len(b) and all(
-        sa == sb and type(va) is type(vb) and np.array_equal(va, vb, equal_nan=True)
+        sa == sb and type(va) is type(vb) and _equal_values(va, vb)
         for (sa, va), (sb, vb) in zip(a, b))
 
 
