@@ -279,11 +279,13 @@ def tree_of(rev: str, repo: Path = ROOT):
 
 def with_baseline(systems: list, tree: Path, tag: str) -> list:
     """``systems`` with, after each tensorgrad system, its copy timing the tensorgrad of
-    ``tree``: label and case ids suffixed `` @ tag``, so that the two take adjacent turns."""
+    ``tree``: label and case ids suffixed `` @ tag``, so that the two take adjacent turns.
+    A compiled system gets no copy when ``tree`` predates ``tg.compile``."""
+    has_compile = (Path(tree) / "tensorgrad" / "compiled.py").exists()
     out = []
     for s in systems:
         out.append(s)
-        if s.library == "tensorgrad":
+        if s.library == "tensorgrad" and (has_compile or "compiled" not in s.label):
             out.append(System(f"{s.label} @ {tag}", s.library,
                               {f"{cid} @ {tag}": case for cid, case in s.cases.items()}, tree))
     return out
