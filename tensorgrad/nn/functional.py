@@ -72,18 +72,6 @@ def _softmax_dim(dim, input, name):
     return dim
 
 
-def _cast_to(input, dtype, name):
-    if dtype is None:
-        return input
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{name}: dtype must be a NumPy floating dtype, got {dtype!r}") from None
-    if dt.kind != "f":
-        raise TypeError(f"{name}: dtype must be a floating dtype, got {dt}")
-    return ops.cast(as_input(name, 0, input), dtype=dt)
-
-
 def softmax(input, dim=None, dtype=None):  # noqa: A002 - PyTorch's argument names
     """exp(x) / sum(exp(x)) along ``dim``, ``torch.nn.functional.softmax``; computed by
     :func:`tensorgrad.softmax` (stable for logits of any magnitude).
@@ -102,14 +90,14 @@ def softmax(input, dim=None, dtype=None):  # noqa: A002 - PyTorch's argument nam
     Tensor, the input's shape. Errors as :func:`tensorgrad.softmax`.
     """
     dim = _softmax_dim(dim, input, "softmax")
-    return _softmax(_cast_to(input, dtype, "softmax"), axis=dim)
+    return _softmax(input, axis=dim, dtype=dtype)
 
 
 def log_softmax(input, dim=None, dtype=None):  # noqa: A002
     """x - logsumexp(x) along ``dim``, ``torch.nn.functional.log_softmax``; computed by
     :func:`tensorgrad.log_softmax`. Arguments as :func:`softmax`."""
     dim = _softmax_dim(dim, input, "log_softmax")
-    return _log_softmax(_cast_to(input, dtype, "log_softmax"), axis=dim)
+    return _log_softmax(input, axis=dim, dtype=dtype)
 
 
 def linear(input, weight, bias=None):  # noqa: A002
