@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from notebook_layer import conv_layer
 
 import tensorgrad as tg
 from tensorgrad import nn
@@ -17,19 +18,6 @@ def _close(a, b, dtype=np.float64, scale=None):
     tol = (1e-11 if np.dtype(dtype) == np.float64 else 2e-5)
     scale = max(1.0, float(np.max(np.abs(b), initial=0.0))) if scale is None else scale
     np.testing.assert_allclose(a, b, rtol=0, atol=tol * scale)
-
-
-def _conv_layer(X, K, B):
-    """The notebook's layer: Y_i = B_i + Σ_j correlate2d(X_j, K_ij, "valid")."""
-    d, n = K.shape[:2]
-    channels = [X[j] for j in range(n)]
-    outputs = []
-    for i in range(d):
-        y = B[i]
-        for j in range(n):
-            y = y + tg.correlate2d(channels[j], K[i, j], "valid")
-        outputs.append(y)
-    return tg.stack(outputs)
 
 
 def _arrays(dtype=np.float64, seed=0):
@@ -53,8 +41,8 @@ def _expr_step(arrays, opt_kind="sgd"):
            else tg.optim.SGD(list(p.values()), lr=0.1, momentum=0.9))
 
     def step(x, t):
-        a1 = tg.sigmoid(_conv_layer(x, p["K1"], p["B1"]))
-        a2 = tg.sigmoid(_conv_layer(a1, p["K2"], p["B2"]))
+        a1 = tg.sigmoid(conv_layer(x, p["K1"], p["B1"]))
+        a2 = tg.sigmoid(conv_layer(a1, p["K2"], p["B2"]))
         h = tg.sigmoid(p["W1"] @ tg.reshape(a2, (-1, 1)) + p["b1"])
         out = tg.sigmoid(p["W2"] @ h + p["b2"])
         loss = tg.binary_cross_entropy(out, t.reshape(2, 1))

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from notebook_layer import conv_layer
 
 import tensorgrad as tg
 from tensorgrad import nn
@@ -158,26 +159,13 @@ def test_collapse_module():
     assert len(_nodes(g.to_dot())) == 11  # expanded: every op, leaf and constant
 
 
-def _conv_layer(X, K, B):
-    """The notebook's expression layer: Y_i = B_i + Σ_j correlate2d(X_j, K_ij, "valid")."""
-    d, n = K.shape[:2]
-    channels = [X[j] for j in range(n)]
-    outputs = []
-    for i in range(d):
-        y = B[i]
-        for j in range(n):
-            y = y + tg.correlate2d(channels[j], K[i, j], "valid")
-        outputs.append(y)
-    return tg.stack(outputs)
-
-
 def _two_layers():
     rng = np.random.default_rng(0)
     p = {"K1": (5, 1, 3, 3), "B1": (5, 8, 8), "K2": (5, 5, 3, 3), "B2": (5, 6, 6)}
     p = {k: tg.tensor(rng.normal(size=s), requires_grad=True) for k, s in p.items()}
     x = tg.tensor(rng.normal(size=(1, 10, 10)))
-    a1 = tg.sigmoid(_conv_layer(x, p["K1"], p["B1"]))
-    return tg.sigmoid(_conv_layer(a1, p["K2"], p["B2"])), p
+    a1 = tg.sigmoid(conv_layer(x, p["K1"], p["B1"]))
+    return tg.sigmoid(conv_layer(a1, p["K2"], p["B2"])), p
 
 
 def test_collapse_repeat_folds_five_sums_of_five_correlations():
