@@ -345,10 +345,14 @@ def plain_sgd_lr(opt, p):
 
 
 def fuse_sgd_weight_updates(code, shapes):
-    """Rewrite ``vjp(matmul/linear, weight) -> .grad -> SGD.step -> zero_grad`` into one
-    in-place BLAS update of the weight (``ger`` for a rank-1 gradient, ``gemm`` with
-    ``beta = 1`` otherwise), run just before the optimiser's step, which then skips that
-    weight (its ``.grad`` stays None, as zero_grad would leave it)."""
+    """Rewrite ``backward -> .grad -> SGD.step -> zero_grad`` for the parameters plain SGD
+    updates into one step that updates them in place as the gradients come, no ``.grad``
+    handed out: a weight gradient of a 2-D ``matmul``/``linear`` by one BLAS update of the
+    weight (``ger`` for a rank-1 gradient, ``gemm`` with ``beta = 1`` otherwise; the
+    gradient is never formed), any other parameter by ``p -= lr * g`` into the optimiser's
+    own work array, as its step does. The optimiser's ``step`` call is kept for the
+    parameters the step does not take (it skips those whose ``.grad`` is None, as after
+    ``zero_grad``)."""
     out = list(code)
     for ci, ins in enumerate(code):
         if ins[0] != "call" or ins[2] != "step" or ci + 1 >= len(code):
@@ -360,6 +364,8 @@ def fuse_sgd_weight_updates(code, shapes):
             continue
         if type(opt).__name__ != "SGD":
             continue
+        position = {id(p): i for i, p in enumerate(
+            p for group in opt.param_groups for p in group["params"])}
         fused = []
         for gi in range(ci - 1, -1, -1):
             g_ins = code[gi]
@@ -368,18 +374,21 @@ def fuse_sgd_weight_updates(code, shapes):
             if g_ins[0] != "grad" or g_ins[1][0] != "obj":
                 continue
             w = g_ins[1][1]
+            if id(w) not in position or plain_sgd_lr(opt, w) is None:
+                continue
             found = _weight_vjp(code, gi, g_ins[2], w)
-            if found is not None and plain_sgd_lr(opt, w) is not None:
+            if found is not None:
                 fused.append((gi, found, w))
+            elif not any(_reads(c, g_ins[2]) for i, c in enumerate(code) if i != gi):
+                fused.append((gi, ([], "axpy", g_ins[2], None), w))
         if not fused:
             continue
         for gi, (drop, _, _, _), _ in fused:
             out[gi] = None
             for vi in drop:
                 out[vi] = None
-        steps = [("custom", _sgd_update(form, g, other, w, opt))
-                 for _, (_, form, g, other), w in fused]
-        out[ci] = (steps, ins)
+        items = [(form, g, other, w, position[id(w)]) for _, (_, form, g, other), w in fused]
+        out[ci] = ([("custom", _sgd_update(items[::-1], opt))], ins)
     result = []
     for ins in out:
         if ins is None:
@@ -448,35 +457,77 @@ def _reads(ins, s):
     return s in _slots_of(ins)
 
 
-def _sgd_update(form, g, other, w, opt):
-    """``w -= lr * dW`` in place by BLAS, dW never formed (form "matmul": dW = g hᵀ with h
-    (n, k), g (m, k); "linear": dW = gᵀ x with x (..., n), g (..., m)). When the optimiser's
-    hyper-parameters or the weight's ``.grad`` no longer allow it, dW is formed with NumPy
-    and handed to ``.grad`` (the optimiser's step then updates as eagerly)."""
-    linear = form == "linear"
+def _plain_lrs(opt):
+    """Learning rate of each parameter group that plain SGD updates (None for the others),
+    read from the optimiser now, as its step would."""
+    return [float(group["lr"]) if all(
+        k in _NEUTRAL and (_NEUTRAL[k] is None or v == _NEUTRAL[k]) for k, v in group.items())
+        else None for group in opt.param_groups]
+
+
+def _sgd_update(items, opt):
+    """One step updating, in place, the parameters of ``items`` (form, gradient slot, other
+    factor's slot, parameter, its position in the optimiser): form "axpy" ``p -= lr * g``
+    (``lr * g`` written into the optimiser's work array, as :meth:`SGD.step` does), form
+    "matmul" ``W -= lr * g hᵀ`` (h (n, k), g (m, k)) and "linear" ``W -= lr * gᵀ x``
+    (x (..., n), g (..., m)) by one BLAS update, dW never formed. A parameter whose group is
+    no longer plain SGD, whose ``.grad`` is set, or whose array is read-only or not
+    contiguous gets its gradient in ``.grad`` instead, which the optimiser's step, run
+    next, uses as eagerly. The BLAS updates run on one OpenBLAS thread (one pass over
+    memory: more threads only add their wake-up)."""
+    group_of = {id(p): k for k, group in enumerate(opt.param_groups) for p in group["params"]}
+    plan = [(form, g, other, w, i, group_of[id(w)]) for form, g, other, w, i in items]
+    blas = any(form != "axpy" for form, *_ in items) and _openblas.available()
 
     def step(ctx):
         env = ctx.env
-        lr = plain_sgd_lr(opt, w)
-        wd = w.data
-        gy, h = env[g], env[other]
-        if linear:
-            h2, g2 = h.reshape(-1, wd.shape[1]), gy.reshape(-1, wd.shape[0])
-        if lr is None or w._grad is not None or not wd.flags.c_contiguous:
-            dw = g2.T @ h2 if linear else gy @ h.T
-            autograd._accumulate_grad(w, np.asarray(dw, dtype=wd.dtype), False, ctx.handed)
-            return
-        if linear:
-            done = (_openblas.rank1_update(wd, -lr, g2[0], h2[0]) if h2.shape[0] == 1 else
-                    _openblas.product_update(wd, -lr, g2, h2, trans_a=True))
-        elif h.ndim == 2 and h.shape[1] == 1:
-            done = _openblas.rank1_update(wd, -lr, gy[:, 0], h[:, 0])
-        else:
-            done = _openblas.product_update(wd, -lr, gy, h, trans_b=True)
-        if not done:  # no BLAS of NumPy's at hand: the same update with NumPy
-            dw = g2.T @ h2 if linear else gy @ h.T
-            np.subtract(wd, np.multiply(dw, lr, dtype=wd.dtype), out=wd)
-        versions._advance(wd)
-    step.kind = "weight gradient + SGD update -> one in-place BLAS update"
-    step.reads = (g, other)
+        lrs = _plain_lrs(opt)
+        previous = _openblas.get_num_threads() if blas else 1
+        if previous != 1:
+            _openblas.set_num_threads(1)
+        try:
+            for form, g, other, w, i, k in plan:
+                _update_one(opt, ctx, form, env[g], None if other is None else env[other], w, i,
+                            lrs[k])
+        finally:
+            if previous != 1:
+                _openblas.set_num_threads(previous)
+
+    n_blas = sum(form != "axpy" for form, *_ in items)
+    step.kind = (f"SGD update in place: {n_blas} dense weights by one BLAS update each (no "
+                 f"gradient formed), {len(items) - n_blas} parameters by p -= lr * g")
+    step.reads = tuple(s for form, g, other, *_ in items for s in (g, other) if s is not None)
     return step
+
+
+def _update_one(opt, ctx, form, gy, h, w, i, lr):
+    """One parameter's update of :func:`_sgd_update`."""
+    wd = w.data
+    fallback = lr is None or w._grad is not None or not wd.flags.writeable
+    if form == "axpy":
+        if fallback or gy.shape != wd.shape:
+            autograd._accumulate_grad(w, gy, False, ctx.handed)
+            return
+        scratch = opt._scratch(i, w)
+        np.multiply(gy, lr, out=scratch)
+        np.subtract(wd, scratch, out=wd)
+        versions._advance(wd)
+        return
+    linear = form == "linear"
+    if linear:
+        h, gy = h.reshape(-1, wd.shape[1]), gy.reshape(-1, wd.shape[0])
+    if fallback or not wd.flags.c_contiguous:
+        dw = gy.T @ h if linear else gy @ h.T
+        autograd._accumulate_grad(w, np.asarray(dw, dtype=wd.dtype), False, ctx.handed)
+        return
+    if linear:
+        done = (_openblas.rank1_update(wd, -lr, gy[0], h[0]) if h.shape[0] == 1 else
+                _openblas.product_update(wd, -lr, gy, h, trans_a=True))
+    elif h.ndim == 2 and h.shape[1] == 1:
+        done = _openblas.rank1_update(wd, -lr, gy[:, 0], h[:, 0])
+    else:
+        done = _openblas.product_update(wd, -lr, gy, h, trans_b=True)
+    if not done:  # no BLAS of NumPy's at hand: the same update with NumPy
+        dw = gy.T @ h if linear else gy @ h.T
+        np.subtract(wd, np.multiply(dw, lr, dtype=wd.dtype), out=wd)
+    versions._advance(wd)

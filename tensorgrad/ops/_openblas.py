@@ -88,11 +88,13 @@ def rank1_update(a, alpha, y, x) -> bool:
     x = np.ascontiguousarray(x, dtype=a.dtype)
     m, n = a.shape
     previous = get_num_threads()
-    set_num_threads(1)  # one pass over memory: OpenBLAS's threads only add their wake-up
+    if previous != 1:
+        set_num_threads(1)  # one pass over memory: OpenBLAS's threads only add their wake-up
     try:
         funcs[0](_ROW_MAJOR, m, n, alpha, _ptr(y), 1, _ptr(x), 1, _ptr(a), n)
     finally:
-        set_num_threads(previous)
+        if previous != 1:
+            set_num_threads(previous)
     return True
 
 
