@@ -482,10 +482,6 @@ class _Recorder:
 # ----------------------------------------------------------------------------------------
 # Replay
 # ----------------------------------------------------------------------------------------
-def _unbroadcast(g, shape):
-    return autograd._unbroadcast[0].forward(g, shape=shape)
-
-
 class _Program:
     """The recorded step as closures over one environment list, run in order."""
 
@@ -681,6 +677,7 @@ def _params(params, refs, env):
 
 def _vjp_step(op, idx, g, out, ins, params, shape, dtype, res, refs):
     vjp = op.vjp_for(idx)
+    sums = {}  # the shape a VJP gave -> the axes to sum it over, for an input broadcast
 
     def step(ctx):
         env = ctx.env
@@ -694,11 +691,24 @@ def _vjp_step(op, idx, g, out, ins, params, shape, dtype, res, refs):
         if type(gp) is not np.ndarray:
             gp = gp.data if isinstance(gp, Tensor) else np.asarray(gp)
         if gp.shape != shape:
-            gp = _unbroadcast(gp, shape)
+            axes = sums.get(gp.shape)
+            if axes is None:
+                axes = sums[gp.shape] = _summed_axes(gp.shape, shape)
+            gp = (np.sum(gp, axis=axes) if axes else gp).reshape(shape)
         if gp.dtype != dtype:
             gp = gp.astype(dtype)
         env[res] = gp
     return step
+
+
+def _summed_axes(given, shape):
+    """The axes of a gradient of shape ``given`` that sum it down to the broadcast input's
+    ``shape``, as ``sum_to_shape`` (which the recorded pass ran on these shapes): the
+    leading ones and those where ``shape`` has 1; axes of length 1 need no sum (a reshape
+    drops them)."""
+    lead = len(given) - len(shape)
+    return tuple(a for a in range(len(given))
+                 if given[a] != 1 and (a < lead or shape[a - lead] == 1))
 
 
 def _add_step(a, b, res):
