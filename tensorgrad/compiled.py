@@ -68,6 +68,8 @@ _OPTIM_MODULE = optim.__name__
 _MODULE_ZERO_GRAD = Module.zero_grad.__code__
 _MODULE_CALL = Module.__call__.__code__
 _BATCH_NORM = nn_functional.batch_norm.__code__
+_CLASS_INDEX = functional._class_index.__code__
+_NLL_TERMS = functional._nll_terms.__code__
 _WRITE_RUNNING = nn_functional._write_running.__code__
 
 
@@ -81,6 +83,19 @@ def _softmax_shift(x, axis):
 # Library functions that compute a constant from a Tensor's values with NumPy and feed it to
 # an op: the replay computes it again from the replayed array (the op's first input).
 _DERIVED = {functional._log_softmax.__code__: ("subtract", _softmax_shift, ("axis",))}
+
+
+def _safe_targets(t, ignore_index):
+    """The class of each target, 0 where it is ``ignore_index``: the index array of
+    :func:`tensorgrad.functional._class_index`, made again from the replayed labels."""
+    return np.where(t != ignore_index, t, 0)
+
+
+def _targets_fit(t, ignore_index, classes):
+    """Whether every label of ``t`` is a class in [0, classes) other than ``ignore_index``:
+    the labels of the recorded call were, which the record relies on."""
+    t = t.data if isinstance(t, Tensor) else t
+    return t.size == 0 or bool(t.min() >= 0 and t.max() < classes and np.all(t != ignore_index))
 
 
 # Library code whose work the record cannot see (NumPy on gradients and values): a call of it
@@ -161,6 +176,8 @@ class _Recorder:
         self.flat = inputs
         self.input_arrays = []  # (slot, array) of the inputs
         self.derive = None      # (frame, op name, function, parameters) inside a _DERIVED call
+        self.class_index = None  # the frame of a _class_index call under way
+        self.checks = []        # (input index, ignore_index, classes): labels a replay needs
         for k, a in enumerate(inputs):
             arr = a.data if isinstance(a, Tensor) else a
             s = self._new(arr)
@@ -271,6 +288,8 @@ class _Recorder:
                 self.modules[id(module)] = module
             elif code is _BATCH_NORM:
                 self.batch_norm = frame
+            elif code is _CLASS_INDEX:
+                self.class_index = frame
             elif code is _WRITE_RUNNING:
                 self._running(frame)
                 self.ignore = frame
@@ -300,6 +319,9 @@ class _Recorder:
         elif event == "return":
             if self.derive is not None and frame is self.derive[0]:
                 self.derive = None
+            if frame is self.class_index:
+                self.class_index = None
+                self._class_targets(frame, arg)
             if self.applies and frame is self.applies[-1][0]:
                 _, args = self.applies.pop()
                 self._forward(frame.f_locals, args, arg)
@@ -402,6 +424,32 @@ class _Recorder:
             self.code.append(("results", tuple(results.items())))
             self.wanted_results = results
 
+    def _class_targets(self, frame, result):
+        """cross_entropy/nll_loss picking the target classes: an index made from the labels,
+        made again from the replayed labels (a "derive"), with a check at every replay that
+        the labels are still classes other than ignore_index (else that call runs eagerly,
+        which weighs ignored targets out or raises for a bad label as usual)."""
+        local = frame.f_locals
+        caller = frame.f_back
+        if result is None:
+            return  # it raised
+        index, valid = result
+        if local["ndim"] == 1 or caller is None or caller.f_code is not _NLL_TERMS:
+            raise _Refused("cross_entropy/nll_loss of one sample's (C,) log-probabilities: its "
+                           "class is a Python int made from the label's value")
+        if caller.f_locals.get("w") is not None or not np.all(valid):
+            raise _Refused("cross_entropy/nll_loss with class weights or ignored targets: the "
+                           "mean's divisor is computed from the labels' values with NumPy")
+        s = self.array_slot(local["t"])
+        k = dict(self.inputs).get(s)
+        if k is None:
+            raise _Refused("cross_entropy/nll_loss with class labels that are not an argument "
+                           "of the step (an array of integers): the replay must read them")
+        out = self._new(index[1])
+        self.code.append(("derive", _safe_targets, s, {"ignore_index": local["ignore_index"]},
+                          out))
+        self.checks.append((k, local["ignore_index"], caller.f_locals["logp"].shape[1]))
+
     def _add_grad(self, grads, tensors, t, s):
         prev = grads.get(id(t))
         if prev is None:
@@ -497,12 +545,21 @@ class _Program:
         self.steps = _lower(code)
         self.dead = _dead_after(code, _output_slots(output))
         self.guards = tuple((m, m.training) for m in rec.modules.values())
+        self.checks = tuple(rec.checks)
 
     def guards_hold(self):
         """Whether every module called while recording is still in the same mode
         (``train()``/``eval()`` changes the ops a module runs)."""
         for m, training in self.guards:
             if m.training is not training:
+                return False
+        return True
+
+    def inputs_fit(self, flat):
+        """Whether the inputs hold what the record relies on beyond their shapes (class
+        labels: classes other than ignore_index); when not, the call runs eagerly."""
+        for k, ignore_index, classes in self.checks:
+            if not _targets_fit(flat[k], ignore_index, classes):
                 return False
         return True
 
@@ -843,7 +900,7 @@ class Compiled:
             result, entry = self._record(args, kwargs, flat)
             self._cache[key] = entry
             return result
-        if entry.program is None:
+        if entry.program is None or entry.program.checks and not entry.program.inputs_fit(flat):
             self.eager_calls += 1
             return self.fn(*args, **kwargs)
         if entry.verify_left > 0:

@@ -271,17 +271,26 @@ def _along_classes(w, ndim):
     return w if ndim <= 1 else w.reshape((-1,) + (1,) * (ndim - 2))
 
 
-def _nll_terms(logp, t, valid, w, label_smoothing):
-    """Per-target losses of log-probabilities ``logp`` (C,) or (N, C, ...) at class indices
-    ``t`` (0 where not ``valid``), with PyTorch's label smoothing, and the sum of the
-    weights that the mean divides by."""
-    ndim = len(shape_of(logp))
+def _class_index(t, ignore_index, ndim):
+    """``(index, valid)``: the index that picks each target's class from log-probabilities
+    of ``ndim`` dimensions (class 0 where the target is ``ignore_index``), and where it is
+    not ``ignore_index``. For ``ndim`` 1 the index is an int, else a tuple of index arrays
+    (the sample grids and the classes)."""
+    valid = t != ignore_index
     safe = np.where(valid, t, 0)
     if ndim == 1:
-        index = int(safe)
-    else:
-        grids = np.indices(t.shape, sparse=True)
-        index = (grids[0], safe) + tuple(grids[1:])
+        return int(safe), valid
+    grids = np.indices(t.shape, sparse=True)
+    return (grids[0], safe) + tuple(grids[1:]), valid
+
+
+def _nll_terms(logp, t, ignore_index, w, label_smoothing):
+    """Per-target losses of log-probabilities ``logp`` (C,) or (N, C, ...) at class indices
+    ``t`` (0 where ``ignore_index``), with PyTorch's label smoothing, and the sum of the
+    weights that the mean divides by."""
+    ndim = len(shape_of(logp))
+    index, valid = _class_index(t, ignore_index, ndim)
+    safe = index if ndim == 1 else index[1]
     picked = getitem(logp, index=index)
     every = bool(np.all(valid))
     if every and w is None:  # the common case: -logp[t], the mean over the targets
@@ -353,9 +362,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  
     if np.result_type(input).kind != "f":
         input = cast(input, dtype=np.dtype(np.float64))
     shape = shape_of(input)
-    t, valid = _class_targets(op, shape, target, ignore_index)
+    t, _ = _class_targets(op, shape, target, ignore_index)
     w = _class_weight(op, weight, shape, input.dtype)
-    loss, total = _nll_terms(input, t, valid, w, 0.0)
+    loss, total = _nll_terms(input, t, ignore_index, w, 0.0)
     return _weighted_mean(loss, total) if reduction == "mean" else reduce_loss(loss, reduction)
 
 
@@ -424,8 +433,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if shape_of(target) == shape and np.result_type(
             target.data if isinstance(target, Tensor) else target).kind == "f":
         return _probability_cross_entropy(logp, target, w, smoothing, reduction, axis)
-    t, valid = _class_targets(op, shape, target, ignore_index)
-    loss, total = _nll_terms(logp, t, valid, w, smoothing)
+    t, _ = _class_targets(op, shape, target, ignore_index)
+    loss, total = _nll_terms(logp, t, ignore_index, w, smoothing)
     return _weighted_mean(loss, total) if reduction == "mean" else reduce_loss(loss, reduction)
 
 

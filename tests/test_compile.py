@@ -520,23 +520,64 @@ def test_the_in_place_blas_updates(dtype):
     assert not _openblas.rank1_update(np.asfortranarray(w), -0.1, y, x)
 
 
-def test_cross_entropy_of_class_indices_is_refused_not_replayed_wrongly():
-    """cross_entropy picks the target classes with an index built from the labels' values,
-    a parameter of its getitem that changes with the labels: the record of one batch would
-    pick the wrong classes for another, so the step is refused and runs eagerly."""
+def _cross_entropy_pair(**loss_kw):
+    def make():
+        net = nn.Linear(6, 4, rng=0)
+        opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+        def step(x, y):
+            loss = tg.cross_entropy(net(x), y, **loss_kw)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        return step, net
+    return make(), make()
+
+
+def test_cross_entropy_of_class_indices_replays_with_each_call_s_labels():
+    """cross_entropy picks the target classes with an index made from the labels' values:
+    the replay makes it again from each call's labels (a record that kept the first call's
+    index would pick the wrong classes)."""
     rng = np.random.default_rng(3)
-    net = nn.Linear(6, 4, rng=0)
-    opt = tg.optim.SGD(net.parameters(), lr=0.1)
-
-    def step(x, y):
-        loss = tg.cross_entropy(net(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-
+    (eager, net_e), (step, net_c) = _cross_entropy_pair(label_smoothing=0.1)
     compiled = tg.compile(step)
-    compiled(rng.normal(size=(8, 6)), rng.integers(0, 4, 8))
-    with pytest.warns(tg.CompileWarning, match="the second call recorded other ops"):
+    for _ in range(5):
+        x, y = rng.normal(size=(8, 6)), rng.integers(0, 4, 8)
+        _close(compiled(x, y).data, eager(x, y).data)
+        _close(net_c.weight.data, net_e.weight.data)
+    assert compiled.recordings == 2 and compiled.replays == 4 and compiled.eager_calls == 0
+
+
+def test_cross_entropy_labels_outside_the_record_run_eagerly():
+    """A batch with an ignored target (the mean's divisor then comes from the labels'
+    values) or a label outside [0, C) runs eagerly: the same loss, or the same error."""
+    rng = np.random.default_rng(4)
+    (eager, net_e), (step, net_c) = _cross_entropy_pair()
+    compiled = tg.compile(step)
+    for _ in range(3):
+        x, y = rng.normal(size=(8, 6)), rng.integers(0, 4, 8)
+        _close(compiled(x, y).data, eager(x, y).data)
+    x, y = rng.normal(size=(8, 6)), rng.integers(0, 4, 8)
+    y[2] = -100
+    expected = eager(x, y).data
+    _close(compiled(x, y).data, expected)
+    assert compiled.eager_calls == 1
+    _close(net_c.weight.data, net_e.weight.data)
+    y[2] = 4
+    with pytest.raises(ValueError, match=r"target classes must lie in \[0, 4\)"):
+        compiled(x, y)
+    y[2] = -1  # a negative label would index the last class if the replay took it
+    with pytest.raises(ValueError, match="target classes must lie"):
+        compiled(x, y)
+    assert compiled.replays == 2
+
+
+def test_cross_entropy_with_class_weights_is_refused():
+    rng = np.random.default_rng(5)
+    (_, _), (step, _) = _cross_entropy_pair(weight=np.array([1.0, 2.0, 1.0, 0.5]))
+    compiled = tg.compile(step)
+    with pytest.warns(tg.CompileWarning, match="class weights or ignored targets"):
         compiled(rng.normal(size=(8, 6)), rng.integers(0, 4, 8))
-    assert compiled.replays == 0 and compiled.eager_calls == 0
+    assert compiled.eager_calls == 0 and compiled.cache_size() == 1
