@@ -69,6 +69,8 @@ _MODULE_ZERO_GRAD = Module.zero_grad.__code__
 _MODULE_CALL = Module.__call__.__code__
 _BATCH_NORM = nn_functional.batch_norm.__code__
 _CLASS_INDEX = functional._class_index.__code__
+_DROPOUT = nn_functional.dropout.__code__
+_DROPOUT_SCALE = nn_functional.dropout_scale.__code__
 _NLL_TERMS = functional._nll_terms.__code__
 _WRITE_RUNNING = nn_functional._write_running.__code__
 
@@ -127,14 +129,37 @@ def _opaque_call(frame):
     return obj, code.co_name, {n: local[n] for n in names}
 
 
-_RANDOM = ("the step draws random numbers (dropout's mask, an init): a replay would reuse the "
-           "recorded draw")
+_RANDOM = ("the step draws random numbers other than dropout's mask (an init, a generator "
+           "of its own): a replay would reuse the recorded draw")
 
 
 def _random_states():
     """The states of tensorgrad's default generator and of NumPy's global one."""
     return (repr(defaults.default_generator().bit_generator.state),
             repr(np.random.get_state(legacy=False)))
+
+
+def _only_recorded_draws(start, draws):
+    """Whether the default generator, from ``start`` (its state before the call), reaches its
+    state now by the recorded draws from it alone (``draws``: dropout's, rng None)."""
+    current = defaults.default_generator()
+    gen = np.random.Generator(type(current.bit_generator)())
+    gen.bit_generator.state = start
+    for shape, p, dtype in draws:
+        nn_functional.dropout_scale(gen, shape, p, dtype)
+    return repr(gen.bit_generator.state) == repr(current.bit_generator.state)
+
+
+def _generator(rng):
+    return _random.as_generator(rng, "dropout")
+
+
+def _draw_step(rng, shape, p, dtype, out):
+    scale = nn_functional.dropout_scale
+
+    def step(ctx):  # dropout's mask, drawn again from the same generator
+        ctx.env[out] = scale(_generator(rng), shape, p, dtype)
+    return step
 
 
 def _checksum(a):
@@ -178,6 +203,8 @@ class _Recorder:
         self.derive = None      # (frame, op name, function, parameters) inside a _DERIVED call
         self.class_index = None  # the frame of a _class_index call under way
         self.checks = []        # (input index, ignore_index, classes): labels a replay needs
+        self.dropout = None     # the frame of a dropout_scale call under way
+        self.default_draws = []  # (shape, p, dtype) of dropout masks from the default generator
         for k, a in enumerate(inputs):
             arr = a.data if isinstance(a, Tensor) else a
             s = self._new(arr)
@@ -294,7 +321,10 @@ class _Recorder:
                 self._running(frame)
                 self.ignore = frame
             elif code is _AS_GENERATOR:
-                raise _Refused(_RANDOM)
+                if frame.f_back is None or frame.f_back.f_code is not _DROPOUT:
+                    raise _Refused(_RANDOM)
+            elif code is _DROPOUT_SCALE:
+                self.dropout = frame
             elif code in _VALUE_READS:
                 caller = frame.f_back
                 if caller is not None and not _is_library(caller.f_code):
@@ -322,6 +352,9 @@ class _Recorder:
             if frame is self.class_index:
                 self.class_index = None
                 self._class_targets(frame, arg)
+            if frame is self.dropout:
+                self.dropout = None
+                self._draw(frame, arg)
             if self.applies and frame is self.applies[-1][0]:
                 _, args = self.applies.pop()
                 self._forward(frame.f_locals, args, arg)
@@ -423,6 +456,23 @@ class _Recorder:
         if wanted is not None:
             self.code.append(("results", tuple(results.items())))
             self.wanted_results = results
+
+    def _draw(self, frame, mask):
+        """dropout's mask: drawn again at every replay from what dropout was given as ``rng``
+        (None: the default generator as it is then, after any :func:`tensorgrad.manual_seed`;
+        a Generator: that one, advanced by each draw; a seed: a new generator, as eagerly)."""
+        if not isinstance(mask, np.ndarray):
+            return  # it raised
+        caller = frame.f_back
+        if caller is None or caller.f_code is not _DROPOUT:
+            raise _Refused("an unexpected call of dropout_scale")
+        local = frame.f_locals
+        rng = caller.f_locals["rng"]  # a seed makes a new generator at each call, as eagerly
+        shape, p, dtype = local["shape"], local["p"], local["dtype"]
+        out = self._new(mask)
+        self.code.append(("draw", rng, shape, p, dtype, out))
+        if rng is None:
+            self.default_draws.append((shape, p, dtype))
 
     def _class_targets(self, frame, result):
         """cross_entropy/nll_loss picking the target classes: an index made from the labels,
@@ -665,6 +715,8 @@ def _lower(code):
             steps.append(_inplace_step(*ins[1:]))
         elif kind == "running":
             steps.append(_running_step(*ins[1:]))
+        elif kind == "draw":
+            steps.append(_draw_step(*ins[1:]))
         elif kind == "custom":
             steps.append(ins[1])
         else:  # pragma: no cover - the rewrites produce only the kinds above
@@ -919,6 +971,7 @@ class Compiled:
         self.recordings += 1
         previous = sys.getprofile()
         states = _random_states()
+        start = defaults.default_generator().bit_generator.state
         _local.recording = True
         sys.setprofile(rec.profile)
         try:
@@ -927,7 +980,9 @@ class Compiled:
             sys.setprofile(previous)
             _local.recording = False
         spec = None
-        if rec.refusal is None and _random_states() != states:
+        if rec.refusal is None and _random_states() != states and not (
+                states[1] == _random_states()[1]
+                and _only_recorded_draws(start, rec.default_draws)):
             rec.refusal = _RANDOM
         if rec.refusal is None:
             try:
@@ -1029,6 +1084,12 @@ class _State:
                         None if t._grad is None else t._grad.data.copy()) for t in self.tensors]
         self.objects = [(ins[1], _copy(vars(ins[1]))) for ins in program.recorded_code
                         if ins[0] == "call"]
+        generators = {}  # the ones dropout draws from: the eager run must draw the same masks
+        for ins in program.recorded_code:
+            if ins[0] == "draw":
+                gen = _generator(ins[1])
+                generators[id(gen)] = gen
+        self.generators = [(g, g.bit_generator.state) for g in generators.values()]
 
     def capture(self, result, copy=True):
         """The result's arrays and every tensor's values and gradient (copies, or the live
@@ -1042,6 +1103,8 @@ class _State:
         return out
 
     def restore(self):
+        for gen, state in self.generators:
+            gen.bit_generator.state = state
         for t, (arr, values, grad, gvalues) in zip(self.tensors, self.values):
             t.data = arr
             np.copyto(arr, values)

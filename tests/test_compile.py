@@ -270,14 +270,52 @@ def test_batch_norm_replays_as_eager_running_statistics_included():
         _close(np.asarray(a), np.asarray(b))
 
 
-def test_dropout_is_refused_and_runs_eagerly():
+@pytest.mark.parametrize("rng", ["default", "generator", "seed"])
+def test_batch_norm_and_dropout_replay_as_eager_with_a_new_mask_each_step(rng):
+    """Dropout's mask is drawn again at every replay from the generator dropout uses (the
+    default one, one of the module's own, or a new one from a seed as eagerly), so the
+    compiled run draws the eager run's masks, step after step."""
+    data = np.random.default_rng(7)
+
     def make():
         tg.manual_seed(0)
-        net = nn.Sequential(nn.Linear(4, 8, rng=0), nn.Dropout(0.5), nn.Linear(8, 1, rng=1))
+        kw = {} if rng == "default" else {"rng": 11}
+        net = nn.Sequential(nn.Linear(5, 16, rng=0), nn.BatchNorm1d(16), nn.ReLU(),
+                            nn.Dropout(0.5, **kw), nn.Linear(16, 1, rng=1))
+        if rng == "seed":  # the functional form with an int seed: one mask for every call
+            net[3].forward = lambda x: nn.functional.dropout(x, 0.5, rng=5)
+        opt = tg.optim.Adam(net.parameters(), lr=1e-2)
+
+        def step(x, y):
+            loss = tg.mse_loss(net(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return net, step
+
+    batches = [(data.normal(size=(6, 5)), data.normal(size=(6, 1))) for _ in range(6)]
+    net_e, eager = make()
+    losses_e = [eager(x, y).data for x, y in batches]
+    net_c, step = make()
+    compiled = tg.compile(step)
+    losses_c = [compiled(x, y).data for x, y in batches]
+    for a, b in zip(losses_c, losses_e):
+        _close(a, b)
+    for (_name, a), b in zip(net_c.state_dict().items(), net_e.state_dict().values()):
+        _close(np.asarray(a), np.asarray(b))
+    assert compiled.eager_calls == 0 and compiled.replays == 5
+    assert [ins[0] for ins in _program(compiled).source].count("draw") == 1
+
+
+def test_other_random_draws_in_the_step_are_refused_and_run_eagerly():
+    def make():
+        tg.manual_seed(0)
+        net = nn.Linear(4, 1, rng=0)
         opt = tg.optim.SGD(net.parameters(), lr=0.1)
 
         def step(x):
-            loss = tg.sum(net(x) ** 2)
+            loss = tg.sum(net(x + 0.1 * tg.randn(*x.shape)) ** 2)  # noise from an init-like draw
             loss.backward()
             opt.step()
             opt.zero_grad()
@@ -288,7 +326,7 @@ def test_dropout_is_refused_and_runs_eagerly():
     eager = make()
     losses_e = [eager(x).data.item() for _ in range(3)]
     compiled = tg.compile(make())
-    with pytest.warns(tg.CompileWarning, match="random numbers"):
+    with pytest.warns(tg.CompileWarning, match="random numbers other than dropout"):
         losses_c = [compiled(x).data.item() for _ in range(3)]
     assert losses_c == losses_e and compiled.eager_calls == 2
     with pytest.raises(tg.CompileError, match="random numbers"):

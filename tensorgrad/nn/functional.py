@@ -230,8 +230,14 @@ def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A
     shape = shape_of(x)
     if p == 1:
         return ops.multiply(x, np.zeros(shape, dtype=dt))
+    return ops.multiply(x, dropout_scale(gen, shape, p, dt))
+
+
+def dropout_scale(gen, shape, p, dtype):
+    """Inverted dropout's factors: ``1 / (1 - p)`` where an element is kept
+    (``gen.random(shape) < 1 - p``), else 0, as an array of ``dtype``."""
     keep = gen.random(shape) < 1 - p
-    return ops.multiply(x, (keep * (1.0 / (1.0 - p))).astype(dt, copy=False))
+    return (keep * (1.0 / (1.0 - p))).astype(dtype, copy=False)
 
 
 # -- normalisation ---------------------------------------------------------------------------
