@@ -25,11 +25,17 @@ import functools
 import math
 import os
 import sys
+import tempfile
 import threading
 import warnings
 import zlib
 
 import numpy as np
+
+try:
+    from numpy.lib.array_utils import byte_bounds
+except ImportError:  # NumPy 1.x
+    byte_bounds = np.byte_bounds
 
 from . import _random, autograd, defaults, functional, numpy_dispatch, optim, versions
 from ._rewrites import reads, rewrite_program
@@ -1011,7 +1017,8 @@ class Compiled:
         program = entry.program
         state = _State(program, flat)
         replayed = program.run(flat)
-        after = state.capture(replayed)
+        after = _Spill(state.capture(replayed))  # on disk: no second copy while eager runs
+        del replayed
         state.restore()
         result, rec, spec = self._trace(args, kwargs, flat)
         if rec.refusal is not None:
@@ -1027,7 +1034,7 @@ class Compiled:
                          "the arguments)")
             return result
         del rec
-        _compare(after, state.capture(result, copy=False), getattr(self.fn, "__qualname__", "fn"))
+        _compare(after, state.capture(result, replay=False), getattr(self.fn, "__qualname__", "fn"))
         self.replays += 1
         return result
 
@@ -1065,11 +1072,17 @@ def _same_constants(a, b):
 
 class _State:
     """What a step can change -- parameters and buffers (their values and ``.grad``), the
-    inputs' ``.grad``, the state of the optimisers it calls -- saved so that a verification
-    can undo a replay."""
+    inputs' ``.grad``, the state of the optimisers it calls, dropout's generators -- set
+    aside so that a verification can undo a replay.
+
+    The replay runs on copies: each tensor's array and each optimiser's state are replaced
+    by copies, which the replay changes and :meth:`capture` then takes as its result, while
+    the originals, untouched, are put back by :meth:`restore` for the eager run. That is one
+    copy of the parameters in all. Tensors whose arrays share memory (one a view of
+    another's) keep their arrays instead (the sharing must hold in the replay): their values
+    are copied before and written back."""
 
     def __init__(self, program, flat):
-        self.program = program
         tensors = {id(t): t for _, t in program.free}
         tensors.update({id(a): a for a in flat if isinstance(a, Tensor)})
         for ins in program.recorded_code:
@@ -1080,10 +1093,21 @@ class _State:
                         {"params": getattr(ins[1], "params", ())}]:
                     tensors.update({id(p): p for p in group.get("params", ())})
         self.tensors = list(tensors.values())
-        self.values = [(t.data, t.data.copy(), t._grad,
-                        None if t._grad is None else t._grad.data.copy()) for t in self.tensors]
-        self.objects = [(ins[1], _copy(vars(ins[1]))) for ins in program.recorded_code
-                        if ins[0] == "call"]
+        self.originals = [(t.data, t._grad, None if t._grad is None else t._grad.data.copy())
+                          for t in self.tensors]
+        self.shared = _share_memory([t.data for t in self.tensors])
+        if self.shared:
+            self.values = [t.data.copy() for t in self.tensors]
+        else:
+            for t in self.tensors:
+                t.data = t.data.copy()
+        self.objects = []
+        for obj in {id(ins[1]): ins[1] for ins in program.recorded_code
+                    if ins[0] == "call"}.values():
+            d = vars(obj)
+            saved = dict(d)
+            d.update(_copy(saved))
+            self.objects.append((obj, saved))
         generators = {}  # the ones dropout draws from: the eager run must draw the same masks
         for ins in program.recorded_code:
             if ins[0] == "draw":
@@ -1091,30 +1115,41 @@ class _State:
                 generators[id(gen)] = gen
         self.generators = [(g, g.bit_generator.state) for g in generators.values()]
 
-    def capture(self, result, copy=True):
-        """The result's arrays and every tensor's values and gradient (copies, or the live
-        arrays with ``copy=False``)."""
+    def capture(self, result, replay=True):
+        """The result's arrays and every tensor's values and gradient: after the replay
+        (``replay=True``) copies, except the tensors' arrays, which the replay owns; after
+        the eager run the live arrays."""
         out = []
         _collect(result, out)
-        take = np.copy if copy else np.asarray
+        if replay:
+            out = [(what, np.copy(a)) for what, a in out]
         for t in self.tensors:
-            out.append(("value", take(t.data)))
-            out.append(("grad", None if t._grad is None else take(t._grad.data)))
+            values = t.data.copy() if replay and self.shared else t.data
+            out.append(("value", values))
+            grad = None if t._grad is None else t._grad.data
+            out.append(("grad", grad.copy() if replay and grad is not None else grad))
         return out
 
     def restore(self):
         for gen, state in self.generators:
             gen.bit_generator.state = state
-        for t, (arr, values, grad, gvalues) in zip(self.tensors, self.values):
+        for k, (t, (arr, grad, gvalues)) in enumerate(zip(self.tensors, self.originals)):
             t.data = arr
-            np.copyto(arr, values)
+            if self.shared:
+                np.copyto(arr, self.values[k])
             t._grad = grad
             if grad is not None:
                 np.copyto(grad.data, gvalues)
         for obj, saved in self.objects:
             d = vars(obj)
             d.clear()
-            d.update(_copy(saved))
+            d.update(saved)
+
+
+def _share_memory(arrays):
+    """Whether any two of ``arrays`` may share memory."""
+    spans = sorted(byte_bounds(a) for a in arrays if a.size)
+    return any(b[0] < a[1] for a, b in zip(spans, spans[1:]))
 
 
 def _copy(value):
@@ -1144,24 +1179,70 @@ def _collect(value, out):
         out.append(("output", np.asarray(value)))
 
 
-def _compare(replayed, eager, name):
-    for _i, ((what, a), (_, b)) in enumerate(zip(replayed, eager)):
-        if a is None or b is None:
-            if (a is None) != (b is None):
+_CHUNK = 1 << 16
+
+
+class _Spill:
+    """The replay's results (pairs of a label and an array or None) set aside in an unlinked
+    temporary file while the eager run computes its own, so that a verified call holds no
+    second copy of the parameters in memory; read back :data:`_CHUNK` elements at a time."""
+
+    def __init__(self, entries):
+        self.file = tempfile.TemporaryFile()
+        self.entries = []
+        for what, a in entries:
+            if a is None:
+                self.entries.append((what, None))
+                continue
+            a = np.asarray(a)
+            if not a.flags.c_contiguous:
+                a = a.copy(order="C")
+            self.entries.append((what, (self.file.tell(), a.shape, a.dtype)))
+            if a.size:
+                self.file.write(memoryview(a.reshape(-1)).cast("B"))
+
+    def chunks(self, meta):
+        offset, shape, dtype = meta
+        n = math.prod(shape)
+        buf = np.empty(min(n, _CHUNK), dtype)
+        self.file.seek(offset)
+        for i in range(0, n, _CHUNK):
+            part = buf[:min(_CHUNK, n - i)]
+            self.file.readinto(memoryview(part).cast("B"))
+            yield part
+
+
+def _compare(spill, eager, name):
+    """Raise CompileError where an array of the replay (``spill``) and of the eager run
+    differ by more than the tolerance."""
+    for (what, meta), (_, b) in zip(spill.entries, eager):
+        if meta is None or b is None:
+            if (meta is None) != (b is None):
                 raise CompileError(f"compile({name}): verify: a {what} is None in one run and "
                                    "set in the other")
             continue
-        if a.shape != b.shape:
-            raise CompileError(f"compile({name}): verify: a {what} has shape {a.shape} in the "
+        shape = meta[1]
+        if shape != b.shape:
+            raise CompileError(f"compile({name}): verify: a {what} has shape {shape} in the "
                                f"replay, {b.shape} eagerly")
-        if a.dtype.kind != "f":
-            if not np.array_equal(a, b):
-                raise CompileError(f"compile({name}): verify: a {what} differs")
+        flat = np.ascontiguousarray(b).reshape(-1)
+        scales, diffs, same = [0.0], [0.0], True
+        for i, a in zip(range(0, flat.size, _CHUNK), spill.chunks(meta)):
+            bb = flat[i:i + _CHUNK]
+            if b.dtype.kind != "f" or a.dtype.kind != "f":
+                same = same and np.array_equal(a, bb)
+                continue
+            same = same and np.array_equal(a, bb, equal_nan=True)
+            d = np.subtract(a, bb, dtype=np.float64)
+            scales.append(np.max(np.abs(bb)))
+            diffs.append(np.max(np.abs(d, out=d)))
+        if same:
             continue
-        scale = float(np.max(np.abs(b), initial=0.0))
+        if b.dtype.kind != "f":
+            raise CompileError(f"compile({name}): verify: a {what} differs")
+        scale, diff = float(np.max(scales)), float(np.max(diffs))
         tol = _tolerance(b.dtype) * max(scale, 1.0)
-        diff = float(np.max(np.abs(a.astype(np.float64) - b), initial=0.0))
-        if not diff <= tol or not math.isfinite(diff) and not np.array_equal(a, b, equal_nan=True):
+        if not diff <= tol:
             raise CompileError(
                 f"compile({name}): verify: the replay differs from the eager run: a {what} of "
                 f"shape {b.shape} ({b.dtype}) differs by {diff:.3g}, more than the tolerance "
