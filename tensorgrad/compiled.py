@@ -629,16 +629,21 @@ class _Program:
         for s, t in self.free:
             env[s] = t.data
         ctx = _Context(env, flat)
-        for step, dead in zip(self.steps, self.dead):
-            step(ctx)
-            if dead:  # arrays no later instruction reads: freed now, as eagerly
-                for s in dead:
-                    env[s] = None
+        ctx.state = _state.enabled, _state.raw
+        _state.enabled, _state.raw = False, True  # VJPs on arrays, as in a backward pass
+        try:
+            for step, dead in zip(self.steps, self.dead):
+                step(ctx)
+                if dead:  # arrays no later instruction reads: freed now, as eagerly
+                    for s in dead:
+                        env[s] = None
+        finally:
+            _state.enabled, _state.raw = ctx.state
         return _build(self.output, ctx)
 
 
 class _Context:
-    __slots__ = ("env", "flat", "handed", "results")
+    __slots__ = ("env", "flat", "handed", "results", "state")
 
     def __init__(self, env, flat):
         self.env = env
@@ -716,11 +721,11 @@ def _lower(code):
         elif kind == "results":
             steps.append(_results_step(ins[1]))
         elif kind == "call":
-            steps.append(_call_step(*ins[1:]))
+            steps.append(_in_callers_state(_call_step(*ins[1:])))
         elif kind == "inplace":
-            steps.append(_inplace_step(*ins[1:]))
+            steps.append(_in_callers_state(_inplace_step(*ins[1:])))
         elif kind == "running":
-            steps.append(_running_step(*ins[1:]))
+            steps.append(_in_callers_state(_running_step(*ins[1:])))
         elif kind == "draw":
             steps.append(_draw_step(*ins[1:]))
         elif kind == "custom":
@@ -728,6 +733,19 @@ def _lower(code):
         else:  # pragma: no cover - the rewrites produce only the kinds above
             raise AssertionError(kind)
     return steps
+
+
+def _in_callers_state(step):
+    """``step`` run in the grad mode of the replay's caller (an optimiser's step, a
+    method of a buffer: code of the library's or a user's that calls ops on Tensors), the
+    rest of the replay running as a backward pass does (recording off, ops on arrays)."""
+    def run(ctx):
+        _state.enabled, _state.raw = ctx.state
+        try:
+            step(ctx)
+        finally:
+            _state.enabled, _state.raw = False, True
+    return run
 
 
 def _view_step(base, shape, strides, offset, dtype, out):
@@ -796,13 +814,8 @@ def _vjp_step(op, idx, g, out, ins, params, shape, dtype, res, refs):
 
     def step(ctx):
         env = ctx.env
-        prev_enabled, prev_raw = _state.enabled, _state.raw
-        _state.enabled, _state.raw = False, True
-        try:
-            gp = vjp(env[g], env[out], *[env[i] for i in ins],
-                     **(_params(params, refs, env) if refs else params))
-        finally:
-            _state.enabled, _state.raw = prev_enabled, prev_raw
+        gp = vjp(env[g], env[out], *[env[i] for i in ins],
+                 **(_params(params, refs, env) if refs else params))
         if type(gp) is not np.ndarray:
             gp = gp.data if isinstance(gp, Tensor) else np.asarray(gp)
         if gp.shape != shape:
