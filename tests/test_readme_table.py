@@ -1,0 +1,60 @@
+"""benchmarks/readme_table.py: the README's Performance tables made from one run's JSON."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import readme_table  # noqa: E402
+
+
+def _run():
+    def row(system, ms, x_torch=None):
+        r = {"system": system, "ms_per_sample": ms}
+        if x_torch is not None:
+            r["x_torch"] = x_torch
+        return r
+
+    return {
+        "command": "python benchmarks/run.py",
+        "machine": {"commit": "abc1234", "cores": 2, "cpu": "Intel(R) Xeon(R) Processor",
+                    "numpy": "2.4.6", "torch": "2.13.0", "threads": None,
+                    "load_average_start": [0.5, 0.4, 0.3], "load_average_end": [0.75, 0.5, 0.4]},
+        "elapsed_s": 600.0,
+        "network-f64": {"rows": [row("tg nn", 2.0, 1.25), row("tg nn compiled", 0.96, 0.6),
+                                 row("torch", 1.6)]},
+        "batch32-f32": {"rows": [row("tg nn compiled", 0.0875, 0.875), row("torch", 0.1)]},
+        "conv": {"batched_float32": {
+            "medians_s": {"tg.conv2d": 0.009, "torch conv2d": 0.0095,
+                          "tg.conv2d forward only": 0.0025, "torch conv2d forward only": 0.002},
+            "time_ratio_tg_over_torch": 0.9 / 0.95}},
+        "memory": {"rows": [{"system": "tg nn", "peak_mib": 118.2},
+                            {"system": "tg nn compiled", "peak_mib": 118.4}]},
+        "targets": [{"target": "batch 32 float32: tg nn compiled <= 1.0x torch",
+                     "measured": "0.875x", "result": "PASS"}],
+    }
+
+
+def test_the_tables_hold_the_run_s_figures():
+    text = readme_table.markdown(_run())
+    lines = text.splitlines()
+    assert "at commit abc1234, on 2 cores" in lines[0]
+    assert "load average 0.5 at the start, 0.8 at the end (10 min)" in lines[0]
+    assert "| | float64, one image | float32, batches of 32 |" in lines
+    assert "| `tg.nn` | 2.00 (1.25×) | - |" in lines
+    assert "| `tg.nn`, `tg.compile` | 0.960 (0.60×) | 0.087 (0.88×) |" in lines
+    assert "| PyTorch | 1.60 | 0.100 |" in lines
+    assert not any(line.startswith("| expressions") for line in lines)  # not in this run
+    assert ("9.0 ms against PyTorch's 9.5 ms (0.95×); forward alone 2.5 ms against 2.0 ms."
+            in text)
+    assert "`tg.nn` 118 MiB, `tg.nn`, `tg.compile` 118 MiB." in text
+    assert lines[-1] == "| batch 32 float32: tg nn compiled <= 1.0x torch | 0.875x | PASS |"
+
+
+def test_a_run_without_pytorch_or_the_optional_workloads():
+    run = _run()
+    run["network-f64"]["rows"] = [{"system": "tg nn", "ms_per_sample": 2.0}]
+    for key in ("batch32-f32", "conv", "memory", "targets"):
+        del run[key]
+    text = readme_table.markdown(run)
+    assert "| `tg.nn` | 2.00 |" in text.splitlines()
+    assert "conv2d" not in text and "MiB" not in text
