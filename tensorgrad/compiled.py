@@ -139,6 +139,35 @@ _RANDOM = ("the step draws random numbers other than dropout's mask (an init, a 
            "of its own): a replay would reuse the recorded draw")
 
 
+def _plain(v):
+    """Whether ``v`` is a setting compared by value (a number, a string, None, a tuple of them)."""
+    return (v is None or isinstance(v, (bool, int, float, str))
+            or isinstance(v, tuple) and all(map(_plain, v)))
+
+
+def _module_state(module):
+    """What decides the ops a module runs besides its arrays' values: its plain settings
+    (``training``, dropout's ``p``, a slope), how many hooks it has, and the parameters,
+    buffers and submodules it holds (kept, compared by identity)."""
+    plain, held = [], []
+    for k, v in vars(module).items():
+        if _plain(v):
+            plain.append((k, v))
+        elif k.endswith("hooks"):
+            plain.append((k, len(v)))
+        elif k in ("_parameters", "_buffers", "_modules"):
+            for name, obj in v.items():
+                plain.append((k, name))
+                held.append(obj)
+        else:
+            held.append(v)
+    return tuple(plain), tuple(held)
+
+
+def _same_state(a, b):
+    return a[0] == b[0] and len(a[1]) == len(b[1]) and all(x is y for x, y in zip(a[1], b[1]))
+
+
 def _random_states():
     """The states of tensorgrad's default generator and of NumPy's global one."""
     return (repr(defaults.default_generator().bit_generator.state),
@@ -600,14 +629,20 @@ class _Program:
         self.source = code
         self.steps = _lower(code)
         self.dead = _dead_after(code, _output_slots(output))
-        self.guards = tuple((m, m.training) for m in rec.modules.values())
+        self.guards = tuple((m, _module_state(m)) for m in rec.modules.values())
+        self.tensor_guards = tuple((t, t.requires_grad, bool(t._hooks)) for _, t in rec.free)
         self.checks = tuple(rec.checks)
 
     def guards_hold(self):
-        """Whether every module called while recording is still in the same mode
-        (``train()``/``eval()`` changes the ops a module runs)."""
-        for m, training in self.guards:
-            if m.training is not training:
+        """Whether every module called while recording is as it was (its mode, settings,
+        parameters, submodules and hooks: ``_module_state``) and every tensor read from
+        outside the arguments has the same ``requires_grad`` and no new hook: each decides
+        the ops recorded."""
+        for m, state in self.guards:
+            if not _same_state(_module_state(m), state):
+                return False
+        for t, requires_grad, hooked in self.tensor_guards:
+            if t.requires_grad is not requires_grad or bool(t._hooks) is not hooked:
                 return False
         return True
 
@@ -1294,10 +1329,12 @@ def compile(fn=None, verify=1, *, strict=False, rewrite=True):  # noqa: A001 (tg
 
     Refused (run eagerly with a warning, or CompileError with ``strict``): reading a
     Tensor's value inside the step (``item()``, ``bool()``, ``float()``, ``print``,
-    ``np.asarray``: the record could depend on it), random draws (dropout: a replay would
-    reuse the mask), direct writes to ``.data``, tensor hooks, ``create_graph=True``, a
-    step whose graph stays alive after it returns, and -- seen by ``verify`` -- a second
-    call that records other ops.
+    ``np.asarray``: the record could depend on it), random draws other than dropout's mask
+    (which is drawn again at each replay), direct writes to ``.data``, tensor hooks,
+    ``create_graph=True``, a step whose graph stays alive after it returns, and -- seen by
+    ``verify`` -- a second call that records other ops. A module changed between calls (its
+    mode, a setting such as dropout's ``p``, a parameter replaced, a hook) or a parameter's
+    ``requires_grad`` switched makes the next call record again.
 
     Raises
     ------

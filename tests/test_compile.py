@@ -619,3 +619,83 @@ def test_cross_entropy_with_class_weights_is_refused():
     with pytest.warns(tg.CompileWarning, match="class weights or ignored targets"):
         compiled(rng.normal(size=(8, 6)), rng.integers(0, 4, 8))
     assert compiled.eager_calls == 0 and compiled.cache_size() == 1
+
+
+@pytest.mark.parametrize("change", ["dropout p", "slope", "freeze", "unfreeze", "new weight"])
+def test_a_module_or_parameter_changed_between_calls_records_again(change):
+    """A module's settings (dropout's p, a slope), the parameters it holds and a parameter's
+    requires_grad decide the ops recorded: changed between calls, the step records again
+    instead of replaying the old record (which would update a frozen weight, or use the old p)."""
+    data = np.random.default_rng(8)
+    batches = [(data.normal(size=(6, 5)), data.normal(size=(6, 1))) for _ in range(6)]
+
+    def make():
+        tg.manual_seed(0)
+        net = nn.Sequential(nn.Linear(5, 8, rng=0), nn.LeakyReLU(0.1), nn.Dropout(0.5),
+                            nn.Linear(8, 1, rng=1))
+        opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+        def step(x, y):
+            loss = tg.mse_loss(net(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return net, step
+
+    def edit(net, i):
+        if change == "unfreeze" and i == 0:
+            net[0].weight.requires_grad = False
+        if i != 3:
+            return
+        if change == "dropout p":
+            net[2].p = 0.2
+        elif change == "slope":
+            net[1].negative_slope = 0.3
+        elif change in ("freeze", "unfreeze"):
+            net[0].weight.requires_grad = change == "unfreeze"
+        else:  # a new Tensor, not in the optimiser: no longer trained
+            net[3].weight = nn.Parameter(np.full((1, 8), 0.1))
+
+    runs = []
+    for compiled in (False, True):
+        net, step = make()
+        fn = tg.compile(step) if compiled else step
+        losses = []
+        for i, (x, y) in enumerate(batches):
+            edit(net, i)
+            losses.append(fn(x, y).data)
+        runs.append((losses, [p.data for p in net.parameters()], fn))
+    (losses_e, params_e, _), (losses_c, params_c, fn) = runs
+    for a, b in zip(losses_c + params_c, losses_e + params_e):
+        _close(a, b)
+    assert fn.eager_calls == 0 and fn.replays == 4
+
+
+@pytest.mark.parametrize("where", ["module", "tensor"])
+def test_a_hook_added_between_calls_is_refused(where):
+    """A hook registered after the record was made is Python the replay would not run: the
+    next call records again and is refused (it runs eagerly, the hook called)."""
+    w, opt = _one_param_model()
+    lin = nn.Linear(2, 1, rng=0)
+    opt = tg.optim.SGD([w, *lin.parameters()], lr=0.1)
+
+    def step(x):
+        loss = tg.sum(lin(x @ w) ** 2)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    compiled = tg.compile(step)
+    x = np.array([[1.0, 2.0], [0.5, -1.0]])
+    compiled(x), compiled(x)
+    seen = []
+    if where == "module":
+        lin.register_forward_hook(lambda m, i, o: seen.append(1))
+    else:
+        w.register_hook(lambda g: seen.append(1))
+    with pytest.warns(tg.CompileWarning, match="hook"):
+        compiled(x)
+    compiled(x)
+    assert len(seen) == 2 and compiled.eager_calls == 1
