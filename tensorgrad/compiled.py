@@ -1066,25 +1066,28 @@ class Compiled:
         state = _State(program, flat)
         replayed = program.run(flat)
         after = _Spill(state.capture(replayed))  # on disk: no second copy while eager runs
-        del replayed
-        state.restore()
-        result, rec, spec = self._trace(args, kwargs, flat)
-        if rec.refusal is not None:
-            entry.program = None
-            entry.reason = rec.refusal
-            self._refuse(rec.refusal)
+        try:
+            del replayed
+            state.restore()
+            result, rec, spec = self._trace(args, kwargs, flat)
+            if rec.refusal is not None:
+                entry.program = None
+                entry.reason = rec.refusal
+                self._refuse(rec.refusal)
+                return result
+            if (_signature(rec.code) != _signature(program.recorded_code)
+                    or not _same_constants(rec.consts, program.consts)):
+                entry.program = None
+                self._refuse("the second call recorded other ops than the first (Python control "
+                             "flow or constants that depend on values, or data read from outside "
+                             "the arguments)")
+                return result
+            del rec
+            _compare(after, state.capture(result, replay=False), getattr(self.fn, "__qualname__", "fn"))
+            self.replays += 1
             return result
-        if (_signature(rec.code) != _signature(program.recorded_code)
-                or not _same_constants(rec.consts, program.consts)):
-            entry.program = None
-            self._refuse("the second call recorded other ops than the first (Python control "
-                         "flow or constants that depend on values, or data read from outside "
-                         "the arguments)")
-            return result
-        del rec
-        _compare(after, state.capture(result, replay=False), getattr(self.fn, "__qualname__", "fn"))
-        self.replays += 1
-        return result
+        finally:
+            after.file.close()
 
 
 def _signature(code):

@@ -1,6 +1,7 @@
 """tg.compile: a replayed step equals the eager one step after step (the notebook's network as
 expressions, with conv2d and with tg.nn; an MLP with Adam; batch norm), the record is
 redone for new shapes, verify catches a divergence, and what cannot be replayed is refused."""
+import gc
 import re
 import warnings
 
@@ -699,3 +700,25 @@ def test_a_hook_added_between_calls_is_refused(where):
         compiled(x)
     compiled(x)
     assert len(seen) == 2 and compiled.eager_calls == 1
+
+
+def test_a_verified_call_closes_its_temporary_file():
+    """verify sets the replay's results aside in a temporary file: it is closed when the
+    call ends (no ResourceWarning when it is collected), also when the step is refused."""
+    w, opt = _one_param_model()
+
+    def step(x):
+        loss = tg.sum((x @ w) ** 2)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    compiled = tg.compile(step, verify=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            compiled(np.array([[1.0, 2.0]]))
+        gc.collect()
+    assert compiled.replays == 2
+    assert not [c for c in caught if issubclass(c.category, ResourceWarning)]
