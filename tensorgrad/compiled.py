@@ -137,6 +137,8 @@ def _opaque_call(frame):
 
 _RANDOM = ("the step draws random numbers other than dropout's mask (an init, a generator "
            "of its own): a replay would reuse the recorded draw")
+_RESEED = ("the step sets the default generator (tg.manual_seed): a replay would not, and would "
+           "draw dropout's masks from where the generator then is")
 
 
 def _plain(v):
@@ -1025,7 +1027,8 @@ class Compiled:
         self.recordings += 1
         previous = sys.getprofile()
         states = _random_states()
-        start = defaults.default_generator().bit_generator.state
+        generator = defaults.default_generator()
+        start = generator.bit_generator.state
         _local.recording = True
         sys.setprofile(rec.profile)
         try:
@@ -1034,6 +1037,8 @@ class Compiled:
             sys.setprofile(previous)
             _local.recording = False
         spec = None
+        if rec.refusal is None and defaults.default_generator() is not generator:
+            rec.refusal = _RESEED
         if rec.refusal is None and _random_states() != states and not (
                 states[1] == _random_states()[1]
                 and _only_recorded_draws(start, rec.default_draws)):

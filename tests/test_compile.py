@@ -722,3 +722,30 @@ def test_a_verified_call_closes_its_temporary_file():
         gc.collect()
     assert compiled.replays == 2
     assert not [c for c in caught if issubclass(c.category, ResourceWarning)]
+
+
+def test_a_step_that_reseeds_the_default_generator_is_refused():
+    """tg.manual_seed inside the step gives the same dropout mask at every eager call; a replay
+    would not reseed (the masks would differ): the step runs eagerly."""
+    def make():
+        net = nn.Linear(4, 3, rng=0)
+        opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+        def step(x):
+            tg.manual_seed(0)
+            loss = tg.sum(nn.functional.dropout(net(x), 0.5) ** 2)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step, net
+
+    x = np.arange(8.0).reshape(2, 4) / 8
+    (eager, net_e), (step, net_c) = make(), make()
+    compiled = tg.compile(step, verify=0)
+    with pytest.warns(tg.CompileWarning, match="manual_seed"):
+        losses_c = [compiled(x).data for _ in range(3)]
+    losses_e = [eager(x).data for _ in range(3)]
+    np.testing.assert_array_equal(losses_c, losses_e)
+    np.testing.assert_array_equal(net_c.weight.data, net_e.weight.data)
+    assert compiled.eager_calls == 2
