@@ -242,6 +242,8 @@ class _Recorder:
         self.checks = []        # (input index, ignore_index, classes): labels a replay needs
         self.dropout = None     # the frame of a dropout_scale call under way
         self.default_draws = []  # (shape, p, dtype) of dropout masks from the default generator
+        self.grad_owners = []   # the tensors given a .grad by a recorded backward
+        self.grads_made = []    # the .grad Tensors those backward passes made
         for k, a in enumerate(inputs):
             arr = a.data if isinstance(a, Tensor) else a
             s = self._new(arr)
@@ -274,6 +276,10 @@ class _Recorder:
         if s is not None:
             return s
         if tensor is not None:  # a Tensor from outside the step: read its .data at replay
+            if self._is_a_grad(tensor):
+                raise _Refused("an op reads a .grad (a gradient norm, a report): the record "
+                               "would keep the recorded gradient's values; compute it after "
+                               "the call")
             s = self._new(arr)
             self.free.append((s, tensor))
             self.free_seen[id(tensor)] = (tensor, arr, _checksum(arr))
@@ -286,6 +292,14 @@ class _Recorder:
                 raise _Refused("an op reads NumPy work on the .data of a parameter or buffer; "
                                "use the Tensor itself")
         return self.const(arr)
+
+    def _is_a_grad(self, tensor):
+        """Whether ``tensor`` is the ``.grad`` of a parameter, an input or a leaf the step's
+        backward reached: a new Tensor at every backward, which a record cannot capture."""
+        owners = [t for t, _, _ in self.free_seen.values()] + self.grad_owners
+        owners += [a for a in self.flat if isinstance(a, Tensor)]
+        return (any(t._grad is tensor for t in owners)
+                or any(g is tensor for g in self.grads_made))
 
     def _view(self, arr, s_in, base):
         """A NumPy view of an input (``x[j]`` of an ndarray input): made again from the
@@ -323,6 +337,8 @@ class _Recorder:
         if self.ignore is not None:
             if event == "return" and frame is self.ignore:
                 self.ignore = None
+                if frame.f_code is _BACKWARD:
+                    self.grads_made += [t._grad for t in self.grad_owners if t._grad is not None]
                 if frame.f_code is _BACKWARD and isinstance(arg, dict) and self.wanted_results:
                     for key, g in arg.items():  # tg.grad's arrays: the record's slots
                         if isinstance(g, np.ndarray) and key in self.wanted_results:
@@ -472,6 +488,7 @@ class _Recorder:
                     results[id(t)] = g
             elif t._retains_grad:
                 self.code.append(("grad", self.ref(t), g))
+                self.grad_owners.append(t)
             fn = t.grad_fn
             out = self.slot[id(t.data)]
             ins = tuple(self.of_array(a) for a in fn.inputs)
@@ -490,6 +507,7 @@ class _Recorder:
                     results[key] = s
             else:
                 self.code.append(("grad", self.ref(t), s))
+                self.grad_owners.append(t)
         if wanted is not None:
             self.code.append(("results", tuple(results.items())))
             self.wanted_results = results

@@ -749,3 +749,37 @@ def test_a_step_that_reseeds_the_default_generator_is_refused():
     np.testing.assert_array_equal(losses_c, losses_e)
     np.testing.assert_array_equal(net_c.weight.data, net_e.weight.data)
     assert compiled.eager_calls == 2
+
+
+@pytest.mark.parametrize("when", ["before step", "after step", "kept past zero_grad"])
+def test_an_op_reading_a_grad_is_refused(when):
+    """A gradient norm computed in the step reads the .grad the backward made -- a new Tensor
+    at every call: a record would keep the first call's (verify=0 replayed stale norms). The
+    step runs eagerly, its norms those of each call."""
+    def make():
+        net = nn.Linear(3, 2, rng=0)
+        opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+        def step(x):
+            loss = tg.sum(tg.tanh(net(x)) ** 2)
+            loss.backward()
+            g = net.weight.grad
+            norm = tg.sum(g ** 2) if when == "before step" else None
+            opt.step()
+            if when == "after step":
+                norm = tg.sum(g ** 2)
+            opt.zero_grad()
+            if when == "kept past zero_grad":
+                norm = tg.sum(g ** 2)
+            return loss, norm
+        return step
+
+    rng = np.random.default_rng(2)
+    xs = [rng.normal(size=(4, 3)) for _ in range(3)]
+    eager = make()
+    expected = [eager(x)[1].data for x in xs]
+    compiled = tg.compile(make(), verify=0)
+    with pytest.warns(tg.CompileWarning, match=r"an op reads a \.grad"):
+        norms = [compiled(x)[1].data for x in xs]
+    np.testing.assert_array_equal(norms, expected)
+    assert compiled.eager_calls == 2
