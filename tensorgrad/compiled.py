@@ -244,6 +244,7 @@ class _Recorder:
         self.default_draws = []  # (shape, p, dtype) of dropout masks from the default generator
         self.grad_owners = []   # the tensors given a .grad by a recorded backward
         self.grads_made = []    # the .grad Tensors those backward passes made
+        self.values = []        # (Tensor or array, a copy): values the record was made from
         for k, a in enumerate(inputs):
             arr = a.data if isinstance(a, Tensor) else a
             s = self._new(arr)
@@ -368,6 +369,12 @@ class _Recorder:
                 self.modules[id(module)] = module
             elif code is _BATCH_NORM:
                 self.batch_norm = frame
+                local = frame.f_locals
+                if not local["training"]:  # normalised by the running statistics' values,
+                    for stat in (local["running_mean"], local["running_var"]):  # with NumPy
+                        arr = stat.data if isinstance(stat, Tensor) else stat
+                        if isinstance(arr, np.ndarray):
+                            self.values.append((stat, arr.copy()))
             elif code is _CLASS_INDEX:
                 self.class_index = frame
             elif code is _WRITE_RUNNING:
@@ -651,18 +658,23 @@ class _Program:
         self.dead = _dead_after(code, _output_slots(output))
         self.guards = tuple((m, _module_state(m)) for m in rec.modules.values())
         self.tensor_guards = tuple((t, t.requires_grad, bool(t._hooks)) for _, t in rec.free)
+        self.value_guards = tuple(rec.values)
         self.checks = tuple(rec.checks)
 
     def guards_hold(self):
         """Whether every module called while recording is as it was (its mode, settings,
-        parameters, submodules and hooks: ``_module_state``) and every tensor read from
-        outside the arguments has the same ``requires_grad`` and no new hook: each decides
-        the ops recorded."""
+        parameters, submodules and hooks: ``_module_state``), every tensor read from
+        outside the arguments has the same ``requires_grad`` and no new hook, and the values
+        the record computed constants from with NumPy (batch_norm's running statistics in
+        eval mode) are the same: each decides the ops or constants recorded."""
         for m, state in self.guards:
             if not _same_state(_module_state(m), state):
                 return False
         for t, requires_grad, hooked in self.tensor_guards:
             if t.requires_grad is not requires_grad or bool(t._hooks) is not hooked:
+                return False
+        for v, recorded in self.value_guards:  # batch_norm's running statistics in eval mode
+            if not np.array_equal(v.data if isinstance(v, Tensor) else v, recorded):
                 return False
         return True
 

@@ -783,3 +783,41 @@ def test_an_op_reading_a_grad_is_refused(when):
         norms = [compiled(x)[1].data for x in xs]
     np.testing.assert_array_equal(norms, expected)
     assert compiled.eager_calls == 2
+
+
+def test_batch_norm_in_eval_mode_records_again_when_its_running_statistics_change():
+    """In eval mode batch_norm normalises with constants computed from the running statistics
+    with NumPy: training between two evaluations changes them, and the evaluation records
+    again (verify=0 replayed the first statistics); unchanged, it replays."""
+    data = np.random.default_rng(6)
+    batches = [(data.normal(size=(6, 5)), data.normal(size=(6, 1))) for _ in range(4)]
+    def make():
+        net = nn.Sequential(nn.Linear(5, 8, rng=0), nn.BatchNorm1d(8), nn.Linear(8, 1, rng=1))
+        opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+        def train(x, y):
+            loss = tg.mse_loss(net(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        def evaluate(x):
+            with tg.no_grad():
+                return net(x)
+        return net, train, evaluate
+
+    runs = []
+    for compiled in (False, True):
+        net, train, evaluate = make()
+        ev = tg.compile(evaluate, verify=0) if compiled else evaluate
+        outs = []
+        for x, y in batches:
+            net.train()
+            train(x, y)
+            net.eval()
+            outs += [ev(x).data, ev(x).data]
+        runs.append(outs)
+    for a, b in zip(*runs):
+        _close(a, b)
+    assert ev.recordings == 4 and ev.replays == 4
