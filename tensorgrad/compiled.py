@@ -41,6 +41,7 @@ from . import _random, autograd, defaults, functional, numpy_dispatch, optim, ve
 from ._rewrites import reads, rewrite_program
 from .nn import functional as nn_functional
 from .nn.module import Module
+from .ops import indexing
 from .state import _state, no_grad
 from .tensor import Tensor
 
@@ -75,6 +76,7 @@ _MODULE_ZERO_GRAD = Module.zero_grad.__code__
 _MODULE_CALL = Module.__call__.__code__
 _BATCH_NORM = nn_functional.batch_norm.__code__
 _CLASS_INDEX = functional._class_index.__code__
+_INT_INDICES = indexing._int_indices.__code__
 _DROPOUT = nn_functional.dropout.__code__
 _DROPOUT_SCALE = nn_functional.dropout_scale.__code__
 _NLL_TERMS = functional._nll_terms.__code__
@@ -93,10 +95,22 @@ def _softmax_shift(x, axis):
 _DERIVED = {functional._log_softmax.__code__: ("subtract", _softmax_shift, ("axis",))}
 
 
+def _intp(indices):
+    """take's and take_along_axis's index array as :func:`tensorgrad.ops.indexing._int_indices`
+    makes it from an integer argument: a copy as ``np.intp``."""
+    return indices.astype(np.intp)
+
+
 def _safe_targets(t, ignore_index):
     """The class of each target, 0 where it is ``ignore_index``: the index array of
     :func:`tensorgrad.functional._class_index`, made again from the replayed labels."""
     return np.where(t != ignore_index, t, 0)
+
+
+def _same_count(mask, count):
+    """Whether boolean ``mask`` selects ``count`` elements, as the recorded call's did (the
+    shapes recorded after an index by it depend on that number)."""
+    return np.count_nonzero(mask.data if isinstance(mask, Tensor) else mask) == count
 
 
 def _targets_fit(t, ignore_index, classes):
@@ -239,7 +253,8 @@ class _Recorder:
         self.input_arrays = []  # (slot, array) of the inputs
         self.derive = None      # (frame, op name, function, parameters) inside a _DERIVED call
         self.class_index = None  # the frame of a _class_index call under way
-        self.checks = []        # (input index, ignore_index, classes): labels a replay needs
+        self.int_indices = None  # the frame of an _int_indices call under way (take's index)
+        self.checks = []        # (input index, test, arguments): what a replay needs of an input
         self.dropout = None     # the frame of a dropout_scale call under way
         self.default_draws = []  # (shape, p, dtype) of dropout masks from the default generator
         self.grad_owners = []   # the tensors given a .grad by a recorded backward
@@ -377,6 +392,8 @@ class _Recorder:
                             self.values.append((stat, arr.copy()))
             elif code is _CLASS_INDEX:
                 self.class_index = frame
+            elif code is _INT_INDICES:
+                self.int_indices = frame
             elif code is _WRITE_RUNNING:
                 self._running(frame)
                 self.ignore = frame
@@ -412,6 +429,9 @@ class _Recorder:
             if frame is self.class_index:
                 self.class_index = None
                 self._class_targets(frame, arg)
+            if frame is self.int_indices:
+                self.int_indices = None
+                self._int_indices(frame, arg)
             if frame is self.dropout:
                 self.dropout = None
                 self._draw(frame, arg)
@@ -445,19 +465,38 @@ class _Recorder:
         ("value", v) for a tuple index."""
         refs = {}
         for k, v in params.items():
+            v = v.data if isinstance(v, Tensor) else v  # an index Tensor: its array's slot
             s = self.array_slot(v)
             if s is not None:
                 refs[k] = s
+                self._mask_check(v, s)
             elif isinstance(v, tuple):
+                v = tuple(e.data if isinstance(e, Tensor) else e for e in v)
                 slots = [self.array_slot(e) for e in v]
                 if any(s is not None for s in slots):
                     refs[k] = tuple(("value", e) if s is None else ("slot", s)
                                     for e, s in zip(v, slots))
+                    for e, s in zip(v, slots):
+                        if s is not None:
+                            self._mask_check(e, s)
         return refs
+
+    def _mask_check(self, v, s):
+        """A boolean mask of the step indexing an op: the number of elements it selects sets
+        the shapes recorded after it. A mask that is an argument is checked at every replay
+        (another count runs that call eagerly); one computed in the step is refused."""
+        if v.dtype != bool:
+            return
+        k = dict(self.inputs).get(s)
+        if k is None:
+            raise _Refused("a boolean mask computed in the step indexes an op: the shapes after "
+                           "it depend on its values")
+        self.checks.append((k, _same_count, (int(np.count_nonzero(v)),)))
 
     def array_slot(self, v):
         """The slot of array ``v``, also when it is another view object of an input's exact
-        memory (``np.asarray(y.data)`` of an ndarray ``y``); None for other values."""
+        memory (``np.asarray(y.data)`` of an ndarray ``y``) or a NumPy view of an input
+        (``i[:, None]``: made again from it at replay); None for other values."""
         if not isinstance(v, np.ndarray):
             return None
         s = self.slot.get(id(v))
@@ -468,6 +507,9 @@ class _Recorder:
             if where == (
                     a.__array_interface__["data"][0], a.shape, a.strides, a.dtype):
                 return s
+        for s, a in self.input_arrays:
+            if np.may_share_memory(v, a):
+                return self._view(v, s, a)
         return None
 
     def _backward(self, local):
@@ -560,7 +602,19 @@ class _Recorder:
         out = self._new(index[1])
         self.code.append(("derive", _safe_targets, s, {"ignore_index": local["ignore_index"]},
                           out))
-        self.checks.append((k, local["ignore_index"], caller.f_locals["logp"].shape[1]))
+        self.checks.append((k, _targets_fit, (local["ignore_index"],
+                                              caller.f_locals["logp"].shape[1])))
+
+    def _int_indices(self, frame, result):
+        """take's index, a copy of an integer array: when that array is one of the step's
+        (an argument, an op's result), the copy is made again from it at replay."""
+        if not isinstance(result, np.ndarray):
+            return  # it raised
+        given = frame.f_locals["indices"]
+        s = self.array_slot(given.data if isinstance(given, Tensor) else given)
+        if s is not None:
+            out = self._new(result)
+            self.code.append(("derive", _intp, s, {}, out))
 
     def _add_grad(self, grads, tensors, t, s):
         prev = grads.get(id(t))
@@ -681,8 +735,8 @@ class _Program:
     def inputs_fit(self, flat):
         """Whether the inputs hold what the record relies on beyond their shapes (class
         labels: classes other than ignore_index); when not, the call runs eagerly."""
-        for k, ignore_index, classes in self.checks:
-            if not _targets_fit(flat[k], ignore_index, classes):
+        for k, fits, args in self.checks:
+            if not fits(flat[k], *args):
                 return False
         return True
 

@@ -821,3 +821,56 @@ def test_batch_norm_in_eval_mode_records_again_when_its_running_statistics_chang
     for a, b in zip(*runs):
         _close(a, b)
     assert ev.recordings == 4 and ev.replays == 4
+
+
+def _indexed_pair(loss_of):
+    def make():
+        w = tg.tensor(np.random.default_rng(0).normal(size=(10, 4)), requires_grad=True)
+        opt = tg.optim.SGD([w], lr=0.1)
+
+        def step(index):
+            loss = tg.sum(tg.tanh(loss_of(w, index)) ** 2)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step, w
+    return make(), make()
+
+
+@pytest.mark.parametrize("form", ["tensor index", "take", "take_along_axis"])
+def test_an_index_argument_is_read_at_every_replay(form):
+    """An integer index given as an argument -- a Tensor, or the array take and
+    take_along_axis copy to np.intp -- is read from each call (the record kept the first
+    call's index as a constant: verify=0 replayed it)."""
+    loss_of = {"tensor index": lambda w, i: w[i],
+               "take": lambda w, i: tg.take(w, i, axis=0),
+               "take_along_axis": lambda w, i: tg.take_along_axis(w, i[:, None], 1)}[form]
+    (eager, w_e), (step, w_c) = _indexed_pair(loss_of)
+    compiled = tg.compile(step, verify=0)
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        i = rng.integers(0, 10 if form != "take_along_axis" else 4, 10)
+        i = tg.tensor(i) if form == "tensor index" else i
+        _close(compiled(i).data, eager(i).data)
+        _close(w_c.data, w_e.data)
+    assert compiled.replays == 3
+
+
+def test_a_boolean_mask_argument_selecting_another_count_runs_eagerly():
+    """The shapes after ``w[mask]`` depend on how many elements the mask selects: a mask
+    argument selecting another number than the recorded call's runs that call eagerly (the
+    replay raised a ValueError in a reshape); a mask computed in the step is refused."""
+    (eager, w_e), (step, w_c) = _indexed_pair(lambda w, m: w[m])
+    compiled = tg.compile(step, verify=0)
+    rng = np.random.default_rng(2)
+    for count in (20, 20, 17, 20):
+        m = np.zeros(40, bool)
+        m[rng.choice(40, count, replace=False)] = True
+        m = m.reshape(10, 4)
+        _close(compiled(m).data, eager(m).data)
+        _close(w_c.data, w_e.data)
+    assert compiled.replays == 2 and compiled.eager_calls == 1
+    (_, _), (step, _) = _indexed_pair(lambda w, x: w[(w * x) > 0])
+    with pytest.raises(tg.CompileError, match="boolean mask computed in the step"):
+        tg.compile(step, strict=True)(np.ones((10, 4)))
