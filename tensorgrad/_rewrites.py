@@ -469,7 +469,8 @@ def _sgd_update(items, opt):
     """One step updating, in place, the parameters of ``items`` (form, gradient slot, other
     factor's slot, parameter, its position in the optimiser): form "axpy" ``p -= lr * g``
     (``lr * g`` written into the optimiser's work array, as :meth:`SGD.step` does), form
-    "matmul" ``W -= lr * g hᵀ`` (h (n, k), g (m, k)) and "linear" ``W -= lr * gᵀ x``
+    "matmul" ``W -= lr * g hᵀ`` (h (n, k), g (m, k); a vector h (n,) or a stack (..., n, k)
+    taken as (n, 1) or (n, Σk)) and "linear" ``W -= lr * gᵀ x``
     (x (..., n), g (..., m)) by one BLAS update, dW never formed. A parameter whose group is
     no longer plain SGD, whose ``.grad`` is set, or whose array is read-only or not
     contiguous gets its gradient in ``.grad`` instead, which the optimiser's step, run
@@ -516,6 +517,11 @@ def _update_one(opt, ctx, form, gy, h, w, i, lr):
     linear = form == "linear"
     if linear:
         h, gy = h.reshape(-1, wd.shape[1]), gy.reshape(-1, wd.shape[0])
+    elif h.ndim == 1:  # W @ h of a vector: dW = g hᵀ, an outer product
+        h, gy = h[:, None], gy[:, None]
+    elif h.ndim > 2:  # W @ h of a stack of matrices: dW = Σ_b g_b h_bᵀ
+        h = np.moveaxis(h, -2, 0).reshape(wd.shape[1], -1)
+        gy = np.moveaxis(gy, -2, 0).reshape(wd.shape[0], -1)
     if fallback or not wd.flags.c_contiguous:
         dw = gy.T @ h if linear else gy @ h.T
         autograd._accumulate_grad(w, np.asarray(dw, dtype=wd.dtype), False, ctx.handed)

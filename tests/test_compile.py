@@ -874,3 +874,33 @@ def test_a_boolean_mask_argument_selecting_another_count_runs_eagerly():
     (_, _), (step, _) = _indexed_pair(lambda w, x: w[(w * x) > 0])
     with pytest.raises(tg.CompileError, match="boolean mask computed in the step"):
         tg.compile(step, strict=True)(np.ones((10, 4)))
+
+
+@pytest.mark.parametrize("h_shape", [(6,), (2, 6, 3)])
+@pytest.mark.parametrize("momentum_later", [False, True])
+def test_the_fused_update_of_w_times_a_vector_or_a_stack(h_shape, momentum_later):
+    """``W @ h`` with h a vector (dW = g hᵀ, an outer product) or a stack of matrices
+    (dW = Σ_b g_b h_bᵀ): the fused SGD update raised an IndexError for the first and
+    updated W wrongly for the second; also through ``.grad`` once momentum is on."""
+    def make():
+        w = tg.tensor(np.random.default_rng(0).normal(size=(4, 6)) * 0.3, requires_grad=True)
+        opt = tg.optim.SGD([w], lr=0.1)
+
+        def step(h):
+            loss = tg.sum(tg.tanh(w @ h) ** 2)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step, w, opt
+
+    (eager, w_e, opt_e), (step, w_c, opt_c) = make(), make()
+    compiled = tg.compile(step, verify=0)
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        if momentum_later and i == 2:
+            opt_e.param_groups[0]["momentum"] = opt_c.param_groups[0]["momentum"] = 0.9
+        h = rng.normal(size=h_shape)
+        _close(compiled(h).data, eager(h).data)
+        _close(w_c.data, w_e.data)
+    assert _sgd_fused(compiled) == (1, 0) and compiled.replays == 3
