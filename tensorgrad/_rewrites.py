@@ -473,16 +473,19 @@ def _sgd_update(items, opt):
     taken as (n, 1) or (n, Σk)) and "linear" ``W -= lr * gᵀ x``
     (x (..., n), g (..., m)) by one BLAS update, dW never formed. A parameter whose group is
     no longer plain SGD, whose ``.grad`` is set, or whose array is read-only or not
-    contiguous gets its gradient in ``.grad`` instead, which the optimiser's step, run
+    contiguous, and every parameter once the groups hold other parameters than when
+    recorded, gets its gradient in ``.grad`` instead, which the optimiser's step, run
     next, uses as eagerly. The BLAS updates run on one OpenBLAS thread (one pass over
     memory: more threads only add their wake-up)."""
     group_of = {id(p): k for k, group in enumerate(opt.param_groups) for p in group["params"]}
     plan = [(form, g, other, w, i, group_of[id(w)]) for form, g, other, w, i in items]
     blas = any(form != "axpy" for form, *_ in items) and _openblas.available()
+    layout = _layout(opt)
 
     def step(ctx):
         env = ctx.env
-        lrs = _plain_lrs(opt)
+        lrs = (_plain_lrs(opt) if _same_layout(_layout(opt), layout)
+               else [None] * len(layout))  # parameters moved between groups: all to .grad
         previous = _openblas.get_num_threads() if blas else 1
         if previous != 1:
             _openblas.set_num_threads(1)
@@ -499,6 +502,16 @@ def _sgd_update(items, opt):
                  f"gradient formed), {len(items) - n_blas} parameters by p -= lr * g")
     step.reads = tuple(s for form, g, other, *_ in items for s in (g, other) if s is not None)
     return step
+
+
+def _layout(opt):
+    """The parameters of each group of ``opt``."""
+    return [tuple(group["params"]) for group in opt.param_groups]
+
+
+def _same_layout(a, b):
+    return len(a) == len(b) and all(
+        len(x) == len(y) and all(p is q for p, q in zip(x, y)) for x, y in zip(a, b))
 
 
 def _update_one(opt, ctx, form, gy, h, w, i, lr):

@@ -904,3 +904,46 @@ def test_the_fused_update_of_w_times_a_vector_or_a_stack(h_shape, momentum_later
         _close(compiled(h).data, eager(h).data)
         _close(w_c.data, w_e.data)
     assert _sgd_fused(compiled) == (1, 0) and compiled.replays == 3
+
+
+@pytest.mark.parametrize("change", ["remove", "move", "drop group"])
+def test_the_fused_update_follows_parameters_moved_between_groups(change):
+    """The fused SGD update looks its parameters' groups up at every replay: a parameter
+    taken out of the optimiser is no longer updated, one moved to another group gets that
+    group's lr, a dropped group no longer trains (the record kept the recorded groups: a
+    wrong update, or an IndexError)."""
+    data = np.random.default_rng(9)
+    batches = [(data.normal(size=(6, 5)), data.normal(size=(6, 2))) for _ in range(5)]
+
+    def make():
+        a, b = nn.Linear(5, 8, rng=0), nn.Linear(8, 2, rng=1)
+        opt = tg.optim.SGD([{"params": a.parameters(), "lr": 0.2}, {"params": b.parameters()}],
+                           lr=0.1)
+
+        def step(x, y):
+            loss = tg.mse_loss(b(tg.tanh(a(x))), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        def edit():
+            g0, g1 = opt.param_groups
+            if change == "drop group":
+                del opt.param_groups[1]
+                return
+            g0["params"] = [p for p in g0["params"] if p is not a.weight]
+            if change == "move":
+                g1["params"] = [*g1["params"], a.weight]
+        return step, edit, [*a.parameters(), *b.parameters()]
+
+    (eager, edit_e, ps_e), (step, edit_c, ps_c) = make(), make()
+    compiled = tg.compile(step, verify=0)
+    for i, (x, y) in enumerate(batches):
+        if i == 2:
+            edit_e()
+            edit_c()
+        _close(compiled(x, y).data, eager(x, y).data)
+        for p, q in zip(ps_c, ps_e):
+            _close(p.data, q.data)
+    assert compiled.replays == 4
