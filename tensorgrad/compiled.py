@@ -1083,6 +1083,7 @@ class Compiled:
         try:
             _flatten(args, flat, key)
             _flatten(kwargs, flat, key)
+            key.append(_state.enabled)  # the grad mode: under no_grad a step records no graph
             key = tuple(key)
             entry = self._cache.get(key)
         except TypeError:

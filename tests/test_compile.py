@@ -947,3 +947,33 @@ def test_the_fused_update_follows_parameters_moved_between_groups(change):
         for p, q in zip(ps_c, ps_e):
             _close(p.data, q.data)
     assert compiled.replays == 4
+
+
+def test_the_grad_mode_is_part_of_the_signature():
+    """A step recorded with gradients on and called under no_grad runs eagerly (and raises
+    as eagerly: its loss has no graph) instead of replaying the training step; a function
+    recorded under no_grad and called with gradients on records again, its result then
+    carries a graph as eagerly."""
+    w, opt = _one_param_model()
+
+    def step(x):
+        loss = tg.sum((x @ w) ** 2)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    compiled = tg.compile(step)
+    x = np.array([[1.0, 2.0]])
+    compiled(x), compiled(x)
+    before = w.data.copy()
+    with tg.no_grad(), pytest.raises(tg.BackwardError, match="does not require grad"):
+        compiled(x)
+    np.testing.assert_array_equal(w.data, before)
+
+    evaluate = tg.compile(lambda x: tg.sum(x @ w))
+    with tg.no_grad():
+        evaluate(x), evaluate(x)
+    with pytest.warns(tg.CompileWarning, match="graph is still alive"):
+        out = evaluate(x)
+    assert out.requires_grad and evaluate.cache_size() == 2
