@@ -1154,7 +1154,12 @@ class Compiled:
         """Replay, then undo its effects and run eagerly; raise if the two differ."""
         program = entry.program
         state = _State(program, flat)
-        replayed = program.run(flat)
+        try:
+            replayed = program.run(flat)
+        except BaseException:  # the originals back, and the next replay verified instead
+            state.restore()
+            entry.verify_left += 1
+            raise
         after = _Spill(state.capture(replayed))  # on disk: no second copy while eager runs
         try:
             del replayed

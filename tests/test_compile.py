@@ -977,3 +977,31 @@ def test_the_grad_mode_is_part_of_the_signature():
     with pytest.warns(tg.CompileWarning, match="graph is still alive"):
         out = evaluate(x)
     assert out.requires_grad and evaluate.cache_size() == 2
+
+
+def test_a_verified_replay_that_raises_puts_the_originals_back():
+    """A verified replay runs on copies of the parameters and of the optimiser's attributes:
+    when it raises (an index out of range), the originals are put back -- the parameter's
+    array and the optimiser's param_groups were left as the copies, so a learning rate set
+    through a group dict held before was lost -- and the next replay is verified."""
+    w = tg.tensor(np.arange(8.0).reshape(4, 2) / 8, requires_grad=True)
+    opt = tg.optim.Adam([w], lr=0.1)
+    group, array = opt.param_groups[0], w.data
+
+    def step(i):
+        loss = tg.sum(w[i] ** 2)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    compiled = tg.compile(step)
+    compiled(np.array([0, 1]))
+    with pytest.raises(IndexError, match="out of bounds"):
+        compiled(np.array([0, 9]))
+    assert w.data is array and opt.param_groups[0] is group
+    group["lr"] = 0.0
+    before = w.data.copy()
+    compiled(np.array([1, 2]))
+    np.testing.assert_array_equal(w.data, before)
+    assert compiled.replays == 1 and compiled.recordings == 2  # verified: a second recording
