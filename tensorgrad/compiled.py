@@ -1422,7 +1422,7 @@ def compile(fn=None, verify=1, *, strict=False, rewrite=True):  # noqa: A001 (tg
     -------
     Compiled
         A callable. Its first call with given argument shapes, dtypes and non-Tensor
-        values runs ``fn`` eagerly and records it; a later call with the same ones replays
+        values, in a grad mode, runs ``fn`` eagerly and records it; a later call with the same ones replays
         the record; other ones record again (a cache). Usable as ``@tg.compile``.
 
     Refused (run eagerly with a warning, or CompileError with ``strict``): reading a
