@@ -469,19 +469,23 @@ def _sgd_update(items, opt):
     """One step updating, in place, the parameters of ``items`` (form, gradient slot, other
     factor's slot, parameter, its position in the optimiser): form "axpy" ``p -= lr * g``
     (``lr * g`` written into the optimiser's work array, as :meth:`SGD.step` does), form
-    "matmul" ``W -= lr * g hᵀ`` (h (n, k), g (m, k)) and "linear" ``W -= lr * gᵀ x``
+    "matmul" ``W -= lr * g hᵀ`` (h (n, k), g (m, k); a vector h (n,) or a stack (..., n, k)
+    taken as (n, 1) or (n, Σk)) and "linear" ``W -= lr * gᵀ x``
     (x (..., n), g (..., m)) by one BLAS update, dW never formed. A parameter whose group is
     no longer plain SGD, whose ``.grad`` is set, or whose array is read-only or not
-    contiguous gets its gradient in ``.grad`` instead, which the optimiser's step, run
+    contiguous, and every parameter once the groups hold other parameters than when
+    recorded, gets its gradient in ``.grad`` instead, which the optimiser's step, run
     next, uses as eagerly. The BLAS updates run on one OpenBLAS thread (one pass over
     memory: more threads only add their wake-up)."""
     group_of = {id(p): k for k, group in enumerate(opt.param_groups) for p in group["params"]}
     plan = [(form, g, other, w, i, group_of[id(w)]) for form, g, other, w, i in items]
     blas = any(form != "axpy" for form, *_ in items) and _openblas.available()
+    layout = _layout(opt)
 
     def step(ctx):
         env = ctx.env
-        lrs = _plain_lrs(opt)
+        lrs = (_plain_lrs(opt) if _same_layout(_layout(opt), layout)
+               else [None] * len(layout))  # parameters moved between groups: all to .grad
         previous = _openblas.get_num_threads() if blas else 1
         if previous != 1:
             _openblas.set_num_threads(1)
@@ -500,6 +504,16 @@ def _sgd_update(items, opt):
     return step
 
 
+def _layout(opt):
+    """The parameters of each group of ``opt``."""
+    return [tuple(group["params"]) for group in opt.param_groups]
+
+
+def _same_layout(a, b):
+    return len(a) == len(b) and all(
+        len(x) == len(y) and all(p is q for p, q in zip(x, y)) for x, y in zip(a, b))
+
+
 def _update_one(opt, ctx, form, gy, h, w, i, lr):
     """One parameter's update of :func:`_sgd_update`."""
     wd = w.data
@@ -516,6 +530,11 @@ def _update_one(opt, ctx, form, gy, h, w, i, lr):
     linear = form == "linear"
     if linear:
         h, gy = h.reshape(-1, wd.shape[1]), gy.reshape(-1, wd.shape[0])
+    elif h.ndim == 1:  # W @ h of a vector: dW = g hᵀ, an outer product
+        h, gy = h[:, None], gy[:, None]
+    elif h.ndim > 2:  # W @ h of a stack of matrices: dW = Σ_b g_b h_bᵀ
+        h = np.moveaxis(h, -2, 0).reshape(wd.shape[1], -1)
+        gy = np.moveaxis(gy, -2, 0).reshape(wd.shape[0], -1)
     if fallback or not wd.flags.c_contiguous:
         dw = gy.T @ h if linear else gy @ h.T
         autograd._accumulate_grad(w, np.asarray(dw, dtype=wd.dtype), False, ctx.handed)

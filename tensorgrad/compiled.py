@@ -41,6 +41,7 @@ from . import _random, autograd, defaults, functional, numpy_dispatch, optim, ve
 from ._rewrites import reads, rewrite_program
 from .nn import functional as nn_functional
 from .nn.module import Module
+from .ops import indexing
 from .state import _state, no_grad
 from .tensor import Tensor
 
@@ -75,6 +76,7 @@ _MODULE_ZERO_GRAD = Module.zero_grad.__code__
 _MODULE_CALL = Module.__call__.__code__
 _BATCH_NORM = nn_functional.batch_norm.__code__
 _CLASS_INDEX = functional._class_index.__code__
+_INT_INDICES = indexing._int_indices.__code__
 _DROPOUT = nn_functional.dropout.__code__
 _DROPOUT_SCALE = nn_functional.dropout_scale.__code__
 _NLL_TERMS = functional._nll_terms.__code__
@@ -93,10 +95,22 @@ def _softmax_shift(x, axis):
 _DERIVED = {functional._log_softmax.__code__: ("subtract", _softmax_shift, ("axis",))}
 
 
+def _intp(indices):
+    """take's and take_along_axis's index array as :func:`tensorgrad.ops.indexing._int_indices`
+    makes it from an integer argument: a copy as ``np.intp``."""
+    return indices.astype(np.intp)
+
+
 def _safe_targets(t, ignore_index):
     """The class of each target, 0 where it is ``ignore_index``: the index array of
     :func:`tensorgrad.functional._class_index`, made again from the replayed labels."""
     return np.where(t != ignore_index, t, 0)
+
+
+def _same_count(mask, count):
+    """Whether boolean ``mask`` selects ``count`` elements, as the recorded call's did (the
+    shapes recorded after an index by it depend on that number)."""
+    return np.count_nonzero(mask.data if isinstance(mask, Tensor) else mask) == count
 
 
 def _targets_fit(t, ignore_index, classes):
@@ -137,6 +151,37 @@ def _opaque_call(frame):
 
 _RANDOM = ("the step draws random numbers other than dropout's mask (an init, a generator "
            "of its own): a replay would reuse the recorded draw")
+_RESEED = ("the step sets the default generator (tg.manual_seed): a replay would not, and would "
+           "draw dropout's masks from where the generator then is")
+
+
+def _plain(v):
+    """Whether ``v`` is a setting compared by value (a number, a string, None, a tuple of them)."""
+    return (v is None or isinstance(v, (bool, int, float, str))
+            or isinstance(v, tuple) and all(map(_plain, v)))
+
+
+def _module_state(module):
+    """What decides the ops a module runs besides its arrays' values: its plain settings
+    (``training``, dropout's ``p``, a slope), how many hooks it has, and the parameters,
+    buffers and submodules it holds (kept, compared by identity)."""
+    plain, held = [], []
+    for k, v in vars(module).items():
+        if _plain(v):
+            plain.append((k, v))
+        elif k.endswith("hooks"):
+            plain.append((k, len(v)))
+        elif k in ("_parameters", "_buffers", "_modules"):
+            for name, obj in v.items():
+                plain.append((k, name))
+                held.append(obj)
+        else:
+            held.append(v)
+    return tuple(plain), tuple(held)
+
+
+def _same_state(a, b):
+    return a[0] == b[0] and len(a[1]) == len(b[1]) and all(x is y for x, y in zip(a[1], b[1]))
 
 
 def _random_states():
@@ -208,9 +253,13 @@ class _Recorder:
         self.input_arrays = []  # (slot, array) of the inputs
         self.derive = None      # (frame, op name, function, parameters) inside a _DERIVED call
         self.class_index = None  # the frame of a _class_index call under way
-        self.checks = []        # (input index, ignore_index, classes): labels a replay needs
+        self.int_indices = None  # the frame of an _int_indices call under way (take's index)
+        self.checks = []        # (input index, test, arguments): what a replay needs of an input
         self.dropout = None     # the frame of a dropout_scale call under way
         self.default_draws = []  # (shape, p, dtype) of dropout masks from the default generator
+        self.grad_owners = []   # the tensors given a .grad by a recorded backward
+        self.grads_made = []    # the .grad Tensors those backward passes made
+        self.values = []        # (Tensor or array, a copy): values the record was made from
         for k, a in enumerate(inputs):
             arr = a.data if isinstance(a, Tensor) else a
             s = self._new(arr)
@@ -243,6 +292,10 @@ class _Recorder:
         if s is not None:
             return s
         if tensor is not None:  # a Tensor from outside the step: read its .data at replay
+            if self._is_a_grad(tensor):
+                raise _Refused("an op reads a .grad (a gradient norm, a report): the record "
+                               "would keep the recorded gradient's values; compute it after "
+                               "the call")
             s = self._new(arr)
             self.free.append((s, tensor))
             self.free_seen[id(tensor)] = (tensor, arr, _checksum(arr))
@@ -255,6 +308,14 @@ class _Recorder:
                 raise _Refused("an op reads NumPy work on the .data of a parameter or buffer; "
                                "use the Tensor itself")
         return self.const(arr)
+
+    def _is_a_grad(self, tensor):
+        """Whether ``tensor`` is the ``.grad`` of a parameter, an input or a leaf the step's
+        backward reached: a new Tensor at every backward, which a record cannot capture."""
+        owners = [t for t, _, _ in self.free_seen.values()] + self.grad_owners
+        owners += [a for a in self.flat if isinstance(a, Tensor)]
+        return (any(t._grad is tensor for t in owners)
+                or any(g is tensor for g in self.grads_made))
 
     def _view(self, arr, s_in, base):
         """A NumPy view of an input (``x[j]`` of an ndarray input): made again from the
@@ -292,6 +353,8 @@ class _Recorder:
         if self.ignore is not None:
             if event == "return" and frame is self.ignore:
                 self.ignore = None
+                if frame.f_code is _BACKWARD:
+                    self.grads_made += [t._grad for t in self.grad_owners if t._grad is not None]
                 if frame.f_code is _BACKWARD and isinstance(arg, dict) and self.wanted_results:
                     for key, g in arg.items():  # tg.grad's arrays: the record's slots
                         if isinstance(g, np.ndarray) and key in self.wanted_results:
@@ -321,8 +384,16 @@ class _Recorder:
                 self.modules[id(module)] = module
             elif code is _BATCH_NORM:
                 self.batch_norm = frame
+                local = frame.f_locals
+                if not local["training"]:  # normalised by the running statistics' values,
+                    for stat in (local["running_mean"], local["running_var"]):  # with NumPy
+                        arr = stat.data if isinstance(stat, Tensor) else stat
+                        if isinstance(arr, np.ndarray):
+                            self.values.append((stat, arr.copy()))
             elif code is _CLASS_INDEX:
                 self.class_index = frame
+            elif code is _INT_INDICES:
+                self.int_indices = frame
             elif code is _WRITE_RUNNING:
                 self._running(frame)
                 self.ignore = frame
@@ -358,6 +429,9 @@ class _Recorder:
             if frame is self.class_index:
                 self.class_index = None
                 self._class_targets(frame, arg)
+            if frame is self.int_indices:
+                self.int_indices = None
+                self._int_indices(frame, arg)
             if frame is self.dropout:
                 self.dropout = None
                 self._draw(frame, arg)
@@ -391,19 +465,38 @@ class _Recorder:
         ("value", v) for a tuple index."""
         refs = {}
         for k, v in params.items():
+            v = v.data if isinstance(v, Tensor) else v  # an index Tensor: its array's slot
             s = self.array_slot(v)
             if s is not None:
                 refs[k] = s
+                self._mask_check(v, s)
             elif isinstance(v, tuple):
+                v = tuple(e.data if isinstance(e, Tensor) else e for e in v)
                 slots = [self.array_slot(e) for e in v]
                 if any(s is not None for s in slots):
                     refs[k] = tuple(("value", e) if s is None else ("slot", s)
                                     for e, s in zip(v, slots))
+                    for e, s in zip(v, slots):
+                        if s is not None:
+                            self._mask_check(e, s)
         return refs
+
+    def _mask_check(self, v, s):
+        """A boolean mask of the step indexing an op: the number of elements it selects sets
+        the shapes recorded after it. A mask that is an argument is checked at every replay
+        (another count runs that call eagerly); one computed in the step is refused."""
+        if v.dtype != bool:
+            return
+        k = dict(self.inputs).get(s)
+        if k is None:
+            raise _Refused("a boolean mask computed in the step indexes an op: the shapes after "
+                           "it depend on its values")
+        self.checks.append((k, _same_count, (int(np.count_nonzero(v)),)))
 
     def array_slot(self, v):
         """The slot of array ``v``, also when it is another view object of an input's exact
-        memory (``np.asarray(y.data)`` of an ndarray ``y``); None for other values."""
+        memory (``np.asarray(y.data)`` of an ndarray ``y``) or a NumPy view of an input
+        (``i[:, None]``: made again from it at replay); None for other values."""
         if not isinstance(v, np.ndarray):
             return None
         s = self.slot.get(id(v))
@@ -414,6 +507,9 @@ class _Recorder:
             if where == (
                     a.__array_interface__["data"][0], a.shape, a.strides, a.dtype):
                 return s
+        for s, a in self.input_arrays:
+            if np.may_share_memory(v, a):
+                return self._view(v, s, a)
         return None
 
     def _backward(self, local):
@@ -441,6 +537,7 @@ class _Recorder:
                     results[id(t)] = g
             elif t._retains_grad:
                 self.code.append(("grad", self.ref(t), g))
+                self.grad_owners.append(t)
             fn = t.grad_fn
             out = self.slot[id(t.data)]
             ins = tuple(self.of_array(a) for a in fn.inputs)
@@ -459,6 +556,7 @@ class _Recorder:
                     results[key] = s
             else:
                 self.code.append(("grad", self.ref(t), s))
+                self.grad_owners.append(t)
         if wanted is not None:
             self.code.append(("results", tuple(results.items())))
             self.wanted_results = results
@@ -504,7 +602,19 @@ class _Recorder:
         out = self._new(index[1])
         self.code.append(("derive", _safe_targets, s, {"ignore_index": local["ignore_index"]},
                           out))
-        self.checks.append((k, local["ignore_index"], caller.f_locals["logp"].shape[1]))
+        self.checks.append((k, _targets_fit, (local["ignore_index"],
+                                              caller.f_locals["logp"].shape[1])))
+
+    def _int_indices(self, frame, result):
+        """take's index, a copy of an integer array: when that array is one of the step's
+        (an argument, an op's result), the copy is made again from it at replay."""
+        if not isinstance(result, np.ndarray):
+            return  # it raised
+        given = frame.f_locals["indices"]
+        s = self.array_slot(given.data if isinstance(given, Tensor) else given)
+        if s is not None:
+            out = self._new(result)
+            self.code.append(("derive", _intp, s, {}, out))
 
     def _add_grad(self, grads, tensors, t, s):
         prev = grads.get(id(t))
@@ -600,22 +710,33 @@ class _Program:
         self.source = code
         self.steps = _lower(code)
         self.dead = _dead_after(code, _output_slots(output))
-        self.guards = tuple((m, m.training) for m in rec.modules.values())
+        self.guards = tuple((m, _module_state(m)) for m in rec.modules.values())
+        self.tensor_guards = tuple((t, t.requires_grad, bool(t._hooks)) for _, t in rec.free)
+        self.value_guards = tuple(rec.values)
         self.checks = tuple(rec.checks)
 
     def guards_hold(self):
-        """Whether every module called while recording is still in the same mode
-        (``train()``/``eval()`` changes the ops a module runs)."""
-        for m, training in self.guards:
-            if m.training is not training:
+        """Whether every module called while recording is as it was (its mode, settings,
+        parameters, submodules and hooks: ``_module_state``), every tensor read from
+        outside the arguments has the same ``requires_grad`` and no new hook, and the values
+        the record computed constants from with NumPy (batch_norm's running statistics in
+        eval mode) are the same: each decides the ops or constants recorded."""
+        for m, state in self.guards:
+            if not _same_state(_module_state(m), state):
+                return False
+        for t, requires_grad, hooked in self.tensor_guards:
+            if t.requires_grad is not requires_grad or bool(t._hooks) is not hooked:
+                return False
+        for v, recorded in self.value_guards:  # batch_norm's running statistics in eval mode
+            if not np.array_equal(v.data if isinstance(v, Tensor) else v, recorded):
                 return False
         return True
 
     def inputs_fit(self, flat):
         """Whether the inputs hold what the record relies on beyond their shapes (class
         labels: classes other than ignore_index); when not, the call runs eagerly."""
-        for k, ignore_index, classes in self.checks:
-            if not _targets_fit(flat[k], ignore_index, classes):
+        for k, fits, args in self.checks:
+            if not fits(flat[k], *args):
                 return False
         return True
 
@@ -962,6 +1083,7 @@ class Compiled:
         try:
             _flatten(args, flat, key)
             _flatten(kwargs, flat, key)
+            key.append(_state.enabled)  # the grad mode: under no_grad a step records no graph
             key = tuple(key)
             entry = self._cache.get(key)
         except TypeError:
@@ -990,7 +1112,8 @@ class Compiled:
         self.recordings += 1
         previous = sys.getprofile()
         states = _random_states()
-        start = defaults.default_generator().bit_generator.state
+        generator = defaults.default_generator()
+        start = generator.bit_generator.state
         _local.recording = True
         sys.setprofile(rec.profile)
         try:
@@ -999,6 +1122,8 @@ class Compiled:
             sys.setprofile(previous)
             _local.recording = False
         spec = None
+        if rec.refusal is None and defaults.default_generator() is not generator:
+            rec.refusal = _RESEED
         if rec.refusal is None and _random_states() != states and not (
                 states[1] == _random_states()[1]
                 and _only_recorded_draws(start, rec.default_draws)):
@@ -1029,27 +1154,35 @@ class Compiled:
         """Replay, then undo its effects and run eagerly; raise if the two differ."""
         program = entry.program
         state = _State(program, flat)
-        replayed = program.run(flat)
+        try:
+            replayed = program.run(flat)
+        except BaseException:  # the originals back, and the next replay verified instead
+            state.restore()
+            entry.verify_left += 1
+            raise
         after = _Spill(state.capture(replayed))  # on disk: no second copy while eager runs
-        del replayed
-        state.restore()
-        result, rec, spec = self._trace(args, kwargs, flat)
-        if rec.refusal is not None:
-            entry.program = None
-            entry.reason = rec.refusal
-            self._refuse(rec.refusal)
+        try:
+            del replayed
+            state.restore()
+            result, rec, spec = self._trace(args, kwargs, flat)
+            if rec.refusal is not None:
+                entry.program = None
+                entry.reason = rec.refusal
+                self._refuse(rec.refusal)
+                return result
+            if (_signature(rec.code) != _signature(program.recorded_code)
+                    or not _same_constants(rec.consts, program.consts)):
+                entry.program = None
+                self._refuse("the second call recorded other ops than the first (Python control "
+                             "flow or constants that depend on values, or data read from outside "
+                             "the arguments)")
+                return result
+            del rec
+            _compare(after, state.capture(result, replay=False), getattr(self.fn, "__qualname__", "fn"))
+            self.replays += 1
             return result
-        if (_signature(rec.code) != _signature(program.recorded_code)
-                or not _same_constants(rec.consts, program.consts)):
-            entry.program = None
-            self._refuse("the second call recorded other ops than the first (Python control "
-                         "flow or constants that depend on values, or data read from outside "
-                         "the arguments)")
-            return result
-        del rec
-        _compare(after, state.capture(result, replay=False), getattr(self.fn, "__qualname__", "fn"))
-        self.replays += 1
-        return result
+        finally:
+            after.file.close()
 
 
 def _signature(code):
@@ -1289,15 +1422,17 @@ def compile(fn=None, verify=1, *, strict=False, rewrite=True):  # noqa: A001 (tg
     -------
     Compiled
         A callable. Its first call with given argument shapes, dtypes and non-Tensor
-        values runs ``fn`` eagerly and records it; a later call with the same ones replays
+        values, in a grad mode, runs ``fn`` eagerly and records it; a later call with the same ones replays
         the record; other ones record again (a cache). Usable as ``@tg.compile``.
 
     Refused (run eagerly with a warning, or CompileError with ``strict``): reading a
     Tensor's value inside the step (``item()``, ``bool()``, ``float()``, ``print``,
-    ``np.asarray``: the record could depend on it), random draws (dropout: a replay would
-    reuse the mask), direct writes to ``.data``, tensor hooks, ``create_graph=True``, a
-    step whose graph stays alive after it returns, and -- seen by ``verify`` -- a second
-    call that records other ops.
+    ``np.asarray``: the record could depend on it), random draws other than dropout's mask
+    (which is drawn again at each replay), direct writes to ``.data``, tensor hooks,
+    ``create_graph=True``, a step whose graph stays alive after it returns, and -- seen by
+    ``verify`` -- a second call that records other ops. A module changed between calls (its
+    mode, a setting such as dropout's ``p``, a parameter replaced, a hook) or a parameter's
+    ``requires_grad`` switched makes the next call record again.
 
     Raises
     ------

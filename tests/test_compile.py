@@ -1,6 +1,7 @@
 """tg.compile: a replayed step equals the eager one step after step (the notebook's network as
 expressions, with conv2d and with tg.nn; an MLP with Adam; batch norm), the record is
 redone for new shapes, verify catches a divergence, and what cannot be replayed is refused."""
+import gc
 import re
 import warnings
 
@@ -619,3 +620,388 @@ def test_cross_entropy_with_class_weights_is_refused():
     with pytest.warns(tg.CompileWarning, match="class weights or ignored targets"):
         compiled(rng.normal(size=(8, 6)), rng.integers(0, 4, 8))
     assert compiled.eager_calls == 0 and compiled.cache_size() == 1
+
+
+@pytest.mark.parametrize("change", ["dropout p", "slope", "freeze", "unfreeze", "new weight"])
+def test_a_module_or_parameter_changed_between_calls_records_again(change):
+    """A module's settings (dropout's p, a slope), the parameters it holds and a parameter's
+    requires_grad decide the ops recorded: changed between calls, the step records again
+    instead of replaying the old record (which would update a frozen weight, or use the old p)."""
+    data = np.random.default_rng(8)
+    batches = [(data.normal(size=(6, 5)), data.normal(size=(6, 1))) for _ in range(6)]
+
+    def make():
+        tg.manual_seed(0)
+        net = nn.Sequential(nn.Linear(5, 8, rng=0), nn.LeakyReLU(0.1), nn.Dropout(0.5),
+                            nn.Linear(8, 1, rng=1))
+        opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+        def step(x, y):
+            loss = tg.mse_loss(net(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return net, step
+
+    def edit(net, i):
+        if change == "unfreeze" and i == 0:
+            net[0].weight.requires_grad = False
+        if i != 3:
+            return
+        if change == "dropout p":
+            net[2].p = 0.2
+        elif change == "slope":
+            net[1].negative_slope = 0.3
+        elif change in ("freeze", "unfreeze"):
+            net[0].weight.requires_grad = change == "unfreeze"
+        else:  # a new Tensor, not in the optimiser: no longer trained
+            net[3].weight = nn.Parameter(np.full((1, 8), 0.1))
+
+    runs = []
+    for compiled in (False, True):
+        net, step = make()
+        fn = tg.compile(step) if compiled else step
+        losses = []
+        for i, (x, y) in enumerate(batches):
+            edit(net, i)
+            losses.append(fn(x, y).data)
+        runs.append((losses, [p.data for p in net.parameters()], fn))
+    (losses_e, params_e, _), (losses_c, params_c, fn) = runs
+    for a, b in zip(losses_c + params_c, losses_e + params_e):
+        _close(a, b)
+    assert fn.eager_calls == 0 and fn.replays == 4
+
+
+@pytest.mark.parametrize("where", ["module", "tensor"])
+def test_a_hook_added_between_calls_is_refused(where):
+    """A hook registered after the record was made is Python the replay would not run: the
+    next call records again and is refused (it runs eagerly, the hook called)."""
+    w, opt = _one_param_model()
+    lin = nn.Linear(2, 1, rng=0)
+    opt = tg.optim.SGD([w, *lin.parameters()], lr=0.1)
+
+    def step(x):
+        loss = tg.sum(lin(x @ w) ** 2)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    compiled = tg.compile(step)
+    x = np.array([[1.0, 2.0], [0.5, -1.0]])
+    compiled(x), compiled(x)
+    seen = []
+    if where == "module":
+        lin.register_forward_hook(lambda m, i, o: seen.append(1))
+    else:
+        w.register_hook(lambda g: seen.append(1))
+    with pytest.warns(tg.CompileWarning, match="hook"):
+        compiled(x)
+    compiled(x)
+    assert len(seen) == 2 and compiled.eager_calls == 1
+
+
+def test_a_verified_call_closes_its_temporary_file():
+    """verify sets the replay's results aside in a temporary file: it is closed when the
+    call ends (no ResourceWarning when it is collected), also when the step is refused."""
+    w, opt = _one_param_model()
+
+    def step(x):
+        loss = tg.sum((x @ w) ** 2)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    compiled = tg.compile(step, verify=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            compiled(np.array([[1.0, 2.0]]))
+        gc.collect()
+    assert compiled.replays == 2
+    assert not [c for c in caught if issubclass(c.category, ResourceWarning)]
+
+
+def test_a_step_that_reseeds_the_default_generator_is_refused():
+    """tg.manual_seed inside the step gives the same dropout mask at every eager call; a replay
+    would not reseed (the masks would differ): the step runs eagerly."""
+    def make():
+        net = nn.Linear(4, 3, rng=0)
+        opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+        def step(x):
+            tg.manual_seed(0)
+            loss = tg.sum(nn.functional.dropout(net(x), 0.5) ** 2)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step, net
+
+    x = np.arange(8.0).reshape(2, 4) / 8
+    (eager, net_e), (step, net_c) = make(), make()
+    compiled = tg.compile(step, verify=0)
+    with pytest.warns(tg.CompileWarning, match="manual_seed"):
+        losses_c = [compiled(x).data for _ in range(3)]
+    losses_e = [eager(x).data for _ in range(3)]
+    np.testing.assert_array_equal(losses_c, losses_e)
+    np.testing.assert_array_equal(net_c.weight.data, net_e.weight.data)
+    assert compiled.eager_calls == 2
+
+
+@pytest.mark.parametrize("when", ["before step", "after step", "kept past zero_grad"])
+def test_an_op_reading_a_grad_is_refused(when):
+    """A gradient norm computed in the step reads the .grad the backward made -- a new Tensor
+    at every call: a record would keep the first call's (verify=0 replayed stale norms). The
+    step runs eagerly, its norms those of each call."""
+    def make():
+        net = nn.Linear(3, 2, rng=0)
+        opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+        def step(x):
+            loss = tg.sum(tg.tanh(net(x)) ** 2)
+            loss.backward()
+            g = net.weight.grad
+            norm = tg.sum(g ** 2) if when == "before step" else None
+            opt.step()
+            if when == "after step":
+                norm = tg.sum(g ** 2)
+            opt.zero_grad()
+            if when == "kept past zero_grad":
+                norm = tg.sum(g ** 2)
+            return loss, norm
+        return step
+
+    rng = np.random.default_rng(2)
+    xs = [rng.normal(size=(4, 3)) for _ in range(3)]
+    eager = make()
+    expected = [eager(x)[1].data for x in xs]
+    compiled = tg.compile(make(), verify=0)
+    with pytest.warns(tg.CompileWarning, match=r"an op reads a \.grad"):
+        norms = [compiled(x)[1].data for x in xs]
+    np.testing.assert_array_equal(norms, expected)
+    assert compiled.eager_calls == 2
+
+
+def test_batch_norm_in_eval_mode_records_again_when_its_running_statistics_change():
+    """In eval mode batch_norm normalises with constants computed from the running statistics
+    with NumPy: training between two evaluations changes them, and the evaluation records
+    again (verify=0 replayed the first statistics); unchanged, it replays."""
+    data = np.random.default_rng(6)
+    batches = [(data.normal(size=(6, 5)), data.normal(size=(6, 1))) for _ in range(4)]
+    def make():
+        net = nn.Sequential(nn.Linear(5, 8, rng=0), nn.BatchNorm1d(8), nn.Linear(8, 1, rng=1))
+        opt = tg.optim.SGD(net.parameters(), lr=0.1)
+
+        def train(x, y):
+            loss = tg.mse_loss(net(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        def evaluate(x):
+            with tg.no_grad():
+                return net(x)
+        return net, train, evaluate
+
+    runs = []
+    for compiled in (False, True):
+        net, train, evaluate = make()
+        ev = tg.compile(evaluate, verify=0) if compiled else evaluate
+        outs = []
+        for x, y in batches:
+            net.train()
+            train(x, y)
+            net.eval()
+            outs += [ev(x).data, ev(x).data]
+        runs.append(outs)
+    for a, b in zip(*runs):
+        _close(a, b)
+    assert ev.recordings == 4 and ev.replays == 4
+
+
+def _indexed_pair(loss_of):
+    def make():
+        w = tg.tensor(np.random.default_rng(0).normal(size=(10, 4)), requires_grad=True)
+        opt = tg.optim.SGD([w], lr=0.1)
+
+        def step(index):
+            loss = tg.sum(tg.tanh(loss_of(w, index)) ** 2)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step, w
+    return make(), make()
+
+
+@pytest.mark.parametrize("form", ["tensor index", "take", "take_along_axis"])
+def test_an_index_argument_is_read_at_every_replay(form):
+    """An integer index given as an argument -- a Tensor, or the array take and
+    take_along_axis copy to np.intp -- is read from each call (the record kept the first
+    call's index as a constant: verify=0 replayed it)."""
+    loss_of = {"tensor index": lambda w, i: w[i],
+               "take": lambda w, i: tg.take(w, i, axis=0),
+               "take_along_axis": lambda w, i: tg.take_along_axis(w, i[:, None], 1)}[form]
+    (eager, w_e), (step, w_c) = _indexed_pair(loss_of)
+    compiled = tg.compile(step, verify=0)
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        i = rng.integers(0, 10 if form != "take_along_axis" else 4, 10)
+        i = tg.tensor(i) if form == "tensor index" else i
+        _close(compiled(i).data, eager(i).data)
+        _close(w_c.data, w_e.data)
+    assert compiled.replays == 3
+
+
+def test_a_boolean_mask_argument_selecting_another_count_runs_eagerly():
+    """The shapes after ``w[mask]`` depend on how many elements the mask selects: a mask
+    argument selecting another number than the recorded call's runs that call eagerly (the
+    replay raised a ValueError in a reshape); a mask computed in the step is refused."""
+    (eager, w_e), (step, w_c) = _indexed_pair(lambda w, m: w[m])
+    compiled = tg.compile(step, verify=0)
+    rng = np.random.default_rng(2)
+    for count in (20, 20, 17, 20):
+        m = np.zeros(40, bool)
+        m[rng.choice(40, count, replace=False)] = True
+        m = m.reshape(10, 4)
+        _close(compiled(m).data, eager(m).data)
+        _close(w_c.data, w_e.data)
+    assert compiled.replays == 2 and compiled.eager_calls == 1
+    (_, _), (step, _) = _indexed_pair(lambda w, x: w[(w * x) > 0])
+    with pytest.raises(tg.CompileError, match="boolean mask computed in the step"):
+        tg.compile(step, strict=True)(np.ones((10, 4)))
+
+
+@pytest.mark.parametrize("h_shape", [(6,), (2, 6, 3)])
+@pytest.mark.parametrize("momentum_later", [False, True])
+def test_the_fused_update_of_w_times_a_vector_or_a_stack(h_shape, momentum_later):
+    """``W @ h`` with h a vector (dW = g hᵀ, an outer product) or a stack of matrices
+    (dW = Σ_b g_b h_bᵀ): the fused SGD update raised an IndexError for the first and
+    updated W wrongly for the second; also through ``.grad`` once momentum is on."""
+    def make():
+        w = tg.tensor(np.random.default_rng(0).normal(size=(4, 6)) * 0.3, requires_grad=True)
+        opt = tg.optim.SGD([w], lr=0.1)
+
+        def step(h):
+            loss = tg.sum(tg.tanh(w @ h) ** 2)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step, w, opt
+
+    (eager, w_e, opt_e), (step, w_c, opt_c) = make(), make()
+    compiled = tg.compile(step, verify=0)
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        if momentum_later and i == 2:
+            opt_e.param_groups[0]["momentum"] = opt_c.param_groups[0]["momentum"] = 0.9
+        h = rng.normal(size=h_shape)
+        _close(compiled(h).data, eager(h).data)
+        _close(w_c.data, w_e.data)
+    assert _sgd_fused(compiled) == (1, 0) and compiled.replays == 3
+
+
+@pytest.mark.parametrize("change", ["remove", "move", "drop group"])
+def test_the_fused_update_follows_parameters_moved_between_groups(change):
+    """The fused SGD update looks its parameters' groups up at every replay: a parameter
+    taken out of the optimiser is no longer updated, one moved to another group gets that
+    group's lr, a dropped group no longer trains (the record kept the recorded groups: a
+    wrong update, or an IndexError)."""
+    data = np.random.default_rng(9)
+    batches = [(data.normal(size=(6, 5)), data.normal(size=(6, 2))) for _ in range(5)]
+
+    def make():
+        a, b = nn.Linear(5, 8, rng=0), nn.Linear(8, 2, rng=1)
+        opt = tg.optim.SGD([{"params": a.parameters(), "lr": 0.2}, {"params": b.parameters()}],
+                           lr=0.1)
+
+        def step(x, y):
+            loss = tg.mse_loss(b(tg.tanh(a(x))), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        def edit():
+            g0, g1 = opt.param_groups
+            if change == "drop group":
+                del opt.param_groups[1]
+                return
+            g0["params"] = [p for p in g0["params"] if p is not a.weight]
+            if change == "move":
+                g1["params"] = [*g1["params"], a.weight]
+        return step, edit, [*a.parameters(), *b.parameters()]
+
+    (eager, edit_e, ps_e), (step, edit_c, ps_c) = make(), make()
+    compiled = tg.compile(step, verify=0)
+    for i, (x, y) in enumerate(batches):
+        if i == 2:
+            edit_e()
+            edit_c()
+        _close(compiled(x, y).data, eager(x, y).data)
+        for p, q in zip(ps_c, ps_e):
+            _close(p.data, q.data)
+    assert compiled.replays == 4
+
+
+def test_the_grad_mode_is_part_of_the_signature():
+    """A step recorded with gradients on and called under no_grad runs eagerly (and raises
+    as eagerly: its loss has no graph) instead of replaying the training step; a function
+    recorded under no_grad and called with gradients on records again, its result then
+    carries a graph as eagerly."""
+    w, opt = _one_param_model()
+
+    def step(x):
+        loss = tg.sum((x @ w) ** 2)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    compiled = tg.compile(step)
+    x = np.array([[1.0, 2.0]])
+    compiled(x), compiled(x)
+    before = w.data.copy()
+    with tg.no_grad(), pytest.raises(tg.BackwardError, match="does not require grad"):
+        compiled(x)
+    np.testing.assert_array_equal(w.data, before)
+
+    evaluate = tg.compile(lambda x: tg.sum(x @ w))
+    with tg.no_grad():
+        evaluate(x), evaluate(x)
+    with pytest.warns(tg.CompileWarning, match="graph is still alive"):
+        out = evaluate(x)
+    assert out.requires_grad and evaluate.cache_size() == 2
+
+
+def test_a_verified_replay_that_raises_puts_the_originals_back():
+    """A verified replay runs on copies of the parameters and of the optimiser's attributes:
+    when it raises (an index out of range), the originals are put back -- the parameter's
+    array and the optimiser's param_groups were left as the copies, so a learning rate set
+    through a group dict held before was lost -- and the next replay is verified."""
+    w = tg.tensor(np.arange(8.0).reshape(4, 2) / 8, requires_grad=True)
+    opt = tg.optim.Adam([w], lr=0.1)
+    group, array = opt.param_groups[0], w.data
+
+    def step(i):
+        loss = tg.sum(w[i] ** 2)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    compiled = tg.compile(step)
+    compiled(np.array([0, 1]))
+    with pytest.raises(IndexError, match="out of bounds"):
+        compiled(np.array([0, 9]))
+    assert w.data is array and opt.param_groups[0] is group
+    group["lr"] = 0.0
+    before = w.data.copy()
+    compiled(np.array([1, 2]))
+    np.testing.assert_array_equal(w.data, before)
+    assert compiled.replays == 1 and compiled.recordings == 2  # verified: a second recording
