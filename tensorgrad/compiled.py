@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import os
 import sys
 import tempfile
 import threading
 import warnings
 import zlib
+from collections import OrderedDict
+from itertools import chain
 
 import numpy as np
 
@@ -182,6 +185,24 @@ def _module_state(module):
 
 def _same_state(a, b):
     return a[0] == b[0] and len(a[1]) == len(b[1]) and all(x is y for x, y in zip(a[1], b[1]))
+
+
+class _Identities:
+    """The dicts of the modules a record called -- each module's attributes and its dict
+    attributes (parameters, buffers, submodules, hooks) -- and the objects they held: when
+    every one holds the same objects still, the modules are unchanged. Checked first by
+    :meth:`_Program.guards_hold`, in a few C-level passes, where :func:`_module_state`
+    walks every setting of every module."""
+
+    def __init__(self, modules):
+        self.dicts = tuple(d for m in modules for d in (vars(m), *(
+            v for v in vars(m).values() if type(v) in (dict, OrderedDict))))
+        self.lengths = tuple(map(len, self.dicts))
+        self.held = tuple(chain.from_iterable(map(dict.values, self.dicts)))
+
+    def hold(self):
+        return (tuple(map(len, self.dicts)) == self.lengths and all(
+            map(operator.is_, chain.from_iterable(map(dict.values, self.dicts)), self.held)))
 
 
 def _random_states():
@@ -711,6 +732,7 @@ class _Program:
         self.steps = _lower(code)
         self.dead = _dead_after(code, _output_slots(output))
         self.guards = tuple((m, _module_state(m)) for m in rec.modules.values())
+        self.identities = _Identities(rec.modules.values())
         self.tensor_guards = tuple((t, t.requires_grad, bool(t._hooks)) for _, t in rec.free)
         self.value_guards = tuple(rec.values)
         self.checks = tuple(rec.checks)
@@ -721,9 +743,10 @@ class _Program:
         outside the arguments has the same ``requires_grad`` and no new hook, and the values
         the record computed constants from with NumPy (batch_norm's running statistics in
         eval mode) are the same: each decides the ops or constants recorded."""
-        for m, state in self.guards:
-            if not _same_state(_module_state(m), state):
-                return False
+        if not self.identities.hold():
+            for m, state in self.guards:
+                if not _same_state(_module_state(m), state):
+                    return False
         for t, requires_grad, hooked in self.tensor_guards:
             if t.requires_grad is not requires_grad or bool(t._hooks) is not hooked:
                 return False
