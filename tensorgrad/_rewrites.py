@@ -475,27 +475,19 @@ def _sgd_update(items, opt):
     no longer plain SGD, whose ``.grad`` is set, or whose array is read-only or not
     contiguous, and every parameter once the groups hold other parameters than when
     recorded, gets its gradient in ``.grad`` instead, which the optimiser's step, run
-    next, uses as eagerly. The BLAS updates run on one OpenBLAS thread (one pass over
-    memory: more threads only add their wake-up)."""
+    next, uses as eagerly. A rank-1 update runs on one OpenBLAS thread (one pass over
+    memory: more threads only add their wake-up), a batch's product on OpenBLAS's own."""
     group_of = {id(p): k for k, group in enumerate(opt.param_groups) for p in group["params"]}
     plan = [(form, g, other, w, i, group_of[id(w)]) for form, g, other, w, i in items]
-    blas = any(form != "axpy" for form, *_ in items) and _openblas.available()
     layout = _layout(opt)
 
     def step(ctx):
         env = ctx.env
         lrs = (_plain_lrs(opt) if _same_layout(_layout(opt), layout)
                else [None] * len(layout))  # parameters moved between groups: all to .grad
-        previous = _openblas.get_num_threads() if blas else 1
-        if previous != 1:
-            _openblas.set_num_threads(1)
-        try:
-            for form, g, other, w, i, k in plan:
-                _update_one(opt, ctx, form, env[g], None if other is None else env[other], w, i,
-                            lrs[k])
-        finally:
-            if previous != 1:
-                _openblas.set_num_threads(previous)
+        for form, g, other, w, i, k in plan:
+            _update_one(opt, ctx, form, env[g], None if other is None else env[other], w, i,
+                        lrs[k])
 
     n_blas = sum(form != "axpy" for form, *_ in items)
     step.kind = (f"SGD update in place: {n_blas} dense weights by one BLAS update each (no "
