@@ -43,6 +43,7 @@ limited to one by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``, or :func:`set_num
 """
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import threading
@@ -56,6 +57,7 @@ from . import _openblas
 # Two threads for a batch
 # ----------------------------------------------------------------------------------------
 SPLIT_FLOP = 2e7  # below it, a thread's hand-over costs more than half the product saves
+CHUNK_BYTES = 1 << 20  # im2col matrix of one chunk of images: within a core's L2 cache
 _THREADS = {"n": min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                      else (os.cpu_count() or 1)), "pool": None}
 _SPLITTING = threading.local()  # .on inside a half: no nested split
@@ -87,24 +89,54 @@ def _split(kernel, n, flop, *args):
     contraction is large, else None (the caller runs it whole). The halves are computed
     whatever the threads, so a result never depends on them; they run at once on two
     threads when :func:`set_num_threads` allows it and OpenBLAS has two or more (one there,
-    set by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``: one after the other)."""
+    set by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``: one after the other).
+
+    The second half goes to a helper thread kept off the calling thread's core
+    (:func:`_helper`); if it has not started when the first half is done (its core busy),
+    the calling thread computes it too."""
     if n < 2 or flop < SPLIT_FLOP or getattr(_SPLITTING, "on", False):
         return None
     half = n // 2
     if (_THREADS["n"] < 2 or not _openblas.available()
             or _openblas.get_num_threads() < 2):
         return _half(kernel, 0, half, args), _half(kernel, half, n, args)
-    pool = _THREADS["pool"]
-    if pool is None:
-        pool = _THREADS["pool"] = ThreadPoolExecutor(2, thread_name_prefix="tensorgrad-conv")
+    helper = _helper()
     previous = _openblas.get_num_threads()
     _openblas.set_num_threads(1)  # each half's products on one BLAS thread: two in all
     try:
-        first = pool.submit(_half, kernel, 0, half, args)
-        second = _half(kernel, half, n, args)
-        return first.result(), second
+        second = helper.submit(_half, kernel, half, n, args)
+        first = _half(kernel, 0, half, args)
+        if second.cancel():  # not started: its core was busy
+            return first, _half(kernel, half, n, args)
+        return first, second.result()
     finally:
         _openblas.set_num_threads(previous)
+
+
+_SCHED_GETCPU = getattr(ctypes.CDLL(None), "sched_getcpu", None) if os.name == "posix" else None
+
+
+def _helper():
+    """The helper thread's executor, its affinity set to every allowed core but the one the
+    calling thread runs on. Left to itself, Linux wakes the helper on the core of the
+    thread that wakes it (measured here: both halves of a 2 ms forward on one core, the
+    helper starting 0.8-1.3 ms late, after the caller's half); the affinity is changed only
+    when the caller has moved to another core."""
+    pool = _THREADS["pool"]
+    if pool is None:
+        pool = _THREADS["pool"] = ThreadPoolExecutor(1, thread_name_prefix="tensorgrad-conv")
+        _THREADS["tid"] = pool.submit(threading.get_native_id).result()
+        _THREADS["mask"] = None
+    if _SCHED_GETCPU is not None and hasattr(os, "sched_setaffinity"):
+        allowed = os.sched_getaffinity(0)
+        mask = allowed - {_SCHED_GETCPU()}
+        if mask and mask != _THREADS["mask"]:
+            try:
+                os.sched_setaffinity(_THREADS["tid"], mask)
+                _THREADS["mask"] = mask
+            except OSError:  # not allowed here: the scheduler places it
+                pass
+    return pool
 
 
 def _half(kernel, lo, hi, args):
@@ -195,11 +227,11 @@ def pad(x, padding, value=0, scratch=False):
     return out
 
 
-def strided(a, shape, strides):
-    """A strided view of C-contiguous ``a``, only ever read (or written when its elements do
-    not overlap): ``as_strided`` without its Python overhead, which matters for small
-    images."""
-    return np.ndarray(shape, _raw_dtype(a.dtype), a, 0, strides)
+def strided(a, shape, strides, offset=0):
+    """A strided view of C-contiguous ``a`` starting ``offset`` bytes in, only ever read (or
+    written when its elements do not overlap): ``as_strided`` without its Python overhead,
+    which matters for small images."""
+    return np.ndarray(shape, _raw_dtype(a.dtype), a, offset, strides)
 
 
 def out_len(n, k, s, d):
@@ -261,19 +293,30 @@ def _columns(xp, groups, kh, kw, ho, wo, stride, dilation, block_rows=None):
     return cols.reshape(shape)
 
 
-def _spread(y, rows, row_len, length, stride):
+def _spread(y, rows, row_len, length, stride, scratch=False):
     """Zeros (N, C, ``length``) holding y[n, c, i, j] at flat position s0·i·row_len + s1·j.
 
     This lays ``y`` on the stride-1 output grid of a padded image whose rows are ``row_len``
     long, flattened: a window starting at flat position q then covers q + d0·a·row_len +
     d1·b, one fixed offset per kernel tap. Positions of windows that would wrap around a row
-    end hold zeros, so they contribute nothing."""
+    end hold zeros, so they contribute nothing. ``scratch=True`` puts it in the "spread"
+    workspace (the caller must not return or keep it)."""
+    n, c = y.shape[:2]
+    shape = (n, c, max(length, rows * row_len))
+    out = workspace("spread", shape, y.dtype) if scratch else np.empty(shape, y.dtype)
+    out.fill(0)
+    _spread_into(out, y, rows, row_len, stride)
+    return out[:, :, :length]
+
+
+def _spread_into(out, y, rows, row_len, stride):
+    """Write ``y`` into the grid positions of :func:`_spread`'s ``out`` (N, C, >= rows·row_len),
+    whose other positions are left as they are (zeros, from an earlier spread of the same
+    shape)."""
     n, c, ho, wo = y.shape
-    out = np.zeros((n, c, max(length, rows * row_len)), dtype=y.dtype)
     grid = out[:, :, :rows * row_len].reshape(n, c, rows, row_len)
     s0, s1 = stride
     grid[:, :, :s0 * (ho - 1) + 1:s0, :s1 * (wo - 1) + 1:s1] = y
-    return out[:, :, :length]
 
 
 # ----------------------------------------------------------------------------------------
@@ -301,44 +344,69 @@ def forward_route(n, o, k, ho, wo):
     return "blocks" if block_rows(ho, wo) * wo >= 32 else "whole"
 
 
-def correlate_nchw(x, w, stride, padding, dilation, groups, route=None):
+def correlate_nchw(x, w, stride, padding, dilation, groups, route=None, bias=None, out=None):
     """A(x, w) on 4-D ``x`` (N, C, H, W) and ``w`` (O, C/G, kH, kW), ``padding`` (top,
-    bottom, left, right): (N, O, Ho, Wo).
+    bottom, left, right), plus ``bias`` (O,) if given: a fresh (N, O, Ho, Wo) array of
+    ``x`` and ``w``'s common dtype (the bias is cast to it), or ``out``, a C-contiguous
+    array of that shape and dtype, written in place.
 
-    "blocks": one batched product (G, O/G, Cg·kH·kW) @ (N, Ho/r, G, Cg·kH·kW, r·Wo) over
-    blocks of r output rows (:func:`block_rows`), written straight into the NCHW result;
-    "whole": one product (G, O/G, Cg·kH·kW) @ (N, G, Cg·kH·kW, Ho·Wo) per image. ``route``
-    None takes :func:`forward_route`'s choice."""
+    "blocks": batched products (G, O/G, Cg·kH·kW) @ (Ho/r, G, Cg·kH·kW, r·Wo) over blocks of
+    r output rows (:func:`block_rows`), written straight into the NCHW result; "whole": one
+    product (G, O/G, Cg·kH·kW) @ (G, Cg·kH·kW, Ho·Wo) per image. ``route`` None takes
+    :func:`forward_route`'s choice for the whole batch. The images go through in chunks
+    whose im2col matrix fits in a core's cache (:data:`CHUNK_BYTES`), each padded, laid out,
+    multiplied and given its bias while it is there; the values do not depend on the
+    chunks (each image's products are the same)."""
     _check_route(route, ("blocks", "whole"), "correlate_nchw")
     x, w = _common(x, w)
-    n = x.shape[0]
-    halves = _split(_correlate_half, n, 2.0 * x.size * w.shape[0] * w[0].size / x.shape[1],
-                    x, w, stride, padding, dilation, groups, route)
-    if halves is not None:
-        return np.concatenate(halves)
-    xp = pad(x, padding, scratch=True)
-    n = xp.shape[0]
-    kh, kw = w.shape[2:]
-    ho = out_len(xp.shape[2], kh, stride[0], dilation[0])
-    wo = out_len(xp.shape[3], kw, stride[1], dilation[1])
-    o = w.shape[0]
-    wm = w.reshape(groups, o // groups, -1)
-    if (route or forward_route(n, o, wm.shape[-1], ho, wo)) == "whole":
-        cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation)
-        return np.matmul(wm, cols).reshape(n, o, ho, wo)
-    r = block_rows(ho, wo)
-    cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation, block_rows=r)
-    y = np.empty((n, o, ho, wo), dtype=x.dtype)
-    it, size = y.itemsize, ho * wo
-    # block t of sample n, group g: rows g·O/G.. of y[n], columns t·r·Wo.. (a strided view)
-    blocks = strided(y, (n, ho // r, groups, o // groups, r * wo),
-                     (o * size * it, r * wo * it, (o // groups) * size * it, size * it, it))
-    np.matmul(wm, cols, out=blocks)
+    if bias is not None:
+        bias = np.asarray(bias, dtype=x.dtype).reshape(-1, 1, 1)
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    ho = out_len(h + padding[0] + padding[1], kh, stride[0], dilation[0])
+    wo = out_len(wd + padding[2] + padding[3], kw, stride[1], dilation[1])
+    route = route or forward_route(n, o, cg * kh * kw, ho, wo)
+    y = np.empty((n, o, ho, wo), dtype=x.dtype) if out is None else out
+    args = (x, w, stride, padding, dilation, groups, route, bias, y)
+    if _split(_correlate_into, n, 2.0 * y.size * cg * kh * kw, *args) is None:
+        _correlate_into(0, n, *args)
     return y
 
 
-def _correlate_half(lo, hi, x, w, stride, padding, dilation, groups, route):
-    return correlate_nchw(x[lo:hi], w, stride, padding, dilation, groups, route)
+def _correlate_into(lo, hi, x, w, stride, padding, dilation, groups, route, bias, y):
+    """Samples ``lo:hi`` of :func:`correlate_nchw` written into ``y[lo:hi]``, chunk by
+    chunk."""
+    n, o, ho, wo = y.shape
+    kh, kw = w.shape[2:]
+    wm = w.reshape(groups, o // groups, -1)
+    it, size = y.itemsize, ho * wo
+    r = block_rows(ho, wo) if route == "blocks" else None
+    step = max(1, CHUNK_BYTES // (w[0].size * groups * size * it))
+    padded = any(padding)
+    if padded:  # one padded chunk in the workspace: its borders stay 0 from chunk to chunk
+        xp = pad(x[lo:lo + min(step, hi - lo)], padding, scratch=True)
+        interior = (slice(None), slice(None), slice(padding[0], padding[0] + x.shape[2]),
+                    slice(padding[2], padding[2] + x.shape[3]))
+    for start in range(lo, hi, step):
+        stop = min(start + step, hi)
+        m = stop - start
+        if padded:
+            chunk = xp[:m]
+            if start != lo:
+                chunk[interior] = x[start:stop]
+        else:
+            chunk = x[start:stop]
+        cols = _columns(chunk, groups, kh, kw, ho, wo, stride, dilation, block_rows=r)
+        out = y[start:stop]
+        if r is None:
+            np.matmul(wm, cols, out=out.reshape(m, groups, o // groups, size))
+        else:
+            # block t of sample n, group g: rows g·O/G.. of y[n], columns t·r·Wo.. (a view)
+            np.matmul(wm, cols, out=strided(
+                out, (m, ho // r, groups, o // groups, r * wo),
+                (o * size * it, r * wo * it, (o // groups) * size * it, size * it, it)))
+        if bias is not None:
+            out += bias
 
 
 # ----------------------------------------------------------------------------------------
@@ -443,19 +511,20 @@ def conv_transpose_nchw(y, w, input_size, stride, padding, dilation, groups, rou
     route."""
     _check_route(route, ("fold", "dilated"), "conv_transpose_nchw")
     y, w = _common(y, w)
-    halves = _split(_transpose_half, y.shape[0], 2.0 * y.size * w[0].size, y, w, input_size,
-                    stride, padding, dilation, groups, route)
-    if halves is not None:
-        return np.concatenate(halves)
     if route is None:
         route = ("fold" if transpose_route(w.shape[1], w.shape[0] // groups) == "fold"
                  or not np.isfinite(w).all() else "dilated")
+    n = y.shape[0]
+    out = np.empty((n, w.shape[1] * groups) + tuple(input_size), dtype=y.dtype)
+    args = (y, w, tuple(input_size), stride, padding, dilation, groups, route, out)
+    if _split(_transpose_into, n, 2.0 * y.size * w[0].size, *args) is None:
+        _transpose_into(0, n, *args)
+    return out
+
+
+def _transpose_into(lo, hi, y, w, input_size, stride, padding, dilation, groups, route, out):
     kernel = _conv_transpose_fold if route == "fold" else _conv_transpose_dilated
-    return kernel(y, w, input_size, stride, padding, dilation, groups)
-
-
-def _transpose_half(lo, hi, y, w, input_size, stride, padding, dilation, groups, route):
-    return conv_transpose_nchw(y[lo:hi], w, input_size, stride, padding, dilation, groups, route)
+    kernel(y[lo:hi], w, input_size, stride, padding, dilation, groups, out[lo:hi])
 
 
 def _flip_swap(w, groups):
@@ -466,29 +535,37 @@ def _flip_swap(w, groups):
     return w.reshape(groups * cg, o // groups, kh, kw)[:, :, ::-1, ::-1]
 
 
-def _conv_transpose_dilated(y, w, input_size, stride, padding, dilation, groups):
-    """T(y, w) as a correlation: ``y`` zero-dilated by the stride and padded by d(k-1) - p
-    (cropped where negative), correlated at stride 1 with the flipped, channel-swapped
-    kernel."""
+def _conv_transpose_dilated(y, w, input_size, stride, padding, dilation, groups, out):
+    """T(y, w) into ``out`` as a correlation: ``y`` zero-dilated by the stride and padded by
+    d(k-1) - p (cropped where negative), correlated at stride 1 with the flipped,
+    channel-swapped kernel. At stride 1 with no cropping, ``y`` is padded as the
+    correlation reads it, with no dilated copy."""
     kh, kw = w.shape[2:]
     h, wd = input_size
     ext = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
-    f = dilate_into(y, (h + ext[0], wd + ext[1]), (ext[0] - padding[0], ext[1] - padding[2]),
-                    stride)
-    return correlate_nchw(f, np.ascontiguousarray(_flip_swap(w, groups)), (1, 1),
-                          (0, 0, 0, 0), dilation, groups)
+    kernel = np.ascontiguousarray(_flip_swap(w, groups))
+    top, left = ext[0] - padding[0], ext[1] - padding[2]
+    bottom, right = h + ext[0] - y.shape[2] - top, wd + ext[1] - y.shape[3] - left
+    if stride == (1, 1) and min(top, left, bottom, right) >= 0:  # no zeros between pixels
+        correlate_nchw(y, kernel, (1, 1), (top, bottom, left, right), dilation, groups, out=out)
+        return
+    f = dilate_into(y, (h + ext[0], wd + ext[1]), (top, left), stride)
+    correlate_nchw(f, kernel, (1, 1), (0, 0, 0, 0), dilation, groups, out=out)
 
 
-def _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups):
-    """T(y, w) as one product and one loop-free fold (col2im).
+def _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups, out):
+    """T(y, w) into ``out`` as one product and one loop-free fold (col2im) per chunk of
+    images.
 
     ``y`` spread on the flattened padded grid (:func:`_spread`, rows of length Wp, zeros
     where a window would wrap around a row) and multiplied once by the kernel:
     cols[n, (c, a, b), q] = Σ_o w[o, c, a, b] y_flat[n, o, q]. Tap (a, b) of the window at q
     lands on flat pixel q + o_ab, o_ab = d0·a·Wp + d1·b, so the fold is
     out[n, c, p] = Σ_{a,b} cols[n, (c, a, b), p - o_ab]: one strided view of ``cols`` (the
-    offsets are linear in a and b) summed over (a, b). Each row of ``cols`` ends in at least
-    max o_ab zeros, so reads before a row's start see zeros. Then the padding is cropped."""
+    offsets are linear in a and b) summed over (a, b), read only at the pixels inside the
+    padding. Each row of ``cols`` ends in at least max o_ab zeros, so reads before a row's
+    start see zeros. The spread and ``cols`` of a chunk (:data:`CHUNK_BYTES`) stay in the
+    workspaces."""
     h, wd = input_size
     top, bottom, left, right = padding
     hp, wp = h + top + bottom, wd + left + right
@@ -498,16 +575,24 @@ def _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups):
     d0, d1 = dilation
     rows = hp - d0 * (kh - 1)
     length = hp * wp + d1 * (kw - 1)  # = rows·Wp + max offset
-    yf = _spread(y, rows, wp, length, stride)
-    cols = np.matmul(w.reshape(groups, og, cg * kh * kw).swapaxes(1, 2),
-                     yf.reshape(n, groups, og, length),
-                     out=workspace("matrix", (n, groups, cg * kh * kw, length), y.dtype))
-    if not np.isfinite(w).all():  # 0·inf is NaN: clear the columns where no window starts
+    wt = w.reshape(groups, og, cg * kh * kw).swapaxes(1, 2)
+    it = y.itemsize
+    step = max(1, CHUNK_BYTES // (c * kh * kw * length * it))
+    yf = _spread(y[:min(step, n)], rows, wp, length, stride, scratch=True)
+    finite = np.isfinite(w).all()
+    if not finite:  # 0·inf is NaN: the columns where no window starts are cleared
         starts = _spread(np.ones((1, 1) + y.shape[2:], bool), rows, wp, length, stride)[0, 0]
-        cols[..., ~starts] = 0
-    it = cols.itemsize
-    shifted = strided(cols, (n, c, kh, kw, hp * wp),
-                      (c * kh * kw * length * it, kh * kw * length * it,
-                       (kw * length - d0 * wp) * it, (length - d1) * it, it))
-    out = np.add.reduce(shifted, axis=(2, 3)).reshape(n, c, hp, wp)
-    return out[:, :, top:top + h, left:left + wd]
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        m = stop - start
+        if start:
+            _spread_into(yf[:m], y[start:stop], rows, wp, stride)
+        cols = np.matmul(wt, yf[:m].reshape(m, groups, og, length),
+                         out=workspace("matrix", (m, groups, cg * kh * kw, length), y.dtype))
+        if not finite:
+            cols[..., ~starts] = 0
+        shifted = strided(cols, (m, c, kh, kw, h, wd),
+                          (c * kh * kw * length * it, kh * kw * length * it,
+                           (kw * length - d0 * wp) * it, (length - d1) * it, wp * it, it),
+                          (top * wp + left) * it)
+        np.add.reduce(shifted, axis=(2, 3), out=out[start:stop])
