@@ -91,24 +91,28 @@ def _split(kernel, n, flop, *args):
     threads when :func:`set_num_threads` allows it and OpenBLAS has two or more (one there,
     set by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``: one after the other).
 
-    The second half goes to a helper thread kept off the calling thread's core
-    (:func:`_helper`); if it has not started when the first half is done (its core busy),
-    the calling thread computes it too."""
+    The second half goes to a helper thread, the two threads held on two different cores
+    while they run (:class:`_Cores`); if the helper has not started when the first half is
+    done, the calling thread computes the second half too."""
     if n < 2 or flop < SPLIT_FLOP or getattr(_SPLITTING, "on", False):
         return None
     half = n // 2
     if (_THREADS["n"] < 2 or not _openblas.available()
             or _openblas.get_num_threads() < 2):
         return _half(kernel, 0, half, args), _half(kernel, half, n, args)
-    helper = _helper()
+    pool = _THREADS["pool"]
+    if pool is None:
+        pool = _THREADS["pool"] = ThreadPoolExecutor(1, thread_name_prefix="tensorgrad-conv")
+        _THREADS["cores"] = _Cores(pool.submit(threading.get_native_id).result())
     previous = _openblas.get_num_threads()
     _openblas.set_num_threads(1)  # each half's products on one BLAS thread: two in all
     try:
-        second = helper.submit(_half, kernel, half, n, args)
-        first = _half(kernel, 0, half, args)
-        if second.cancel():  # not started: its core was busy
-            return first, _half(kernel, half, n, args)
-        return first, second.result()
+        with _THREADS["cores"]:
+            second = pool.submit(_half, kernel, half, n, args)
+            first = _half(kernel, 0, half, args)
+            if second.cancel():  # not started: its core was busy
+                return first, _half(kernel, half, n, args)
+            return first, second.result()
     finally:
         _openblas.set_num_threads(previous)
 
@@ -116,27 +120,47 @@ def _split(kernel, n, flop, *args):
 _SCHED_GETCPU = getattr(ctypes.CDLL(None), "sched_getcpu", None) if os.name == "posix" else None
 
 
-def _helper():
-    """The helper thread's executor, its affinity set to every allowed core but the one the
-    calling thread runs on. Left to itself, Linux wakes the helper on the core of the
-    thread that wakes it (measured here: both halves of a 2 ms forward on one core, the
-    helper starting 0.8-1.3 ms late, after the caller's half); the affinity is changed only
-    when the caller has moved to another core."""
-    pool = _THREADS["pool"]
-    if pool is None:
-        pool = _THREADS["pool"] = ThreadPoolExecutor(1, thread_name_prefix="tensorgrad-conv")
-        _THREADS["tid"] = pool.submit(threading.get_native_id).result()
-        _THREADS["mask"] = None
-    if _SCHED_GETCPU is not None and hasattr(os, "sched_setaffinity"):
-        allowed = os.sched_getaffinity(0)
-        mask = allowed - {_SCHED_GETCPU()}
-        if mask and mask != _THREADS["mask"]:
+class _Cores:
+    """While a split runs: the calling thread held on the core it is on, the helper thread
+    ``tid`` on the others; the caller's affinity is restored afterwards.
+
+    Left to itself, Linux wakes a thread on the core of the thread that wakes it: the helper
+    on the caller's core when a half is handed over, and the caller on the helper's core
+    each time the helper hands it the GIL between two NumPy calls. Measured here (forward
+    of bench_conv 2, two halves of 2.3 ms of CPU time each): the helper started 0.8-1.3 ms
+    late with both on one core, and with the helper alone held elsewhere the caller's half
+    took 4.8 ms, the caller having moved to the helper's core. Nothing is changed where
+    ``sched_getcpu`` or ``sched_setaffinity`` is missing or refused."""
+
+    def __init__(self, tid):
+        self.tid, self.helper_mask, self.saved = tid, None, None
+
+    def __enter__(self):
+        self.saved = None
+        if _SCHED_GETCPU is None or not hasattr(os, "sched_setaffinity"):
+            return self
+        try:
+            allowed = os.sched_getaffinity(0)
+            core = _SCHED_GETCPU()
+            others = allowed - {core}
+            if not others or core not in allowed:
+                return self
+            if others != self.helper_mask:
+                os.sched_setaffinity(self.tid, others)
+                self.helper_mask = others
+            os.sched_setaffinity(0, {core})
+            self.saved = allowed
+        except OSError:  # not allowed here: the scheduler places the threads
+            pass
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
             try:
-                os.sched_setaffinity(_THREADS["tid"], mask)
-                _THREADS["mask"] = mask
-            except OSError:  # not allowed here: the scheduler places it
+                os.sched_setaffinity(0, self.saved)
+            except OSError:
                 pass
-    return pool
+            self.saved = None
 
 
 def _half(kernel, lo, hi, args):
