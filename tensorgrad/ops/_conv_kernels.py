@@ -10,9 +10,14 @@ output channel ``o`` and ``Cg = C/G``:
   s·i + d·a, s·j + d·b]`` (the adjoint of A in w);
 - :func:`conv_transpose_nchw`, T(y, w) = Aᵀ y (the adjoint of A in x).
 
-One matrix product (``np.matmul``, batched over samples and groups) per contraction and
-strided views instead of Python loops; no loop over samples, channels, pixels or kernel
-positions and no ``np.add.at``. Each contraction has two routes; a rule picks one from the
+Batched matrix products (``np.matmul``, over samples, groups and blocks of columns) and
+strided views instead of Python loops: no loop over channels, pixels or kernel positions
+and no ``np.add.at``. The one Python loop is over chunks of images whose im2col or fold
+matrix fits in a core's L2 cache (:data:`CHUNK_BYTES`; for bench_conv 2's case, one image
+per chunk): each chunk is padded, laid out and multiplied while it is there, which is
+faster than laying out the whole batch first (one thread, its forward: 3.9 ms in chunks
+of 1 MiB, 4.8-5.2 ms in chunks of 2-8 MiB), and faster still after an idle pause, when
+reads from memory are slow. Each contraction has two routes; a rule picks one from the
 shapes (:func:`forward_route`, :func:`weight_grad_route`, :func:`transpose_route`), and the
 keyword ``route=`` forces one (tests and ``benchmarks/bench_conv.py`` use it). The rules come
 from section 3 of ``benchmarks/bench_conv.py``; the figures behind them are in
@@ -30,13 +35,15 @@ from section 3 of ``benchmarks/bench_conv.py``; the figures behind them are in
   tap indices); "dilated": zero-dilation of the cotangent and a stride-1 correlation with
   the flipped, channel-swapped kernel.
 
-Large temporaries (padded input, im2col and fold matrices) live in per-thread workspaces
-(:func:`workspace`), since fresh large arrays cost page faults on every call.
+Large temporaries (padded input, im2col and fold matrices, spread cotangents) live in
+per-thread workspaces (:func:`workspace`), since fresh large arrays cost page faults on
+every call; only results are fresh arrays.
 
 Both cores: a batch of at least two images whose contraction is large (at least
 :data:`SPLIT_FLOP` multiply-adds) is computed as two halves, run at once by two threads
 (NumPy and BLAS release the GIL), each with OpenBLAS on one thread, and written into one
-result (the weight gradient: the two partial sums added). Measured against letting OpenBLAS
+result (the weight gradient: the two partial sums added), the two threads held on two
+cores while they run (:class:`_Cores`). Measured against letting OpenBLAS
 thread NumPy's batched products itself, see docs/compile.md. With one thread (OpenBLAS
 limited to one by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``, or :func:`set_num_threads`
 (1)) the halves run one after the other: the results never depend on the threads.
@@ -191,8 +198,9 @@ _WORKSPACE = threading.local()
 def workspace(slot, shape, dtype):
     """An uninitialised scratch array of ``shape`` for a temporary that never leaves the
     function asking for it, carved from one buffer per ``slot`` and thread that grows to the
-    largest request and is then reused. Two slots: "pad" (a padded input) and "matrix" (an
-    im2col or fold matrix; never two at once).
+    largest request and is then reused. Three slots: "pad" (a padded input, or the fold's
+    rows before cropping), "matrix" (an im2col or fold matrix) and "spread" (a cotangent
+    laid on the flat grid); a function holds at most one array per slot at a time.
 
     Large fresh arrays cost page faults on every call (the allocator hands the memory back
     to the system). The buffers stay allocated until :func:`empty_cache` or the thread's
