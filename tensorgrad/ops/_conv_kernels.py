@@ -407,38 +407,48 @@ def correlate_nchw(x, w, stride, padding, dilation, groups, route=None, bias=Non
 
 def _correlate_into(lo, hi, x, w, stride, padding, dilation, groups, route, bias, y):
     """Samples ``lo:hi`` of :func:`correlate_nchw` written into ``y[lo:hi]``, chunk by
-    chunk."""
+    chunk (small batches: one chunk, no copy of the images into a padded chunk)."""
     n, o, ho, wo = y.shape
-    kh, kw = w.shape[2:]
-    wm = w.reshape(groups, o // groups, -1)
-    it, size = y.itemsize, ho * wo
     r = block_rows(ho, wo) if route == "blocks" else None
-    step = max(1, CHUNK_BYTES // (w[0].size * groups * size * it))
+    step = max(1, CHUNK_BYTES // (w.size // o * groups * ho * wo * y.itemsize))
+    if hi - lo <= step:
+        if hi - lo < n:
+            x, y = x[lo:hi], y[lo:hi]
+        _correlate_chunk(pad(x, padding, scratch=True), w, stride, dilation, groups, r, bias, y)
+        return
     padded = any(padding)
     if padded:  # one padded chunk in the workspace: its borders stay 0 from chunk to chunk
-        xp = pad(x[lo:lo + min(step, hi - lo)], padding, scratch=True)
+        xp = pad(x[lo:lo + step], padding, scratch=True)
         interior = (slice(None), slice(None), slice(padding[0], padding[0] + x.shape[2]),
                     slice(padding[2], padding[2] + x.shape[3]))
     for start in range(lo, hi, step):
         stop = min(start + step, hi)
-        m = stop - start
-        if padded:
-            chunk = xp[:m]
+        if not padded:
+            chunk = x[start:stop]
+        else:
+            chunk = xp[:stop - start]
             if start != lo:
                 chunk[interior] = x[start:stop]
-        else:
-            chunk = x[start:stop]
-        cols = _columns(chunk, groups, kh, kw, ho, wo, stride, dilation, block_rows=r)
-        out = y[start:stop]
-        if r is None:
-            np.matmul(wm, cols, out=out.reshape(m, groups, o // groups, size))
-        else:
-            # block t of sample n, group g: rows g·O/G.. of y[n], columns t·r·Wo.. (a view)
-            np.matmul(wm, cols, out=strided(
-                out, (m, ho // r, groups, o // groups, r * wo),
-                (o * size * it, r * wo * it, (o // groups) * size * it, size * it, it)))
-        if bias is not None:
-            out += bias
+        _correlate_chunk(chunk, w, stride, dilation, groups, r, bias, y[start:stop])
+
+
+def _correlate_chunk(xp, w, stride, dilation, groups, r, bias, out):
+    """A(xp, w) (+ bias) of padded images ``xp`` written into ``out``: one product per
+    image (``r`` None) or per block of ``r`` output rows."""
+    m, o, ho, wo = out.shape
+    kh, kw = w.shape[2:]
+    wm = w.reshape(groups, o // groups, -1)
+    cols = _columns(xp, groups, kh, kw, ho, wo, stride, dilation, block_rows=r)
+    if r is None:
+        np.matmul(wm, cols, out=out.reshape(m, groups, o // groups, ho * wo))
+    else:
+        # block t of sample n, group g: rows g·O/G.. of y[n], columns t·r·Wo.. (a view)
+        it, size = out.itemsize, ho * wo
+        np.matmul(wm, cols, out=strided(
+            out, (m, ho // r, groups, o // groups, r * wo),
+            (o * size * it, r * wo * it, (o // groups) * size * it, size * it, it)))
+    if bias is not None:
+        out += bias
 
 
 # ----------------------------------------------------------------------------------------
