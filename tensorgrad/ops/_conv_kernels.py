@@ -516,42 +516,57 @@ def _weight_grad_flat(x, y, kernel_size, padding, dilation, groups):
     (O/G, L) @ (L, C/G) per chunk of images (:data:`CHUNK_BYTES`: the padded chunk and its
     spread cotangent in the workspaces), summed over N."""
     n, c, h, wd = x.shape
-    top, bottom, left, right = padding
-    hp, wp = h + top + bottom, wd + left + right
+    hp, wp = h + padding[0] + padding[1], wd + padding[2] + padding[3]
+    o = y.shape[1]
+    rows = hp - dilation[0] * (kernel_size[0] - 1)
+    step = max(1, CHUNK_BYTES // ((c + o) * hp * wp * x.itemsize))
+    if n <= step:  # one chunk
+        spread = workspace("spread", (n, o, rows * wp), x.dtype)
+        spread.fill(0)
+        return _weight_grad_flat_chunk(pad(x, padding, scratch=True), y, spread, kernel_size,
+                                       dilation, groups)
+    padded = any(padding)
+    if padded:  # the borders stay 0 from chunk to chunk
+        xp = pad(x[:step], padding, scratch=True)
+        interior = (slice(None), slice(None), slice(padding[0], padding[0] + h),
+                    slice(padding[2], padding[2] + wd))
+    spread = workspace("spread", (step, o, rows * wp), x.dtype)
+    spread.fill(0)
+    dw = None
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        if padded:
+            chunk = xp[:stop - start]
+            if start:
+                chunk[interior] = x[start:stop]
+        else:
+            chunk = x[start:stop]
+        part = _weight_grad_flat_chunk(chunk, y[start:stop], spread[:stop - start], kernel_size,
+                                       dilation, groups)
+        if dw is None:
+            dw = part
+        else:
+            dw += part
+    return dw
+
+
+def _weight_grad_flat_chunk(xp, y, spread, kernel_size, dilation, groups):
+    """:func:`_weight_grad_flat` of padded images ``xp`` and their cotangent ``y``, laid on
+    ``spread`` (N, O, rows·Wp: zeros off the grid, as :func:`_spread_into` leaves them)."""
+    xp = np.ascontiguousarray(xp)
+    m, c, hp, wp = xp.shape
     kh, kw = kernel_size
     d0, d1 = dilation
     o = y.shape[1]
     cg, og = c // groups, o // groups
     rows = hp - d0 * (kh - 1)
     length = rows * wp - d1 * (kw - 1)  # the last window ends at the image's last element
-    it = np.dtype(x.dtype).itemsize
-    step = max(1, CHUNK_BYTES // ((c + o) * hp * wp * it))
-    padded = any(padding)
-    if padded:  # the borders stay 0 from chunk to chunk
-        xp = pad(x[:min(step, n)], padding, scratch=True)
-        interior = (slice(None), slice(None), slice(top, top + h), slice(left, left + wd))
-    spread = workspace("spread", (min(step, n), o, rows * wp), x.dtype)
-    spread.fill(0)
-    dw = None
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        m = stop - start
-        if padded:
-            chunk = xp[:m]
-            if start:
-                chunk[interior] = x[start:stop]
-        else:
-            chunk = np.ascontiguousarray(x[start:stop])
-        _spread_into(spread[:m], y[start:stop], rows, wp, (1, 1))
-        sn, sc = chunk.strides[:2]
-        taps = strided(chunk, (m, kh, kw, groups, length, cg),
-                       (sn, d0 * wp * it, d1 * it, cg * sc, it, sc))
-        yf = spread[:m, :, :length].reshape(m, 1, 1, groups, og, length)
-        part = np.matmul(yf, taps).sum(axis=0)
-        if dw is None:
-            dw = part
-        else:
-            dw += part
+    _spread_into(spread, y, rows, wp, (1, 1))
+    sn, sc = xp.strides[:2]
+    it = xp.itemsize
+    taps = strided(xp, (m, kh, kw, groups, length, cg), (sn, d0 * wp * it, d1 * it, cg * sc, it, sc))
+    yf = spread[:, :, :length].reshape(m, 1, 1, groups, og, length)
+    dw = np.matmul(yf, taps).sum(axis=0)
     return dw.transpose(2, 3, 4, 0, 1).reshape(o, cg, kh, kw)
 
 
