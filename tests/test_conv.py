@@ -685,13 +685,23 @@ def test_a_half_the_helper_has_not_started_is_computed_by_the_caller(monkeypatch
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_split_leaves_the_calling_threads_affinity_as_it_was():
+def test_splits_leave_the_calling_threads_affinity_as_it_was():
     import os
     if not hasattr(os, "sched_getaffinity"):
         pytest.skip("no sched_getaffinity")
+    from concurrent.futures import ThreadPoolExecutor
+
     before = os.sched_getaffinity(0)
-    _three(*_large_case(np.random.default_rng(5)))
+    case = _large_case(np.random.default_rng(5))
+    _three(*case)
     assert os.sched_getaffinity(0) == before
+
+    def step(_):  # splits from several threads at once, each restoring its own
+        _three(*case)
+        return os.sched_getaffinity(0)
+
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(step, range(6))) == [before] * 6
 
 
 def test_the_fold_product_in_column_blocks_equals_one_product(monkeypatch):

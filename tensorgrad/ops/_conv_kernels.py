@@ -113,14 +113,15 @@ def _split(kernel, n, flop, *args):
         _THREADS["cores"] = _Cores(pool.submit(threading.get_native_id).result())
     previous = _openblas.get_num_threads()
     _openblas.set_num_threads(1)  # each half's products on one BLAS thread: two in all
+    saved = _THREADS["cores"].hold()
     try:
-        with _THREADS["cores"]:
-            second = pool.submit(_half, kernel, half, n, args)
-            first = _half(kernel, 0, half, args)
-            if second.cancel():  # not started: its core was busy
-                return first, _half(kernel, half, n, args)
-            return first, second.result()
+        second = pool.submit(_half, kernel, half, n, args)
+        first = _half(kernel, 0, half, args)
+        if second.cancel():  # not started: its core was busy
+            return first, _half(kernel, half, n, args)
+        return first, second.result()
     finally:
+        _Cores.release(saved)
         _openblas.set_num_threads(previous)
 
 
@@ -129,7 +130,8 @@ _SCHED_GETCPU = getattr(ctypes.CDLL(None), "sched_getcpu", None) if os.name == "
 
 class _Cores:
     """While a split runs: the calling thread held on the core it is on, the helper thread
-    ``tid`` on the others; the caller's affinity is restored afterwards.
+    ``tid`` on the others (:meth:`hold`), the caller's affinity restored afterwards
+    (:meth:`release`).
 
     Left to itself, Linux wakes a thread on the core of the thread that wakes it: the helper
     on the caller's core when a half is handed over, and the caller on the helper's core
@@ -140,34 +142,35 @@ class _Cores:
     ``sched_getcpu`` or ``sched_setaffinity`` is missing or refused."""
 
     def __init__(self, tid):
-        self.tid, self.helper_mask, self.saved = tid, None, None
+        self.tid, self.helper_mask = tid, None
 
-    def __enter__(self):
-        self.saved = None
+    def hold(self):
+        """Hold the calling thread on its core and the helper off it; the calling thread's
+        previous affinity (for :meth:`release`), or None when nothing was changed."""
         if _SCHED_GETCPU is None or not hasattr(os, "sched_setaffinity"):
-            return self
+            return None
         try:
             allowed = os.sched_getaffinity(0)
             core = _SCHED_GETCPU()
             others = allowed - {core}
             if not others or core not in allowed:
-                return self
+                return None
             if others != self.helper_mask:
                 os.sched_setaffinity(self.tid, others)
                 self.helper_mask = others
             os.sched_setaffinity(0, {core})
-            self.saved = allowed
+            return allowed
         except OSError:  # not allowed here: the scheduler places the threads
-            pass
-        return self
+            return None
 
-    def __exit__(self, *exc):
-        if self.saved is not None:
+    @staticmethod
+    def release(saved):
+        """Give the calling thread back the affinity :meth:`hold` returned."""
+        if saved is not None:
             try:
-                os.sched_setaffinity(0, self.saved)
+                os.sched_setaffinity(0, saved)
             except OSError:
                 pass
-            self.saved = None
 
 
 def _half(kernel, lo, hi, args):
