@@ -667,8 +667,8 @@ def test_halves_and_chunks_write_the_values_of_one_pass(monkeypatch, route_t):
     np.testing.assert_allclose(split[2], whole[2], rtol=1e-5, atol=1e-5 * np.abs(whole[2]).max())
 
 
-def test_a_half_the_helper_has_not_started_is_computed_by_the_caller(monkeypatch):
-    # the helper's core busy: its half is taken back (a future that never starts)
+def test_a_half_the_worker_has_not_started_is_computed_by_the_caller(monkeypatch):
+    # the worker's core busy: its half is taken back (a future that never starts)
     from concurrent.futures import Future
 
     class Idle:
@@ -678,7 +678,7 @@ def test_a_half_the_helper_has_not_started_is_computed_by_the_caller(monkeypatch
     x, w, g = _large_case(np.random.default_rng(4))
     want = _three(x, w, g)
     monkeypatch.setitem(kernels._THREADS, "n", 2)
-    kernels._split(lambda lo, hi: None, 4, np.inf)  # the helper and its cores exist
+    kernels._split(lambda lo, hi: None, 4, np.inf)  # the worker and its cores exist
     monkeypatch.setitem(kernels._THREADS, "pool", Idle())
     got = _three(x, w, g)
     for a, b in zip(got, want):

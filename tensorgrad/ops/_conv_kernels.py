@@ -98,8 +98,8 @@ def _split(kernel, n, flop, *args):
     threads when :func:`set_num_threads` allows it and OpenBLAS has two or more (one there,
     set by threadpoolctl or ``OPENBLAS_NUM_THREADS=1``: one after the other).
 
-    The second half goes to a helper thread, the two threads held on two different cores
-    while they run (:class:`_Cores`); if the helper has not started when the first half is
+    The second half goes to a worker thread, the two threads held on two different cores
+    while they run (:class:`_Cores`); if the worker has not started when the first half is
     done, the calling thread computes the second half too."""
     if n < 2 or flop < SPLIT_FLOP or getattr(_SPLITTING, "on", False):
         return None
@@ -129,23 +129,23 @@ _SCHED_GETCPU = getattr(ctypes.CDLL(None), "sched_getcpu", None) if os.name == "
 
 
 class _Cores:
-    """While a split runs: the calling thread held on the core it is on, the helper thread
+    """While a split runs: the calling thread held on the core it is on, the worker thread
     ``tid`` on the others (:meth:`hold`), the caller's affinity restored afterwards
     (:meth:`release`).
 
-    Left to itself, Linux wakes a thread on the core of the thread that wakes it: the helper
-    on the caller's core when a half is handed over, and the caller on the helper's core
-    each time the helper hands it the GIL between two NumPy calls. Measured here (forward
-    of bench_conv 2, two halves of 2.3 ms of CPU time each): the helper started 0.8-1.3 ms
-    late with both on one core, and with the helper alone held elsewhere the caller's half
-    took 4.8 ms, the caller having moved to the helper's core. Nothing is changed where
+    Left to itself, Linux wakes a thread on the core of the thread that wakes it: the worker
+    on the caller's core when a half is handed over, and the caller on the worker's core
+    each time the worker hands it the GIL between two NumPy calls. Measured here (forward
+    of bench_conv 2, two halves of 2.3 ms of CPU time each): the worker started 0.8-1.3 ms
+    late with both on one core, and with the worker alone held elsewhere the caller's half
+    took 4.8 ms, the caller having moved to the worker's core. Nothing is changed where
     ``sched_getcpu`` or ``sched_setaffinity`` is missing or refused."""
 
     def __init__(self, tid):
-        self.tid, self.helper_mask = tid, None
+        self.tid, self.worker_mask = tid, None
 
     def hold(self):
-        """Hold the calling thread on its core and the helper off it; the calling thread's
+        """Hold the calling thread on its core and the worker off it; the calling thread's
         previous affinity (for :meth:`release`), or None when nothing was changed."""
         if _SCHED_GETCPU is None or not hasattr(os, "sched_setaffinity"):
             return None
@@ -155,9 +155,9 @@ class _Cores:
             others = allowed - {core}
             if not others or core not in allowed:
                 return None
-            if others != self.helper_mask:
+            if others != self.worker_mask:
                 os.sched_setaffinity(self.tid, others)
-                self.helper_mask = others
+                self.worker_mask = others
             os.sched_setaffinity(0, {core})
             return allowed
         except OSError:  # not allowed here: the scheduler places the threads
