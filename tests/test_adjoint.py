@@ -171,7 +171,7 @@ def test_weight_gradient_primitive_adjoint_in_each_input():
     check_adjoint(lambda t: conv2d_weight_grad(x, t, kernel_size=ks, **P), y.shape, rtol=RTOL)
     # and it is the adjoint of conv2d in the weight: <A(x, w), y> = <w, W(x, y)>
     w = rng.standard_normal((6, 2) + ks)
-    lhs = np.vdot(conv2d.bind(x, w, **P), y)
+    lhs = np.vdot(conv2d.bind(x, w, None, **P), y)
     rhs = np.vdot(w, conv2d_weight_grad(x, y, kernel_size=ks, **P))
     assert abs(lhs - rhs) <= RTOL * np.linalg.norm(w) * np.linalg.norm(rhs) * 10
 

@@ -634,6 +634,108 @@ def test_workspaces_are_per_thread():
             np.testing.assert_array_equal(a, b)
 
 
+def _large_case(rng, dtype=np.float32):
+    """A batch that splits into halves and chunks: forward, input and weight gradients."""
+    x = rng.standard_normal((6, 16, 20, 20)).astype(dtype)
+    w = rng.standard_normal((32, 16, 3, 3)).astype(dtype)
+    g = rng.standard_normal((6, 32, 20, 20)).astype(dtype)
+    return x, w, g
+
+
+def _three(x, w, g, route_t=None):
+    one, pad = (1, 1), (1, 1, 1, 1)
+    return (kernels.correlate_nchw(x, w, one, pad, one, 1),
+            kernels.conv_transpose_nchw(g, w, (20, 20), one, pad, one, 1, route=route_t),
+            kernels.weight_grad_nchw(x, g, (3, 3), one, pad, one, 1))
+
+
+@pytest.mark.parametrize("route_t", ["fold", "dilated"])
+def test_halves_and_chunks_write_the_values_of_one_pass(monkeypatch, route_t):
+    # the halves of a split batch write into one result, and images go through in chunks:
+    # the forward and the input gradient are exactly those of one pass over the batch
+    # (each image's products are the same); the weight gradient sums the parts in another
+    # order
+    x, w, g = _large_case(np.random.default_rng(3))
+    assert 2 * 6 * 32 * 400 * 144 >= kernels.SPLIT_FLOP  # large enough to split
+    monkeypatch.setattr(kernels, "CHUNK_BYTES", 1)  # one image per chunk
+    split = _three(x, w, g, route_t)
+    monkeypatch.setattr(kernels, "SPLIT_FLOP", np.inf)
+    monkeypatch.setattr(kernels, "CHUNK_BYTES", 1 << 40)
+    whole = _three(x, w, g, route_t)
+    for a, b in zip(split[:2], whole[:2]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(split[2], whole[2], rtol=1e-5, atol=1e-5 * np.abs(whole[2]).max())
+
+
+def test_a_half_the_worker_has_not_started_is_computed_by_the_caller(monkeypatch):
+    # the worker's core busy: its half is taken back (a future that never starts)
+    from concurrent.futures import Future
+
+    class Idle:
+        def submit(self, fn, *args):
+            return Future()
+
+    x, w, g = _large_case(np.random.default_rng(4))
+    want = _three(x, w, g)
+    monkeypatch.setitem(kernels._THREADS, "n", 2)
+    kernels._split(lambda lo, hi: None, 4, np.inf)  # the worker and its cores exist
+    monkeypatch.setitem(kernels._THREADS, "pool", Idle())
+    got = _three(x, w, g)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_splits_leave_the_calling_threads_affinity_as_it_was():
+    import os
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no sched_getaffinity")
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = os.sched_getaffinity(0)
+    case = _large_case(np.random.default_rng(5))
+    _three(*case)
+    assert os.sched_getaffinity(0) == before
+
+    def step(_):  # splits from several threads at once, each restoring its own
+        _three(*case)
+        return os.sched_getaffinity(0)
+
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(step, range(6))) == [before] * 6
+
+
+def test_the_fold_product_in_column_blocks_equals_one_product(monkeypatch):
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((2, 20, 8))
+    b = rng.standard_normal((3, 2, 8, 1000))
+    for block in (128, 333, 10**6):  # blocks and a narrower tail; one product
+        monkeypatch.setattr(kernels, "FOLD_BLOCK", block)
+        out = np.empty((3, 2, 20, 1000))
+        kernels._product_in_blocks(a, b, out)
+        np.testing.assert_allclose(out, np.matmul(a, b), rtol=1e-12, atol=1e-12 * 30)
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float64),
+                                    (np.float32, np.float64)])
+def test_the_bias_added_by_the_kernel_equals_a_separate_addition(dtypes):
+    # x, w of dtypes[0], bias of dtypes[1]: a bias that promotes the result is added apart
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 16, 12, 12)).astype(dtypes[0])
+    w = rng.standard_normal((32, 16, 3, 3)).astype(dtypes[0])
+    b = rng.standard_normal(32).astype(dtypes[1])
+    y = tg.conv2d(x, w, b, padding=1)
+    assert y.dtype == np.result_type(*dtypes)
+    np.testing.assert_array_equal(y.data, tg.conv2d(x, w, padding=1).data + b[:, None, None])
+    xt, wt, bt = (tg.tensor(v, requires_grad=True) for v in (x, w, b))
+    g = rng.standard_normal(y.shape).astype(y.dtype)
+    yt = tg.conv2d(xt, wt, bt, padding=1)
+    assert yt.grad_fn.name == ("conv2d" if dtypes[0] == dtypes[1] else "add")
+    gx, gw, gb = tg.grad(yt, [xt, wt, bt], grad_outputs=g)
+    assert gb.dtype == b.dtype
+    np.testing.assert_allclose(gb.data, g.astype(np.float64).sum(axis=(0, 2, 3)),
+                               rtol=1e-5, atol=1e-5 * np.abs(g).sum(axis=(0, 2, 3)).max())
+
+
 @pytest.mark.parametrize("call", [
     lambda: tg.max_pool2d(np.ones((1, 1, 3, 3)), 2_000_001, stride=1, padding=1_000_000),
     lambda: tg.avg_pool2d(np.ones((1, 1, 3, 3)), 2_000_001, stride=1, padding=1_000_000),

@@ -36,6 +36,7 @@ from ._conv_kernels import (
     weight_grad_nchw,
 )
 from .elementwise import add
+from .reduce import sum
 from .shape import getitem, reshape
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -116,6 +117,12 @@ def _check_bias(op, bias, c_out):
                          f"got shape {shape_of(bias)}")
 
 
+def _dtype(a):
+    """The dtype of an array or Tensor input (after :func:`numeric_inputs`)."""
+    dtype = getattr(a, "dtype", None)
+    return np.result_type(a) if dtype is None else dtype
+
+
 def _add_bias(y, bias, c_out):
     if bias is None:
         return y
@@ -141,18 +148,27 @@ def _unbatched(fn, a):
 # conv2d: A(x, w)
 # ----------------------------------------------------------------------------------------
 
-@primitive
-def conv2d(x, weight, *, stride, padding, dilation, groups):
+@primitive(optional=(2,))
+def conv2d(x, weight, bias, *, stride, padding, dilation, groups):
     """Forward of :func:`conv2d` on canonical arguments: x (N, C, H, W) or (C, H, W), weight
-    (O, C/G, kH, kW), ``padding`` (top, bottom, left, right), ``stride`` and ``dilation``
-    pairs. Returns (N, O, Ho, Wo) (or (O, Ho, Wo))."""
-    return _unbatched(lambda a: correlate_nchw(a, weight, stride, padding, dilation, groups),
-                      x)
+    (O, C/G, kH, kW), bias (O,) of x and weight's common dtype or None, ``padding`` (top,
+    bottom, left, right), ``stride`` and ``dilation`` pairs. Returns (N, O, Ho, Wo) (or
+    (O, Ho, Wo)); the bias is added in place, image by image, as the kernel writes them."""
+    return _unbatched(lambda a: correlate_nchw(a, weight, stride, padding, dilation, groups,
+                                               bias=bias), x)
+
+
+def _bias_grad(g, out, x, w, b, **p):
+    """g summed over every axis but the channels': (N, H, W), or (H, W) unbatched."""
+    return sum(g, axis=(0, 2, 3) if len(shape_of(g)) == 4 else (1, 2))
 
 
 conv2d.defvjp(
-    lambda g, out, x, w, **p: conv_transpose2d.bind(g, w, input_size=shape_of(x)[-2:], **p),
-    lambda g, out, x, w, **p: conv2d_weight_grad(x, g, kernel_size=shape_of(w)[2:], **p),
+    lambda g, out, x, w, b, **p: conv_transpose2d.bind(g, w, input_size=shape_of(x)[-2:],
+                                                        **p),
+    lambda g, out, x, w, b, **p: conv2d_weight_grad(x, g, kernel_size=shape_of(w)[2:],
+                                                    **p),
+    _bias_grad,
 )
 
 
@@ -249,8 +265,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ShapeError(f"{op}: the kernel ({kh}x{kw}, dilation {dilation}: {eh}x{ew}) is "
                          f"larger than the padded input ({hp}x{wp}, from x of shape "
                          f"{shape_of(x)} and padding {pad4[::2]})")
-    y = conv2d.bind(x, weight, stride=stride, padding=pad4, dilation=dilation, groups=groups)
-    return _add_bias(y, bias, c_out)
+    # the bias goes into the kernel's output unless it would change the result's dtype
+    fused = bias is None or (np.result_type(_dtype(x), _dtype(weight))
+                             == np.result_type(_dtype(x), _dtype(weight), _dtype(bias)))
+    y = conv2d.bind(x, weight, bias if fused else None, stride=stride, padding=pad4,
+                    dilation=dilation, groups=groups)
+    return y if fused else _add_bias(y, bias, c_out)
 
 
 # ----------------------------------------------------------------------------------------
@@ -268,7 +288,8 @@ def conv_transpose2d(y, weight, *, input_size, stride, padding, dilation, groups
 
 
 conv_transpose2d.defvjp(
-    lambda g, out, y, w, *, input_size, **p: _crop_to(conv2d.bind(g, w, **p), shape_of(y)),
+    lambda g, out, y, w, *, input_size, **p: _crop_to(conv2d.bind(g, w, None, **p),
+                                                      shape_of(y)),
     lambda g, out, y, w, *, input_size, **p: conv2d_weight_grad(
         g, y, kernel_size=shape_of(w)[2:], **p),
 )
@@ -375,5 +396,6 @@ def conv2d_weight_grad(x, y, *, kernel_size, stride, padding, dilation, groups):
 conv2d_weight_grad.defvjp(
     lambda g, out, x, y, *, kernel_size, **p: conv_transpose2d.bind(
         y, g, input_size=shape_of(x)[-2:], **p),
-    lambda g, out, x, y, *, kernel_size, **p: _crop_to(conv2d.bind(x, g, **p), shape_of(y)),
+    lambda g, out, x, y, *, kernel_size, **p: _crop_to(conv2d.bind(x, g, None, **p),
+                                                       shape_of(y)),
 )
