@@ -475,8 +475,8 @@ def _sgd_update(items, opt):
     no longer plain SGD, whose ``.grad`` is set, or whose array is read-only or not
     contiguous, and every parameter once the groups hold other parameters than when
     recorded, gets its gradient in ``.grad`` instead, which the optimiser's step, run
-    next, uses as eagerly. A rank-1 update runs on one OpenBLAS thread (one pass over
-    memory: more threads only add their wake-up), a batch's product on OpenBLAS's own."""
+    next, uses as eagerly. A batch's product runs on OpenBLAS's threads, a rank-1 update
+    on them only for a weight larger than a core's cache (``_openblas.rank1_update``)."""
     group_of = {id(p): k for k, group in enumerate(opt.param_groups) for p in group["params"]}
     plan = [(form, g, other, w, i, group_of[id(w)]) for form, g, other, w, i in items]
     layout = _layout(opt)

@@ -4,8 +4,15 @@ two BLAS updates that write into an existing array (``ger``, ``gemm`` with ``bet
 SciPy ships an OpenBLAS of its own, with its own thread pool: calling it between NumPy's
 products makes the two pools' threads compete for the cores (measured on the shared 2-core
 machine: a 100 x 2880 ``dger`` of SciPy took 20 ms inside a training step, 0.3 ms alone).
-Using NumPy's copy keeps one pool. The rank-1 update runs on one thread: with two, the same
-``dger`` after a NumPy product took 15.8 ms against 0.12 ms (median of 100, loaded machine).
+Using NumPy's copy keeps one pool. A rank-1 update of a matrix of at least
+:data:`GER_THREADED_BYTES` runs on OpenBLAS's threads, as NumPy's products do; a smaller one
+on one thread. Measured on the quiet 2-core machine (2 MiB of L2 per core), the 100 x 2880
+``dger`` of the notebook's dense layer alone after other NumPy work: 70 us on two threads
+against 123 us on one in float64 (2.3 MB), 39 against 62 in float32 (1.2 MB); but inside
+a training step the float32 one made the compiled step 13-17% slower on two threads (the
+threads' wake-up, the matrix staying in one core's cache) while the float64 one made it
+5-7% faster. With other processes on the cores, a threaded update waits for its threads as
+every threaded product of OpenBLAS does (a 15.8 ms ``dger`` was seen then).
 
 Everything here is unavailable (False) when that library or its symbols are not found
 (another NumPy build); the callers then take their NumPy path.
@@ -19,6 +26,7 @@ import os
 import numpy as np
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+GER_THREADED_BYTES = 2 << 20  # a rank-1 update of a matrix this large uses OpenBLAS's threads
 
 
 def _load():
@@ -87,9 +95,9 @@ def rank1_update(a, alpha, y, x) -> bool:
     y = np.ascontiguousarray(y, dtype=a.dtype)
     x = np.ascontiguousarray(x, dtype=a.dtype)
     m, n = a.shape
-    previous = get_num_threads()
+    previous = get_num_threads() if a.nbytes < GER_THREADED_BYTES else 1
     if previous != 1:
-        set_num_threads(1)  # one pass over memory: OpenBLAS's threads only add their wake-up
+        set_num_threads(1)
     try:
         funcs[0](_ROW_MAJOR, m, n, alpha, _ptr(y), 1, _ptr(x), 1, _ptr(a), n)
     finally:
