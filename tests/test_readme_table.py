@@ -58,3 +58,20 @@ def test_a_run_without_pytorch_or_the_optional_workloads():
     text = readme_table.markdown(run)
     assert "| `tg.nn` | 2.00 |" in text.splitlines()
     assert "conv2d" not in text and "MiB" not in text
+
+
+def test_compile_targets_only_lists_those_of_tg_compile_and_counts_the_rest():
+    run = _run()
+    run["targets"] += [{"target": "per sample float64: tg nn <= 0.5x torch", "measured": "1.3x",
+                        "result": "MISS"},
+                       {"target": "batched conv2d forward + backward <= 1.0x torch",
+                        "measured": "1.5x", "result": "MISS"},
+                       {"target": "forward overhead over NumPy, add: <= 3.0 us",
+                        "measured": "1.3 us", "result": "PASS"}]
+    lines = readme_table.markdown(run, compile_only=True).splitlines()
+    assert "| batch 32 float32: tg nn compiled <= 1.0x torch | 0.875x | PASS |" in lines
+    assert "| batched conv2d forward + backward <= 1.0x torch | 1.5x | MISS |" in lines
+    hidden = ("| forward overhead", "| per sample float64: tg nn <=")
+    assert not any(line.startswith(hidden) for line in lines)
+    assert lines[-1] == ("The run's 2 other targets (eager speed, op overhead, memory against "
+                         "PyTorch): 1 PASS, 1 MISS.")
