@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "results.json"
@@ -92,7 +93,11 @@ def markdown(results: dict, compile_only: bool = False) -> str:
                       "op overhead, memory against PyTorch): "
                       + ", ".join(f"{sum(t['result'].startswith(r) for t in targets if t not in shown)}"
                                   f" {r}" for r in ("PASS", "MISS")) + "."]
-    return "\n".join(lines)
+    return "\n".join(textwrap.fill(line, WIDTH, break_on_hyphens=False)
+                     if not line.startswith("|") else line for line in lines)
+
+
+WIDTH = 95  # the README's prose lines
 
 
 def _about_compile(label):
