@@ -53,6 +53,9 @@ __all__ = ["compile", "CompileError", "CompileWarning", "Compiled"]
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+MAX_SIGNATURES = 64  # input signatures one compiled function records; new ones then run eagerly
+
+
 class CompileError(RuntimeError):
     """A compiled step that cannot be replayed faithfully (``strict=True``), or a replay that
     ``verify`` found to differ from the eager run."""
@@ -1096,6 +1099,7 @@ class Compiled:
         self.strict = bool(strict)
         self.rewrite = bool(rewrite)
         self._cache = {}
+        self._warned_full = False
         self.recordings = self.replays = self.eager_calls = 0
         functools.update_wrapper(self, fn)
 
@@ -1112,6 +1116,8 @@ class Compiled:
         except TypeError:
             self.eager_calls += 1
             return self.fn(*args, **kwargs)  # an unhashable argument: no cache key
+        if entry is None and len(self._cache) >= MAX_SIGNATURES:
+            return self._too_many(args, kwargs, key)
         if entry is None or entry.program is not None and not entry.program.guards_hold():
             result, entry = self._record(args, kwargs, flat)
             self._cache[key] = entry
@@ -1124,6 +1130,25 @@ class Compiled:
             return self._verified(entry, args, kwargs, flat)
         self.replays += 1
         return entry.program.run(flat)
+
+    def _too_many(self, args, kwargs, key):
+        """A new signature once :data:`MAX_SIGNATURES` are recorded: run eagerly, warning
+        once (a non-Tensor argument that changes at every call would record every call)."""
+        self.eager_calls += 1
+        if not self._warned_full:
+            self._warned_full = True
+            kinds = sorted({part[1].__name__ for part in key
+                            if isinstance(part, tuple) and part[:1] == ("V",)})
+            text = (f"compile({getattr(self.fn, '__qualname__', 'fn')}): {MAX_SIGNATURES} input "
+                    "signatures recorded; calls with a new one run eagerly. Non-Tensor "
+                    "arguments are part of the signature (their types: "
+                    f"{', '.join(kinds) or 'none'}): one that changes at every call, such as a "
+                    "step counter, makes every call a new signature; pass it as an array or "
+                    "leave it out of the compiled function")
+            if self.strict:
+                raise CompileError(text)
+            warnings.warn(text, CompileWarning, stacklevel=3)
+        return self.fn(*args, **kwargs)
 
     def cache_size(self) -> int:
         """How many input signatures have a record (or a refusal)."""
@@ -1445,8 +1470,11 @@ def compile(fn=None, verify=1, *, strict=False, rewrite=True):  # noqa: A001 (tg
     -------
     Compiled
         A callable. Its first call with given argument shapes, dtypes and non-Tensor
-        values, in a grad mode, runs ``fn`` eagerly and records it; a later call with the same ones replays
-        the record; other ones record again (a cache). Usable as ``@tg.compile``.
+        values, in a grad mode, runs ``fn`` eagerly and records it; a later call with the
+        same ones replays the record; other ones record again (a cache of at most
+        ``MAX_SIGNATURES`` = 64 signatures, after which a new one runs eagerly with one
+        :class:`CompileWarning`, or CompileError with ``strict``). Usable as
+        ``@tg.compile``.
 
     Refused (run eagerly with a warning, or CompileError with ``strict``): reading a
     Tensor's value inside the step (``item()``, ``bool()``, ``float()``, ``print``,

@@ -1005,3 +1005,40 @@ def test_a_verified_replay_that_raises_puts_the_originals_back():
     compiled(np.array([1, 2]))
     np.testing.assert_array_equal(w.data, before)
     assert compiled.replays == 1 and compiled.recordings == 2  # verified: a second recording
+
+
+def test_a_changing_non_tensor_argument_stops_recording_at_the_signature_limit():
+    """A step counter passed to the compiled function makes every call a new signature:
+    after MAX_SIGNATURES records, new signatures run eagerly (one warning), results intact."""
+    from tensorgrad.compiled import MAX_SIGNATURES
+
+    def make():
+        net = nn.Linear(3, 1, rng=0)
+        opt = tg.optim.SGD(net.parameters(), lr=0.01)
+
+        def step(x, i):
+            loss = tg.sum(net(x) ** 2) * (1.0 + 0.0 * i)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return net, step
+
+    net_e, eager = make()
+    net_c, step = make()
+    compiled = tg.compile(step, verify=0)
+    x = np.ones((2, 3))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for i in range(MAX_SIGNATURES + 5):
+            _close(compiled(x, i).data, eager(x, i).data)
+    assert compiled.cache_size() == MAX_SIGNATURES and compiled.eager_calls == 5
+    assert compiled.recordings == MAX_SIGNATURES
+    messages = [str(w.message) for w in seen if issubclass(w.category, tg.CompileWarning)]
+    assert len(messages) == 1 and "step counter" in messages[0] and "int" in messages[0]
+    _close(net_c.weight.data, net_e.weight.data)
+    strict = tg.compile(make()[1], verify=0, strict=True)
+    for i in range(MAX_SIGNATURES):
+        strict(x, i)
+    with pytest.raises(tg.CompileError, match="64 input signatures recorded"):
+        strict(x, MAX_SIGNATURES)
