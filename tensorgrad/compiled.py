@@ -84,7 +84,7 @@ _BATCH_NORM = nn_functional.batch_norm.__code__
 _CLASS_INDEX = functional._class_index.__code__
 _INT_INDICES = indexing._int_indices.__code__
 _DROPOUT = nn_functional.dropout.__code__
-_DROPOUT_SCALE = nn_functional.dropout_scale.__code__
+_DROPOUT_SCALE = nn_functional._dropout_scale.__code__
 _NLL_TERMS = functional._nll_terms.__code__
 _WRITE_RUNNING = nn_functional._write_running.__code__
 
@@ -221,7 +221,7 @@ def _only_recorded_draws(start, draws):
     gen = np.random.Generator(type(current.bit_generator)())
     gen.bit_generator.state = start
     for shape, p, dtype in draws:
-        nn_functional.dropout_scale(gen, shape, p, dtype)
+        nn_functional._dropout_scale(gen, shape, p, dtype)
     return repr(gen.bit_generator.state) == repr(current.bit_generator.state)
 
 
@@ -230,7 +230,7 @@ def _generator(rng):
 
 
 def _draw_step(rng, shape, p, dtype, out):
-    scale = nn_functional.dropout_scale
+    scale = nn_functional._dropout_scale
 
     def step(ctx):  # dropout's mask, drawn again from the same generator
         ctx.env[out] = scale(_generator(rng), shape, p, dtype)
@@ -279,7 +279,7 @@ class _Recorder:
         self.class_index = None  # the frame of a _class_index call under way
         self.int_indices = None  # the frame of an _int_indices call under way (take's index)
         self.checks = []        # (input index, test, arguments): what a replay needs of an input
-        self.dropout = None     # the frame of a dropout_scale call under way
+        self.dropout = None     # the frame of a _dropout_scale call under way
         self.default_draws = []  # (shape, p, dtype) of dropout masks from the default generator
         self.grad_owners = []   # the tensors given a .grad by a recorded backward
         self.grads_made = []    # the .grad Tensors those backward passes made
@@ -593,7 +593,7 @@ class _Recorder:
             return  # it raised
         caller = frame.f_back
         if caller is None or caller.f_code is not _DROPOUT:
-            raise _Refused("an unexpected call of dropout_scale")
+            raise _Refused("an unexpected call of _dropout_scale")
         local = frame.f_locals
         rng = caller.f_locals["rng"]  # a seed makes a new generator at each call, as eagerly
         shape, p, dtype = local["shape"], local["p"], local["dtype"]

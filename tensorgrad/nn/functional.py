@@ -230,10 +230,10 @@ def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A
     shape = shape_of(x)
     if p == 1:
         return ops.multiply(x, np.zeros(shape, dtype=dt))
-    return ops.multiply(x, dropout_scale(gen, shape, p, dt))
+    return ops.multiply(x, _dropout_scale(gen, shape, p, dt))
 
 
-def dropout_scale(gen, shape, p, dtype):
+def _dropout_scale(gen, shape, p, dtype):
     """Inverted dropout's factors: ``1 / (1 - p)`` where an element is kept
     (``gen.random(shape) < 1 - p``), else 0, as an array of ``dtype``."""
     keep = gen.random(shape) < 1 - p
