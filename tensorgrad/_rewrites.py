@@ -33,7 +33,7 @@ def rewrite_program(code, shapes):
     while True:
         new = _rewrite_one_channel_sum(code, shapes)
         if new is None:
-            return fuse_sgd_weight_updates(code, shapes)
+            return fuse_sgd_updates(code, shapes)
         code = new
 
 
@@ -344,7 +344,7 @@ def plain_sgd_lr(opt, p):
     return None
 
 
-def fuse_sgd_weight_updates(code, shapes):
+def fuse_sgd_updates(code, shapes):
     """Rewrite ``backward -> .grad -> SGD.step -> zero_grad`` for the parameters plain SGD
     updates into one step that updates them in place as the gradients come, no ``.grad``
     handed out: a weight gradient of a 2-D ``matmul``/``linear`` by one BLAS update of the
