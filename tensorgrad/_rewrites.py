@@ -15,6 +15,12 @@ Channel sums of 2-D correlations
     dY)``, one transposed correlation ``dX = Aᵀ(dY, K)`` and ``dB = dY`` (the kernels of
     :mod:`tensorgrad.ops._conv_kernels`). Only where every intermediate is used by the
     pattern alone and K, B and X receive no gradient from anywhere else.
+
+Plain SGD, updated as the gradients come
+    ``backward -> .grad -> SGD.step -> zero_grad`` for the parameters of plain SGD groups
+    becomes one step that updates each in place, no ``.grad`` handed out: a dense weight
+    by one BLAS update from the factors of its gradient (never formed), any other
+    parameter by ``p -= lr * g`` (:func:`fuse_sgd_updates`).
 """
 from __future__ import annotations
 
