@@ -442,46 +442,36 @@ def targets(results) -> list:
             else:
                 other_row = net.get("torch" if key == "x_torch" else "reference layers")
                 out.append((label, f"{r[key]:.3f}x", verdict(r[key] <= limit, r, other_row)))
+    def against_torch(label, r, limit, torch_row, extra=""):
+        if r is None or "x_torch" not in r:
+            out.append((label, "PyTorch not installed", "n/a"))
+        else:
+            out.append((label, f"{r['x_torch']:.3f}x{extra}",
+                        verdict(r["x_torch"] <= limit, r, torch_row)))
+
     for key in ("network-f64", "network-f32"):  # compiled, per sample
         rows = rows_of(key)
         for name, limit in (("tg nn compiled", TARGETS["compiled_nn_per_sample_vs_torch"]),
                             ("tg expr compiled", TARGETS["compiled_expr_per_sample_vs_torch"])):
             if not rows:
                 continue
-            r = rows.get(name)
-            label = f"per sample {key[-3:].replace('f', 'float')}: {name} <= {limit}x {torch_name}"
-            if r is None or "x_torch" not in r:
-                out.append((label, "PyTorch not installed", "n/a"))
-            else:
-                eager = rows.get(W.COMPILED[name], {})
-                ratio = f" (eager {eager['x_torch']:.2f}x)" if "x_torch" in eager else ""
-                out.append((label, f"{r['x_torch']:.3f}x{ratio}",
-                            verdict(r["x_torch"] <= limit, r, rows.get("torch"))))
-    b32 = rows_of("batch32-f32")
-    for name in ("tg conv2d compiled", "tg nn compiled") if b32 else ():
-        r = b32.get(name)
-        limit = TARGETS["compiled_batch32_vs_torch"]
-        label = f"batch 32 float32: {name} <= {limit}x {torch_name}"
-        if r is None or "x_torch" not in r:
-            out.append((label, "PyTorch not installed", "n/a"))
-        else:
-            out.append((label, f"{r['x_torch']:.3f}x",
-                        verdict(r["x_torch"] <= limit, r, b32.get("torch"))))
+            eager = rows.get(W.COMPILED[name], {})
+            against_torch(f"per sample {key[-3:].replace('f', 'float')}: {name} <= {limit}x "
+                          f"{torch_name}", rows.get(name), limit, rows.get("torch"),
+                          f" (eager {eager['x_torch']:.2f}x)" if "x_torch" in eager else "")
     conv = results.get("conv", {}).get("batched_float32", {})
     if "time_ratio_tg_over_torch" in conv:
         limit = TARGETS["batched_conv_vs_torch"].get(n, 1.0)
         v = conv["time_ratio_tg_over_torch"]
         out.append((f"batched conv2d forward + backward (N=32, 16->32, 32x32, float32) <= "
                     f"{limit}x {torch_name}", f"{v:.3f}x", "PASS" if v <= limit else "MISS"))
-    for name in ("tg conv2d", "tg nn") if b32 else ():
-        r = b32.get(name)
-        limit = TARGETS["batch32_vs_torch"]
-        label = f"batch 32 float32: {name} <= {limit}x {torch_name}"
-        if r is None or "x_torch" not in r:
-            out.append((label, "PyTorch not installed", "n/a"))
-        else:
-            out.append((label, f"{r['x_torch']:.3f}x",
-                        verdict(r["x_torch"] <= limit, r, b32.get("torch"))))
+    b32 = rows_of("batch32-f32")
+    for name, limit in ((("tg conv2d compiled", TARGETS["compiled_batch32_vs_torch"]),
+                         ("tg nn compiled", TARGETS["compiled_batch32_vs_torch"]),
+                         ("tg conv2d", TARGETS["batch32_vs_torch"]),
+                         ("tg nn", TARGETS["batch32_vs_torch"])) if b32 else ()):
+        against_torch(f"batch 32 float32: {name} <= {limit}x {torch_name}", b32.get(name), limit,
+                      b32.get("torch"))
     ops = results.get("ops")
     if ops:
         limit = TARGETS["op_forward_overhead_us"]
