@@ -851,32 +851,13 @@ def _lower(code):
     """Each instruction as a closure ``step(ctx)``. The environment is a fresh list per
     replay: its arrays go when the replay returns."""
     steps = []
-    for ins in code:
-        kind = ins[0]
-        if kind == "fwd":
-            steps.append(_fwd_step(*ins[1:]))
-        elif kind == "derive":
-            steps.append(_derive_step(*ins[1:]))
-        elif kind == "view":
-            steps.append(_view_step(*ins[1:]))
-        elif kind == "vjp":
-            steps.append(_vjp_step(*ins[1:]))
-        elif kind == "add":
-            steps.append(_add_step(*ins[1:]))
-        elif kind == "grad":
-            steps.append(_grad_step(*ins[1:]))
-        elif kind == "results":
-            steps.append(_results_step(ins[1]))
-        elif kind == "call":
-            steps.append(_in_callers_state(_call_step(*ins[1:])))
-        elif kind == "inplace":
-            steps.append(_in_callers_state(_inplace_step(*ins[1:])))
-        elif kind == "running":
-            steps.append(_in_callers_state(_running_step(*ins[1:])))
-        elif kind == "draw":
-            steps.append(_draw_step(*ins[1:]))
-        elif kind == "custom":
-            steps.append(ins[1])
+    for kind, *args in code:
+        if kind == "custom":
+            steps.append(args[0])
+        elif kind in _CALLERS_STATE:
+            steps.append(_in_callers_state(_CALLERS_STATE[kind](*args)))
+        elif kind in _STEPS:
+            steps.append(_STEPS[kind](*args))
         else:  # pragma: no cover - the rewrites produce only the kinds above
             raise AssertionError(kind)
     return steps
@@ -909,7 +890,7 @@ def _derive_step(f, x, kw, out):
     return step
 
 
-def _fwd_step(op, ins, params, out, refs=None):
+def _fwd_step(op, ins, params, out, refs):
     if refs:
         return _fwd_step_with_refs(op, ins, params, out, refs)
     f = op.forward
@@ -1029,6 +1010,12 @@ def _inplace_step(t, name, operands, enabled):
         with no_grad():
             method(t, *args)
     return step
+
+
+# The closure of each kind of instruction; those of _CALLERS_STATE run in the caller's grad mode.
+_STEPS = {"fwd": _fwd_step, "derive": _derive_step, "view": _view_step, "vjp": _vjp_step,
+          "add": _add_step, "grad": _grad_step, "results": _results_step, "draw": _draw_step}
+_CALLERS_STATE = {"call": _call_step, "inplace": _inplace_step, "running": _running_step}
 
 
 # ----------------------------------------------------------------------------------------
