@@ -329,27 +329,6 @@ _NEUTRAL = {"params": None, "lr": None, "momentum": 0, "weight_decay": 0, "neste
             "fused": None, "initial_lr": None}
 
 
-def plain_sgd_lr(opt, p):
-    """The learning rate of parameter ``p`` when ``opt`` updates it by plain SGD (``p -= lr *
-    grad``: no momentum, weight decay, Nesterov or maximisation), else None. Read from
-    ``opt.param_groups`` when it has them, else from its attributes; any hyper-parameter
-    not known to be neutral makes it None."""
-    if type(opt).__name__ != "SGD" or not type(opt).__module__.startswith("tensorgrad.optim"):
-        return None
-    groups = getattr(opt, "param_groups", None)
-    if groups is None:
-        groups = [{"params": opt.params, **opt.defaults,
-                   **{k: getattr(opt, k) for k in opt.defaults if hasattr(opt, k)}}]
-    for group in groups:
-        if not any(q is p for q in group["params"]):
-            continue
-        for k, v in group.items():
-            if k not in _NEUTRAL or (_NEUTRAL[k] is not None and v != _NEUTRAL[k]):
-                return None
-        return float(group["lr"])
-    return None
-
-
 def fuse_sgd_updates(code, shapes):
     """Rewrite ``backward -> .grad -> SGD.step -> zero_grad`` for the parameters plain SGD
     updates into one step that updates them in place as the gradients come, no ``.grad``
@@ -368,10 +347,12 @@ def fuse_sgd_updates(code, shapes):
         if not (nxt[0] == "call" and nxt[1] is opt and nxt[2] == "zero_grad"
                 and nxt[3].get("set_to_none", True)):
             continue
-        if type(opt).__name__ != "SGD":
+        if type(opt).__name__ != "SGD" or not type(opt).__module__.startswith("tensorgrad.optim"):
             continue
         position = {id(p): i for i, p in enumerate(
             p for group in opt.param_groups for p in group["params"])}
+        group_of = {id(p): k for k, group in enumerate(opt.param_groups) for p in group["params"]}
+        lrs = _plain_lrs(opt)
         fused = []
         for gi in range(ci - 1, -1, -1):
             g_ins = code[gi]
@@ -380,7 +361,7 @@ def fuse_sgd_updates(code, shapes):
             if g_ins[0] != "grad" or g_ins[1][0] != "obj":
                 continue
             w = g_ins[1][1]
-            if id(w) not in position or plain_sgd_lr(opt, w) is None:
+            if id(w) not in position or lrs[group_of[id(w)]] is None:
                 continue
             found = _weight_vjp(code, gi, g_ins[2], w)
             if found is not None:
@@ -393,7 +374,8 @@ def fuse_sgd_updates(code, shapes):
             out[gi] = None
             for vi in drop:
                 out[vi] = None
-        items = [(form, g, other, w, position[id(w)]) for _, (_, form, g, other), w in fused]
+        items = [(form, g, other, w, position[id(w)], group_of[id(w)])
+                 for _, (_, form, g, other), w in fused]
         out[ci] = ([("custom", _sgd_update(items[::-1], opt))], ins)
     result = []
     for ins in out:
@@ -473,7 +455,7 @@ def _plain_lrs(opt):
 
 def _sgd_update(items, opt):
     """One step updating, in place, the parameters of ``items`` (form, gradient slot, other
-    factor's slot, parameter, its position in the optimiser): form "axpy" ``p -= lr * g``
+    factor's slot, parameter, its position in the optimiser, its group): form "axpy" ``p -= lr * g``
     (``lr * g`` written into the optimiser's work array, as :meth:`SGD.step` does), form
     "matmul" ``W -= lr * g hᵀ`` (h (n, k), g (m, k); a vector h (n,) or a stack (..., n, k)
     taken as (n, 1) or (n, Σk)) and "linear" ``W -= lr * gᵀ x``
@@ -483,15 +465,13 @@ def _sgd_update(items, opt):
     recorded, gets its gradient in ``.grad`` instead, which the optimiser's step, run
     next, uses as eagerly. A batch's product runs on OpenBLAS's threads, a rank-1 update
     on them only for a weight larger than a core's cache (``_openblas.rank1_update``)."""
-    group_of = {id(p): k for k, group in enumerate(opt.param_groups) for p in group["params"]}
-    plan = [(form, g, other, w, i, group_of[id(w)]) for form, g, other, w, i in items]
     layout = _layout(opt)
 
     def step(ctx):
         env = ctx.env
         lrs = (_plain_lrs(opt) if _same_layout(_layout(opt), layout)
                else [None] * len(layout))  # parameters moved between groups: all to .grad
-        for form, g, other, w, i, k in plan:
+        for form, g, other, w, i, k in items:
             _update_one(opt, ctx, form, env[g], None if other is None else env[other], w, i,
                         lrs[k])
 
