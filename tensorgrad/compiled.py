@@ -1047,12 +1047,11 @@ def _flatten(value, flat, key):
 
 
 class _Entry:
-    __slots__ = ("program", "verify_left", "reason", "recorder_code")
+    __slots__ = ("program", "verify_left")
 
-    def __init__(self, program=None, verify_left=0, reason=None):
+    def __init__(self, program=None, verify_left=0):
         self.program = program
         self.verify_left = verify_left
-        self.reason = reason
 
 
 def _tolerance(dtype) -> float:
@@ -1183,7 +1182,7 @@ class Compiled:
         if self.strict:
             raise CompileError(text)
         warnings.warn(text + "; it runs eagerly", CompileWarning, stacklevel=4)
-        return _Entry(reason=reason)
+        return _Entry()
 
     def _verified(self, entry, args, kwargs, flat):
         """Replay, then undo its effects and run eagerly; raise if the two differ."""
@@ -1202,7 +1201,6 @@ class Compiled:
             result, rec, spec = self._trace(args, kwargs, flat)
             if rec.refusal is not None:
                 entry.program = None
-                entry.reason = rec.refusal
                 self._refuse(rec.refusal)
                 return result
             if (_signature(rec.code) != _signature(program.recorded_code)
