@@ -725,7 +725,9 @@ class _Program:
 
     def __init__(self, rec, output, rewrite=True):
         code = rewrite_program(rec.code, rec.shapes) if rewrite else rec.code
-        self.n = rec.n
+        self.env = [None] * rec.n  # the constants in place: each replay starts from a copy
+        for s, v in rec.consts:
+            self.env[s] = v
         self.inputs = rec.inputs
         self.free = rec.free
         self.consts = rec.consts
@@ -767,9 +769,7 @@ class _Program:
         return True
 
     def run(self, flat):
-        env = [None] * self.n
-        for s, v in self.consts:
-            env[s] = v
+        env = self.env.copy()
         for s, k in self.inputs:
             a = flat[k]
             env[s] = a.data if isinstance(a, Tensor) else a
