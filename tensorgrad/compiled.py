@@ -155,6 +155,13 @@ def _opaque_call(frame):
     return obj, code.co_name, {n: local[n] for n in names}
 
 
+def _params_of(obj):
+    """The parameters of the optimiser ``obj`` whose ``step``/``zero_grad`` is recorded (its
+    ``param_groups``, else its ``params``); none for an object without them (a scheduler)."""
+    for group in getattr(obj, "param_groups", None) or [{"params": getattr(obj, "params", ())}]:
+        yield from group.get("params", ())
+
+
 _RANDOM = ("the step draws random numbers other than dropout's mask (an init, a generator "
            "of its own): a replay would reuse the recorded draw")
 _RESEED = ("the step sets the default generator (tg.manual_seed): a replay would not, and would "
@@ -443,9 +450,7 @@ class _Recorder:
                     if name == "step" and kwargs.get("closure") is not None:
                         raise _Refused(f"{type(obj).__name__}.step is called with a closure")
                     self.code.append(("call", obj, name, kwargs))
-                    for group in getattr(obj, "param_groups", None) or [{"params": getattr(
-                            obj, "params", ())}]:
-                        self.writers.update(id(p) for p in group.get("params", ()))
+                    self.writers.update(map(id, _params_of(obj)))
                     self.ignore = frame
         elif event == "return":
             if self.derive is not None and frame is self.derive[0]:
@@ -1268,9 +1273,7 @@ class _State:
             if ins[0] in ("running", "inplace"):
                 tensors[id(ins[1])] = ins[1]
             if ins[0] == "call":
-                for group in getattr(ins[1], "param_groups", None) or [
-                        {"params": getattr(ins[1], "params", ())}]:
-                    tensors.update({id(p): p for p in group.get("params", ())})
+                tensors.update({id(p): p for p in _params_of(ins[1])})
         self.tensors = list(tensors.values())
         self.originals = [(t.data, t._grad, None if t._grad is None else t._grad.data.copy())
                           for t in self.tensors]
