@@ -43,49 +43,20 @@ def rewrite_program(code, shapes):
         code = new
 
 
+# The position of the slot each kind of instruction writes (the others write none a rewrite uses).
+_RESULT = {"fwd": 4, "view": 6, "vjp": 9, "add": 3, "derive": 4}
+
+
 def _index(code):
     """Producer of each slot, and the instructions that read each slot."""
     producer, readers = {}, {}
-
-    def read(i, s):
-        readers.setdefault(s, []).append(i)
-
     for i, ins in enumerate(code):
-        kind = ins[0]
-        if kind == "fwd":
-            producer[ins[4]] = i
-            for s in ins[2]:
-                read(i, s)
-        elif kind == "view":
-            producer[ins[6]] = i
-            read(i, ins[1])
-        elif kind == "vjp":
-            producer[ins[9]] = i
-            for s in (ins[3], ins[4], *ins[5]):
-                read(i, s)
-        elif kind == "add":
-            producer[ins[3]] = i
-            read(i, ins[1])
-            read(i, ins[2])
-        elif kind == "grad":
-            read(i, ins[2])
-        elif kind == "derive":
-            producer[ins[4]] = i
-            read(i, ins[2])
-        else:
-            for s in _slots_of(ins):
-                read(i, s)
+        at = _RESULT.get(ins[0])
+        if at is not None:
+            producer[ins[at]] = i
+        for s in reads(ins):
+            readers.setdefault(s, []).append(i)
     return producer, readers
-
-
-def _slots_of(ins):
-    if ins[0] == "results":
-        return [s for _, s in ins[1]]
-    if ins[0] == "inplace":
-        return [s for _, s in ins[3]]
-    if ins[0] == "running":
-        return [ins[2]]
-    return []
 
 
 def reads(ins):
@@ -107,7 +78,13 @@ def reads(ins):
         return [ins[2]]
     if kind == "custom":
         return list(ins[1].reads)
-    return _slots_of(ins)
+    if kind == "results":
+        return [s for _, s in ins[1]]
+    if kind == "inplace":
+        return [s for _, s in ins[3]]
+    if kind == "running":
+        return [ins[2]]
+    return []
 
 
 def _fwd(code, producer, s, name):
@@ -366,7 +343,7 @@ def fuse_sgd_updates(code, shapes):
             found = _weight_vjp(code, gi, g_ins[2], w)
             if found is not None:
                 fused.append((gi, found, w))
-            elif not any(_reads(c, g_ins[2]) for i, c in enumerate(code) if i != gi):
+            elif not any(g_ins[2] in reads(c) for i, c in enumerate(code) if i != gi):
                 fused.append((gi, ([], "axpy", g_ins[2], None), w))
         if not fused:
             continue
@@ -394,7 +371,7 @@ def _weight_vjp(code, gi, g_slot, w):
     ``g_slot`` (read by the ``.grad`` instruction ``gi`` alone) is the weight gradient of a
     2-D ``matmul(W, h)`` (form "matmul": dW = g hᵀ), ``linear(x, W)`` or
     ``matmul(x, transpose(W))`` (form "linear": dW = gᵀ x); else None."""
-    if w.data.ndim != 2 or any(_reads(ins, g_slot) for i, ins in enumerate(code) if i != gi):
+    if w.data.ndim != 2 or any(g_slot in reads(ins) for i, ins in enumerate(code) if i != gi):
         return None
     vi = _producer_vjp(code, gi, g_slot)
     if vi is None:
@@ -409,7 +386,7 @@ def _weight_vjp(code, gi, g_slot, w):
         return [vi], "linear", ins[3], ins[5][0]
     if op == "transpose" and idx == 0 and ins[6].get("axes") in (None, (1, 0), [1, 0]):
         t_slot, gt = ins[4], ins[3]  # transpose(W) and the gradient handed to it
-        if any(_reads(c, gt) for i, c in enumerate(code) if i != vi):
+        if any(gt in reads(c) for i, c in enumerate(code) if i != vi):
             return None
         mi = _producer_vjp(code, vi, gt)
         if mi is None:
@@ -430,19 +407,6 @@ def _producer_vjp(code, before, slot):
         if ins[0] == "add" and ins[3] == slot:
             return None  # a sum of gradients: more than one contribution
     return None
-
-
-def _reads(ins, s):
-    kind = ins[0]
-    if kind == "fwd":
-        return s in ins[2]
-    if kind == "vjp":
-        return s in (ins[3], ins[4], *ins[5])
-    if kind == "add":
-        return s in ins[1:3]
-    if kind == "grad":
-        return ins[2] == s
-    return s in _slots_of(ins)
 
 
 def _plain_lrs(opt):
