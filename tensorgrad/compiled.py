@@ -343,10 +343,15 @@ class _Recorder:
     def _is_a_grad(self, tensor):
         """Whether ``tensor`` is the ``.grad`` of a parameter, an input or a leaf the step's
         backward reached: a new Tensor at every backward, which a record cannot capture."""
-        owners = [t for t, _, _ in self.free_seen.values()] + self.grad_owners
-        owners += [a for a in self.flat if isinstance(a, Tensor)]
+        owners = self._outside_tensors() + self.grad_owners
         return (any(t._grad is tensor for t in owners)
                 or any(g is tensor for g in self.grads_made))
+
+    def _outside_tensors(self):
+        """The Tensors read from outside the step (parameters, buffers) and its Tensor
+        arguments."""
+        return [t for t, _, _ in self.free_seen.values()] + [
+            a for a in self.flat if isinstance(a, Tensor)]
 
     def _view(self, arr, s_in, base):
         """A NumPy view of an input (``x[j]`` of an ndarray input): made again from the
@@ -675,9 +680,7 @@ class _Recorder:
 
     def _in_place(self, local):
         t, name, operands = local["t"], local["name"], local["operands"]
-        known = [ft for ft, _, _ in self.free_seen.values()]
-        known += [a for a in self.flat if isinstance(a, Tensor)]
-        if any(k._grad is t for k in known):
+        if any(k._grad is t for k in self._outside_tensors()):
             raise _Refused(f"an in-place change ({name}) of a .grad inside the step")
         r = self.ref(t)
         if r[0] != "obj" or not hasattr(Tensor, name):
