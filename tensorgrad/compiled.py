@@ -1166,10 +1166,11 @@ class Compiled:
         spec = None
         if rec.refusal is None and defaults.default_generator() is not generator:
             rec.refusal = _RESEED
-        if rec.refusal is None and _random_states() != states and not (
-                states[1] == _random_states()[1]
-                and _only_recorded_draws(start, rec.default_draws)):
-            rec.refusal = _RANDOM
+        if rec.refusal is None:
+            after = _random_states()
+            if after != states and not (
+                    states[1] == after[1] and _only_recorded_draws(start, rec.default_draws)):
+                rec.refusal = _RANDOM
         if rec.refusal is None:
             try:
                 rec.check_free()
