@@ -43,49 +43,20 @@ def rewrite_program(code, shapes):
         code = new
 
 
+# The position of the slot each kind of instruction writes (the others write none a rewrite uses).
+_RESULT = {"fwd": 4, "view": 6, "vjp": 9, "add": 3, "derive": 4}
+
+
 def _index(code):
     """Producer of each slot, and the instructions that read each slot."""
     producer, readers = {}, {}
-
-    def read(i, s):
-        readers.setdefault(s, []).append(i)
-
     for i, ins in enumerate(code):
-        kind = ins[0]
-        if kind == "fwd":
-            producer[ins[4]] = i
-            for s in ins[2]:
-                read(i, s)
-        elif kind == "view":
-            producer[ins[6]] = i
-            read(i, ins[1])
-        elif kind == "vjp":
-            producer[ins[9]] = i
-            for s in (ins[3], ins[4], *ins[5]):
-                read(i, s)
-        elif kind == "add":
-            producer[ins[3]] = i
-            read(i, ins[1])
-            read(i, ins[2])
-        elif kind == "grad":
-            read(i, ins[2])
-        elif kind == "derive":
-            producer[ins[4]] = i
-            read(i, ins[2])
-        else:
-            for s in _slots_of(ins):
-                read(i, s)
+        at = _RESULT.get(ins[0])
+        if at is not None:
+            producer[ins[at]] = i
+        for s in reads(ins):
+            readers.setdefault(s, []).append(i)
     return producer, readers
-
-
-def _slots_of(ins):
-    if ins[0] == "results":
-        return [s for _, s in ins[1]]
-    if ins[0] == "inplace":
-        return [s for _, s in ins[3]]
-    if ins[0] == "running":
-        return [ins[2]]
-    return []
 
 
 def reads(ins):
@@ -107,7 +78,13 @@ def reads(ins):
         return [ins[2]]
     if kind == "custom":
         return list(ins[1].reads)
-    return _slots_of(ins)
+    if kind == "results":
+        return [s for _, s in ins[1]]
+    if kind == "inplace":
+        return [s for _, s in ins[3]]
+    if kind == "running":
+        return [ins[2]]
+    return []
 
 
 def _fwd(code, producer, s, name):
@@ -329,27 +306,6 @@ _NEUTRAL = {"params": None, "lr": None, "momentum": 0, "weight_decay": 0, "neste
             "fused": None, "initial_lr": None}
 
 
-def plain_sgd_lr(opt, p):
-    """The learning rate of parameter ``p`` when ``opt`` updates it by plain SGD (``p -= lr *
-    grad``: no momentum, weight decay, Nesterov or maximisation), else None. Read from
-    ``opt.param_groups`` when it has them, else from its attributes; any hyper-parameter
-    not known to be neutral makes it None."""
-    if type(opt).__name__ != "SGD" or not type(opt).__module__.startswith("tensorgrad.optim"):
-        return None
-    groups = getattr(opt, "param_groups", None)
-    if groups is None:
-        groups = [{"params": opt.params, **opt.defaults,
-                   **{k: getattr(opt, k) for k in opt.defaults if hasattr(opt, k)}}]
-    for group in groups:
-        if not any(q is p for q in group["params"]):
-            continue
-        for k, v in group.items():
-            if k not in _NEUTRAL or (_NEUTRAL[k] is not None and v != _NEUTRAL[k]):
-                return None
-        return float(group["lr"])
-    return None
-
-
 def fuse_sgd_updates(code, shapes):
     """Rewrite ``backward -> .grad -> SGD.step -> zero_grad`` for the parameters plain SGD
     updates into one step that updates them in place as the gradients come, no ``.grad``
@@ -368,10 +324,12 @@ def fuse_sgd_updates(code, shapes):
         if not (nxt[0] == "call" and nxt[1] is opt and nxt[2] == "zero_grad"
                 and nxt[3].get("set_to_none", True)):
             continue
-        if type(opt).__name__ != "SGD":
+        if type(opt).__name__ != "SGD" or not type(opt).__module__.startswith("tensorgrad.optim"):
             continue
         position = {id(p): i for i, p in enumerate(
             p for group in opt.param_groups for p in group["params"])}
+        group_of = {id(p): k for k, group in enumerate(opt.param_groups) for p in group["params"]}
+        lrs = _plain_lrs(opt)
         fused = []
         for gi in range(ci - 1, -1, -1):
             g_ins = code[gi]
@@ -380,12 +338,12 @@ def fuse_sgd_updates(code, shapes):
             if g_ins[0] != "grad" or g_ins[1][0] != "obj":
                 continue
             w = g_ins[1][1]
-            if id(w) not in position or plain_sgd_lr(opt, w) is None:
+            if id(w) not in position or lrs[group_of[id(w)]] is None:
                 continue
             found = _weight_vjp(code, gi, g_ins[2], w)
             if found is not None:
                 fused.append((gi, found, w))
-            elif not any(_reads(c, g_ins[2]) for i, c in enumerate(code) if i != gi):
+            elif not any(g_ins[2] in reads(c) for i, c in enumerate(code) if i != gi):
                 fused.append((gi, ([], "axpy", g_ins[2], None), w))
         if not fused:
             continue
@@ -393,7 +351,8 @@ def fuse_sgd_updates(code, shapes):
             out[gi] = None
             for vi in drop:
                 out[vi] = None
-        items = [(form, g, other, w, position[id(w)]) for _, (_, form, g, other), w in fused]
+        items = [(form, g, other, w, position[id(w)], group_of[id(w)])
+                 for _, (_, form, g, other), w in fused]
         out[ci] = ([("custom", _sgd_update(items[::-1], opt))], ins)
     result = []
     for ins in out:
@@ -412,7 +371,7 @@ def _weight_vjp(code, gi, g_slot, w):
     ``g_slot`` (read by the ``.grad`` instruction ``gi`` alone) is the weight gradient of a
     2-D ``matmul(W, h)`` (form "matmul": dW = g hᵀ), ``linear(x, W)`` or
     ``matmul(x, transpose(W))`` (form "linear": dW = gᵀ x); else None."""
-    if w.data.ndim != 2 or any(_reads(ins, g_slot) for i, ins in enumerate(code) if i != gi):
+    if w.data.ndim != 2 or any(g_slot in reads(ins) for i, ins in enumerate(code) if i != gi):
         return None
     vi = _producer_vjp(code, gi, g_slot)
     if vi is None:
@@ -427,7 +386,7 @@ def _weight_vjp(code, gi, g_slot, w):
         return [vi], "linear", ins[3], ins[5][0]
     if op == "transpose" and idx == 0 and ins[6].get("axes") in (None, (1, 0), [1, 0]):
         t_slot, gt = ins[4], ins[3]  # transpose(W) and the gradient handed to it
-        if any(_reads(c, gt) for i, c in enumerate(code) if i != vi):
+        if any(gt in reads(c) for i, c in enumerate(code) if i != vi):
             return None
         mi = _producer_vjp(code, vi, gt)
         if mi is None:
@@ -450,19 +409,6 @@ def _producer_vjp(code, before, slot):
     return None
 
 
-def _reads(ins, s):
-    kind = ins[0]
-    if kind == "fwd":
-        return s in ins[2]
-    if kind == "vjp":
-        return s in (ins[3], ins[4], *ins[5])
-    if kind == "add":
-        return s in ins[1:3]
-    if kind == "grad":
-        return ins[2] == s
-    return s in _slots_of(ins)
-
-
 def _plain_lrs(opt):
     """Learning rate of each parameter group that plain SGD updates (None for the others),
     read from the optimiser now, as its step would."""
@@ -473,7 +419,7 @@ def _plain_lrs(opt):
 
 def _sgd_update(items, opt):
     """One step updating, in place, the parameters of ``items`` (form, gradient slot, other
-    factor's slot, parameter, its position in the optimiser): form "axpy" ``p -= lr * g``
+    factor's slot, parameter, its position in the optimiser, its group): form "axpy" ``p -= lr * g``
     (``lr * g`` written into the optimiser's work array, as :meth:`SGD.step` does), form
     "matmul" ``W -= lr * g hᵀ`` (h (n, k), g (m, k); a vector h (n,) or a stack (..., n, k)
     taken as (n, 1) or (n, Σk)) and "linear" ``W -= lr * gᵀ x``
@@ -483,15 +429,13 @@ def _sgd_update(items, opt):
     recorded, gets its gradient in ``.grad`` instead, which the optimiser's step, run
     next, uses as eagerly. A batch's product runs on OpenBLAS's threads, a rank-1 update
     on them only for a weight larger than a core's cache (``_openblas.rank1_update``)."""
-    group_of = {id(p): k for k, group in enumerate(opt.param_groups) for p in group["params"]}
-    plan = [(form, g, other, w, i, group_of[id(w)]) for form, g, other, w, i in items]
     layout = _layout(opt)
 
     def step(ctx):
         env = ctx.env
         lrs = (_plain_lrs(opt) if _same_layout(_layout(opt), layout)
                else [None] * len(layout))  # parameters moved between groups: all to .grad
-        for form, g, other, w, i, k in plan:
+        for form, g, other, w, i, k in items:
             _update_one(opt, ctx, form, env[g], None if other is None else env[other], w, i,
                         lrs[k])
 

@@ -155,6 +155,13 @@ def _opaque_call(frame):
     return obj, code.co_name, {n: local[n] for n in names}
 
 
+def _params_of(obj):
+    """The parameters of the optimiser ``obj`` whose ``step``/``zero_grad`` is recorded (its
+    ``param_groups``, else its ``params``); none for an object without them (a scheduler)."""
+    for group in getattr(obj, "param_groups", None) or [{"params": getattr(obj, "params", ())}]:
+        yield from group.get("params", ())
+
+
 _RANDOM = ("the step draws random numbers other than dropout's mask (an init, a generator "
            "of its own): a replay would reuse the recorded draw")
 _RESEED = ("the step sets the default generator (tg.manual_seed): a replay would not, and would "
@@ -336,10 +343,15 @@ class _Recorder:
     def _is_a_grad(self, tensor):
         """Whether ``tensor`` is the ``.grad`` of a parameter, an input or a leaf the step's
         backward reached: a new Tensor at every backward, which a record cannot capture."""
-        owners = [t for t, _, _ in self.free_seen.values()] + self.grad_owners
-        owners += [a for a in self.flat if isinstance(a, Tensor)]
+        owners = self._outside_tensors() + self.grad_owners
         return (any(t._grad is tensor for t in owners)
                 or any(g is tensor for g in self.grads_made))
+
+    def _outside_tensors(self):
+        """The Tensors read from outside the step (parameters, buffers) and its Tensor
+        arguments."""
+        return [t for t, _, _ in self.free_seen.values()] + [
+            a for a in self.flat if isinstance(a, Tensor)]
 
     def _view(self, arr, s_in, base):
         """A NumPy view of an input (``x[j]`` of an ndarray input): made again from the
@@ -443,9 +455,7 @@ class _Recorder:
                     if name == "step" and kwargs.get("closure") is not None:
                         raise _Refused(f"{type(obj).__name__}.step is called with a closure")
                     self.code.append(("call", obj, name, kwargs))
-                    for group in getattr(obj, "param_groups", None) or [{"params": getattr(
-                            obj, "params", ())}]:
-                        self.writers.update(id(p) for p in group.get("params", ()))
+                    self.writers.update(map(id, _params_of(obj)))
                     self.ignore = frame
         elif event == "return":
             if self.derive is not None and frame is self.derive[0]:
@@ -670,9 +680,7 @@ class _Recorder:
 
     def _in_place(self, local):
         t, name, operands = local["t"], local["name"], local["operands"]
-        known = [ft for ft, _, _ in self.free_seen.values()]
-        known += [a for a in self.flat if isinstance(a, Tensor)]
-        if any(k._grad is t for k in known):
+        if any(k._grad is t for k in self._outside_tensors()):
             raise _Refused(f"an in-place change ({name}) of a .grad inside the step")
         r = self.ref(t)
         if r[0] != "obj" or not hasattr(Tensor, name):
@@ -725,7 +733,9 @@ class _Program:
 
     def __init__(self, rec, output, rewrite=True):
         code = rewrite_program(rec.code, rec.shapes) if rewrite else rec.code
-        self.n = rec.n
+        self.env = [None] * rec.n  # the constants in place: each replay starts from a copy
+        for s, v in rec.consts:
+            self.env[s] = v
         self.inputs = rec.inputs
         self.free = rec.free
         self.consts = rec.consts
@@ -767,9 +777,7 @@ class _Program:
         return True
 
     def run(self, flat):
-        env = [None] * self.n
-        for s, v in self.consts:
-            env[s] = v
+        env = self.env.copy()
         for s, k in self.inputs:
             a = flat[k]
             env[s] = a.data if isinstance(a, Tensor) else a
@@ -851,32 +859,13 @@ def _lower(code):
     """Each instruction as a closure ``step(ctx)``. The environment is a fresh list per
     replay: its arrays go when the replay returns."""
     steps = []
-    for ins in code:
-        kind = ins[0]
-        if kind == "fwd":
-            steps.append(_fwd_step(*ins[1:]))
-        elif kind == "derive":
-            steps.append(_derive_step(*ins[1:]))
-        elif kind == "view":
-            steps.append(_view_step(*ins[1:]))
-        elif kind == "vjp":
-            steps.append(_vjp_step(*ins[1:]))
-        elif kind == "add":
-            steps.append(_add_step(*ins[1:]))
-        elif kind == "grad":
-            steps.append(_grad_step(*ins[1:]))
-        elif kind == "results":
-            steps.append(_results_step(ins[1]))
-        elif kind == "call":
-            steps.append(_in_callers_state(_call_step(*ins[1:])))
-        elif kind == "inplace":
-            steps.append(_in_callers_state(_inplace_step(*ins[1:])))
-        elif kind == "running":
-            steps.append(_in_callers_state(_running_step(*ins[1:])))
-        elif kind == "draw":
-            steps.append(_draw_step(*ins[1:]))
-        elif kind == "custom":
-            steps.append(ins[1])
+    for kind, *args in code:
+        if kind == "custom":
+            steps.append(args[0])
+        elif kind in _CALLERS_STATE:
+            steps.append(_in_callers_state(_CALLERS_STATE[kind](*args)))
+        elif kind in _STEPS:
+            steps.append(_STEPS[kind](*args))
         else:  # pragma: no cover - the rewrites produce only the kinds above
             raise AssertionError(kind)
     return steps
@@ -909,7 +898,7 @@ def _derive_step(f, x, kw, out):
     return step
 
 
-def _fwd_step(op, ins, params, out, refs=None):
+def _fwd_step(op, ins, params, out, refs):
     if refs:
         return _fwd_step_with_refs(op, ins, params, out, refs)
     f = op.forward
@@ -1031,6 +1020,12 @@ def _inplace_step(t, name, operands, enabled):
     return step
 
 
+# The closure of each kind of instruction; those of _CALLERS_STATE run in the caller's grad mode.
+_STEPS = {"fwd": _fwd_step, "derive": _derive_step, "view": _view_step, "vjp": _vjp_step,
+          "add": _add_step, "grad": _grad_step, "results": _results_step, "draw": _draw_step}
+_CALLERS_STATE = {"call": _call_step, "inplace": _inplace_step, "running": _running_step}
+
+
 # ----------------------------------------------------------------------------------------
 # The compiled callable
 # ----------------------------------------------------------------------------------------
@@ -1060,12 +1055,11 @@ def _flatten(value, flat, key):
 
 
 class _Entry:
-    __slots__ = ("program", "verify_left", "reason", "recorder_code")
+    __slots__ = ("program", "verify_left")
 
-    def __init__(self, program=None, verify_left=0, reason=None):
+    def __init__(self, program=None, verify_left=0):
         self.program = program
         self.verify_left = verify_left
-        self.reason = reason
 
 
 def _tolerance(dtype) -> float:
@@ -1172,10 +1166,11 @@ class Compiled:
         spec = None
         if rec.refusal is None and defaults.default_generator() is not generator:
             rec.refusal = _RESEED
-        if rec.refusal is None and _random_states() != states and not (
-                states[1] == _random_states()[1]
-                and _only_recorded_draws(start, rec.default_draws)):
-            rec.refusal = _RANDOM
+        if rec.refusal is None:
+            after = _random_states()
+            if after != states and not (
+                    states[1] == after[1] and _only_recorded_draws(start, rec.default_draws)):
+                rec.refusal = _RANDOM
         if rec.refusal is None:
             try:
                 rec.check_free()
@@ -1196,7 +1191,7 @@ class Compiled:
         if self.strict:
             raise CompileError(text)
         warnings.warn(text + "; it runs eagerly", CompileWarning, stacklevel=4)
-        return _Entry(reason=reason)
+        return _Entry()
 
     def _verified(self, entry, args, kwargs, flat):
         """Replay, then undo its effects and run eagerly; raise if the two differ."""
@@ -1215,7 +1210,6 @@ class Compiled:
             result, rec, spec = self._trace(args, kwargs, flat)
             if rec.refusal is not None:
                 entry.program = None
-                entry.reason = rec.refusal
                 self._refuse(rec.refusal)
                 return result
             if (_signature(rec.code) != _signature(program.recorded_code)
@@ -1283,9 +1277,7 @@ class _State:
             if ins[0] in ("running", "inplace"):
                 tensors[id(ins[1])] = ins[1]
             if ins[0] == "call":
-                for group in getattr(ins[1], "param_groups", None) or [
-                        {"params": getattr(ins[1], "params", ())}]:
-                    tensors.update({id(p): p for p in group.get("params", ())})
+                tensors.update({id(p): p for p in _params_of(ins[1])})
         self.tensors = list(tensors.values())
         self.originals = [(t.data, t._grad, None if t._grad is None else t._grad.data.copy())
                           for t in self.tensors]

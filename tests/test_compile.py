@@ -37,6 +37,14 @@ def _data(n, dtype=np.float64, seed=1):
     return x, t
 
 
+def _update(loss, opt):
+    """The training step's end: backward, the optimiser's step, zero_grad; returns ``loss``."""
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
+    return loss
+
+
 def _expr_step(arrays, opt_kind="sgd"):
     p = {k: tg.tensor(v.copy(), requires_grad=True) for k, v in arrays.items()}
     opt = (tg.optim.SGD(list(p.values()), lr=0.1) if opt_kind == "sgd"
@@ -48,10 +56,7 @@ def _expr_step(arrays, opt_kind="sgd"):
         h = tg.sigmoid(p["W1"] @ tg.reshape(a2, (-1, 1)) + p["b1"])
         out = tg.sigmoid(p["W2"] @ h + p["b2"])
         loss = tg.binary_cross_entropy(out, t.reshape(2, 1))
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
+        return _update(loss, opt)
 
     return step, p
 
@@ -68,10 +73,7 @@ def _conv2d_step(arrays, dtype=np.float64):
         h = tg.sigmoid(h @ tg.transpose(p["W1"]) + p["b1"])
         out = tg.sigmoid(h @ tg.transpose(p["W2"]) + p["b2"])
         loss = tg.binary_cross_entropy(out, t)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
+        return _update(loss, opt)
 
     return step, p
 
@@ -90,10 +92,7 @@ def _nn_step(arrays, dtype=np.float64):
 
     def step(x, t):
         loss = tg.binary_cross_entropy(net(x), t)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
+        return _update(loss, opt)
 
     return step, dict(net.named_parameters())
 
@@ -254,10 +253,7 @@ def test_batch_norm_replays_as_eager_running_statistics_included():
 
         def step(x, y):
             loss = tg.mse_loss(net(x), y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
         return net, step
 
     net_e, eager = make()
@@ -289,10 +285,7 @@ def test_batch_norm_and_dropout_replay_as_eager_with_a_new_mask_each_step(rng):
 
         def step(x, y):
             loss = tg.mse_loss(net(x), y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
         return net, step
 
     batches = [(data.normal(size=(6, 5)), data.normal(size=(6, 1))) for _ in range(6)]
@@ -317,10 +310,7 @@ def test_other_random_draws_in_the_step_are_refused_and_run_eagerly():
 
         def step(x):
             loss = tg.sum(net(x + 0.1 * tg.randn(*x.shape)) ** 2)  # noise from an init-like draw
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
         return step
 
     x = np.ones((3, 4))
@@ -488,10 +478,7 @@ def test_a_users_optimiser_subclass_is_called_at_replay():
 
         def step(x):
             loss = tg.sum(tg.tanh(w @ x) ** 2)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
         return w, step
 
     w_e, eager = make()
@@ -566,10 +553,7 @@ def _cross_entropy_pair(**loss_kw):
 
         def step(x, y):
             loss = tg.cross_entropy(net(x), y, **loss_kw)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
 
         return step, net
     return make(), make()
@@ -638,10 +622,7 @@ def test_a_module_or_parameter_changed_between_calls_records_again(change):
 
         def step(x, y):
             loss = tg.mse_loss(net(x), y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
         return net, step
 
     def edit(net, i):
@@ -683,10 +664,7 @@ def test_a_hook_added_between_calls_is_refused(where):
 
     def step(x):
         loss = tg.sum(lin(x @ w) ** 2)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
+        return _update(loss, opt)
 
     compiled = tg.compile(step)
     x = np.array([[1.0, 2.0], [0.5, -1.0]])
@@ -709,10 +687,7 @@ def test_a_verified_call_closes_its_temporary_file():
 
     def step(x):
         loss = tg.sum((x @ w) ** 2)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
+        return _update(loss, opt)
 
     compiled = tg.compile(step, verify=2)
     with warnings.catch_warnings(record=True) as caught:
@@ -734,10 +709,7 @@ def test_a_step_that_reseeds_the_default_generator_is_refused():
         def step(x):
             tg.manual_seed(0)
             loss = tg.sum(nn.functional.dropout(net(x), 0.5) ** 2)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
         return step, net
 
     x = np.arange(8.0).reshape(2, 4) / 8
@@ -797,10 +769,7 @@ def test_batch_norm_in_eval_mode_records_again_when_its_running_statistics_chang
 
         def train(x, y):
             loss = tg.mse_loss(net(x), y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
 
         def evaluate(x):
             with tg.no_grad():
@@ -830,10 +799,7 @@ def _indexed_pair(loss_of):
 
         def step(index):
             loss = tg.sum(tg.tanh(loss_of(w, index)) ** 2)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
         return step, w
     return make(), make()
 
@@ -888,10 +854,7 @@ def test_the_fused_update_of_w_times_a_vector_or_a_stack(h_shape, momentum_later
 
         def step(h):
             loss = tg.sum(tg.tanh(w @ h) ** 2)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
         return step, w, opt
 
     (eager, w_e, opt_e), (step, w_c, opt_c) = make(), make()
@@ -922,10 +885,7 @@ def test_the_fused_update_follows_parameters_moved_between_groups(change):
 
         def step(x, y):
             loss = tg.mse_loss(b(tg.tanh(a(x))), y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
 
         def edit():
             g0, g1 = opt.param_groups
@@ -958,10 +918,7 @@ def test_the_grad_mode_is_part_of_the_signature():
 
     def step(x):
         loss = tg.sum((x @ w) ** 2)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
+        return _update(loss, opt)
 
     compiled = tg.compile(step)
     x = np.array([[1.0, 2.0]])
@@ -990,10 +947,7 @@ def test_a_verified_replay_that_raises_puts_the_originals_back():
 
     def step(i):
         loss = tg.sum(w[i] ** 2)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
+        return _update(loss, opt)
 
     compiled = tg.compile(step)
     compiled(np.array([0, 1]))
@@ -1018,10 +972,7 @@ def test_a_changing_non_tensor_argument_stops_recording_at_the_signature_limit()
 
         def step(x, i):
             loss = tg.sum(net(x) ** 2) * (1.0 + 0.0 * i)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
+            return _update(loss, opt)
         return net, step
 
     net_e, eager = make()

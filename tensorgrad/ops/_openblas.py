@@ -86,11 +86,20 @@ def _ptr(a):
     return a.__array_interface__["data"][0]  # a.ctypes.data builds a ctypes object: 10x slower
 
 
+def _blas_for(out):
+    """``(ger, gemm)`` of ``out``'s dtype when ``out`` can be updated in place (C-contiguous,
+    writeable, float32/float64, the library found), else None."""
+    funcs = None if _LIB is None else _LIB[2].get(out.dtype)
+    if funcs is None or not out.flags.c_contiguous or not out.flags.writeable:
+        return None
+    return funcs
+
+
 def rank1_update(a, alpha, y, x) -> bool:
     """``a += alpha * outer(y, x)`` in place for C-contiguous 2-D ``a`` (m, n), ``y`` (m,),
     ``x`` (n,) of a's dtype (float32/float64). Returns False (nothing done) when it cannot."""
-    funcs = None if _LIB is None else _LIB[2].get(a.dtype)
-    if funcs is None or not a.flags.c_contiguous or not a.flags.writeable:
+    funcs = _blas_for(a)
+    if funcs is None:
         return False
     y = np.ascontiguousarray(y, dtype=a.dtype)
     x = np.ascontiguousarray(x, dtype=a.dtype)
@@ -109,8 +118,8 @@ def rank1_update(a, alpha, y, x) -> bool:
 def product_update(c, alpha, a, b, trans_a=False, trans_b=False) -> bool:
     """``c += alpha * op(a) @ op(b)`` in place (``op`` a transpose when asked) for
     C-contiguous 2-D ``c`` and 2-D ``a``, ``b`` of c's dtype. False when it cannot."""
-    funcs = None if _LIB is None else _LIB[2].get(c.dtype)
-    if funcs is None or not c.flags.c_contiguous or not c.flags.writeable:
+    funcs = _blas_for(c)
+    if funcs is None:
         return False
     a = np.ascontiguousarray(a, dtype=c.dtype)
     b = np.ascontiguousarray(b, dtype=c.dtype)
