@@ -39,7 +39,6 @@ import numpy as np
 
 from . import autograd
 from .errors import AnomalyError
-from .state import _state
 from .tensor import Tensor
 
 _enabled = False
@@ -343,13 +342,8 @@ def _raw_gradient(fn, idx, g, out, gp):
     broadcast input's shape (so that its elements line up with the output's)."""
     if gp.shape == out.shape or not fn.op.broadcast:
         return gp
-    prev = _state.enabled, _state.raw
-    _state.enabled, _state.raw = False, True
-    try:
-        with np.errstate(all="ignore"):
-            raw = np.asarray(_array(fn.op.vjp_for(idx)(g, out, *fn.inputs, **fn.params)))
-    finally:
-        _state.enabled, _state.raw = prev
+    with autograd.rule_mode(), np.errstate(all="ignore"):
+        raw = np.asarray(_array(fn.op.vjp_for(idx)(g, out, *fn.inputs, **fn.params)))
     return raw if raw.shape == out.shape and not _finite(raw) else gp
 
 
