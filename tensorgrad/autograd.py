@@ -25,6 +25,7 @@ import functools
 import itertools
 import linecache
 import os
+import re
 import sys
 import threading
 
@@ -137,6 +138,11 @@ def _user_site():
     filename, lineno = frame.f_code.co_filename, frame.f_lineno
     source = linecache.getline(filename, lineno).strip()
     return f"{filename}:{lineno} in {frame.f_code.co_name}: {source}"
+
+
+SITE = re.compile(r"^(?P<file>.*):(?P<line>\d+) in (?P<func>[^:]*): (?P<source>.*)$", re.S)
+"""The parts of a recorded ``node.site``, as :func:`_user_site` writes it: ``file``,
+``line``, ``func`` and ``source``."""
 
 
 def apply(op, args, params):
