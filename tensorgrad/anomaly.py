@@ -32,14 +32,12 @@ import functools
 import inspect
 import math
 import os
-import re
 import types
 
 import numpy as np
 
 from . import autograd
 from .errors import AnomalyError
-from .state import _state
 from .tensor import Tensor
 
 _enabled = False
@@ -343,13 +341,8 @@ def _raw_gradient(fn, idx, g, out, gp):
     broadcast input's shape (so that its elements line up with the output's)."""
     if gp.shape == out.shape or not fn.op.broadcast:
         return gp
-    prev = _state.enabled, _state.raw
-    _state.enabled, _state.raw = False, True
-    try:
-        with np.errstate(all="ignore"):
-            raw = np.asarray(_array(fn.op.vjp_for(idx)(g, out, *fn.inputs, **fn.params)))
-    finally:
-        _state.enabled, _state.raw = prev
+    with autograd.rule_mode(), np.errstate(all="ignore"):
+        raw = np.asarray(_array(fn.op.vjp_for(idx)(g, out, *fn.inputs, **fn.params)))
     return raw if raw.shape == out.shape and not _finite(raw) else gp
 
 
@@ -684,15 +677,12 @@ def _row(label, text) -> str:
     return f"  {label:<{max(11, len(label) + 1)}}{text}"
 
 
-_SITE = re.compile(r"^(?P<file>.*):(?P<line>\d+) in (?P<rest>.*)$", re.S)
-
-
 def _short(site) -> str:
     """A recorded site with the file relative to the working directory when it lies
     inside it: ``tests/test_anomaly.py:41 in test_log: y = tg.log(x)``."""
     if site is None:
         return "(line not recorded: the op was recorded before anomaly mode was switched on)"
-    m = _SITE.match(site)
+    m = autograd.SITE.match(site)
     if not m:
         return site
     path = m["file"]
@@ -702,11 +692,11 @@ def _short(site) -> str:
         rel = path
     if not rel.startswith(".."):
         path = rel
-    return f"{path}:{m['line']} in {m['rest']}"
+    return f"{path}:{m['line']} in {m['func']}: {m['source']}"
 
 
 def _line(site) -> str:
     """``file:line`` of a recorded site (the file shortened as by :func:`_short`)."""
     short = _short(site)
-    m = _SITE.match(short) if site is not None else None
+    m = autograd.SITE.match(short) if site is not None else None
     return f"{m['file']}:{m['line']}" if m else short

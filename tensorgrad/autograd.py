@@ -20,10 +20,12 @@ other than Tensors and plain numbers are taken by :mod:`tensorgrad.inputs`.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import linecache
 import os
+import re
 import sys
 import threading
 
@@ -136,6 +138,11 @@ def _user_site():
     filename, lineno = frame.f_code.co_filename, frame.f_lineno
     source = linecache.getline(filename, lineno).strip()
     return f"{filename}:{lineno} in {frame.f_code.co_name}: {source}"
+
+
+SITE = re.compile(r"^(?P<file>.*):(?P<line>\d+) in (?P<func>[^:]*): (?P<source>.*)$", re.S)
+"""The parts of a recorded ``node.site``, as :func:`_user_site` writes it: ``file``,
+``line``, ``func`` and ``source``."""
 
 
 def apply(op, args, params):
@@ -415,6 +422,19 @@ def _hook_name(hook):
     return getattr(hook, "__qualname__", None) or type(hook).__name__
 
 
+@contextlib.contextmanager
+def rule_mode(create_graph=False):
+    """Run ops as the reverse pass runs VJPs (and forward mode JVPs), in this thread: recorded
+    on Tensors under ``create_graph``, else on ndarrays with nothing recorded. The previous
+    mode is restored on exit."""
+    prev_enabled, prev_raw = _state.enabled, _state.raw
+    _state.enabled, _state.raw = create_graph, not create_graph
+    try:
+        yield
+    finally:
+        _state.enabled, _state.raw = prev_enabled, prev_raw
+
+
 def local_vjp(t, idx, g):
     """The gradient that the node producing ``t`` hands its input ``idx`` for the cotangent
     ``g`` (an ndarray of ``t``'s shape): the op's VJP at the recorded inputs, summed back to
@@ -431,12 +451,8 @@ def local_vjp(t, idx, g):
                                              if fn is None else
                                              f"the graph through '{fn.name}' was released by a "
                                              "backward without retain_graph=True"))
-    prev_enabled, prev_raw = _state.enabled, _state.raw
-    _state.enabled, _state.raw = False, True
-    try:
+    with rule_mode():
         return _call_vjp(fn, idx, fn.parents[idx], g, t.data, False)
-    finally:
-        _state.enabled, _state.raw = prev_enabled, prev_raw
 
 
 _grad_lock = threading.Lock()  # .grad's read-modify-write is atomic across threads (PyTorch's is)

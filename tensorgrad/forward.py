@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import _broadcastable_to
+from .autograd import _broadcastable_to, rule_mode
 from .errors import BackwardError, ShapeError
 from .ops.shape import broadcast_to
-from .state import _state
 from .tensor import Tensor
 
 
@@ -127,9 +126,7 @@ def push_tangents(plan, tangents, outputs, create_graph=False) -> list:
         name, idx = missing[0]
         raise BackwardError(f"jvp: '{name}' declares no JVP for its input {idx} (Op.defjvp)")
     found = {id(x): v for x, v in zip(plan.inputs, tangents) if v is not None}
-    prev_enabled, prev_raw = _state.enabled, _state.raw
-    _state.enabled, _state.raw = create_graph, not create_graph
-    try:
+    with rule_mode(create_graph):
         for t in plan.order:
             fn = t.grad_fn
             ins = fn.parents if create_graph else fn.inputs
@@ -143,8 +140,6 @@ def push_tangents(plan, tangents, outputs, create_graph=False) -> list:
                 total = r if total is None else total + r
             if total is not None:
                 found[id(t)] = total
-    finally:
-        _state.enabled, _state.raw = prev_enabled, prev_raw
     return [found.get(id(y)) for y in outputs]
 
 
@@ -165,9 +160,5 @@ def local_jvp(t, idx, tangent):
                                              f"the graph through '{fn.name}' was released"))
     if fn.op.jvp_for(idx) is None:
         raise BackwardError(f"local_jvp: '{fn.name}' declares no JVP for its input {idx}")
-    prev_enabled, prev_raw = _state.enabled, _state.raw
-    _state.enabled, _state.raw = False, True
-    try:
+    with rule_mode():
         return _call_jvp(fn.op, idx, tangent, t.data, fn.inputs, fn.params)
-    finally:
-        _state.enabled, _state.raw = prev_enabled, prev_raw

@@ -235,9 +235,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean",  # n
 
 
 def _class_targets(op, shape, target, ignore_index):
-    """Class-index ``target`` for an input of ``shape`` (C,) or (N, C, d1, ...): (the
-    indices as an ndarray of target's shape (), (N,) or (N, d1, ...), the mask of those not
-    equal to ``ignore_index``). Errors name ``op``."""
+    """Class-index ``target`` for an input of ``shape`` (C,) or (N, C, d1, ...), checked: the
+    indices as an ndarray of target's shape (), (N,) or (N, d1, ...). Errors name ``op``."""
     if not is_int(ignore_index):
         raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r}")
     t = np.asarray(target.data if isinstance(target, Tensor) else target)
@@ -257,7 +256,7 @@ def _class_targets(op, shape, target, ignore_index):
         raise ValueError(f"{op}: target classes must lie in [0, {classes}) or equal "
                          f"ignore_index ({ignore_index}), got values from {chosen.min()} "
                          f"to {chosen.max()}")
-    return t, valid
+    return t
 
 
 def _class_weight(op, weight, shape, dtype):
@@ -362,7 +361,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  
     if np.result_type(input).kind != "f":
         input = cast(input, dtype=np.dtype(np.float64))
     shape = shape_of(input)
-    t, _ = _class_targets(op, shape, target, ignore_index)
+    t = _class_targets(op, shape, target, ignore_index)
     w = _class_weight(op, weight, shape, input.dtype)
     loss, total = _nll_terms(input, t, ignore_index, w, 0.0)
     return _weighted_mean(loss, total) if reduction == "mean" else reduce_loss(loss, reduction)
@@ -433,7 +432,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if shape_of(target) == shape and np.result_type(
             target.data if isinstance(target, Tensor) else target).kind == "f":
         return _probability_cross_entropy(logp, target, w, smoothing, reduction, axis)
-    t, _ = _class_targets(op, shape, target, ignore_index)
+    t = _class_targets(op, shape, target, ignore_index)
     loss, total = _nll_terms(logp, t, ignore_index, w, smoothing)
     return _weighted_mean(loss, total) if reduction == "mean" else reduce_loss(loss, reduction)
 

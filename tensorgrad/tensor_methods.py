@@ -15,7 +15,7 @@ from .creation import check_device
 from .errors import ShapeError
 from .inputs import set_stack
 from .ops.reduce import extremum_with_indices
-from .ops.shape import _plain_index
+from .ops.shape import _axis_index, _plain_index
 from .tensor import Tensor
 from .versions import in_place
 
@@ -157,11 +157,7 @@ def _size_one_axes(x, dim):
     ``squeeze(dim)`` leaves the others alone."""
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     n, shape = max(x.ndim, 1), x.shape
-    for d in dims:
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
-            raise TypeError(f"squeeze: dim must be an int or a tuple of ints, got {dim!r}")
-        if not -n <= d < n:
-            raise ShapeError(f"squeeze: dim {d} is out of range for a tensor of shape {shape}")
+    dims = tuple(_axis_index("squeeze", "dim", d, n, shape) for d in dims)
     return tuple(d for d in dims if not shape or shape[d] == 1)
 
 

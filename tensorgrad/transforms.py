@@ -594,9 +594,7 @@ def value_and_grad(func, argnums=0, has_aux=False):
             gs = _zeros_for_unused(name, _grads([result], xs, [np.ones(result.shape,
                                                                        result.dtype)], keep),
                                    xs, False)
-        value = result if keep else result.detach()
-        gs = tuple(g if keep else g.detach() for g in gs)
-        gs = gs if as_tuple else gs[0]
+        value, gs = _result([result], False, keep), _result(gs, as_tuple, keep)
         return ((value, aux), gs) if has_aux else (value, gs)
 
     value_and_grad_of.__qualname__ = value_and_grad_of.__name__ = name

@@ -74,9 +74,9 @@ def _around(p, x, at, step) -> tuple:
     return plus, minus
 
 
-def _differences(plus, minus, centre, eps):
-    """Central, forward and backward differences of one output."""
-    return (plus - minus) / (2 * eps), (plus - centre) / eps, (centre - minus) / eps
+def _one_sided(plus, minus, centre, eps):
+    """Forward and backward differences of one output."""
+    return (plus - centre) / eps, (centre - minus) / eps
 
 
 def _full_mode(p, j, analytic, s):
@@ -98,7 +98,7 @@ def _full_mode(p, j, analytic, s):
     def one_sided(e, k):
         if e not in sides:
             plus, minus = _around(p, x, e, s.eps)
-            sides[e] = {q: _differences(plus[q], minus[q], p.centre()[q], s.eps)[1:]
+            sides[e] = {q: _one_sided(plus[q], minus[q], p.centre()[q], s.eps)
                         for q in p.checked}
         return sides[e][k]
 
@@ -168,7 +168,7 @@ def _fast_mode(p, j, analytic, s):
         a = np.float64(np.sum(analytic[k][j] * v))
         n = np.float64(np.sum(u * ((plus[k] - minus[k]) / (2 * s.eps))))
         if s.excess(a, n) > 0:
-            _, forward, backward = _differences(plus[k], minus[k], p.centre()[k], s.eps)
+            forward, backward = _one_sided(plus[k], minus[k], p.centre()[k], s.eps)
             d = Differences(a, n, np.float64(np.sum(u * forward)), np.float64(np.sum(u * backward)),
                             kinks={0: kinks_reached(p, j, s.eps * v)})
             raise Failure(direction_report(p, j, k, d, s), kinks=d.kinks[0],

@@ -9,7 +9,7 @@ import numpy as np
 from .._random import as_generator
 from ..autograd import grad
 from ..errors import GraphEscapeWarning
-from ..state import _state
+from ..state import record_sites
 from ..tensor import Tensor
 
 
@@ -79,14 +79,9 @@ def recorded_run(fn, args, name) -> tuple:
     """Run ``fn(*args)`` recording the source line of every op: (its nodes in creation order,
     the texts of the :class:`GraphEscapeWarning` it emitted). ``fn`` already ran in the
     check, so the warnings of this repeat run are not shown again."""
-    prev = _state.record_sites
-    _state.record_sites = True
-    try:
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always", GraphEscapeWarning)
-            nodes = forward_order(as_outputs(fn(*args), name))
-    finally:
-        _state.record_sites = prev
+    with record_sites(), warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", GraphEscapeWarning)
+        nodes = forward_order(as_outputs(fn(*args), name))
     return nodes, [str(w.message) for w in seen if issubclass(w.category, GraphEscapeWarning)]
 
 

@@ -515,14 +515,20 @@ cross.defvjp(lambda g, out, a, b: cross(b, g),  # ⟨g, a×b⟩ = ⟨a, b×g⟩ 
              lambda g, out, a, b: cross(g, a))
 
 
-def _to_last(x, axis, name, what):
-    """x with its axis ``axis`` moved last (a transpose)."""
-    n = len(shape_of(x))
+def _cross_axis(axis, name, what, n):
+    """``axis`` (argument ``name`` of cross) as a non-negative index into the ``n`` axes of
+    ``what``; TypeError unless it is an int, ValueError when it is out of range."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"cross: {name} must be an int, got {axis!r}")
     if not -n <= axis < n:
         raise ValueError(f"cross: {name}={axis} is out of range for {what} of {n} axes")
-    axis = int(axis) % n
+    return int(axis) % n
+
+
+def _to_last(x, axis, name, what):
+    """x with its axis ``axis`` moved last (a transpose)."""
+    n = len(shape_of(x))
+    axis = _cross_axis(axis, name, what, n)
     if axis == n - 1:
         return x
     return transpose(x, axes=tuple(i for i in range(n) if i != axis) + (axis,))
@@ -565,11 +571,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     if na == 2 and nb == 2:
         return getitem(c, index=(Ellipsis, 2))
     n = len(shape_of(c))
-    if isinstance(axisc, bool) or not isinstance(axisc, (int, np.integer)):
-        raise TypeError(f"cross: axisc must be an int, got {axisc!r}")
-    if not -n <= axisc < n:
-        raise ValueError(f"cross: axisc={axisc} is out of range for the result of {n} axes")
-    axisc = int(axisc) % n
+    axisc = _cross_axis(axisc, "axisc", "the result", n)
     if axisc == n - 1:
         return c
     perm = list(range(n - 1))

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import SITE
 from ..errors import BackwardError
 from ..tensor import Tensor
 
@@ -52,7 +53,6 @@ LOST_SHARE = 0.5  # a float32 sum is flagged when more than this share of its ad
 _SATURATED_AT = {"sigmoid": 2 * np.arccosh(SATURATION ** -0.5), "tanh": np.arccosh(SATURATION ** -0.5)}
 _HOW_TO_SEE_LINES = "run the forward pass under `with tg.record_sites():` to see source lines"
 _TRAILING_COMMENT = re.compile(r"\s{2,}#[^'\"]*$")  # "x = f(y)  # note" -> "x = f(y)"
-_SITE = re.compile(r"^(?P<file>.*):(?P<line>\d+) in (?P<func>[^:]*): (?P<source>.*)$", re.S)
 
 
 # ----------------------------------------------------------------------------------------
@@ -97,19 +97,19 @@ class Finding:
     @property
     def filename(self) -> str | None:
         """The source file of :attr:`site` (None when sites were not recorded)."""
-        m = _SITE.match(self.site or "")
+        m = SITE.match(self.site or "")
         return m["file"] if m else None
 
     @property
     def lineno(self) -> int | None:
         """The line number of :attr:`site` (None when sites were not recorded)."""
-        m = _SITE.match(self.site or "")
+        m = SITE.match(self.site or "")
         return int(m["line"]) if m else None
 
     @property
     def source(self) -> str | None:
         """The text of the source line of :attr:`site`."""
-        m = _SITE.match(self.site or "")
+        m = SITE.match(self.site or "")
         return m["source"] if m else None
 
     @property
@@ -177,7 +177,7 @@ class LintReport(list):
 
 
 def _short_place(site, module) -> str | None:
-    m = _SITE.match(site or "")
+    m = SITE.match(site or "")
     if m:
         return f"{os.path.basename(m['file'])}:{m['line']}"
     return f"[{module}]" if module else None
