@@ -424,14 +424,7 @@ class Module:
         order is registration order, depth first. A Parameter shared by several modules is
         listed once, under its first name.
         """
-        seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
-        for mname, m in mods:
-            for pname, p in m._parameters.items():
-                if p is None or id(p) in seen:
-                    continue
-                seen.add(id(p))
-                yield (f"{mname}.{pname}" if mname else pname), p
+        return self._named_members(lambda m: m._parameters.items(), prefix, recurse)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every Parameter, in the order of :meth:`named_parameters`."""
@@ -442,14 +435,20 @@ class Module:
                       ) -> Iterator[tuple[str, Tensor]]:
         """``(dotted name, Tensor)`` for every buffer (persistent or not), in the order of
         :meth:`named_parameters`; a buffer shared by several modules is listed once."""
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse)
+
+    def _named_members(self, members, prefix="", recurse=True):
+        """``(dotted name, Tensor)`` for each ``(name, Tensor)`` of ``members(m)``, for every
+        module ``m`` of :meth:`named_modules` (or self alone, without ``recurse``); None entries
+        are skipped, and a Tensor held by several modules is listed once, under its first name."""
         seen = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mname, m in mods:
-            for bname, b in m._buffers.items():
-                if b is None or id(b) in seen:
+            for name, t in members(m):
+                if t is None or id(t) in seen:
                     continue
-                seen.add(id(b))
-                yield (f"{mname}.{bname}" if mname else bname), b
+                seen.add(id(t))
+                yield (f"{mname}.{name}" if mname else name), t
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         """Every buffer, in the order of :meth:`named_buffers`."""
@@ -554,15 +553,9 @@ class Module:
     def _state_items(self):
         """``(dotted name, Tensor)`` of everything :meth:`state_dict` saves: per module (depth
         first) its parameters, then its persistent buffers, PyTorch's order; each Tensor once."""
-        seen = set()
-        for mname, m in self.named_modules():
-            items = [*m._parameters.items(),
-                     *((n, b) for n, b in m._buffers.items() if n not in m._non_persistent)]
-            for name, t in items:
-                if t is None or id(t) in seen:
-                    continue
-                seen.add(id(t))
-                yield (f"{mname}.{name}" if mname else name), t
+        return self._named_members(lambda m: [
+            *m._parameters.items(),
+            *((n, b) for n, b in m._buffers.items() if n not in m._non_persistent)])
 
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """The parameters and persistent buffers as an ordered mapping from dotted name to
