@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from nn_checks import close
 from test_bad_input import BAD_ARRAYS, BAD_PARAMS, CLEAR
 
 import tensorgrad as tg
@@ -13,13 +14,6 @@ import tensorgrad.nn.functional as F
 @pytest.fixture
 def torch():
     return pytest.importorskip("torch")
-
-
-def close(actual, expected, rel=1e-12):
-    actual = actual.data if isinstance(actual, tg.Tensor) else np.asarray(actual)
-    expected = np.asarray(expected)
-    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1.0)
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=rel * scale * 10)
 
 
 def both(fn, tfn, x, torch, rng, *extra):

@@ -6,6 +6,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from nn_checks import close
 
 import tensorgrad as tg
 from tensorgrad import nn
@@ -14,14 +15,6 @@ from tensorgrad import nn
 @pytest.fixture
 def torch():
     return pytest.importorskip("torch")
-
-
-def close(actual, expected, rel=1e-12):
-    """Values equal up to rounding: atol scaled by the largest expected magnitude."""
-    actual = actual.data if isinstance(actual, tg.Tensor) else np.asarray(actual)
-    expected = np.asarray(expected)
-    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1.0)
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=rel * scale * 10)
 
 
 def to_torch(module, tmodule, torch):

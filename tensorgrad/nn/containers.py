@@ -12,6 +12,15 @@ from .module import Module
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
 
+def _index(idx, n, owner):
+    """An int index into ``n`` modules as a position in [0, n); errors name ``owner``."""
+    if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, Integral):
+        raise TypeError(f"{owner} indices must be ints or slices, got {type(idx).__name__}")
+    if not -n <= idx < n:
+        raise IndexError(f"{owner} index {idx} is out of range for {n} modules")
+    return int(idx) % n
+
+
 class Sequential(Module):
     """A chain of modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
@@ -76,13 +85,7 @@ class Sequential(Module):
         items = list(self._modules.items())
         if isinstance(idx, slice):
             return Sequential(OrderedDict(items[idx]))
-        if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, Integral):
-            raise TypeError(f"Sequential indices must be ints or slices, got "
-                            f"{type(idx).__name__}")
-        n = len(items)
-        if not -n <= idx < n:
-            raise IndexError(f"Sequential index {idx} is out of range for {n} modules")
-        return items[idx % n][1]
+        return items[_index(idx, len(items), "Sequential")][1]
 
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end (named by its position); returns self."""
@@ -94,14 +97,6 @@ class Sequential(Module):
         for m in modules:
             self.append(m)
         return self
-
-
-def _index(idx, n, owner):
-    if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, Integral):
-        raise TypeError(f"{owner} indices must be ints or slices, got {type(idx).__name__}")
-    if not -n <= idx < n:
-        raise IndexError(f"{owner} index {idx} is out of range for {n} modules")
-    return int(idx) % n
 
 
 class ModuleList(Module):

@@ -324,16 +324,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {shape}")
-        mean = ops.mean(x, axis=axes, keepdims=True)
-        centred = x - mean
-        var = ops.mean(centred * centred, axis=axes, keepdims=True)
+        mean, var, y = _standardise(x, axes, eps)
         if running_mean is not None:
             _write_running(running_mean, (1 - momentum) * _data(running_mean)
                            + momentum * mean.data.reshape(c), "running_mean")
         if running_var is not None:
             _write_running(running_var, (1 - momentum) * _data(running_var)
                            + momentum * var.data.reshape(c) * (n / (n - 1)), "running_var")
-        y = centred * ops.power(var + eps, -0.5)  # one small power, one large product
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when not "
@@ -349,6 +346,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if bias is not None:
         y = y + ops.reshape(bias, shape=per_channel)
     return y
+
+
+def _standardise(x, axes, eps):
+    """``(mean, var, (x - mean) / sqrt(var + eps))`` over ``axes`` (kept, size 1), the
+    variance biased: batch_norm's and layer_norm's normalisation."""
+    mean = ops.mean(x, axis=axes, keepdims=True)
+    centred = x - mean
+    var = ops.mean(centred * centred, axis=axes, keepdims=True)
+    return mean, var, centred * ops.power(var + eps, -0.5)  # one small power, one large product
 
 
 def _normalized_shape(normalized_shape, name):
@@ -401,10 +407,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
         if v is not None and tuple(shape_of(v)) != norm:
             raise ShapeError(f"layer_norm: {what} must have shape {norm}, got "
                              f"{tuple(shape_of(v))}")
-    axes = tuple(range(len(shape) - k, len(shape)))
-    centred = x - ops.mean(x, axis=axes, keepdims=True)
-    var = ops.mean(centred * centred, axis=axes, keepdims=True)
-    y = centred * ops.power(var + eps, -0.5)  # one small power, one large product
+    _, _, y = _standardise(x, tuple(range(len(shape) - k, len(shape))), eps)
     if weight is not None:
         y = y * weight
     if bias is not None:
@@ -415,7 +418,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
 # -- embedding and one-hot -------------------------------------------------------------------
 
 def _indices(input, name):
-    idx = _data(input) if isinstance(input, Tensor) else np.asarray(input)
+    idx = _data(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{name}: input must hold integer indices, got dtype {idx.dtype}")
     return idx

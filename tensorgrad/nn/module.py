@@ -249,27 +249,25 @@ class Module:
         return registry
 
     # -- registration ------------------------------------------------------------------------
-    def _registries(self, name: str):
-        try:
-            return self.__dict__["_parameters"], self.__dict__["_modules"]
-        except KeyError:
+    def _register(self, registry: str, name: str, value) -> None:
+        """Put ``value`` under ``name`` in ``registry`` (``"_parameters"``, ``"_buffers"`` or
+        ``"_modules"``), dropping ``name`` from the other registries and the plain attributes."""
+        d = self.__dict__
+        if "_parameters" not in d or "_modules" not in d:
             raise AttributeError(f"cannot assign '{name}' to {type(self).__name__} before "
                                  "Module.__init__() was called (call super().__init__() "
-                                 "first)") from None
+                                 "first)")
+        for other in ("_parameters", "_buffers", "_modules"):
+            if other != registry:
+                d.get(other, {}).pop(name, None)
+        d.pop(name, None)
+        d[registry][name] = value
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, Parameter):
-            params, modules = self._registries(name)
-            modules.pop(name, None)
-            self.__dict__.get("_buffers", {}).pop(name, None)
-            self.__dict__.pop(name, None)
-            params[name] = value
+            self._register("_parameters", name, value)
         elif isinstance(value, Module):
-            params, modules = self._registries(name)
-            params.pop(name, None)
-            self.__dict__.get("_buffers", {}).pop(name, None)
-            self.__dict__.pop(name, None)
-            modules[name] = value
+            self._register("_modules", name, value)
         else:
             params = self.__dict__.get("_parameters", {})
             modules = self.__dict__.get("_modules", {})
@@ -323,11 +321,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, got "
                             f"{type(param).__name__}")
-        params, modules = self._registries(name)
-        modules.pop(name, None)
-        self._buffers.pop(name, None)
-        self.__dict__.pop(name, None)
-        params[name] = param
+        self._register("_parameters", name, param)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register ``tensor`` as a buffer: module state that is not a parameter, such as
@@ -360,11 +354,7 @@ class Module:
             raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got "
                             f"{type(tensor).__name__}" + (" (register a Parameter with "
                             "register_parameter)" if isinstance(tensor, Parameter) else ""))
-        params, modules = self._registries(name)
-        params.pop(name, None)
-        modules.pop(name, None)
-        self.__dict__.pop(name, None)
-        self._buffers[name] = tensor
+        self._register("_buffers", name, tensor)
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -376,11 +366,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: '{name}' must be a Module or None, got "
                             f"{type(module).__name__}")
-        params, modules = self._registries(name)
-        params.pop(name, None)
-        self._buffers.pop(name, None)
-        self.__dict__.pop(name, None)
-        modules[name] = module
+        self._register("_modules", name, module)
 
     # -- traversal ---------------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -424,14 +410,7 @@ class Module:
         order is registration order, depth first. A Parameter shared by several modules is
         listed once, under its first name.
         """
-        seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
-        for mname, m in mods:
-            for pname, p in m._parameters.items():
-                if p is None or id(p) in seen:
-                    continue
-                seen.add(id(p))
-                yield (f"{mname}.{pname}" if mname else pname), p
+        return self._named_members(lambda m: m._parameters.items(), prefix, recurse)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every Parameter, in the order of :meth:`named_parameters`."""
@@ -442,14 +421,20 @@ class Module:
                       ) -> Iterator[tuple[str, Tensor]]:
         """``(dotted name, Tensor)`` for every buffer (persistent or not), in the order of
         :meth:`named_parameters`; a buffer shared by several modules is listed once."""
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse)
+
+    def _named_members(self, members, prefix="", recurse=True):
+        """``(dotted name, Tensor)`` for each ``(name, Tensor)`` of ``members(m)``, for every
+        module ``m`` of :meth:`named_modules` (or self alone, without ``recurse``); None entries
+        are skipped, and a Tensor held by several modules is listed once, under its first name."""
         seen = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mname, m in mods:
-            for bname, b in m._buffers.items():
-                if b is None or id(b) in seen:
+            for name, t in members(m):
+                if t is None or id(t) in seen:
                     continue
-                seen.add(id(b))
-                yield (f"{mname}.{bname}" if mname else bname), b
+                seen.add(id(t))
+                yield (f"{mname}.{name}" if mname else name), t
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         """Every buffer, in the order of :meth:`named_buffers`."""
@@ -554,15 +539,9 @@ class Module:
     def _state_items(self):
         """``(dotted name, Tensor)`` of everything :meth:`state_dict` saves: per module (depth
         first) its parameters, then its persistent buffers, PyTorch's order; each Tensor once."""
-        seen = set()
-        for mname, m in self.named_modules():
-            items = [*m._parameters.items(),
-                     *((n, b) for n, b in m._buffers.items() if n not in m._non_persistent)]
-            for name, t in items:
-                if t is None or id(t) in seen:
-                    continue
-                seen.add(id(t))
-                yield (f"{mname}.{name}" if mname else name), t
+        return self._named_members(lambda m: [
+            *m._parameters.items(),
+            *((n, b) for n, b in m._buffers.items() if n not in m._non_persistent)])
 
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """The parameters and persistent buffers as an ordered mapping from dotted name to

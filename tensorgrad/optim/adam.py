@@ -98,8 +98,6 @@ class Adam(Optimizer):
         if s is None:
             s = self.state[i] = {"step": 0, "exp_avg": np.zeros_like(p.data),
                                  "exp_avg_sq": np.zeros_like(p.data)}
-            if group["amsgrad"]:
-                s["max_exp_avg_sq"] = np.zeros_like(p.data)
         s["step"] += 1
         t = s["step"]
         m, v = s["exp_avg"], s["exp_avg_sq"]
@@ -110,7 +108,9 @@ class Adam(Optimizer):
         scratch *= 1 - b2
         v += scratch  # v += (1 - b2) * (g * g)
         if group["amsgrad"]:
-            v_max = s.setdefault("max_exp_avg_sq", np.zeros_like(p.data))
+            v_max = s.get("max_exp_avg_sq")
+            if v_max is None:  # the first amsgrad step (or amsgrad switched on since)
+                v_max = s["max_exp_avg_sq"] = np.zeros_like(p.data)
             v = np.maximum(v_max, v, out=v_max)
         step_size = lr / (1 - b1 ** t)
         denom = np.sqrt(v, out=scratch)

@@ -124,6 +124,7 @@ class Optimizer:
         self.defaults: dict[str, Any] = dict(defaults)
         self._check_group(self.defaults)  # bad defaults raise even if every group overrides them
         self.state: dict[int, dict[str, Any]] = {}
+        self._buffers: dict[int, np.ndarray] = {}  # _scratch's work arrays, by parameter index
         self.param_groups: list[dict[str, Any]] = []
         self.params: list[Tensor] = []
         if all(isinstance(g, dict) for g in params):
@@ -279,10 +280,9 @@ class Optimizer:
     def _scratch(self, i: int, p: Tensor) -> np.ndarray:
         """A work array of p's shape and dtype, kept between steps: updates then allocate
         nothing, which matters where fresh large arrays cost page faults (per-sample SGD)."""
-        buffers = self.__dict__.setdefault("_buffers", {})
-        buf = buffers.get(i)
+        buf = self._buffers.get(i)
         if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
-            buf = buffers[i] = np.empty_like(p.data)
+            buf = self._buffers[i] = np.empty_like(p.data)
         return buf
 
     # -- saving ----------------------------------------------------------------------------
