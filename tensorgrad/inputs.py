@@ -34,6 +34,14 @@ def as_input(name, i, a):
     return _plain_input(name, i, a)
 
 
+def flag(value, name: str, where: str) -> bool:
+    """A True/False argument: ``bool(value)`` for a bool or NumPy bool, else TypeError
+    naming ``where`` (the function or class) and the argument ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _plain_input(name, i, a):
     """Array input ``i`` of op ``name`` that is not a Tensor, list or plain number: an array
     of real numbers (NumPy scalars, arrays of another layout or byte order), else TypeError

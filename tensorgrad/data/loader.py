@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import defaults
 from .._random import as_generator
+from ..inputs import flag
 from ..tensor import Tensor
 
 __all__ = ["minibatches", "Minibatches", "Dataset", "TensorDataset", "DataLoader"]
@@ -24,12 +25,6 @@ def _batch_size(value, where: str) -> int:
     if value < 1:
         raise ValueError(f"{where}: batch_size must be >= 1, got {value}")
     return int(value)
-
-
-def _flag(value, name: str, where: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 class _Batches:
@@ -126,8 +121,8 @@ def minibatches(x, *arrays, batch_size, shuffle=True, rng=None, drop_last=False)
     array([0, 1, 2, 3, 4])
     """
     batch_size = _batch_size(batch_size, "minibatches")
-    shuffle = _flag(shuffle, "shuffle", "minibatches")
-    drop_last = _flag(drop_last, "drop_last", "minibatches")
+    shuffle = flag(shuffle, "shuffle", "minibatches")
+    drop_last = flag(drop_last, "drop_last", "minibatches")
     data = []
     for a in (x, *arrays):
         if isinstance(a, (list, tuple)) or not hasattr(a, "__getitem__"):
@@ -303,8 +298,8 @@ class DataLoader(_Batches):
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
         super().__init__(len(dataset), _batch_size(batch_size, "DataLoader"),
-                         _flag(shuffle, "shuffle", "DataLoader"),
-                         _flag(drop_last, "drop_last", "DataLoader"), rng, "DataLoader")
+                         flag(shuffle, "shuffle", "DataLoader"),
+                         flag(drop_last, "drop_last", "DataLoader"), rng, "DataLoader")
         self.dataset = dataset
         self.collate_fn = collate_fn
 

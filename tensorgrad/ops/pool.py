@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
+from ..inputs import flag
 from ..registry import primitive
 from ..tensor import Tensor, shape_of
 from ._conv_kernels import dilate_into, pad, strided
@@ -47,12 +48,6 @@ def pooled_len(n, k, s, p, d, ceil_mode):
     return out
 
 
-def _flag(value, name, op):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{op}: {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _pool_args(op, x, kernel_size, stride, padding, dilation=1, ceil_mode=False):
     """Checked canonical arguments of a public pooling call: (x as 4-D, dict of the
     canonical parameters kernel_size, stride, padding, dilation (pairs) and ceil_mode, the
@@ -63,7 +58,7 @@ def _pool_args(op, x, kernel_size, stride, padding, dilation=1, ceil_mode=False)
     s = k if stride is None else pair(stride, "stride", op, 1)
     p = pair(padding, "padding", op, 0)
     d = pair(dilation, "dilation", op, 1)
-    ceil_mode = _flag(ceil_mode, "ceil_mode", op)
+    ceil_mode = flag(ceil_mode, "ceil_mode", op)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}, "
                          "as in PyTorch")
@@ -217,7 +212,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     op = "avg_pool2d"
     x, params, _, unbatched = _pool_args(op, x, kernel_size, stride, padding, 1, ceil_mode)
     del params["dilation"]
-    params["count_include_pad"] = _flag(count_include_pad, "count_include_pad", op)
+    params["count_include_pad"] = flag(count_include_pad, "count_include_pad", op)
     if divisor_override is not None:
         if not is_int(divisor_override) or divisor_override == 0:
             raise ValueError(f"{op}: divisor_override must be None or a nonzero int, "
@@ -391,7 +386,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     op = "max_pool2d"
     x, params, out, unbatched = _pool_args(op, x, kernel_size, stride, padding, dilation,
                                            ceil_mode)
-    return_indices = _flag(return_indices, "return_indices", op)
+    return_indices = flag(return_indices, "return_indices", op)
     k, s, p, d = (params[key] for key in ("kernel_size", "stride", "padding", "dilation"))
     size = shape_of(x)[2:]
     for axis in range(2):

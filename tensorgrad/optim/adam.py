@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..inputs import flag
 from ..tensor import Tensor
 from ..versions import subtract_in_place
-from .optimizer import Optimizer, _flag, _hyper
+from .optimizer import Optimizer, _hyper
 
 __all__ = ["Adam", "AdamW"]
 
@@ -83,7 +84,7 @@ class Adam(Optimizer):
                           _hyper(b2, "beta2 (betas[1])", owner, 0.0, 1.0, high_open=True))
         group["eps"] = _hyper(group["eps"], "eps", owner)
         group["weight_decay"] = _hyper(group["weight_decay"], "weight_decay", owner)
-        group["amsgrad"] = _flag(group["amsgrad"], "amsgrad", owner)
+        group["amsgrad"] = flag(group["amsgrad"], "amsgrad", owner)
 
     def _update(self, i, p, g, group):
         lr, (b1, b2), weight_decay = group["lr"], group["betas"], group["weight_decay"]

@@ -44,13 +44,6 @@ def _hyper(value, name: str, owner: str, low: float = 0.0, high: float | None = 
     return v
 
 
-def _flag(value, name: str, owner: str) -> bool:
-    """A bool hyper-parameter (``nesterov``, ``amsgrad``, ``centered``)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _plain(value):
     """A group value read back from a file (``tg.load`` of an ``.npz``): 0-d arrays and NumPy
     scalars become Python numbers, 1-d arrays lists; anything else is kept."""

@@ -5,9 +5,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..inputs import flag
 from ..tensor import Tensor
 from ..versions import subtract_in_place
-from .optimizer import Optimizer, _flag, _hyper
+from .optimizer import Optimizer, _hyper
 
 __all__ = ["RMSprop"]
 
@@ -75,7 +76,7 @@ class RMSprop(Optimizer):
         group["eps"] = _hyper(group["eps"], "eps", owner)
         group["weight_decay"] = _hyper(group["weight_decay"], "weight_decay", owner)
         group["momentum"] = _hyper(group["momentum"], "momentum", owner)
-        group["centered"] = _flag(group["centered"], "centered", owner)
+        group["centered"] = flag(group["centered"], "centered", owner)
 
     def _update(self, i, p, g, group):
         alpha, momentum = group["alpha"], group["momentum"]

@@ -5,9 +5,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..inputs import flag
 from ..tensor import Tensor
 from ..versions import subtract_in_place
-from .optimizer import Optimizer, _flag, _hyper
+from .optimizer import Optimizer, _hyper
 
 __all__ = ["SGD"]
 
@@ -74,7 +75,7 @@ class SGD(Optimizer):
         group["momentum"] = _hyper(group["momentum"], "momentum", owner)
         group["dampening"] = _hyper(group["dampening"], "dampening", owner)
         group["weight_decay"] = _hyper(group["weight_decay"], "weight_decay", owner)
-        group["nesterov"] = _flag(group["nesterov"], "nesterov", owner)
+        group["nesterov"] = flag(group["nesterov"], "nesterov", owner)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(f"{owner}: Nesterov momentum requires a momentum and zero dampening, "
                              f"got momentum={group['momentum']}, dampening={group['dampening']}")
