@@ -42,6 +42,7 @@ except ImportError:  # NumPy 1.x
 
 from . import _random, autograd, defaults, functional, numpy_dispatch, optim, versions
 from ._rewrites import reads, rewrite_program
+from .inputs import callable_name
 from .nn import functional as nn_functional
 from .nn.module import Module
 from .ops import indexing
@@ -1133,7 +1134,7 @@ class Compiled:
             self._warned_full = True
             kinds = sorted({part[1].__name__ for part in key
                             if isinstance(part, tuple) and part[:1] == ("V",)})
-            text = (f"compile({getattr(self.fn, '__qualname__', 'fn')}): {MAX_SIGNATURES} input "
+            text = (f"compile({callable_name(self.fn)}): {MAX_SIGNATURES} input "
                     "signatures recorded; calls with a new one run eagerly. Non-Tensor "
                     "arguments are part of the signature (their types: "
                     f"{', '.join(kinds) or 'none'}): one that changes at every call, such as a "
@@ -1186,7 +1187,7 @@ class Compiled:
         return result, _Entry(_Program(rec, spec, self.rewrite), self.verify)
 
     def _refuse(self, reason):
-        name = getattr(self.fn, "__qualname__", type(self.fn).__name__)
+        name = callable_name(self.fn)
         text = f"compile({name}): cannot replay this step faithfully: {reason}"
         if self.strict:
             raise CompileError(text)
@@ -1220,7 +1221,7 @@ class Compiled:
                              "the arguments)")
                 return result
             del rec
-            _compare(after, state.capture(result, replay=False), getattr(self.fn, "__qualname__", "fn"))
+            _compare(after, state.capture(result, replay=False), callable_name(self.fn))
             self.replays += 1
             return result
         finally:

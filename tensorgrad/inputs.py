@@ -34,6 +34,11 @@ def as_input(name, i, a):
     return _plain_input(name, i, a)
 
 
+def callable_name(fn) -> str:
+    """How messages name a user's function: its qualified name, else its name, else repr."""
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
 def flag(value, name: str, where: str) -> bool:
     """A True/False argument: ``bool(value)`` for a bool or NumPy bool, else TypeError
     naming ``where`` (the function or class) and the argument ``name``."""

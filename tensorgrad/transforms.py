@@ -35,7 +35,7 @@ from .autograd import grad
 from .errors import BackwardError, ShapeError
 from .escapes import forbid_graph_escape
 from .forward import push_tangents, tangent_plan
-from .inputs import _describe
+from .inputs import _describe, callable_name
 from .ops.shape import reshape, stack
 from .state import _state, enable_grad
 from .tensor import Tensor, tensor
@@ -43,10 +43,6 @@ from .tensor import Tensor, tensor
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp"]
 
 _STRATEGIES = ("reverse-mode", "forward-mode")
-
-
-def _func_name(func) -> str:
-    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
 
 
 def _callable(what, func):
@@ -91,11 +87,11 @@ def _outputs(what, func, xs, strict):
     """``func(*xs)`` as (returned a tuple?, the output Tensors)."""
     with enable_grad():
         result = func(*xs)
-    is_tuple, ys = _as_tuple(result, f"the result of {_func_name(func)}", what)
+    is_tuple, ys = _as_tuple(result, f"the result of {callable_name(func)}", what)
     if strict:
         for k, y in enumerate(ys):
             if not y.requires_grad:
-                raise BackwardError(f"{what}: strict=True, and output {k} of {_func_name(func)} "
+                raise BackwardError(f"{what}: strict=True, and output {k} of {callable_name(func)} "
                                     "does not depend on the inputs (it does not require grad)")
     return is_tuple, ys
 
@@ -105,7 +101,7 @@ def _scalar_output(what, func, xs, strict):
     is_tuple, ys = _outputs(what, func, xs, strict)
     if is_tuple or ys[0].size != 1:
         got = (f"a tuple of {len(ys)}" if is_tuple else f"a Tensor of shape {ys[0].shape}")
-        raise ValueError(f"{what}: {_func_name(func)} must return a single Tensor with one "
+        raise ValueError(f"{what}: {callable_name(func)} must return a single Tensor with one "
                          f"element, got {got}")
     return ys[0]
 
@@ -563,7 +559,7 @@ def value_and_grad(func, argnums=0, has_aux=False):
     """
     _callable("value_and_grad", func)
     positions, as_tuple = _argnums(argnums)
-    name = f"value_and_grad({_func_name(func)})"
+    name = f"value_and_grad({callable_name(func)})"
 
     @functools.wraps(func)
     def value_and_grad_of(*args, **kwargs):

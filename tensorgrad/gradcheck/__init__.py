@@ -35,11 +35,12 @@ from .._random import as_generator
 from ..autograd import grad
 from ..errors import GradcheckError, GraphEscapeError
 from ..escapes import forbid_graph_escape
+from ..inputs import callable_name
 from ..tensor import Tensor
 from ._forward_ad import check_forward_ad as _check_forward_ad
 from ._invariants import reverse_mode
 from ._modes import compare
-from ._problem import Problem, Settings, as_outputs, differentiable_positions, fn_name, recorded_run
+from ._problem import Problem, Settings, as_outputs, differentiable_positions, recorded_run
 from ._report import Failure, accepted_report, faulty_op_report, no_faulty_op_report
 
 __all__ = ["gradcheck", "gradgradcheck"]
@@ -175,7 +176,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     the cotangent is random rather than all ones and the faulty op is located.
     """
     inputs = _arguments("gradcheck", fn, inputs, eps, atol, rtol)
-    name = fn_name(fn)
+    name = callable_name(fn)
     if not differentiable_positions(inputs):
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
     s = Settings(eps, atol, rtol, seed)
@@ -234,14 +235,14 @@ def _vjp_function(fn, n, diff_pos):
         for i in diff_pos:
             if not xs[i].requires_grad:  # finite-difference evaluations pass plain tensors
                 xs[i] = xs[i].detach().requires_grad_()
-        ys = as_outputs(fn(*xs), fn_name(fn))
+        ys = as_outputs(fn(*xs), callable_name(fn))
         live = [(y, v) for y, v in zip(ys, args[n:]) if y.requires_grad]
         gs = grad([y for y, _ in live], [xs[i] for i in diff_pos],
                   grad_outputs=[v for _, v in live], create_graph=True, allow_unused=True)
         return tuple(g if g is not None else Tensor(np.zeros(xs[i].shape, dtype=xs[i].dtype))
                      for g, i in zip(gs, diff_pos))
 
-    first_derivative.__qualname__ = f"vjp of {fn_name(fn)}"
+    first_derivative.__qualname__ = f"vjp of {callable_name(fn)}"
     return first_derivative
 
 
@@ -261,7 +262,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     diff_pos = differentiable_positions(inputs)
     if not diff_pos:
         raise ValueError("gradgradcheck: no input has requires_grad=True")
-    outs = as_outputs(fn(*inputs), fn_name(fn))
+    outs = as_outputs(fn(*inputs), callable_name(fn))
     vs = _cotangent_leaves(outs, grad_outputs, seed)
     return gradcheck(_vjp_function(fn, len(inputs), diff_pos), inputs + tuple(vs), eps=eps,
                      atol=atol, rtol=rtol, raise_exception=raise_exception, seed=seed,

@@ -43,10 +43,6 @@ class Settings:
                 & (analytical <= np.maximum(forward, backward) + tol))
 
 
-def fn_name(fn) -> str:
-    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
-
-
 def as_outputs(result, name) -> list:
     """``fn``'s result as a list of Tensors; TypeError for anything else."""
     outs = list(result) if isinstance(result, (tuple, list)) else [result]

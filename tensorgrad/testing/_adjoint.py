@@ -6,7 +6,7 @@ import numpy as np
 
 from .._random import as_generator
 from ..autograd import grad
-from ..gradcheck._problem import fn_name
+from ..inputs import callable_name
 from ..state import no_grad
 from ..tensor import Tensor
 
@@ -86,7 +86,7 @@ def check_adjoint(op, x_shape, y_shape=None, *, rng=None, rtol=1e-12, dtype=np.f
     """
     gen = as_generator(0 if rng is None else rng, "check_adjoint")
     x_shape = (x_shape,) if isinstance(x_shape, (int, np.integer)) else tuple(x_shape)
-    name = fn_name(op)
+    name = callable_name(op)
     x = gen.standard_normal(x_shape).astype(dtype)
     x0 = gen.standard_normal(x_shape).astype(dtype)  # the linearisation point
     with no_grad():
