@@ -31,7 +31,7 @@ import threading
 import numpy as np
 
 from .errors import BackwardError, ShapeError
-from .state import _state
+from .state import _state, no_grad
 from .tensor import Tensor, version_counter
 
 _writes = 0  # the write clock: in-place changes made through tensorgrad so far
@@ -269,3 +269,29 @@ def _refuse_read_only(name):
     raise ValueError(f"{name}: this tensor's data is a read-only array (for example a "
                      "broadcast view, or a read-only array given to Tensor), so it cannot be "
                      "changed in place; copy it first (tg.tensor(x))")
+
+
+def zero_grads(params, set_to_none=True) -> None:
+    """Reset the ``.grad`` of each Tensor of ``params``, as PyTorch 2's ``zero_grad``:
+    to None, or (``set_to_none=False``) to zeros in place; a gradient that carries a graph
+    (from ``create_graph=True``) or is read-only is replaced by a detached zero Tensor, as
+    PyTorch detaches it. The one implementation of ``Optimizer.zero_grad`` and
+    ``Module.zero_grad``."""
+    if set_to_none:
+        for p in params:
+            p._grad = None
+        return
+    with no_grad():
+        for p in params:
+            grad = p._grad
+            if grad is None:
+                continue
+            if (isinstance(grad, Tensor) and grad.grad_fn is None and not grad.requires_grad
+                    and grad.data.flags.writeable):
+                in_place(grad, "zero_grad", _fill_zero)
+            else:
+                p._grad = Tensor(np.zeros(p.shape, dtype=p.dtype))
+
+
+def _fill_zero(a: np.ndarray) -> None:
+    a.fill(0)

@@ -95,6 +95,20 @@ def test_zero_grad_set_to_none_false_zeroes_in_place():
     assert m.weight.grad is None
 
 
+def test_zero_grad_set_to_none_false_detaches_a_gradient_with_a_graph_as_the_optimiser():
+    """A .grad from backward(create_graph=True) carries a graph: Module.zero_grad, like
+    Optimizer.zero_grad and PyTorch (which detaches it), leaves a detached zero gradient."""
+    for zero in ("module", "optimizer"):
+        m = nn.Linear(2, 1, rng=0)
+        opt = tg.optim.SGD(m.parameters(), lr=0.1)
+        (m(np.ones((1, 2))) ** 2).sum().backward(create_graph=True)
+        assert m.weight.grad.grad_fn is not None
+        (m if zero == "module" else opt).zero_grad(set_to_none=False)
+        g = m.weight.grad
+        assert g.grad_fn is None and not g.requires_grad
+        np.testing.assert_array_equal(g.data, np.zeros((1, 2)))
+
+
 # ------------------------------------------------------------------------------------------
 # default dtype
 # ------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..state import _state, is_grad_enabled, no_grad
 from ..tensor import RemovableHandle, Tensor
+from ..versions import zero_grads
 from ._hooks import _BackwardBoundary
 
 __all__ = ["Module", "Parameter", "IncompatibleKeys"]
@@ -521,13 +522,10 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to ``None`` (PyTorch's default,
-        ``set_to_none=True``), or to zeros in place with ``set_to_none=False``."""
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                with no_grad():
-                    p.grad.zero_()
+        ``set_to_none=True``), or to zeros in place with ``set_to_none=False`` (a gradient
+        carrying a graph, from ``create_graph=True``, becomes a detached zero Tensor, as
+        PyTorch detaches it); as :meth:`tensorgrad.optim.Optimizer.zero_grad`."""
+        zero_grads(self.parameters(), set_to_none)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Set ``requires_grad`` on every parameter (freeze with ``False``); returns self."""

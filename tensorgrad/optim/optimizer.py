@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..state import enable_grad, no_grad
 from ..tensor import Tensor
-from ..versions import in_place
+from ..versions import zero_grads
 
 __all__ = ["Optimizer"]
 
@@ -215,20 +215,7 @@ class Optimizer:
             it); the parameter is then updated with a zero gradient, which still moves it
             under momentum or weight decay.
         """
-        if set_to_none:
-            for p in self.params:
-                p._grad = None
-            return
-        with no_grad():
-            for p in self.params:
-                grad = p._grad
-                if grad is None:
-                    continue
-                if (isinstance(grad, Tensor) and grad.grad_fn is None and not grad.requires_grad
-                        and grad.data.flags.writeable):
-                    in_place(grad, "zero_grad", _fill_zero)
-                else:
-                    p._grad = Tensor(np.zeros(p.shape, dtype=p.dtype))
+        zero_grads(self.params, set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient, in place, group by group; parameters
@@ -375,6 +362,3 @@ class Optimizer:
         groups = "; ".join(f"group {k}: {describe(g)}" for k, g in enumerate(self.param_groups))
         return f"{type(self).__name__}({groups})"
 
-
-def _fill_zero(a: np.ndarray) -> None:
-    a.fill(0)
