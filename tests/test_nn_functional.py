@@ -11,11 +11,6 @@ import tensorgrad as tg
 import tensorgrad.nn.functional as F
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def both(fn, tfn, x, torch, rng, *extra):
     """fn(x, *extra) and tfn on torch copies: values and the gradients of every input."""
     xs = [tg.tensor(a, requires_grad=True) for a in (x, *extra)]

@@ -9,12 +9,6 @@ import tensorgrad as tg
 from tensorgrad import nn
 from tensorgrad.nn import init
 
-
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 SHAPES = [(3, 4), (5, 2, 3, 3), (2, 3, 4), (7, 1)]
 
 

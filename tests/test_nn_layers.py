@@ -12,11 +12,6 @@ import tensorgrad as tg
 from tensorgrad import nn
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def to_torch(module, tmodule, torch):
     """Give the torch module the tensorgrad module's state (strict: the names must agree)."""
     tmodule.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in

@@ -13,11 +13,6 @@ import tensorgrad as tg
 
 
 @pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
-@pytest.fixture
 def float32_default():
     tg.set_default_dtype(np.float32)
     yield
