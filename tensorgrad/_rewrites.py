@@ -21,6 +21,11 @@ Plain SGD, updated as the gradients come
     becomes one step that updates each in place, no ``.grad`` handed out: a dense weight
     by one BLAS update from the factors of its gradient (never formed), any other
     parameter by ``p -= lr * g`` (:func:`fuse_sgd_updates`).
+
+Ops whose work the recorded shapes fix
+    ``reshape`` and a ``mean`` over every element, forward and VJP, become one NumPy call
+    each on the recorded shapes (:func:`lower_fixed_shapes`): the same values as the op,
+    without its argument handling.
 """
 from __future__ import annotations
 
@@ -29,6 +34,8 @@ import numpy as np
 from . import autograd, versions
 from .ops import _conv_kernels as ck
 from .ops import _openblas
+from .ops.reduce import mean
+from .ops.shape import reshape
 
 _ONE, _NO_PAD = (1, 1), (0, 0, 0, 0)
 
@@ -39,7 +46,7 @@ def rewrite_program(code, shapes):
     while True:
         new = _rewrite_one_channel_sum(code, shapes)
         if new is None:
-            return fuse_sgd_updates(code, shapes)
+            return lower_fixed_shapes(fuse_sgd_updates(code, shapes), shapes)
         code = new
 
 
@@ -301,6 +308,10 @@ def _channel_sum_backward(x, k, g, dk, db, dx, xhw):
 # ----------------------------------------------------------------------------------------
 # A dense layer's weight gradient and a plain SGD update -> one in-place BLAS update
 # ----------------------------------------------------------------------------------------
+# A dense weight smaller than this is updated by NumPy (its product into the optimiser's work
+# array, then p -= lr * dW as the step does: 1.7 us for 2 x 100) rather than by a BLAS update
+# through ctypes (6.5 us whatever the size up to here; measured crossover 32 KiB, both dtypes).
+SMALL_WEIGHT_BYTES = 1 << 15
 _NEUTRAL = {"params": None, "lr": None, "momentum": 0, "weight_decay": 0, "nesterov": False,
             "maximize": False, "dampening": None, "foreach": None, "differentiable": None,
             "fused": None, "initial_lr": None}
@@ -423,7 +434,8 @@ def _sgd_update(items, opt):
     (``lr * g`` written into the optimiser's work array, as :meth:`SGD.step` does), form
     "matmul" ``W -= lr * g hᵀ`` (h (n, k), g (m, k); a vector h (n,) or a stack (..., n, k)
     taken as (n, 1) or (n, Σk)) and "linear" ``W -= lr * gᵀ x``
-    (x (..., n), g (..., m)) by one BLAS update, dW never formed. A parameter whose group is
+    (x (..., n), g (..., m)) by one BLAS update, dW never formed (a weight under
+    :data:`SMALL_WEIGHT_BYTES`: dW formed in the work array by NumPy). A parameter whose group is
     no longer plain SGD, whose ``.grad`` is set, or whose array is read-only or not
     contiguous, and every parameter once the groups hold other parameters than when
     recorded, gets its gradient in ``.grad`` instead, which the optimiser's step, run
@@ -439,9 +451,9 @@ def _sgd_update(items, opt):
             _update_one(opt, ctx, form, env[g], None if other is None else env[other], w, i,
                         lrs[k])
 
-    n_blas = sum(form != "axpy" for form, *_ in items)
-    step.kind = (f"SGD update in place: {n_blas} dense weights by one BLAS update each (no "
-                 f"gradient formed), {len(items) - n_blas} parameters by p -= lr * g")
+    n_dense = sum(form != "axpy" for form, *_ in items)
+    step.kind = (f"SGD update in place: {n_dense} dense weights from their gradient's factors, "
+                 f"{len(items) - n_dense} parameters by p -= lr * g")
     step.reads = tuple(s for form, g, other, *_ in items for s in (g, other) if s is not None)
     return step
 
@@ -481,6 +493,13 @@ def _update_one(opt, ctx, form, gy, h, w, i, lr):
         dw = gy.T @ h if linear else gy @ h.T
         autograd._accumulate_grad(w, np.asarray(dw, dtype=wd.dtype), False, ctx.handed)
         return
+    if wd.nbytes < SMALL_WEIGHT_BYTES:  # NumPy's product into the work array, then the step
+        scratch = opt._scratch(i, w)
+        np.matmul(gy.T, h, out=scratch) if linear else np.matmul(gy, h.T, out=scratch)
+        np.multiply(scratch, lr, out=scratch)
+        np.subtract(wd, scratch, out=wd)
+        versions._advance(wd)
+        return
     if linear:
         done = (_openblas.rank1_update(wd, -lr, gy[0], h[0]) if h.shape[0] == 1 else
                 _openblas.product_update(wd, -lr, gy, h, trans_a=True))
@@ -492,3 +511,72 @@ def _update_one(opt, ctx, form, gy, h, w, i, lr):
         dw = gy.T @ h if linear else gy @ h.T
         np.subtract(wd, np.multiply(dw, lr, dtype=wd.dtype), out=wd)
     versions._advance(wd)
+
+
+# ----------------------------------------------------------------------------------------
+# Ops whose work the recorded shapes fix -> one NumPy call each
+# ----------------------------------------------------------------------------------------
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def lower_fixed_shapes(code, shapes):
+    """``reshape`` (forward and VJP) and ``mean`` over every element (forward and VJP) as
+    one NumPy call each: ``x.reshape(shape)``; ``np.add.reduce(x) / n``, which is how
+    ``np.mean`` computes a float32/float64 mean (other dtypes take the op); ``np.full(shape,
+    g / n)``, the mean's gradient. Each gives the op's values bit for bit (tested); what the
+    op checks, the recorded shapes have already passed."""
+    out = []
+    for ins in code:
+        kind, op = ins[0], ins[1] if len(ins) > 1 else None
+        step = None
+        if kind == "fwd" and not ins[5] and op is reshape:
+            step = _reshape_step(ins[2][0], ins[3]["shape"], ins[4])
+        elif kind == "fwd" and not ins[5] and op is mean and ins[3]["axis"] is None:
+            step = _mean_step(ins[2][0], ins[3]["keepdims"], ins[4])
+        elif kind == "vjp" and not ins[10] and op is reshape:
+            step = _reshape_vjp_step(ins[3], ins[7], ins[8], ins[9])
+        elif (kind == "vjp" and not ins[10] and op is mean and ins[6]["axis"] is None
+              and 0 not in ins[7]):  # (an empty mean's gradient is empty: left to the op)
+            step = _mean_vjp_step(ins[3], ins[7], ins[8], ins[9])
+        out.append(ins if step is None else ("custom", step))
+    return out
+
+
+def _reshape_step(x, shape, out):
+    def step(ctx):
+        env = ctx.env
+        env[out] = env[x].reshape(shape)
+    step.kind, step.reads = "reshape", (x,)
+    return step
+
+
+def _reshape_vjp_step(g, shape, dtype, res):
+    def step(ctx):
+        env = ctx.env
+        r = env[g].reshape(shape)
+        env[res] = r if r.dtype == dtype else r.astype(dtype)
+    step.kind, step.reads = "reshape's VJP", (g,)
+    return step
+
+
+def _mean_step(x, keepdims, out):
+    def step(ctx):
+        env = ctx.env
+        a = env[x]
+        if a.dtype in _FLOATS and a.size:
+            env[out] = np.asarray(np.true_divide(np.add.reduce(a, axis=None, keepdims=keepdims),
+                                                 a.size))
+        else:
+            env[out] = np.asarray(mean.forward(a, axis=None, keepdims=keepdims))
+    step.kind, step.reads = "mean of every element", (x,)
+    return step
+
+
+def _mean_vjp_step(g, shape, dtype, res):
+    n = int(np.prod(shape))
+
+    def step(ctx):
+        env = ctx.env
+        env[res] = np.full(shape, np.true_divide(env[g], n), dtype=dtype)
+    step.kind, step.reads = "mean's VJP", (g,)
+    return step

@@ -842,19 +842,26 @@ def test_a_boolean_mask_argument_selecting_another_count_runs_eagerly():
         tg.compile(step, strict=True)(np.ones((10, 4)))
 
 
-@pytest.mark.parametrize("h_shape", [(6,), (2, 6, 3)])
+@pytest.mark.parametrize("size", [(4, 6), (64, 96)])  # 192 B: NumPy; 48 KiB: BLAS
+@pytest.mark.parametrize("form", ["W @ vector", "W @ stack", "linear, batch", "linear, stack"])
 @pytest.mark.parametrize("momentum_later", [False, True])
-def test_the_fused_update_of_w_times_a_vector_or_a_stack(h_shape, momentum_later):
-    """``W @ h`` with h a vector (dW = g hᵀ, an outer product) or a stack of matrices
-    (dW = Σ_b g_b h_bᵀ): the fused SGD update raised an IndexError for the first and
-    updated W wrongly for the second; also through ``.grad`` once momentum is on."""
+def test_the_fused_update_of_a_dense_weight(size, form, momentum_later):
+    """The fused SGD update of a dense weight, small (NumPy's product into the work array) and
+    large (one BLAS update): ``W @ h`` with h a vector (dW = g hᵀ, an outer product; this
+    raised an IndexError once) or a stack of matrices (dW = Σ_b g_b h_bᵀ; once updated W
+    wrongly), ``linear(x, W)`` with x a batch or a stack; also through ``.grad`` once
+    momentum is on."""
+    n_out, n_in = size
+    h_shape = {"W @ vector": (n_in,), "W @ stack": (2, n_in, 3), "linear, batch": (5, n_in),
+               "linear, stack": (2, 3, n_in)}[form]
+
     def make():
-        w = tg.tensor(np.random.default_rng(0).normal(size=(4, 6)) * 0.3, requires_grad=True)
+        w = tg.tensor(np.random.default_rng(0).normal(size=size) * 0.3, requires_grad=True)
         opt = tg.optim.SGD([w], lr=0.1)
 
         def step(h):
-            loss = tg.sum(tg.tanh(w @ h) ** 2)
-            return _update(loss, opt)
+            y = w @ h if form.startswith("W @") else nn.functional.linear(h, w)
+            return _update(tg.sum(tg.tanh(y) ** 2), opt)
         return step, w, opt
 
     (eager, w_e, opt_e), (step, w_c, opt_c) = make(), make()
@@ -867,6 +874,36 @@ def test_the_fused_update_of_w_times_a_vector_or_a_stack(h_shape, momentum_later
         _close(compiled(h).data, eager(h).data)
         _close(w_c.data, w_e.data)
     assert _sgd_fused(compiled) == (1, 0) and compiled.replays == 3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reshape_and_a_mean_of_every_element_replay_bit_for_bit(dtype, keepdims):
+    """``reshape`` and a ``mean`` over every element, forward and VJP, replay as one NumPy
+    call each: the same bits as the ops (float16's mean, which NumPy sums in float32, takes
+    the op)."""
+    w0 = np.random.default_rng(4).normal(size=(3, 4)).astype(dtype)
+
+    def make():
+        w = tg.tensor(w0.copy(), requires_grad=True)
+
+        def step(x):
+            loss = tg.sum(tg.mean(tg.sigmoid(tg.reshape(w * x, (2, 6))), keepdims=keepdims))
+            loss.backward()
+            return loss
+        return step, w
+
+    (eager, w_e), (step, w_c) = make(), make()
+    compiled = tg.compile(step)
+    for i in range(4):
+        x = np.random.default_rng(i).normal(size=(3, 4)).astype(dtype)
+        w_e.grad = w_c.grad = None
+        np.testing.assert_array_equal(compiled(x).data, eager(x).data)
+        np.testing.assert_array_equal(w_c.grad.data, w_e.grad.data)
+        assert w_c.grad.dtype == w_e.grad.dtype == dtype
+    assert compiled.replays == 3
+    assert {"reshape", "reshape's VJP", "mean of every element", "mean's VJP"} <= set(
+        _kinds(compiled))
 
 
 @pytest.mark.parametrize("change", ["remove", "move", "drop group"])
