@@ -23,9 +23,9 @@ Plain SGD, updated as the gradients come
     parameter by ``p -= lr * g`` (:func:`fuse_sgd_updates`).
 
 Ops whose work the recorded shapes fix
-    ``reshape`` and a ``mean`` over every element, forward and VJP, become one NumPy call
-    each on the recorded shapes (:func:`lower_fixed_shapes`): the same values as the op,
-    without its argument handling.
+    ``reshape``, a ``mean`` over every element and the products of 2-D operands, forward and
+    VJP, become one NumPy call each on the recorded shapes (:func:`lower_fixed_shapes`): the
+    same values as the op, without its argument handling.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ import numpy as np
 from . import autograd, versions
 from .ops import _conv_kernels as ck
 from .ops import _openblas
+from .ops.products import linear, matmul
 from .ops.reduce import mean
 from .ops.shape import reshape
 
@@ -520,10 +521,12 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def lower_fixed_shapes(code, shapes):
-    """``reshape`` (forward and VJP) and ``mean`` over every element (forward and VJP) as
-    one NumPy call each: ``x.reshape(shape)``; ``np.add.reduce(x) / n``, which is how
-    ``np.mean`` computes a float32/float64 mean (other dtypes take the op); ``np.full(shape,
-    g / n)``, the mean's gradient. Each gives the op's values bit for bit (tested); what the
+    """Ops whose work the recorded shapes fix, as one NumPy call each, forward and VJP:
+    ``reshape`` (``x.reshape(shape)``); a ``mean`` over every element (``np.add.reduce(x) /
+    n``, how ``np.mean`` computes a float32/float64 mean; other dtypes take the op) and its
+    gradient ``np.full(shape, g / n)``; ``matmul`` and ``linear`` of 2-D operands
+    (``np.matmul``, the VJPs' products; a contraction of length 1, which the op computes as an
+    outer product, is left to it). Each gives the op's values bit for bit (tested); what the
     op checks, the recorded shapes have already passed."""
     out = []
     for ins in code:
@@ -538,8 +541,59 @@ def lower_fixed_shapes(code, shapes):
         elif (kind == "vjp" and not ins[10] and op is mean and ins[6]["axis"] is None
               and 0 not in ins[7]):  # (an empty mean's gradient is empty: left to the op)
             step = _mean_vjp_step(ins[3], ins[7], ins[8], ins[9])
+        elif kind == "fwd" and not ins[5] and op in (linear, matmul):
+            step = _product_step(op, ins[2], shapes, ins[4])
+        elif kind == "vjp" and not ins[10] and op in (linear, matmul):
+            step = _product_vjp_step(op, ins[2], ins[3], ins[5], shapes, ins[7], ins[8], ins[9])
         out.append(ins if step is None else ("custom", step))
     return out
+
+
+def _two_d(shapes, *slots):
+    return all(len(shapes.get(s, ())) == 2 for s in slots)
+
+
+def _product_step(op, ins, shapes, out):
+    a, b = ins
+    if not _two_d(shapes, a, b) or shapes[a][1] == 1:
+        return None  # (K = 1: the op's outer product)
+    if op is linear:
+        def step(ctx):
+            env = ctx.env
+            env[out] = np.matmul(env[a], env[b].T)
+    else:
+        def step(ctx):
+            env = ctx.env
+            env[out] = np.matmul(env[a], env[b])
+    step.kind, step.reads = op.name, (a, b)
+    return step
+
+
+def _product_vjp_step(op, idx, g, ins, shapes, shape, dtype, res):
+    a, b = ins
+    if not _two_d(shapes, a, b):
+        return None
+    if op is linear and idx == 0 and shapes[b][0] > 1:  # dx = g @ W
+        def f(env):
+            return np.matmul(env[g], env[b])
+    elif op is linear and idx == 1 and shapes[a][0] > 1:  # dW = gᵀ @ x
+        def f(env):
+            return np.matmul(env[g].T, env[a])
+    elif op is matmul and idx == 0 and shapes[b][1] > 1:  # dA = g @ Bᵀ
+        def f(env):
+            return np.matmul(env[g], env[b].T)
+    elif op is matmul and idx == 1 and shapes[a][0] > 1:  # dB = Aᵀ @ g
+        def f(env):
+            return np.matmul(env[a].T, env[g])
+    else:
+        return None
+
+    def step(ctx):
+        env = ctx.env
+        r = f(env)
+        env[res] = r if r.dtype == dtype else r.astype(dtype)
+    step.kind, step.reads = f"{op.name}'s VJP", (g, a, b)
+    return step
 
 
 def _reshape_step(x, shape, out):

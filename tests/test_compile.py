@@ -906,6 +906,39 @@ def test_reshape_and_a_mean_of_every_element_replay_bit_for_bit(dtype, keepdims)
         _kinds(compiled))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_products_of_matrices_replay_bit_for_bit(dtype):
+    """``matmul`` and ``linear`` of 2-D operands replay as ``np.matmul`` forward and backward:
+    the same bits as the ops; an inner length of 1 (the op's outer product) and a vector
+    operand keep the op."""
+    rng = np.random.default_rng(5)
+    arrays = [rng.normal(size=s).astype(dtype) for s in [(5, 4), (4, 4), (4, 1), (1, 2), (4,)]]
+
+    def make():
+        a, w, c, d, v = (tg.tensor(x.copy(), requires_grad=True) for x in arrays)
+
+        def step(x):
+            h = tg.tanh(nn.functional.linear(x * a[0], w))  # (6, 4) @ (4, 4)ᵀ
+            y = tg.sigmoid(a @ h.T)                   # (5, 4) @ (4, 6)
+            z = (c @ d) @ tg.sum(y, axis=0)[:2]       # an inner length 1; a vector
+            loss = tg.sum(y * y) + z @ v + tg.sum(a @ v)
+            loss.backward()
+            return loss
+        return step, (a, w, c, d, v)
+
+    (eager, p_e), (step, p_c) = make(), make()
+    compiled = tg.compile(step)
+    for i in range(4):
+        x = np.random.default_rng(i).normal(size=(6, 4)).astype(dtype)
+        for p in p_e + p_c:
+            p.grad = None
+        np.testing.assert_array_equal(compiled(x).data, eager(x).data)
+        for pc, pe in zip(p_c, p_e):
+            np.testing.assert_array_equal(pc.grad.data, pe.grad.data)
+    kinds = _kinds(compiled)
+    assert compiled.replays == 3 and {"matmul", "linear", "matmul's VJP", "linear's VJP"} <= set(kinds)
+
+
 @pytest.mark.parametrize("change", ["remove", "move", "drop group"])
 def test_the_fused_update_follows_parameters_moved_between_groups(change):
     """The fused SGD update looks its parameters' groups up at every replay: a parameter
