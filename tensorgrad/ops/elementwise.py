@@ -271,13 +271,29 @@ def sigmoid(x):
     result keeps a floating input's dtype, float16 included."""
     if np.size(x) < 512 and getattr(x, "dtype", None) is not _HALF:  # expit has no half loop
         return scipy.special.expit(x)  # measured crossover: its lower call overhead wins
+    e = np.negative(x)
     with np.errstate(over="ignore"):
-        e = np.exp(np.negative(x))
+        e = np.exp(e, out=e) if _float_array(e) else np.exp(e)  # one array, written in place
     e += 1
     return np.reciprocal(e, out=e)
 
 
-sigmoid.defvjp(lambda g, out, x: g * (out * (1 - out)))
+def _float_array(a):
+    return type(a) is np.ndarray and a.dtype.kind == "f"
+
+
+def _sigmoid_vjp(g, out, x):
+    """g·σ(1-σ) from the forward result; on arrays of one float dtype and shape (a backward
+    pass that builds no graph) in one array written in place, with the same values."""
+    if (_float_array(g) and _float_array(out) and g.dtype == out.dtype and g.shape == out.shape
+            and out.ndim):
+        s = np.subtract(1, out)
+        np.multiply(out, s, out=s)
+        return np.multiply(g, s, out=s)
+    return g * (out * (1 - out))
+
+
+sigmoid.defvjp(_sigmoid_vjp)
 
 
 @primitive
