@@ -939,6 +939,58 @@ def test_products_of_matrices_replay_bit_for_bit(dtype):
     assert compiled.replays == 3 and {"matmul", "linear", "matmul's VJP", "linear's VJP"} <= set(kinds)
 
 
+@pytest.mark.parametrize("layout", ["direct", "swapped"])
+@pytest.mark.parametrize("form", ["linear", "matmul"])
+def test_a_large_product_replays_in_the_layout_timed_faster(monkeypatch, layout, form):
+    """A product of 2^20 multiply-adds or more is timed in both layouts at its first replay
+    and replayed in the faster: A B, or (Bᵀ Aᵀ)ᵀ in C order. Either gives eager's values (the
+    second to the last bits of its sums); the choice is forced here."""
+    from tensorgrad import _rewrites
+
+    monkeypatch.setattr(_rewrites, "_faster", lambda first, second, *a: {
+        "direct": first, "swapped": second}[layout])
+    rng = np.random.default_rng(7)
+    w0 = rng.normal(size=(128, 512)) * 0.05
+
+    def make():
+        w = tg.tensor(w0.copy(), requires_grad=True)
+
+        def step(x):
+            y = nn.functional.linear(x, w) if form == "linear" else x @ tg.transpose(w)
+            loss = tg.sum(tg.tanh(y) ** 2)
+            loss.backward()
+            return y
+        return step, w
+
+    (eager, w_e), (step, w_c) = make(), make()
+    compiled = tg.compile(step)
+    for _ in range(3):
+        x = rng.normal(size=(32, 512))
+        w_e.grad = w_c.grad = None
+        y_c, y_e = compiled(x), eager(x)
+        assert y_c.data.flags.c_contiguous
+        if layout == "direct":
+            np.testing.assert_array_equal(y_c.data, y_e.data)
+        _close(y_c.data, y_e.data)
+        _close(w_c.grad.data, w_e.grad.data)
+    assert (f"{form}, as (Bᵀ Aᵀ)ᵀ" in _kinds(compiled)) == (layout == "swapped")
+
+
+def test_the_layout_timing_keeps_the_first_unless_the_second_is_clearly_faster():
+    import time
+
+    from tensorgrad import _rewrites
+
+    def slow(x):
+        time.sleep(0.002)
+
+    def fast(x):
+        pass
+
+    assert _rewrites._faster(slow, fast, 0) is fast
+    assert _rewrites._faster(fast, slow, 0) is fast
+
+
 @pytest.mark.parametrize("change", ["remove", "move", "drop group"])
 def test_the_fused_update_follows_parameters_moved_between_groups(change):
     """The fused SGD update looks its parameters' groups up at every replay: a parameter
