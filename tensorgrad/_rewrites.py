@@ -24,8 +24,10 @@ Plain SGD, updated as the gradients come
 
 Ops whose work the recorded shapes fix
     ``reshape``, a ``mean`` over every element and the products of 2-D operands, forward and
-    VJP, become one NumPy call each on the recorded shapes (:func:`lower_fixed_shapes`): the
-    same values as the op, without its argument handling.
+    VJP, and conv2d's VJPs on a batch become one NumPy or kernel call each on the recorded
+    shapes (:func:`lower_fixed_shapes`): the same values as the op, without its argument
+    handling. A large product runs in whichever of its two layouts its first replay timed
+    faster.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ import numpy as np
 from . import autograd, versions
 from .ops import _conv_kernels as ck
 from .ops import _openblas
+from .ops.conv import conv2d
 from .ops.products import linear, matmul
 from .ops.reduce import mean
 from .ops.shape import reshape
@@ -528,8 +531,10 @@ def lower_fixed_shapes(code, shapes):
     n``, how ``np.mean`` computes a float32/float64 mean; other dtypes take the op) and its
     gradient ``np.full(shape, g / n)``; ``matmul`` and ``linear`` of 2-D operands
     (``np.matmul``, the VJPs' products; a contraction of length 1, which the op computes as an
-    outer product, is left to it). Each gives the op's values bit for bit (tested); what the
-    op checks, the recorded shapes have already passed."""
+    outer product, is left to it); conv2d's VJPs on 4-D arrays (the kernel calls of
+    :mod:`tensorgrad.ops._conv_kernels` they make). Each gives the op's values bit for bit
+    (tested), a large product's forward in the layout timed faster aside
+    (:func:`_product_step`); what the op checks, the recorded shapes have already passed."""
     out = []
     for ins in code:
         kind, op = ins[0], ins[1] if len(ins) > 1 else None
@@ -547,6 +552,8 @@ def lower_fixed_shapes(code, shapes):
             step = _product_step(op, ins[2], shapes, ins[4])
         elif kind == "vjp" and not ins[10] and op in (linear, matmul):
             step = _product_vjp_step(op, ins[2], ins[3], ins[5], shapes, ins[7], ins[8], ins[9])
+        elif kind == "vjp" and not ins[10] and op is conv2d:
+            step = _conv2d_vjp_step(ins[2], ins[3], ins[5], ins[6], shapes, ins[7], ins[8], ins[9])
         out.append(ins if step is None else ("custom", step))
     return out
 
@@ -674,4 +681,33 @@ def _mean_vjp_step(g, shape, dtype, res):
         env = ctx.env
         env[res] = np.full(shape, np.true_divide(env[g], n), dtype=dtype)
     step.kind, step.reads = "mean's VJP", (g,)
+    return step
+
+
+def _conv2d_vjp_step(idx, g, ins, params, shapes, shape, dtype, res):
+    """conv2d's VJPs on 4-D arrays as the kernel calls they make: the transposed correlation
+    (input), the weight gradient, the cotangent summed over (N, H, W) (bias)."""
+    x, w = ins[:2]
+    if len(shapes.get(x, ())) != 4:
+        return None
+    p = (params["stride"], params["padding"], params["dilation"], params["groups"])
+    if idx == 0:
+        size = tuple(shape[2:])
+
+        def f(env):
+            return ck.conv_transpose_nchw(env[g], env[w], size, *p)
+    elif idx == 1:
+        kernel = tuple(shape[2:])
+
+        def f(env):
+            return ck.weight_grad_nchw(env[x], env[g], kernel, *p)
+    else:
+        def f(env):
+            return np.sum(env[g], axis=(0, 2, 3))
+
+    def step(ctx):
+        env = ctx.env
+        r = f(env)
+        env[res] = r if r.dtype == dtype else r.astype(dtype)
+    step.kind, step.reads = "conv2d's VJP", (g, x, w)
     return step

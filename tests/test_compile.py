@@ -991,6 +991,40 @@ def test_the_layout_timing_keeps_the_first_unless_the_second_is_clearly_faster()
     assert _rewrites._faster(fast, slow, 0) is fast
 
 
+@pytest.mark.parametrize("shape", [(2, 4, 9, 8), (4, 9, 8)])  # a batch; one unbatched image
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv2d_gradients_replay_bit_for_bit(shape, dtype):
+    """conv2d's VJPs on a batch replay as the kernel calls they make (input, weight and bias
+    gradients: the same bits as the op); an unbatched image keeps the op."""
+    rng = np.random.default_rng(8)
+    w0, b0 = rng.normal(size=(6, 2, 3, 2)).astype(dtype), rng.normal(size=6).astype(dtype)
+
+    def make():
+        w, b = tg.tensor(w0.copy(), requires_grad=True), tg.tensor(b0.copy(), requires_grad=True)
+
+        def step(x):
+            y = tg.conv2d(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+            loss = tg.sum(tg.tanh(y) ** 2)
+            loss.backward()
+            return loss
+        return step, (w, b)
+
+    (eager, p_e), (step, p_c) = make(), make()
+    compiled = tg.compile(step)
+    for i in range(3):
+        x_e = tg.tensor(np.random.default_rng(i).normal(size=shape).astype(dtype),
+                        requires_grad=True)
+        x_c = tg.tensor(x_e.data.copy(), requires_grad=True)
+        for p in p_e + p_c:
+            p.grad = None
+        np.testing.assert_array_equal(compiled(x_c).data, eager(x_e).data)
+        np.testing.assert_array_equal(x_c.grad.data, x_e.grad.data)
+        for pc, pe in zip(p_c, p_e):
+            np.testing.assert_array_equal(pc.grad.data, pe.grad.data)
+    assert compiled.replays == 2
+    assert _kinds(compiled).count("conv2d's VJP") == (3 if len(shape) == 4 else 0)
+
+
 @pytest.mark.parametrize("change", ["remove", "move", "drop group"])
 def test_the_fused_update_follows_parameters_moved_between_groups(change):
     """The fused SGD update looks its parameters' groups up at every replay: a parameter
