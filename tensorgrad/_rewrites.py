@@ -27,7 +27,8 @@ Ops whose work the recorded shapes fix
     VJP, and conv2d's VJPs on a batch become one NumPy or kernel call each on the recorded
     shapes (:func:`lower_fixed_shapes`): the same values as the op, without its argument
     handling. A large product runs in whichever of its two layouts its first replay timed
-    faster.
+    faster. A bias added to a fresh product or convolution that nothing else reads is added
+    in place (:func:`adds_in_place`).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from . import autograd, versions
 from .ops import _conv_kernels as ck
 from .ops import _openblas
 from .ops.conv import conv2d
+from .ops.elementwise import add
 from .ops.products import linear, matmul
 from .ops.reduce import mean
 from .ops.shape import reshape
@@ -46,13 +48,15 @@ from .ops.shape import reshape
 _ONE, _NO_PAD = (1, 1), (0, 0, 0, 0)
 
 
-def rewrite_program(code, shapes):
-    """The recorded instructions, rewritten (see the module docstring)."""
+def rewrite_program(code, shapes, kept=frozenset()):
+    """The recorded instructions, rewritten (see the module docstring); ``kept``: the slots
+    the step returns, which no rewrite may write over."""
     code = list(code)
     while True:
         new = _rewrite_one_channel_sum(code, shapes)
         if new is None:
-            return lower_fixed_shapes(fuse_sgd_updates(code, shapes), shapes)
+            return adds_in_place(lower_fixed_shapes(fuse_sgd_updates(code, shapes), shapes),
+                                 shapes, kept)
         code = new
 
 
@@ -552,6 +556,8 @@ def lower_fixed_shapes(code, shapes):
             step = _product_step(op, ins[2], shapes, ins[4])
         elif kind == "vjp" and not ins[10] and op in (linear, matmul):
             step = _product_vjp_step(op, ins[2], ins[3], ins[5], shapes, ins[7], ins[8], ins[9])
+        elif kind == "vjp" and not ins[10] and op is add:
+            step = _add_vjp_step(ins[3], ins[7], ins[8], ins[9])
         elif kind == "vjp" and not ins[10] and op is conv2d:
             step = _conv2d_vjp_step(ins[2], ins[3], ins[5], ins[6], shapes, ins[7], ins[8], ins[9])
         out.append(ins if step is None else ("custom", step))
@@ -600,7 +606,7 @@ def _product_step(op, ins, shapes, out):
             if f is swapped:
                 step.kind = f"{op.name}, as (Bᵀ Aᵀ)ᵀ"
         env[out] = f(env[a], env[b])
-    step.kind, step.reads = op.name, (a, b)
+    step.kind, step.reads, step.fresh = op.name, (a, b), out
     return step
 
 
@@ -710,4 +716,85 @@ def _conv2d_vjp_step(idx, g, ins, params, shapes, shape, dtype, res):
         r = f(env)
         env[res] = r if r.dtype == dtype else r.astype(dtype)
     step.kind, step.reads = "conv2d's VJP", (g, x, w)
+    return step
+
+
+class ToInput:
+    """A VJP's result made the gradient of an input of ``shape`` and ``dtype``, as the
+    recorded pass made it (``sum_to_shape``, then the cast): summed over the axes the input
+    was broadcast along (found once per shape given), then cast."""
+
+    __slots__ = ("shape", "dtype", "axes")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype, self.axes = shape, dtype, {}
+
+    def __call__(self, gp):
+        if gp.shape != self.shape:
+            axes = self.axes.get(gp.shape)
+            if axes is None:
+                axes = self.axes[gp.shape] = _summed_axes(gp.shape, self.shape)
+            gp = (np.sum(gp, axis=axes) if axes else gp).reshape(self.shape)
+        return gp if gp.dtype == self.dtype else gp.astype(self.dtype)
+
+
+def _summed_axes(given, shape):
+    """The axes of a gradient of shape ``given`` that sum it down to the broadcast input's
+    ``shape``, as ``sum_to_shape`` (which the recorded pass ran on these shapes): the
+    leading ones and those where ``shape`` has 1; axes of length 1 need no sum (a reshape
+    drops them)."""
+    lead = len(given) - len(shape)
+    return tuple(a for a in range(len(given))
+                 if given[a] != 1 and (a < lead or shape[a - lead] == 1))
+
+
+def _add_vjp_step(g, shape, dtype, res):
+    to_input = ToInput(shape, dtype)
+
+    def step(ctx):
+        env = ctx.env
+        env[res] = to_input(env[g])
+    step.kind, step.reads = "add's VJP", (g,)
+    return step
+
+
+# Forwards whose result is a fresh array, which the step may then write over.
+_FRESH_FORWARDS = frozenset({"conv2d", "matmul", "linear", "correlate2d", "convolve2d"})
+
+
+def adds_in_place(code, shapes, kept=frozenset()):
+    """``y + b`` written into ``y`` when ``y`` is a fresh product or convolution that nothing
+    else reads (not the add's VJPs, which read only the cotangent once lowered, not the
+    step's results ``kept``) and has the sum's shape and dtype: a batch's bias added without a
+    new array. The same values as the add."""
+    made = {}
+    for i, ins in enumerate(code):
+        if ins[0] == "fwd" and ins[1].name in _FRESH_FORWARDS and not ins[5]:
+            made[ins[4]] = i
+        elif ins[0] == "custom" and getattr(ins[1], "fresh", None) is not None:
+            made[ins[1].fresh] = i
+    readers = {}
+    for i, ins in enumerate(code):
+        for s in reads(ins):
+            readers.setdefault(s, set()).add(i)
+    out = list(code)
+    for i, ins in enumerate(code):
+        if ins[0] != "fwd" or ins[1] is not add or ins[5]:
+            continue
+        y, b = ins[2]
+        if (y in made and y != b and y not in kept and readers.get(y) == {i}
+                and shapes.get(y) is not None and shapes.get(y) == shapes.get(ins[4])):
+            out[i] = ("custom", _add_in_place_step(y, b, ins[4]))
+    return out
+
+
+def _add_in_place_step(y, b, out):
+    def step(ctx):
+        env = ctx.env
+        a, c = env[y], env[b]
+        if type(c) is np.ndarray and c.dtype == a.dtype:
+            env[out] = np.add(a, c, out=a)
+        else:
+            env[out] = np.add(a, c)
+    step.kind, step.reads = "add, written into its first operand", (y, b)
     return step

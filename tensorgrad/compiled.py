@@ -41,7 +41,7 @@ except ImportError:  # NumPy 1.x
     byte_bounds = np.byte_bounds
 
 from . import _random, autograd, defaults, functional, numpy_dispatch, optim, versions
-from ._rewrites import reads, rewrite_program
+from ._rewrites import ToInput, reads, rewrite_program
 from .inputs import callable_name
 from .nn import functional as nn_functional
 from .nn.module import Module
@@ -733,7 +733,8 @@ class _Program:
     """The recorded step as closures over one environment list, run in order."""
 
     def __init__(self, rec, output, rewrite=True):
-        code = rewrite_program(rec.code, rec.shapes) if rewrite else rec.code
+        code = (rewrite_program(rec.code, rec.shapes, _output_slots(output)) if rewrite
+                else rec.code)
         self.env = [None] * rec.n  # the constants in place: each replay starts from a copy
         for s, v in rec.consts:
             self.env[s] = v
@@ -947,7 +948,7 @@ def _params(params, refs, env):
 
 def _vjp_step(op, idx, g, out, ins, params, shape, dtype, res, refs):
     vjp = op.vjp_for(idx)
-    sums = {}  # the shape a VJP gave -> the axes to sum it over, for an input broadcast
+    to_input = ToInput(shape, dtype)
 
     def step(ctx):
         env = ctx.env
@@ -955,25 +956,8 @@ def _vjp_step(op, idx, g, out, ins, params, shape, dtype, res, refs):
                  **(_params(params, refs, env) if refs else params))
         if type(gp) is not np.ndarray:
             gp = gp.data if isinstance(gp, Tensor) else np.asarray(gp)
-        if gp.shape != shape:
-            axes = sums.get(gp.shape)
-            if axes is None:
-                axes = sums[gp.shape] = _summed_axes(gp.shape, shape)
-            gp = (np.sum(gp, axis=axes) if axes else gp).reshape(shape)
-        if gp.dtype != dtype:
-            gp = gp.astype(dtype)
-        env[res] = gp
+        env[res] = to_input(gp)
     return step
-
-
-def _summed_axes(given, shape):
-    """The axes of a gradient of shape ``given`` that sum it down to the broadcast input's
-    ``shape``, as ``sum_to_shape`` (which the recorded pass ran on these shapes): the
-    leading ones and those where ``shape`` has 1; axes of length 1 need no sum (a reshape
-    drops them)."""
-    lead = len(given) - len(shape)
-    return tuple(a for a in range(len(given))
-                 if given[a] != 1 and (a < lead or shape[a - lead] == 1))
 
 
 def _add_step(a, b, res):

@@ -1025,6 +1025,40 @@ def test_conv2d_gradients_replay_bit_for_bit(shape, dtype):
     assert _kinds(compiled).count("conv2d's VJP") == (3 if len(shape) == 4 else 0)
 
 
+@pytest.mark.parametrize("case", ["bias", "returned", "read twice", "float64 bias"])
+def test_a_bias_is_added_in_place_only_where_nothing_else_sees_the_product(case):
+    """``y + b`` is written into a fresh product ``y`` that nothing else reads; not when the
+    step returns ``y``, reads it again, or the sum has another dtype. Values bit for bit."""
+    rng = np.random.default_rng(9)
+    w0 = rng.normal(size=(4, 6)).astype(np.float32)
+    b0 = rng.normal(size=4).astype(np.float64 if case == "float64 bias" else np.float32)
+
+    def make():
+        w, b = tg.tensor(w0.copy(), requires_grad=True), tg.tensor(b0.copy(), requires_grad=True)
+
+        def step(x):
+            y = x @ tg.transpose(w)
+            z = y + b
+            loss = tg.sum(tg.tanh(z) ** 2) + (tg.sum(y) if case == "read twice" else 0)
+            loss.backward()
+            return (loss, y) if case == "returned" else loss
+        return step, (w, b)
+
+    (eager, p_e), (step, p_c) = make(), make()
+    compiled = tg.compile(step)
+    for i in range(3):
+        x = np.random.default_rng(i).normal(size=(5, 6)).astype(np.float32)
+        for p in p_e + p_c:
+            p.grad = None
+        got, want = compiled(x), eager(x)
+        for a, e in zip(got if case == "returned" else [got], want if case == "returned" else [want]):
+            np.testing.assert_array_equal(a.data, e.data)
+        for pc, pe in zip(p_c, p_e):
+            np.testing.assert_array_equal(pc.grad.data, pe.grad.data)
+    in_place = "add, written into its first operand" in _kinds(compiled)
+    assert in_place == (case in ("bias", "float64 bias"))  # float64: falls back at replay
+
+
 @pytest.mark.parametrize("change", ["remove", "move", "drop group"])
 def test_the_fused_update_follows_parameters_moved_between_groups(change):
     """The fused SGD update looks its parameters' groups up at every replay: a parameter
