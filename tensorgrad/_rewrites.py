@@ -27,8 +27,8 @@ Ops whose work the recorded shapes fix
     VJP, and conv2d's VJPs on a batch become one NumPy or kernel call each on the recorded
     shapes (:func:`lower_fixed_shapes`): the same values as the op, without its argument
     handling. A large product runs in whichever of its two layouts its first replay timed
-    faster. A bias added to a fresh product or convolution that nothing else reads is added
-    in place (:func:`adds_in_place`).
+    faster. A bias added to a fresh product or convolution that nothing else reads, and the
+    sigmoid of that sum, are written into the product's array (:func:`adds_in_place`).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from . import autograd, versions
 from .ops import _conv_kernels as ck
 from .ops import _openblas
 from .ops.conv import conv2d
-from .ops.elementwise import add
+from .ops.elementwise import add, sigmoid, sigmoid_of_negated
 from .ops.products import linear, matmul
 from .ops.reduce import mean
 from .ops.shape import reshape
@@ -556,6 +556,8 @@ def lower_fixed_shapes(code, shapes):
             step = _product_step(op, ins[2], shapes, ins[4])
         elif kind == "vjp" and not ins[10] and op in (linear, matmul):
             step = _product_vjp_step(op, ins[2], ins[3], ins[5], shapes, ins[7], ins[8], ins[9])
+        elif kind == "vjp" and not ins[10] and op is sigmoid:
+            step = _sigmoid_vjp_step(ins[3], ins[4], ins[7], ins[8], ins[9])
         elif kind == "vjp" and not ins[10] and op is add:
             step = _add_vjp_step(ins[3], ins[7], ins[8], ins[9])
         elif kind == "vjp" and not ins[10] and op is conv2d:
@@ -763,10 +765,12 @@ _FRESH_FORWARDS = frozenset({"conv2d", "matmul", "linear", "correlate2d", "convo
 
 
 def adds_in_place(code, shapes, kept=frozenset()):
-    """``y + b`` written into ``y`` when ``y`` is a fresh product or convolution that nothing
-    else reads (not the add's VJPs, which read only the cotangent once lowered, not the
-    step's results ``kept``) and has the sum's shape and dtype: a batch's bias added without a
-    new array. The same values as the add."""
+    """``y + b`` written into ``y``, and then ``sigmoid(y + b)`` into the same array, when
+    ``y`` is a fresh product or convolution that nothing else reads (not the VJPs, which
+    read only the cotangent and the result once lowered, not the step's results ``kept``)
+    and has the result's shape: a batch's bias and activation without two new arrays. The
+    add keeps a new array when the dtypes differ, the sigmoid under 512 elements (its
+    ``expit`` path) and outside float32/float64. The same values as the ops."""
     made = {}
     for i, ins in enumerate(code):
         if ins[0] == "fwd" and ins[1].name in _FRESH_FORWARDS and not ins[5]:
@@ -779,12 +783,17 @@ def adds_in_place(code, shapes, kept=frozenset()):
             readers.setdefault(s, set()).add(i)
     out = list(code)
     for i, ins in enumerate(code):
-        if ins[0] != "fwd" or ins[1] is not add or ins[5]:
+        if ins[0] != "fwd" or ins[1] not in (add, sigmoid) or ins[5]:
             continue
-        y, b = ins[2]
-        if (y in made and y != b and y not in kept and readers.get(y) == {i}
+        y = ins[2][0]
+        if not (y in made and y not in kept and readers.get(y) == {i}
                 and shapes.get(y) is not None and shapes.get(y) == shapes.get(ins[4])):
-            out[i] = ("custom", _add_in_place_step(y, b, ins[4]))
+            continue
+        if ins[1] is add and y != ins[2][1]:
+            out[i] = ("custom", _add_in_place_step(y, ins[2][1], ins[4]))
+            made[ins[4]] = i
+        elif ins[1] is sigmoid and np.prod(shapes[y]) >= 512:  # (its vectorised path)
+            out[i] = ("custom", _sigmoid_in_place_step(y, ins[4]))
     return out
 
 
@@ -797,4 +806,29 @@ def _add_in_place_step(y, b, out):
         else:
             env[out] = np.add(a, c)
     step.kind, step.reads = "add, written into its first operand", (y, b)
+    return step
+
+
+def _sigmoid_in_place_step(x, out):
+    f = sigmoid.forward
+
+    def step(ctx):
+        env = ctx.env
+        a = env[x]
+        if a.dtype in _FLOATS:
+            env[out] = sigmoid_of_negated(np.negative(a, out=a))
+        else:
+            env[out] = f(a)
+    step.kind, step.reads = "sigmoid, written into its input", (x,)
+    return step
+
+
+def _sigmoid_vjp_step(g, out, shape, dtype, res):
+    vjp = sigmoid.vjp_for(0)
+    to_input = ToInput(shape, dtype)
+
+    def step(ctx):
+        env = ctx.env
+        env[res] = to_input(vjp(env[g], env[out], None))  # (σ' from the result alone)
+    step.kind, step.reads = "sigmoid's VJP", (g, out)
     return step

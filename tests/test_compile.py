@@ -1059,6 +1059,40 @@ def test_a_bias_is_added_in_place_only_where_nothing_else_sees_the_product(case)
     assert in_place == (case in ("bias", "float64 bias"))  # float64: falls back at replay
 
 
+@pytest.mark.parametrize("case", ["in place", "read twice", "small", "float16"])
+def test_a_sigmoid_of_a_fresh_sum_is_written_into_it(case):
+    """sigmoid(y + b) of a fresh product y that nothing else reads is computed in y's array
+    (from 512 elements, its vectorised path), and its VJP reads only the cotangent and the
+    result; the same bits as eager. Not when the sum is read again or is small."""
+    dtype = np.float16 if case == "float16" else np.float64
+    n = 3 if case == "small" else 200
+    rng = np.random.default_rng(10)
+    w0, b0 = rng.normal(size=(8, 6)).astype(dtype), rng.normal(size=8).astype(dtype)
+
+    def make():
+        w, b = tg.tensor(w0.copy(), requires_grad=True), tg.tensor(b0.copy(), requires_grad=True)
+
+        def step(x):
+            z = x @ tg.transpose(w) + b
+            loss = tg.sum(tg.sigmoid(z) ** 2) + (tg.sum(z) if case == "read twice" else 0)
+            loss.backward()
+            return loss
+        return step, (w, b)
+
+    (eager, p_e), (step, p_c) = make(), make()
+    compiled = tg.compile(step)
+    for i in range(3):
+        x = np.random.default_rng(i).normal(size=(n, 6)).astype(dtype)
+        for p in p_e + p_c:
+            p.grad = None
+        np.testing.assert_array_equal(compiled(x).data, eager(x).data)
+        for pc, pe in zip(p_c, p_e):
+            np.testing.assert_array_equal(pc.grad.data, pe.grad.data)
+    kinds = _kinds(compiled)
+    assert ("sigmoid, written into its input" in kinds) == (case in ("in place", "float16"))
+    assert "sigmoid's VJP" in kinds
+
+
 @pytest.mark.parametrize("change", ["remove", "move", "drop group"])
 def test_the_fused_update_follows_parameters_moved_between_groups(change):
     """The fused SGD update looks its parameters' groups up at every replay: a parameter

@@ -271,9 +271,14 @@ def sigmoid(x):
     result keeps a floating input's dtype, float16 included."""
     if np.size(x) < 512 and getattr(x, "dtype", None) is not _HALF:  # expit has no half loop
         return scipy.special.expit(x)  # measured crossover: its lower call overhead wins
-    e = np.negative(x)
+    return sigmoid_of_negated(np.negative(x))
+
+
+def sigmoid_of_negated(e):
+    """1/(1 + exp(e)) for e = -x: sigmoid's vectorised path, written into ``e`` when it is a
+    float array (exp(e) overflowing to inf gives exactly 0, with no warning)."""
     with np.errstate(over="ignore"):
-        e = np.exp(e, out=e) if _float_array(e) else np.exp(e)  # one array, written in place
+        e = np.exp(e, out=e) if _float_array(e) else np.exp(e)
     e += 1
     return np.reciprocal(e, out=e)
 
