@@ -41,6 +41,7 @@ from .ops import _conv_kernels as ck
 from .ops import _openblas
 from .ops.conv import conv2d
 from .ops.elementwise import add, sigmoid, sigmoid_of_negated
+from .ops.loss import bce_values, binary_cross_entropy
 from .ops.products import linear, matmul
 from .ops.reduce import mean
 from .ops.shape import reshape
@@ -535,8 +536,9 @@ def lower_fixed_shapes(code, shapes):
     n``, how ``np.mean`` computes a float32/float64 mean; other dtypes take the op) and its
     gradient ``np.full(shape, g / n)``; ``matmul`` and ``linear`` of 2-D operands
     (``np.matmul``, the VJPs' products; a contraction of length 1, which the op computes as an
-    outer product, is left to it); conv2d's VJPs on 4-D arrays (the kernel calls of
-    :mod:`tensorgrad.ops._conv_kernels` they make). Each gives the op's values bit for bit
+    outer product, is left to it); conv2d on 4-D arrays, forward and VJPs (the kernel calls
+    of :mod:`tensorgrad.ops._conv_kernels` they make); binary_cross_entropy's forward
+    (its check of the probabilities kept, the shapes' dropped). Each gives the op's values bit for bit
     (tested), a large product's forward in the layout timed faster aside
     (:func:`_product_step`); what the op checks, the recorded shapes have already passed."""
     out = []
@@ -556,6 +558,10 @@ def lower_fixed_shapes(code, shapes):
             step = _product_step(op, ins[2], shapes, ins[4])
         elif kind == "vjp" and not ins[10] and op in (linear, matmul):
             step = _product_vjp_step(op, ins[2], ins[3], ins[5], shapes, ins[7], ins[8], ins[9])
+        elif kind == "fwd" and not ins[5] and op is binary_cross_entropy:
+            step = _bce_step(*ins[2], ins[4])
+        elif kind == "fwd" and not ins[5] and op is conv2d and len(shapes.get(ins[2][0], ())) == 4:
+            step = _conv2d_step(ins[2], ins[3], ins[4])
         elif kind == "vjp" and not ins[10] and op is sigmoid:
             step = _sigmoid_vjp_step(ins[3], ins[4], ins[7], ins[8], ins[9])
         elif kind == "vjp" and not ins[10] and op is add:
@@ -831,4 +837,23 @@ def _sigmoid_vjp_step(g, out, shape, dtype, res):
         env = ctx.env
         env[res] = to_input(vjp(env[g], env[out], None))  # (σ' from the result alone)
     step.kind, step.reads = "sigmoid's VJP", (g, out)
+    return step
+
+
+def _bce_step(p, t, out):
+    def step(ctx):
+        env = ctx.env
+        env[out] = bce_values(env[p], env[t])
+    step.kind, step.reads = "binary_cross_entropy", (p, t)
+    return step
+
+
+def _conv2d_step(ins, params, out):
+    x, w, b = ins
+    p = (params["stride"], params["padding"], params["dilation"], params["groups"])
+
+    def step(ctx):
+        env = ctx.env
+        env[out] = ck.correlate_nchw(env[x], env[w], *p, bias=env[b])
+    step.kind, step.reads, step.fresh = "conv2d", tuple(ins), out
     return step

@@ -1023,6 +1023,7 @@ def test_conv2d_gradients_replay_bit_for_bit(shape, dtype):
             np.testing.assert_array_equal(pc.grad.data, pe.grad.data)
     assert compiled.replays == 2
     assert _kinds(compiled).count("conv2d's VJP") == (3 if len(shape) == 4 else 0)
+    assert _kinds(compiled).count("conv2d") == (1 if len(shape) == 4 else 0)
 
 
 @pytest.mark.parametrize("case", ["bias", "returned", "read twice", "float64 bias"])
@@ -1091,6 +1092,37 @@ def test_a_sigmoid_of_a_fresh_sum_is_written_into_it(case):
     kinds = _kinds(compiled)
     assert ("sigmoid, written into its input" in kinds) == (case in ("in place", "float16"))
     assert "sigmoid's VJP" in kinds
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binary_cross_entropy_replays_bit_for_bit_and_still_checks_its_input(dtype):
+    """binary_cross_entropy's forward replays without its shape check (the record's shapes
+    passed it) but with its check of p: a replayed p outside [0, 1] raises eager's error."""
+    w0 = np.random.default_rng(11).normal(size=(4, 3)).astype(dtype)
+
+    def make():
+        w = tg.tensor(w0.copy(), requires_grad=True)
+
+        def step(x, p, t):
+            loss = (tg.binary_cross_entropy(tg.sigmoid(x @ w), t)
+                    + tg.binary_cross_entropy(p, t, reduction="sum"))
+            loss.backward()
+            return loss
+        return step, w
+
+    (eager, w_e), (step, w_c) = make(), make()
+    compiled = tg.compile(step)
+    rng = np.random.default_rng(12)
+    t = rng.integers(0, 2, size=(5, 3)).astype(dtype)
+    for _ in range(3):
+        x, p = rng.normal(size=(5, 4)).astype(dtype), rng.uniform(size=(5, 3)).astype(dtype)
+        w_e.grad = w_c.grad = None
+        np.testing.assert_array_equal(compiled(x, p, t).data, eager(x, p, t).data)
+        np.testing.assert_array_equal(w_c.grad.data, w_e.grad.data)
+    assert _kinds(compiled).count("binary_cross_entropy") == 2 and compiled.replays == 2
+    p[0, 0] = 1.5
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\].* got values from .* to 1.5"):
+        compiled(x, p, t)
 
 
 @pytest.mark.parametrize("change", ["remove", "move", "drop group"])

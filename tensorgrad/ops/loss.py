@@ -98,14 +98,20 @@ def binary_cross_entropy(p, target):
     d/dt = log(1-p) - log(p), with the same clamping.
     Raises ShapeError if the shapes differ, ValueError for p outside [0, 1]."""
     same_shape("binary_cross_entropy", p, target)
-    pa = np.asarray(p)
-    if pa.size and not (pa.min() >= 0 and pa.max() <= 1):  # NaN fails too
+    return bce_values(np.asarray(p), target)
+
+
+def bce_values(p, target):
+    """binary_cross_entropy's forward on an array ``p`` and a ``target`` of its shape (the
+    shapes checked): ValueError for p outside [0, 1]."""
+    if p.size and not (np.minimum.reduce(p, axis=None) >= 0
+                       and np.maximum.reduce(p, axis=None) <= 1):  # NaN fails too
         raise ValueError(f"binary_cross_entropy: every input element must lie in [0, 1] (they "
-                         f"are probabilities, as in PyTorch), got values from {pa.min()} to "
-                         f"{pa.max()}; use binary_cross_entropy_with_logits for logits")
+                         f"are probabilities, as in PyTorch), got values from {p.min()} to "
+                         f"{p.max()}; use binary_cross_entropy_with_logits for logits")
     with np.errstate(divide="ignore", invalid="ignore"):
         log_p = np.maximum(np.log(p), -100.0)
-        log_1mp = np.maximum(np.log1p(-np.asarray(p)), -100.0)
+        log_1mp = np.maximum(np.log1p(-p), -100.0)
     return -(target * log_p + (1 - target) * log_1mp)
 
 
