@@ -45,6 +45,7 @@ from .ops.loss import bce_values, binary_cross_entropy
 from .ops.products import linear, matmul
 from .ops.reduce import mean
 from .ops.shape import reshape
+from .state import _state
 
 _ONE, _NO_PAD = (1, 1), (0, 0, 0, 0)
 
@@ -295,7 +296,7 @@ def _channel_sum_forward(x, k, b, y):
         out += env[b]
         env[y] = out
     step.kind = "channel sum of correlate2d -> one batched correlation"
-    step.reads = (x, k, b)
+    step.reads, step.fresh = (x, k, b), y
     return step
 
 
@@ -374,8 +375,13 @@ def fuse_sgd_updates(code, shapes):
             for vi in drop:
                 out[vi] = None
         items = [(form, g, other, w, position[id(w)], group_of[id(w)])
-                 for _, (_, form, g, other), w in fused]
-        out[ci] = ([("custom", _sgd_update(items[::-1], opt))], ins)
+                 for _, (_, form, g, other), w in fused][::-1]
+        if (len(items) == len(position) and ins[3].get("closure") is None
+                and not {"step", "zero_grad"} & set(vars(opt))):
+            out[ci] = ("custom", _sgd_update(items, opt, zero_grad=nxt[3]))  # the calls folded in
+            out[ci + 1] = None
+        else:
+            out[ci] = ([("custom", _sgd_update(items, opt))], ins)
     result = []
     for ins in out:
         if ins is None:
@@ -439,7 +445,7 @@ def _plain_lrs(opt):
         else None for group in opt.param_groups]
 
 
-def _sgd_update(items, opt):
+def _sgd_update(items, opt, zero_grad=None):
     """One step updating, in place, the parameters of ``items`` (form, gradient slot, other
     factor's slot, parameter, its position in the optimiser, its group): form "axpy" ``p -= lr * g``
     (``lr * g`` written into the optimiser's work array, as :meth:`SGD.step` does), form
@@ -451,16 +457,30 @@ def _sgd_update(items, opt):
     contiguous, and every parameter once the groups hold other parameters than when
     recorded, gets its gradient in ``.grad`` instead, which the optimiser's step, run
     next, uses as eagerly. A batch's product runs on OpenBLAS's threads, a rank-1 update
-    on them only for a weight larger than a core's cache (``_openblas.rank1_update``)."""
+    on them only for a weight larger than a core's cache (``_openblas.rank1_update``).
+
+    ``zero_grad`` (its keyword arguments) when ``items`` are all the optimiser's parameters:
+    the step then stands for the calls of ``step()`` and ``zero_grad()`` too, made only when
+    a gradient went to ``.grad`` (otherwise both would find every ``.grad`` None and do
+    nothing)."""
     layout = _layout(opt)
 
     def step(ctx):
         env = ctx.env
         lrs = (_plain_lrs(opt) if _same_layout(_layout(opt), layout)
                else [None] * len(layout))  # parameters moved between groups: all to .grad
+        in_place = True
         for form, g, other, w, i, k in items:
-            _update_one(opt, ctx, form, env[g], None if other is None else env[other], w, i,
-                        lrs[k])
+            if not _update_one(opt, ctx, form, env[g], None if other is None else env[other],
+                               w, i, lrs[k]):
+                in_place = False
+        if zero_grad is not None and not in_place:  # the optimiser's step takes the .grad
+            _state.enabled, _state.raw = ctx.state
+            try:
+                opt.step()
+                opt.zero_grad(**zero_grad)
+            finally:
+                _state.enabled, _state.raw = False, True
 
     n_dense = sum(form != "axpy" for form, *_ in items)
     step.kind = (f"SGD update in place: {n_dense} dense weights from their gradient's factors, "
@@ -480,18 +500,19 @@ def _same_layout(a, b):
 
 
 def _update_one(opt, ctx, form, gy, h, w, i, lr):
-    """One parameter's update of :func:`_sgd_update`."""
+    """One parameter's update of :func:`_sgd_update`: True when done in place, False when
+    its gradient went to ``.grad`` instead."""
     wd = w.data
     fallback = lr is None or w._grad is not None or not wd.flags.writeable
     if form == "axpy":
         if fallback or gy.shape != wd.shape:
             autograd._accumulate_grad(w, gy, False, ctx.handed)
-            return
+            return False
         scratch = opt._scratch(i, w)
         np.multiply(gy, lr, out=scratch)
         np.subtract(wd, scratch, out=wd)
         versions._advance(wd)
-        return
+        return True
     linear = form == "linear"
     if linear:
         h, gy = h.reshape(-1, wd.shape[1]), gy.reshape(-1, wd.shape[0])
@@ -503,14 +524,14 @@ def _update_one(opt, ctx, form, gy, h, w, i, lr):
     if fallback or not wd.flags.c_contiguous:
         dw = gy.T @ h if linear else gy @ h.T
         autograd._accumulate_grad(w, np.asarray(dw, dtype=wd.dtype), False, ctx.handed)
-        return
+        return False
     if wd.nbytes < SMALL_WEIGHT_BYTES:  # NumPy's product into the work array, then the step
         scratch = opt._scratch(i, w)
         np.matmul(gy.T, h, out=scratch) if linear else np.matmul(gy, h.T, out=scratch)
         np.multiply(scratch, lr, out=scratch)
         np.subtract(wd, scratch, out=wd)
         versions._advance(wd)
-        return
+        return True
     if linear:
         done = (_openblas.rank1_update(wd, -lr, gy[0], h[0]) if h.shape[0] == 1 else
                 _openblas.product_update(wd, -lr, gy, h, trans_a=True))
@@ -522,6 +543,7 @@ def _update_one(opt, ctx, form, gy, h, w, i, lr):
         dw = gy.T @ h if linear else gy @ h.T
         np.subtract(wd, np.multiply(dw, lr, dtype=wd.dtype), out=wd)
     versions._advance(wd)
+    return True
 
 
 # ----------------------------------------------------------------------------------------

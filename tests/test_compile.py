@@ -1125,6 +1125,42 @@ def test_binary_cross_entropy_replays_bit_for_bit_and_still_checks_its_input(dty
         compiled(x, p, t)
 
 
+def test_the_folded_optimiser_calls_run_when_a_gradient_goes_to_grad():
+    """With every parameter fused, the replay makes no ``step()``/``zero_grad()`` calls (they
+    would find every ``.grad`` None) unless a gradient went to ``.grad``: here a ``.grad``
+    set by hand before the call, which eager adds to and the optimiser's step then uses."""
+    def make():
+        rng = np.random.default_rng(13)
+        w = tg.tensor(rng.normal(size=(3, 4)), requires_grad=True)
+        b = tg.tensor(rng.normal(size=3), requires_grad=True)
+        opt = tg.optim.SGD([w, b], lr=0.1)
+        calls = []
+        step_method = opt.step
+
+        def counted():
+            calls.append(1)
+            return step_method()
+
+        def step(x):
+            return _update(tg.sum(tg.tanh(x @ tg.transpose(w) + b) ** 2), opt)
+        return step, (w, b), opt, calls, counted
+
+    (eager, p_e, _, _, _), (step, p_c, opt_c, calls, counted) = make(), make()
+    compiled = tg.compile(step)
+    rng = np.random.default_rng(14)
+    for i in range(5):
+        x = rng.normal(size=(6, 4))
+        if i == 4:
+            for p in (p_e[1], p_c[1]):
+                p.grad = tg.tensor(np.ones(3))
+            opt_c.step = counted  # (an instance attribute: seen by the call if it is made)
+        _close(compiled(x).data, eager(x).data)
+        for pc, pe in zip(p_c, p_e):
+            _close(pc.data, pe.data)
+            assert pc.grad is None and pe.grad is None
+    assert calls == [1] and compiled.replays == 4  # called once: for the .grad set by hand
+
+
 @pytest.mark.parametrize("change", ["remove", "move", "drop group"])
 def test_the_fused_update_follows_parameters_moved_between_groups(change):
     """The fused SGD update looks its parameters' groups up at every replay: a parameter
