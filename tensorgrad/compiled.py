@@ -35,11 +35,6 @@ from itertools import chain
 
 import numpy as np
 
-try:
-    from numpy.lib.array_utils import byte_bounds
-except ImportError:  # NumPy 1.x
-    byte_bounds = np.byte_bounds
-
 from . import _random, autograd, defaults, functional, numpy_dispatch, optim, versions
 from ._rewrites import ToInput, reads, rewrite_program
 from .inputs import callable_name
@@ -1186,9 +1181,15 @@ class Compiled:
             replayed = program.run(flat)
         except BaseException:  # the originals back, and the next replay verified instead
             state.restore()
+            state.close()
             entry.verify_left += 1
             raise
-        after = _Spill(state.capture(replayed))  # on disk: no second copy while eager runs
+        try:
+            after = _Spill(state.capture(replayed))  # on disk: no second copy while eager runs
+        except BaseException:
+            state.restore()
+            state.close()
+            raise
         try:
             del replayed
             state.restore()
@@ -1210,6 +1211,7 @@ class Compiled:
             return result
         finally:
             after.file.close()
+            state.close()
 
 
 def _signature(code):
@@ -1248,12 +1250,10 @@ class _State:
     inputs' ``.grad``, the state of the optimisers it calls, dropout's generators -- set
     aside so that a verification can undo a replay.
 
-    The replay runs on copies: each tensor's array and each optimiser's state are replaced
-    by copies, which the replay changes and :meth:`capture` then takes as its result, while
-    the originals, untouched, are put back by :meth:`restore` for the eager run. That is one
-    copy of the parameters in all. Tensors whose arrays share memory (one a view of
-    another's) keep their arrays instead (the sharing must hold in the replay): their values
-    are copied before and written back."""
+    The replay runs on the tensors themselves; their values before it wait in an unlinked
+    temporary file (:class:`_Spill`), from which :meth:`restore` writes them back, and the
+    optimisers' state is replaced by copies (work arrays shared). No second copy of the
+    parameters is held in memory at any point."""
 
     def __init__(self, program, flat):
         tensors = {id(t): t for _, t in program.free}
@@ -1266,12 +1266,7 @@ class _State:
         self.tensors = list(tensors.values())
         self.originals = [(t.data, t._grad, None if t._grad is None else t._grad.data.copy())
                           for t in self.tensors]
-        self.shared = _share_memory([t.data for t in self.tensors])
-        if self.shared:
-            self.values = [t.data.copy() for t in self.tensors]
-        else:
-            for t in self.tensors:
-                t.data = t.data.copy()
+        self.before = _Spill([("value", t.data) for t in self.tensors])
         self.objects = []
         for obj in {id(ins[1]): ins[1] for ins in program.recorded_code
                     if ins[0] == "call"}.values():
@@ -1287,27 +1282,29 @@ class _State:
         self.generators = [(g, g.bit_generator.state) for g in generators.values()]
 
     def capture(self, result, replay=True):
-        """The result's arrays and every tensor's values and gradient: after the replay
-        (``replay=True``) copies, except the tensors' arrays, which the replay owns; after
-        the eager run the live arrays."""
+        """The result's arrays and every tensor's values and gradient, live (after the
+        replay, for a :class:`_Spill` to write away at once; the result's arrays and the
+        gradients copied, which the restore does not bring back)."""
         out = []
         _collect(result, out)
         if replay:
             out = [(what, np.copy(a)) for what, a in out]
         for t in self.tensors:
-            values = t.data.copy() if replay and self.shared else t.data
-            out.append(("value", values))
+            out.append(("value", t.data))
             grad = None if t._grad is None else t._grad.data
             out.append(("grad", grad.copy() if replay and grad is not None else grad))
         return out
 
     def restore(self):
+        """Each tensor's array, values and gradient as before the replay (the values read
+        back from the file into the same arrays), the optimisers' state and the generators."""
         for gen, state in self.generators:
             gen.bit_generator.state = state
-        for k, (t, (arr, grad, gvalues)) in enumerate(zip(self.tensors, self.originals)):
+        for (t, (arr, grad, gvalues)), (_, meta) in zip(zip(self.tensors, self.originals),
+                                                          self.before.entries):
             t.data = arr
-            if self.shared:
-                np.copyto(arr, self.values[k])
+            if meta is not None and arr.flags.writeable:
+                self.before.read_into(meta, arr)
             t._grad = grad
             if grad is not None:
                 np.copyto(grad.data, gvalues)
@@ -1316,11 +1313,8 @@ class _State:
             d.clear()
             d.update(saved)
 
-
-def _share_memory(arrays):
-    """Whether any two of ``arrays`` may share memory."""
-    spans = sorted(byte_bounds(a) for a in arrays if a.size)
-    return any(b[0] < a[1] for a, b in zip(spans, spans[1:]))
+    def close(self):
+        self.before.file.close()
 
 
 def _copy(value):
@@ -1371,6 +1365,17 @@ class _Spill:
             self.entries.append((what, (self.file.tell(), a.shape, a.dtype)))
             if a.size:
                 self.file.write(memoryview(a.reshape(-1)).cast("B"))
+
+    def read_into(self, meta, out):
+        """Write the array ``meta`` names into ``out`` (of its shape), chunk by chunk."""
+        if not out.flags.c_contiguous:  # (a strided array: through a buffer of its size)
+            buf = np.empty(out.shape, out.dtype)
+            self.read_into(meta, buf)
+            np.copyto(out, buf)
+            return
+        flat = out.reshape(-1)
+        for i, part in zip(range(0, flat.size, _CHUNK), self.chunks(meta)):
+            flat[i:i + part.size] = part
 
     def chunks(self, meta):
         offset, shape, dtype = meta

@@ -1229,10 +1229,11 @@ def test_the_grad_mode_is_part_of_the_signature():
 
 
 def test_a_verified_replay_that_raises_puts_the_originals_back():
-    """A verified replay runs on copies of the parameters and of the optimiser's attributes:
-    when it raises (an index out of range), the originals are put back -- the parameter's
-    array and the optimiser's param_groups were left as the copies, so a learning rate set
-    through a group dict held before was lost -- and the next replay is verified."""
+    """A verified replay runs on the parameters (their values before it set aside on disk)
+    and on copies of the optimiser's attributes: when it raises (an index out of range),
+    the originals are put back -- the optimiser's param_groups were once left as the copies,
+    so a learning rate set through a group dict held before was lost -- and the next replay
+    is verified."""
     w = tg.tensor(np.arange(8.0).reshape(4, 2) / 8, requires_grad=True)
     opt = tg.optim.Adam([w], lr=0.1)
     group, array = opt.param_groups[0], w.data
