@@ -133,6 +133,27 @@ def _sgd_fused(compiled):
     return int(blas), int(axpy)
 
 
+def _twins(make, calls, exact=True):
+    """An eager and a compiled copy of the step that ``make()`` returns as ``(step, params)``,
+    called on each argument tuple of ``calls``, the params' ``.grad`` reset first; the results
+    (a Tensor or a tuple of them) and the gradients compared bit for bit (``exact``) or with
+    :func:`_close`. Returns the compiled function."""
+    (eager, p_e), (step, p_c) = make(), make()
+    compiled = tg.compile(step)
+    check = np.testing.assert_array_equal if exact else _close
+    for args in calls:
+        for p in p_e + p_c:
+            p.grad = None
+        got, want = compiled(*args), eager(*args)
+        for a, b in zip(got if isinstance(got, tuple) else [got],
+                        want if isinstance(want, tuple) else [want]):
+            check(a.data, b.data)
+        for pc, pe in zip(p_c, p_e):
+            check(pc.grad.data, pe.grad.data)
+            assert pc.grad.dtype == pe.grad.dtype
+    return compiled
+
+
 @pytest.mark.parametrize("rewrite", [True, False])
 def test_the_notebook_expressions_replay_as_eager(rewrite):
     x, t = _data(6)
@@ -891,16 +912,10 @@ def test_reshape_and_a_mean_of_every_element_replay_bit_for_bit(dtype, keepdims)
             loss = tg.sum(tg.mean(tg.sigmoid(tg.reshape(w * x, (2, 6))), keepdims=keepdims))
             loss.backward()
             return loss
-        return step, w
+        return step, (w,)
 
-    (eager, w_e), (step, w_c) = make(), make()
-    compiled = tg.compile(step)
-    for i in range(4):
-        x = np.random.default_rng(i).normal(size=(3, 4)).astype(dtype)
-        w_e.grad = w_c.grad = None
-        np.testing.assert_array_equal(compiled(x).data, eager(x).data)
-        np.testing.assert_array_equal(w_c.grad.data, w_e.grad.data)
-        assert w_c.grad.dtype == w_e.grad.dtype == dtype
+    compiled = _twins(make, [(np.random.default_rng(i).normal(size=(3, 4)).astype(dtype),)
+                             for i in range(4)])
     assert compiled.replays == 3
     assert {"reshape", "reshape's VJP", "mean of every element", "mean's VJP"} <= set(
         _kinds(compiled))
@@ -926,15 +941,8 @@ def test_products_of_matrices_replay_bit_for_bit(dtype):
             return loss
         return step, (a, w, c, d, v)
 
-    (eager, p_e), (step, p_c) = make(), make()
-    compiled = tg.compile(step)
-    for i in range(4):
-        x = np.random.default_rng(i).normal(size=(6, 4)).astype(dtype)
-        for p in p_e + p_c:
-            p.grad = None
-        np.testing.assert_array_equal(compiled(x).data, eager(x).data)
-        for pc, pe in zip(p_c, p_e):
-            np.testing.assert_array_equal(pc.grad.data, pe.grad.data)
+    compiled = _twins(make, [(np.random.default_rng(i).normal(size=(6, 4)).astype(dtype),)
+                             for i in range(4)])
     kinds = _kinds(compiled)
     assert compiled.replays == 3 and {"matmul", "linear", "matmul's VJP", "linear's VJP"} <= set(kinds)
 
@@ -960,19 +968,11 @@ def test_a_large_product_replays_in_the_layout_timed_faster(monkeypatch, layout,
             loss = tg.sum(tg.tanh(y) ** 2)
             loss.backward()
             return y
-        return step, w
+        return step, (w,)
 
-    (eager, w_e), (step, w_c) = make(), make()
-    compiled = tg.compile(step)
-    for _ in range(3):
-        x = rng.normal(size=(32, 512))
-        w_e.grad = w_c.grad = None
-        y_c, y_e = compiled(x), eager(x)
-        assert y_c.data.flags.c_contiguous
-        if layout == "direct":
-            np.testing.assert_array_equal(y_c.data, y_e.data)
-        _close(y_c.data, y_e.data)
-        _close(w_c.grad.data, w_e.grad.data)
+    compiled = _twins(make, [(rng.normal(size=(32, 512)),) for _ in range(3)],
+                      exact=layout == "direct")
+    assert compiled(rng.normal(size=(32, 512))).data.flags.c_contiguous
     assert (f"{form}, as (Bᵀ Aᵀ)ᵀ" in _kinds(compiled)) == (layout == "swapped")
 
 
@@ -1045,17 +1045,8 @@ def test_a_bias_is_added_in_place_only_where_nothing_else_sees_the_product(case)
             return (loss, y) if case == "returned" else loss
         return step, (w, b)
 
-    (eager, p_e), (step, p_c) = make(), make()
-    compiled = tg.compile(step)
-    for i in range(3):
-        x = np.random.default_rng(i).normal(size=(5, 6)).astype(np.float32)
-        for p in p_e + p_c:
-            p.grad = None
-        got, want = compiled(x), eager(x)
-        for a, e in zip(got if case == "returned" else [got], want if case == "returned" else [want]):
-            np.testing.assert_array_equal(a.data, e.data)
-        for pc, pe in zip(p_c, p_e):
-            np.testing.assert_array_equal(pc.grad.data, pe.grad.data)
+    compiled = _twins(make, [(np.random.default_rng(i).normal(size=(5, 6)).astype(np.float32),)
+                             for i in range(3)])
     in_place = "add, written into its first operand" in _kinds(compiled)
     assert in_place == (case in ("bias", "float64 bias"))  # float64: falls back at replay
 
@@ -1080,15 +1071,8 @@ def test_a_sigmoid_of_a_fresh_sum_is_written_into_it(case):
             return loss
         return step, (w, b)
 
-    (eager, p_e), (step, p_c) = make(), make()
-    compiled = tg.compile(step)
-    for i in range(3):
-        x = np.random.default_rng(i).normal(size=(n, 6)).astype(dtype)
-        for p in p_e + p_c:
-            p.grad = None
-        np.testing.assert_array_equal(compiled(x).data, eager(x).data)
-        for pc, pe in zip(p_c, p_e):
-            np.testing.assert_array_equal(pc.grad.data, pe.grad.data)
+    compiled = _twins(make, [(np.random.default_rng(i).normal(size=(n, 6)).astype(dtype),)
+                             for i in range(3)])
     kinds = _kinds(compiled)
     assert ("sigmoid, written into its input" in kinds) == (case in ("in place", "float16"))
     assert "sigmoid's VJP" in kinds
@@ -1108,17 +1092,14 @@ def test_binary_cross_entropy_replays_bit_for_bit_and_still_checks_its_input(dty
                     + tg.binary_cross_entropy(p, t, reduction="sum"))
             loss.backward()
             return loss
-        return step, w
+        return step, (w,)
 
-    (eager, w_e), (step, w_c) = make(), make()
-    compiled = tg.compile(step)
     rng = np.random.default_rng(12)
     t = rng.integers(0, 2, size=(5, 3)).astype(dtype)
-    for _ in range(3):
-        x, p = rng.normal(size=(5, 4)).astype(dtype), rng.uniform(size=(5, 3)).astype(dtype)
-        w_e.grad = w_c.grad = None
-        np.testing.assert_array_equal(compiled(x, p, t).data, eager(x, p, t).data)
-        np.testing.assert_array_equal(w_c.grad.data, w_e.grad.data)
+    calls = [(rng.normal(size=(5, 4)).astype(dtype), rng.uniform(size=(5, 3)).astype(dtype), t)
+             for _ in range(3)]
+    compiled = _twins(make, calls)
+    x, p, t = calls[-1]
     assert _kinds(compiled).count("binary_cross_entropy") == 2 and compiled.replays == 2
     p[0, 0] = 1.5
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\].* got values from .* to 1.5"):
