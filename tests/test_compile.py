@@ -1286,3 +1286,33 @@ def test_a_changing_non_tensor_argument_stops_recording_at_the_signature_limit()
         strict(x, i)
     with pytest.raises(tg.CompileError, match="64 input signatures recorded"):
         strict(x, MAX_SIGNATURES)
+
+
+def test_the_records_constants_are_not_changed_through_a_gradient_handed_out():
+    """The backward's seed is a constant of the record, and add's VJP hands it on unchanged:
+    a leaf added to the loss got the constant itself as its ``.grad``. Scaling that ``.grad``
+    in place between calls (``clip_grad_norm_`` before the optimiser's step) once scaled the
+    seed of every later replay, silently (verify checks only the first)."""
+    def make():
+        w = tg.tensor(np.array([[0.5, -0.3]]), requires_grad=True)
+        b = tg.tensor(np.array(0.2), requires_grad=True)  # a learned offset of the loss
+        opt = tg.optim.SGD([w, b], lr=0.1)
+
+        def forward_backward(x):
+            loss = tg.sum((x @ tg.transpose(w)) ** 2) + b
+            loss.backward()
+            return loss
+        return forward_backward, (w, b), opt
+
+    (eager, p_e, opt_e), (step, p_c, opt_c) = make(), make()
+    compiled = tg.compile(step)
+    x = np.array([[1.0, 2.0], [0.5, -1.0]])
+    for _ in range(5):
+        for f, params, opt in ((eager, p_e, opt_e), (compiled, p_c, opt_c)):
+            f(x)
+            nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            opt.zero_grad()
+        for pc, pe in zip(p_c, p_e):
+            np.testing.assert_array_equal(pc.data, pe.data)
+    assert compiled.replays == 4
