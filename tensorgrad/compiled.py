@@ -1218,7 +1218,11 @@ class Compiled:
                              "the arguments)")
                 return result
             del rec
-            _compare(after, state.capture(result, replay=False), callable_name(self.fn))
+            try:
+                _compare(after, state.capture(result, replay=False), callable_name(self.fn))
+            except CompileError:
+                entry.program = None  # (never replayed again: the step runs eagerly)
+                raise
             self.replays += 1
             return result
         finally:

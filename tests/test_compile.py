@@ -1316,3 +1316,34 @@ def test_the_records_constants_are_not_changed_through_a_gradient_handed_out():
         for pc, pe in zip(p_c, p_e):
             np.testing.assert_array_equal(pc.data, pe.data)
     assert compiled.replays == 4
+
+
+def test_a_step_whose_replay_failed_verify_is_not_replayed_afterwards():
+    """When verify finds the replay differing from the eager run it raises, the eager run's
+    state kept; the record is then dropped (the step runs eagerly), as for a step that
+    records other ops: it was once replayed, unchecked, at the next call (a caller that
+    catches the error, a notebook cell run again)."""
+    arrays = _arrays()
+    eager, p_e = _expr_step(arrays)
+    step, p_c = _expr_step(arrays)
+    compiled = tg.compile(step)
+    x, t = _data(4)
+    eager(x[0], t[0]), compiled(x[0], t[0])
+    program = _program(compiled)
+    i = next(k for k, ins in enumerate(program.source) if ins[0] == "fwd"
+             and ins[1].name == "sigmoid")
+    good = program.steps[i]
+
+    def planted(ctx):
+        good(ctx)
+        ctx.env[program.source[i][4]] *= 1.001
+
+    program.steps[i] = planted
+    eager(x[1], t[1])
+    with pytest.raises(tg.CompileError, match="differs from the eager run"):
+        compiled(x[1], t[1])
+    for k in range(2, 4):
+        np.testing.assert_array_equal(compiled(x[k], t[k]).data, eager(x[k], t[k]).data)
+        for name in p_e:
+            np.testing.assert_array_equal(p_c[name].data, p_e[name].data)
+    assert compiled.replays == 0 and compiled.eager_calls == 2
