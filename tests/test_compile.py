@@ -1347,3 +1347,33 @@ def test_a_step_whose_replay_failed_verify_is_not_replayed_afterwards():
         for name in p_e:
             np.testing.assert_array_equal(p_c[name].data, p_e[name].data)
     assert compiled.replays == 0 and compiled.eager_calls == 2
+
+
+def test_the_optimiser_calls_stay_when_a_parameter_gets_no_gradient_in_the_step():
+    """The optimiser's step()/zero_grad() fold into the fused update only when every one of
+    its parameters is updated there. Two backward passes gave the weight two fused updates,
+    counted as two parameters: the calls were folded although ``v`` gets no gradient in the
+    step, and a gradient it had from elsewhere was neither applied nor cleared."""
+    def make():
+        lin = nn.Linear(4, 3, rng=0)
+        v = tg.tensor(np.ones(2), requires_grad=True)
+        opt = tg.optim.SGD([*lin.parameters(), v], lr=0.1)
+
+        def step(x1, x2):
+            tg.sum(tg.tanh(lin(x1)) ** 2).backward()
+            loss = tg.sum((x2 @ tg.transpose(lin.weight)) ** 2)  # a second loss: the weight's
+            return _update(loss, opt)
+        return step, (lin.weight, lin.bias, v)
+
+    (eager, p_e), (step, p_c) = make(), make()
+    compiled = tg.compile(step)
+    rng = np.random.default_rng(15)
+    for i in range(4):
+        x1, x2 = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
+        if i >= 2:  # a gradient of v's from elsewhere
+            p_e[2].grad, p_c[2].grad = tg.tensor(np.ones(2)), tg.tensor(np.ones(2))
+        _close(compiled(x1, x2).data, eager(x1, x2).data)
+        for pc, pe in zip(p_c, p_e):
+            _close(pc.data, pe.data)
+            assert pc.grad is None and pe.grad is None
+    assert compiled.replays == 3
