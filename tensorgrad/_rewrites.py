@@ -376,7 +376,8 @@ def fuse_sgd_updates(code, shapes):
                 out[vi] = None
         items = [(form, g, other, w, position[id(w)], group_of[id(w)])
                  for _, (_, form, g, other), w in fused][::-1]
-        if (len(items) == len(position) and ins[3].get("closure") is None
+        if (len({id(w) for *_, w, _, _ in items}) == len(position)  # (one twice: two backwards)
+                and ins[3].get("closure") is None
                 and not {"step", "zero_grad"} & set(vars(opt))):
             out[ci] = ("custom", _sgd_update(items, opt, zero_grad=nxt[3]))  # the calls folded in
             out[ci + 1] = None

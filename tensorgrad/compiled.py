@@ -731,11 +731,11 @@ class _Program:
         code = (rewrite_program(rec.code, rec.shapes, _output_slots(output)) if rewrite
                 else rec.code)
         self.env = [None] * rec.n  # the constants in place: each replay starts from a copy
-        for s, v in rec.consts:
+        self.consts = [(s, _read_only(v)) for s, v in rec.consts]
+        for s, v in self.consts:
             self.env[s] = v
         self.inputs = rec.inputs
         self.free = rec.free
-        self.consts = rec.consts
         self.output = output
         self.recorded_code = rec.code
         self.source = code
@@ -792,6 +792,18 @@ class _Program:
         finally:
             _state.enabled, _state.raw = ctx.state
         return _build(self.output, ctx)
+
+
+def _read_only(value):
+    """A read-only copy of an array constant of the record (anything else as it is): every
+    replay shares it, and hands it out unchanged where the op would (a backward's seed through
+    add's VJP to a ``.grad``, a returned Tensor); a caller's in-place change of it would
+    reach every later replay. ``.grad`` then gets a copy, as of any read-only gradient."""
+    if not isinstance(value, np.ndarray):
+        return value
+    value = value.copy()
+    value.flags.writeable = False
+    return value
 
 
 class _Context:
@@ -1206,7 +1218,11 @@ class Compiled:
                              "the arguments)")
                 return result
             del rec
-            _compare(after, state.capture(result, replay=False), callable_name(self.fn))
+            try:
+                _compare(after, state.capture(result, replay=False), callable_name(self.fn))
+            except CompileError:
+                entry.program = None  # (never replayed again: the step runs eagerly)
+                raise
             self.replays += 1
             return result
         finally:

@@ -1267,3 +1267,94 @@ def test_a_changing_non_tensor_argument_stops_recording_at_the_signature_limit()
         strict(x, i)
     with pytest.raises(tg.CompileError, match="64 input signatures recorded"):
         strict(x, MAX_SIGNATURES)
+
+
+def test_the_records_constants_are_not_changed_through_a_gradient_handed_out():
+    """The backward's seed is a constant of the record, and add's VJP hands it on unchanged:
+    a leaf added to the loss got the constant itself as its ``.grad``. Scaling that ``.grad``
+    in place between calls (``clip_grad_norm_`` before the optimiser's step) once scaled the
+    seed of every later replay, silently (verify checks only the first)."""
+    def make():
+        w = tg.tensor(np.array([[0.5, -0.3]]), requires_grad=True)
+        b = tg.tensor(np.array(0.2), requires_grad=True)  # a learned offset of the loss
+        opt = tg.optim.SGD([w, b], lr=0.1)
+
+        def forward_backward(x):
+            loss = tg.sum((x @ tg.transpose(w)) ** 2) + b
+            loss.backward()
+            return loss
+        return forward_backward, (w, b), opt
+
+    (eager, p_e, opt_e), (step, p_c, opt_c) = make(), make()
+    compiled = tg.compile(step)
+    x = np.array([[1.0, 2.0], [0.5, -1.0]])
+    for _ in range(5):
+        for f, params, opt in ((eager, p_e, opt_e), (compiled, p_c, opt_c)):
+            f(x)
+            nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            opt.zero_grad()
+        for pc, pe in zip(p_c, p_e):
+            np.testing.assert_array_equal(pc.data, pe.data)
+    assert compiled.replays == 4
+
+
+def test_a_step_whose_replay_failed_verify_is_not_replayed_afterwards():
+    """When verify finds the replay differing from the eager run it raises, the eager run's
+    state kept; the record is then dropped (the step runs eagerly), as for a step that
+    records other ops: it was once replayed, unchecked, at the next call (a caller that
+    catches the error, a notebook cell run again)."""
+    arrays = _arrays()
+    eager, p_e = _expr_step(arrays)
+    step, p_c = _expr_step(arrays)
+    compiled = tg.compile(step)
+    x, t = _data(4)
+    eager(x[0], t[0]), compiled(x[0], t[0])
+    program = _program(compiled)
+    i = next(k for k, ins in enumerate(program.source) if ins[0] == "fwd"
+             and ins[1].name == "sigmoid")
+    good = program.steps[i]
+
+    def planted(ctx):
+        good(ctx)
+        ctx.env[program.source[i][4]] *= 1.001
+
+    program.steps[i] = planted
+    eager(x[1], t[1])
+    with pytest.raises(tg.CompileError, match="differs from the eager run"):
+        compiled(x[1], t[1])
+    for k in range(2, 4):
+        np.testing.assert_array_equal(compiled(x[k], t[k]).data, eager(x[k], t[k]).data)
+        for name in p_e:
+            np.testing.assert_array_equal(p_c[name].data, p_e[name].data)
+    assert compiled.replays == 0 and compiled.eager_calls == 2
+
+
+def test_the_optimiser_calls_stay_when_a_parameter_gets_no_gradient_in_the_step():
+    """The optimiser's step()/zero_grad() fold into the fused update only when every one of
+    its parameters is updated there. Two backward passes gave the weight two fused updates,
+    counted as two parameters: the calls were folded although ``v`` gets no gradient in the
+    step, and a gradient it had from elsewhere was neither applied nor cleared."""
+    def make():
+        lin = nn.Linear(4, 3, rng=0)
+        v = tg.tensor(np.ones(2), requires_grad=True)
+        opt = tg.optim.SGD([*lin.parameters(), v], lr=0.1)
+
+        def step(x1, x2):
+            tg.sum(tg.tanh(lin(x1)) ** 2).backward()
+            loss = tg.sum((x2 @ tg.transpose(lin.weight)) ** 2)  # a second loss: the weight's
+            return _update(loss, opt)
+        return step, (lin.weight, lin.bias, v)
+
+    (eager, p_e), (step, p_c) = make(), make()
+    compiled = tg.compile(step)
+    rng = np.random.default_rng(15)
+    for i in range(4):
+        x1, x2 = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
+        if i >= 2:  # a gradient of v's from elsewhere
+            p_e[2].grad, p_c[2].grad = tg.tensor(np.ones(2)), tg.tensor(np.ones(2))
+        _close(compiled(x1, x2).data, eager(x1, x2).data)
+        for pc, pe in zip(p_c, p_e):
+            _close(pc.data, pe.data)
+            assert pc.grad is None and pe.grad is None
+    assert compiled.replays == 3
