@@ -358,12 +358,8 @@ def test_a_new_shape_records_again_and_each_shape_replays():
     assert compiled.cache_size() == 3
 
 
-def test_verify_catches_a_planted_divergence():
-    arrays = _arrays()
-    step, _ = _expr_step(arrays)
-    compiled = tg.compile(step)
-    x, t = _data(2)
-    compiled(x[0], t[0])
+def _plant_divergence(compiled):
+    """Make the first sigmoid forward of ``compiled``'s program scale its result by 1.001."""
     program = _program(compiled)
     i = next(k for k, ins in enumerate(program.source) if ins[0] == "fwd"
              and ins[1].name == "sigmoid")
@@ -374,6 +370,15 @@ def test_verify_catches_a_planted_divergence():
         ctx.env[program.source[i][4]] *= 1.001
 
     program.steps[i] = planted
+
+
+def test_verify_catches_a_planted_divergence():
+    arrays = _arrays()
+    step, _ = _expr_step(arrays)
+    compiled = tg.compile(step)
+    x, t = _data(2)
+    compiled(x[0], t[0])
+    _plant_divergence(compiled)
     with pytest.raises(tg.CompileError, match="differs from the eager run"):
         compiled(x[1], t[1])
 
@@ -1310,16 +1315,7 @@ def test_a_step_whose_replay_failed_verify_is_not_replayed_afterwards():
     compiled = tg.compile(step)
     x, t = _data(4)
     eager(x[0], t[0]), compiled(x[0], t[0])
-    program = _program(compiled)
-    i = next(k for k, ins in enumerate(program.source) if ins[0] == "fwd"
-             and ins[1].name == "sigmoid")
-    good = program.steps[i]
-
-    def planted(ctx):
-        good(ctx)
-        ctx.env[program.source[i][4]] *= 1.001
-
-    program.steps[i] = planted
+    _plant_divergence(compiled)
     eager(x[1], t[1])
     with pytest.raises(tg.CompileError, match="differs from the eager run"):
         compiled(x[1], t[1])
