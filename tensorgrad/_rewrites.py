@@ -672,12 +672,17 @@ def _product_vjp_step(op, idx, g, ins, shapes, shape, dtype, res):
             return np.matmul(env[a].T, env[g])
     else:
         return None
+    return _vjp_result_step(f, dtype, res, f"{op.name}'s VJP", (g, a, b))
 
+
+def _vjp_result_step(f, dtype, res, kind, reads):
+    """The step writing ``f(env)``, cast to the input's ``dtype`` where it differs, to slot
+    ``res``: a lowered VJP whose result has the input's shape (no sum as in :class:`ToInput`)."""
     def step(ctx):
         env = ctx.env
         r = f(env)
         env[res] = r if r.dtype == dtype else r.astype(dtype)
-    step.kind, step.reads = f"{op.name}'s VJP", (g, a, b)
+    step.kind, step.reads = kind, reads
     return step
 
 
@@ -741,13 +746,7 @@ def _conv2d_vjp_step(idx, g, ins, params, shapes, shape, dtype, res):
     else:
         def f(env):
             return np.sum(env[g], axis=(0, 2, 3))
-
-    def step(ctx):
-        env = ctx.env
-        r = f(env)
-        env[res] = r if r.dtype == dtype else r.astype(dtype)
-    step.kind, step.reads = "conv2d's VJP", (g, x, w)
-    return step
+    return _vjp_result_step(f, dtype, res, "conv2d's VJP", (g, x, w))
 
 
 class ToInput:
