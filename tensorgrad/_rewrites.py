@@ -566,33 +566,48 @@ def lower_fixed_shapes(code, shapes):
     (:func:`_product_step`); what the op checks, the recorded shapes have already passed."""
     out = []
     for ins in code:
-        kind, op = ins[0], ins[1] if len(ins) > 1 else None
         step = None
-        if kind == "fwd" and not ins[5] and op is reshape:
-            step = _reshape_step(ins[2][0], ins[3]["shape"], ins[4])
-        elif kind == "fwd" and not ins[5] and op is mean and ins[3]["axis"] is None:
-            step = _mean_step(ins[2][0], ins[3]["keepdims"], ins[4])
-        elif kind == "vjp" and not ins[10] and op is reshape:
-            step = _reshape_vjp_step(ins[3], ins[7], ins[8], ins[9])
-        elif (kind == "vjp" and not ins[10] and op is mean and ins[6]["axis"] is None
-              and 0 not in ins[7]):  # (an empty mean's gradient is empty: left to the op)
-            step = _mean_vjp_step(ins[3], ins[7], ins[8], ins[9])
-        elif kind == "fwd" and not ins[5] and op in (linear, matmul):
-            step = _product_step(op, ins[2], shapes, ins[4])
-        elif kind == "vjp" and not ins[10] and op in (linear, matmul):
-            step = _product_vjp_step(op, ins[2], ins[3], ins[5], shapes, ins[7], ins[8], ins[9])
-        elif kind == "fwd" and not ins[5] and op is binary_cross_entropy:
-            step = _bce_step(*ins[2], ins[4])
-        elif kind == "fwd" and not ins[5] and op is conv2d and len(shapes.get(ins[2][0], ())) == 4:
-            step = _conv2d_step(ins[2], ins[3], ins[4])
-        elif kind == "vjp" and not ins[10] and op is sigmoid:
-            step = _sigmoid_vjp_step(ins[3], ins[4], ins[7], ins[8], ins[9])
-        elif kind == "vjp" and not ins[10] and op is add:
-            step = _add_vjp_step(ins[3], ins[7], ins[8], ins[9])
-        elif kind == "vjp" and not ins[10] and op is conv2d:
-            step = _conv2d_vjp_step(ins[2], ins[3], ins[5], ins[6], shapes, ins[7], ins[8], ins[9])
+        if ins[0] == "fwd" and not ins[5]:  # (no parameter read from a slot)
+            step = _lowered_forward(*ins[1:5], shapes)
+        elif ins[0] == "vjp" and not ins[10]:
+            step = _lowered_vjp(*ins[1:10], shapes)
         out.append(ins if step is None else ("custom", step))
     return out
+
+
+def _lowered_forward(op, ins, params, out, shapes):
+    """The step of :func:`lower_fixed_shapes` for the forward ``out = op(*ins, **params)``,
+    or None where it keeps the op."""
+    if op is reshape:
+        return _reshape_step(ins[0], params["shape"], out)
+    if op is mean and params["axis"] is None:
+        return _mean_step(ins[0], params["keepdims"], out)
+    if op is linear or op is matmul:
+        return _product_step(op, ins, shapes, out)
+    if op is binary_cross_entropy:
+        return _bce_step(*ins, out)
+    if op is conv2d and len(shapes.get(ins[0], ())) == 4:
+        return _conv2d_step(ins, params, out)
+    return None
+
+
+def _lowered_vjp(op, idx, g, out, ins, params, shape, dtype, res, shapes):
+    """The step of :func:`lower_fixed_shapes` for the VJP of ``op`` at input ``idx``
+    (cotangent ``g``, forward result ``out``, gradient of ``shape`` and ``dtype`` to slot
+    ``res``), or None where it keeps the op's VJP."""
+    if op is reshape:
+        return _reshape_vjp_step(g, shape, dtype, res)
+    if op is mean and params["axis"] is None and 0 not in shape:  # (an empty one: the op's)
+        return _mean_vjp_step(g, shape, dtype, res)
+    if op is linear or op is matmul:
+        return _product_vjp_step(op, idx, g, ins, shapes, shape, dtype, res)
+    if op is sigmoid:
+        return _sigmoid_vjp_step(g, out, shape, dtype, res)
+    if op is add:
+        return _add_vjp_step(g, shape, dtype, res)
+    if op is conv2d:
+        return _conv2d_vjp_step(idx, g, ins, params, shapes, shape, dtype, res)
+    return None
 
 
 def _two_d(shapes, *slots):
