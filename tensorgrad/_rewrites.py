@@ -446,6 +446,19 @@ def _plain_lrs(opt):
         else None for group in opt.param_groups]
 
 
+def in_callers_state(step):
+    """``step`` run in the grad mode of the replay's caller (an optimiser's step, a
+    method of a buffer: code of the library's or a user's that calls ops on Tensors), the
+    rest of the replay running as a backward pass does (recording off, ops on arrays)."""
+    def run(ctx):
+        _state.enabled, _state.raw = ctx.state
+        try:
+            step(ctx)
+        finally:
+            _state.enabled, _state.raw = False, True
+    return run
+
+
 def _sgd_update(items, opt, zero_grad=None):
     """One step updating, in place, the parameters of ``items`` (form, gradient slot, other
     factor's slot, parameter, its position in the optimiser, its group): form "axpy" ``p -= lr * g``
@@ -466,6 +479,11 @@ def _sgd_update(items, opt, zero_grad=None):
     nothing)."""
     layout = _layout(opt)
 
+    @in_callers_state
+    def calls(ctx):  # (the folded calls, made in the caller's grad mode)
+        opt.step()
+        opt.zero_grad(**zero_grad)
+
     def step(ctx):
         env = ctx.env
         lrs = (_plain_lrs(opt) if _same_layout(_layout(opt), layout)
@@ -476,12 +494,7 @@ def _sgd_update(items, opt, zero_grad=None):
                                w, i, lrs[k]):
                 in_place = False
         if zero_grad is not None and not in_place:  # the optimiser's step takes the .grad
-            _state.enabled, _state.raw = ctx.state
-            try:
-                opt.step()
-                opt.zero_grad(**zero_grad)
-            finally:
-                _state.enabled, _state.raw = False, True
+            calls(ctx)
 
     n_dense = sum(form != "axpy" for form, *_ in items)
     step.kind = (f"SGD update in place: {n_dense} dense weights from their gradient's factors, "

@@ -36,7 +36,7 @@ from itertools import chain
 import numpy as np
 
 from . import _random, autograd, defaults, functional, numpy_dispatch, optim, versions
-from ._rewrites import ToInput, reads, rewrite_program
+from ._rewrites import ToInput, in_callers_state, reads, rewrite_program
 from .inputs import callable_name
 from .nn import functional as nn_functional
 from .nn.module import Module
@@ -872,25 +872,12 @@ def _lower(code):
         if kind == "custom":
             steps.append(args[0])
         elif kind in _CALLERS_STATE:
-            steps.append(_in_callers_state(_CALLERS_STATE[kind](*args)))
+            steps.append(in_callers_state(_CALLERS_STATE[kind](*args)))
         elif kind in _STEPS:
             steps.append(_STEPS[kind](*args))
         else:  # pragma: no cover - the rewrites produce only the kinds above
             raise AssertionError(kind)
     return steps
-
-
-def _in_callers_state(step):
-    """``step`` run in the grad mode of the replay's caller (an optimiser's step, a
-    method of a buffer: code of the library's or a user's that calls ops on Tensors), the
-    rest of the replay running as a backward pass does (recording off, ops on arrays)."""
-    def run(ctx):
-        _state.enabled, _state.raw = ctx.state
-        try:
-            step(ctx)
-        finally:
-            _state.enabled, _state.raw = False, True
-    return run
 
 
 def _view_step(base, shape, strides, offset, dtype, out):
