@@ -20,15 +20,19 @@ Plain SGD, updated as the gradients come
     ``backward -> .grad -> SGD.step -> zero_grad`` for the parameters of plain SGD groups
     becomes one step that updates each in place, no ``.grad`` handed out: a dense weight
     by one BLAS update from the factors of its gradient (never formed), any other
-    parameter by ``p -= lr * g`` (:func:`fuse_sgd_updates`).
+    parameter by ``p -= lr * g`` (:func:`fuse_sgd_updates`). When that step updates every
+    parameter of the optimiser, the calls of its ``step()`` and ``zero_grad()`` fold into it.
 
 Ops whose work the recorded shapes fix
     ``reshape``, a ``mean`` over every element and the products of 2-D operands, forward and
-    VJP, and conv2d's VJPs on a batch become one NumPy or kernel call each on the recorded
-    shapes (:func:`lower_fixed_shapes`): the same values as the op, without its argument
-    handling. A large product runs in whichever of its two layouts its first replay timed
-    faster. A bias added to a fresh product or convolution that nothing else reads, and the
-    sigmoid of that sum, are written into the product's array (:func:`adds_in_place`).
+    VJP, conv2d on a batch, forward and VJPs, binary_cross_entropy's forward and the VJPs of
+    ``add`` and ``sigmoid`` become one NumPy or kernel call each on the recorded shapes
+    (:func:`lower_fixed_shapes`): the same values as the op, without its argument handling.
+    A large product runs in whichever of its two layouts its first replay timed faster.
+
+A bias and a sigmoid written into a fresh array
+    A bias added to a fresh product or convolution that nothing else reads, and the sigmoid
+    of that sum, are written into the product's array (:func:`adds_in_place`).
 """
 from __future__ import annotations
 
@@ -567,16 +571,18 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def lower_fixed_shapes(code, shapes):
-    """Ops whose work the recorded shapes fix, as one NumPy call each, forward and VJP:
-    ``reshape`` (``x.reshape(shape)``); a ``mean`` over every element (``np.add.reduce(x) /
-    n``, how ``np.mean`` computes a float32/float64 mean; other dtypes take the op) and its
-    gradient ``np.full(shape, g / n)``; ``matmul`` and ``linear`` of 2-D operands
-    (``np.matmul``, the VJPs' products; a contraction of length 1, which the op computes as an
-    outer product, is left to it); conv2d on 4-D arrays, forward and VJPs (the kernel calls
-    of :mod:`tensorgrad.ops._conv_kernels` they make); binary_cross_entropy's forward
-    (its check of the probabilities kept, the shapes' dropped). Each gives the op's values bit for bit
-    (tested), a large product's forward in the layout timed faster aside
-    (:func:`_product_step`); what the op checks, the recorded shapes have already passed."""
+    """Ops whose work the recorded shapes fix, as one NumPy or kernel call each:
+    ``reshape`` (``x.reshape(shape)``) and its VJP; a ``mean`` over every element
+    (``np.add.reduce(x) / n``, as ``np.mean`` computes a float32/float64 mean; other dtypes
+    take the op) and its gradient ``np.full(shape, g / n)``; ``matmul`` and ``linear`` of 2-D
+    operands and their VJPs (``np.matmul``; a contraction of length 1, which the op computes
+    as an outer product, is left to it); conv2d on 4-D arrays, forward and VJPs (the kernel
+    calls of :mod:`tensorgrad.ops._conv_kernels` they make); binary_cross_entropy's forward
+    (its check of the probabilities kept, the shapes' dropped); the VJPs of ``add`` and
+    ``sigmoid``. Only instructions whose parameters are all recorded values. Each gives the
+    op's values bit for bit (tested), a large product's forward in the layout timed faster
+    aside (:func:`_product_step`); what the op checks, the recorded shapes have already
+    passed."""
     out = []
     for ins in code:
         step = None
@@ -624,6 +630,7 @@ def _lowered_vjp(op, idx, g, out, ins, params, shape, dtype, res, shapes):
 
 
 def _two_d(shapes, *slots):
+    """Whether every slot of ``slots`` was recorded 2-D."""
     return all(len(shapes.get(s, ())) == 2 for s in slots)
 
 
@@ -683,6 +690,9 @@ def _faster(first, second, *args):
 
 
 def _product_vjp_step(op, idx, g, ins, shapes, shape, dtype, res):
+    """The VJP of a 2-D ``matmul``/``linear`` at input ``idx`` as one ``np.matmul`` of the
+    cotangent and the other operand; None where the op computes it otherwise (an operand not
+    2-D, a product over a length-1 axis: the op's outer product)."""
     a, b = ins
     if not _two_d(shapes, a, b):
         return None
@@ -715,6 +725,7 @@ def _vjp_result_step(f, dtype, res, kind, reads):
 
 
 def _reshape_step(x, shape, out):
+    """``reshape``'s forward: ``x.reshape(shape)``."""
     def step(ctx):
         env = ctx.env
         env[out] = env[x].reshape(shape)
@@ -723,6 +734,7 @@ def _reshape_step(x, shape, out):
 
 
 def _reshape_vjp_step(g, shape, dtype, res):
+    """``reshape``'s VJP: the cotangent reshaped to the input's ``shape``, cast to its ``dtype``."""
     def step(ctx):
         env = ctx.env
         r = env[g].reshape(shape)
@@ -732,6 +744,8 @@ def _reshape_vjp_step(g, shape, dtype, res):
 
 
 def _mean_step(x, keepdims, out):
+    """The ``mean`` of every element: ``np.add.reduce(x) / n`` for a non-empty float32/float64
+    array (as ``np.mean`` computes it), the op's forward otherwise."""
     def step(ctx):
         env = ctx.env
         a = env[x]
@@ -745,6 +759,7 @@ def _mean_step(x, keepdims, out):
 
 
 def _mean_vjp_step(g, shape, dtype, res):
+    """The VJP of a ``mean`` of every element of a non-empty input: ``np.full(shape, g / n)``."""
     n = int(np.prod(shape))
 
     def step(ctx):
@@ -807,6 +822,7 @@ def _summed_axes(given, shape):
 
 
 def _add_vjp_step(g, shape, dtype, res):
+    """``add``'s VJP: the cotangent summed to the input's shape and cast (:class:`ToInput`)."""
     to_input = ToInput(shape, dtype)
 
     def step(ctx):
@@ -854,6 +870,8 @@ def adds_in_place(code, shapes, kept=frozenset()):
 
 
 def _add_in_place_step(y, b, out):
+    """``y + b`` written into ``y``'s array when ``b`` is an array of its dtype, else a new
+    array (:func:`adds_in_place`)."""
     def step(ctx):
         env = ctx.env
         a, c = env[y], env[b]
@@ -866,6 +884,8 @@ def _add_in_place_step(y, b, out):
 
 
 def _sigmoid_in_place_step(x, out):
+    """``sigmoid(x)`` written into ``x``'s array for float32/float64 (the op's vectorised
+    path), the op's forward otherwise (:func:`adds_in_place`)."""
     f = sigmoid.forward
 
     def step(ctx):
@@ -880,6 +900,7 @@ def _sigmoid_in_place_step(x, out):
 
 
 def _sigmoid_vjp_step(g, out, shape, dtype, res):
+    """``sigmoid``'s VJP from its result alone, made the input's gradient (:class:`ToInput`)."""
     vjp = sigmoid.vjp_for(0)
     to_input = ToInput(shape, dtype)
 
@@ -891,6 +912,8 @@ def _sigmoid_vjp_step(g, out, shape, dtype, res):
 
 
 def _bce_step(p, t, out):
+    """``binary_cross_entropy``'s forward without the shape check, the check of the
+    probabilities kept (:func:`tensorgrad.ops.loss.bce_values`)."""
     def step(ctx):
         env = ctx.env
         env[out] = bce_values(env[p], env[t])
@@ -899,6 +922,7 @@ def _bce_step(p, t, out):
 
 
 def _conv2d_step(ins, params, out):
+    """conv2d's forward on a 4-D input as the kernel call it makes (``correlate_nchw``)."""
     x, w, b = ins
     p = (params["stride"], params["padding"], params["dilation"], params["groups"])
 

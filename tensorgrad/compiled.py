@@ -1317,6 +1317,7 @@ class _State:
             d.update(saved)
 
     def close(self):
+        """Close the file of the values before the replay (unlinked: its space is freed)."""
         self.before.file.close()
 
 
@@ -1351,9 +1352,10 @@ _CHUNK = 1 << 16
 
 
 class _Spill:
-    """The replay's results (pairs of a label and an array or None) set aside in an unlinked
-    temporary file while the eager run computes its own, so that a verified call holds no
-    second copy of the parameters in memory; read back :data:`_CHUNK` elements at a time."""
+    """Pairs of a label and an array or None -- the tensors' values before a verified replay,
+    the replay's results -- set aside in an unlinked temporary file while the eager run
+    computes its own, so that a verified call holds no second copy of the parameters in
+    memory; read back :data:`_CHUNK` elements at a time."""
 
     def __init__(self, entries):
         self.file = tempfile.TemporaryFile()

@@ -284,6 +284,7 @@ def sigmoid_of_negated(e):
 
 
 def _float_array(a):
+    """Whether ``a`` is a NumPy array of a floating dtype."""
     return type(a) is np.ndarray and a.dtype.kind == "f"
 
 
