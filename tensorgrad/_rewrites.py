@@ -54,7 +54,7 @@ from .state import _state
 _ONE, _NO_PAD = (1, 1), (0, 0, 0, 0)
 
 
-def rewrite_program(code, shapes, kept=frozenset()):
+def rewrite_program(code, shapes, kept):
     """The recorded instructions, rewritten (see the module docstring); ``kept``: the slots
     the step returns, which no rewrite may write over."""
     code = list(code)
@@ -836,7 +836,7 @@ def _add_vjp_step(g, shape, dtype, res):
 _FRESH_FORWARDS = frozenset({"conv2d", "matmul", "linear", "correlate2d", "convolve2d"})
 
 
-def adds_in_place(code, shapes, kept=frozenset()):
+def adds_in_place(code, shapes, kept):
     """``y + b`` written into ``y``, and then ``sigmoid(y + b)`` into the same array, when
     ``y`` is a fresh product or convolution that nothing else reads (not the VJPs, which
     read only the cotangent and the result once lowered, not the step's results ``kept``)
