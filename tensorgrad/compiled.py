@@ -1303,8 +1303,8 @@ class _State:
         back from the file into the same arrays), the optimisers' state and the generators."""
         for gen, state in self.generators:
             gen.bit_generator.state = state
-        for (t, (arr, grad, gvalues)), (_, meta) in zip(zip(self.tensors, self.originals),
-                                                          self.before.entries):
+        for t, (arr, grad, gvalues), (_, meta) in zip(self.tensors, self.originals,
+                                                      self.before.entries):
             t.data = arr
             if meta is not None and arr.flags.writeable:
                 self.before.read_into(meta, arr)
