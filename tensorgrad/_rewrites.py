@@ -339,9 +339,10 @@ def fuse_sgd_updates(code, shapes):
     handed out: a weight gradient of a 2-D ``matmul``/``linear`` by one BLAS update of the
     weight (``ger`` for a rank-1 gradient, ``gemm`` with ``beta = 1`` otherwise; the
     gradient is never formed), any other parameter by ``p -= lr * g`` into the optimiser's
-    own work array, as its step does. The optimiser's ``step`` call is kept for the
-    parameters the step does not take (it skips those whose ``.grad`` is None, as after
-    ``zero_grad``)."""
+    own work array, as its step does. The optimiser's ``step`` and ``zero_grad`` calls are
+    kept after it for the parameters it does not take (the step skips those whose ``.grad``
+    is None); when it takes every parameter, they fold into it and are made only when a
+    gradient went to ``.grad`` (:func:`_sgd_update`)."""
     out = list(code)
     for ci, ins in enumerate(code):
         if ins[0] != "call" or ins[2] != "step" or ci + 1 >= len(code):
@@ -526,10 +527,7 @@ def _update_one(opt, ctx, form, gy, h, w, i, lr):
         if fallback or gy.shape != wd.shape:
             autograd._accumulate_grad(w, gy, False, ctx.handed)
             return False
-        scratch = opt._scratch(i, w)
-        np.multiply(gy, lr, out=scratch)
-        np.subtract(wd, scratch, out=wd)
-        versions._advance(wd)
+        _subtract_scaled(opt, i, w, gy, lr)
         return True
     linear = form == "linear"
     if linear:
@@ -544,11 +542,9 @@ def _update_one(opt, ctx, form, gy, h, w, i, lr):
         autograd._accumulate_grad(w, np.asarray(dw, dtype=wd.dtype), False, ctx.handed)
         return False
     if wd.nbytes < SMALL_WEIGHT_BYTES:  # NumPy's product into the work array, then the step
-        scratch = opt._scratch(i, w)
-        np.matmul(gy.T, h, out=scratch) if linear else np.matmul(gy, h.T, out=scratch)
-        np.multiply(scratch, lr, out=scratch)
-        np.subtract(wd, scratch, out=wd)
-        versions._advance(wd)
+        dw = opt._scratch(i, w)
+        np.matmul(gy.T, h, out=dw) if linear else np.matmul(gy, h.T, out=dw)
+        _subtract_scaled(opt, i, w, dw, lr)
         return True
     if linear:
         done = (_openblas.rank1_update(wd, -lr, gy[0], h[0]) if h.shape[0] == 1 else
@@ -558,10 +554,20 @@ def _update_one(opt, ctx, form, gy, h, w, i, lr):
     else:
         done = _openblas.product_update(wd, -lr, gy, h, trans_b=True)
     if not done:  # no BLAS of NumPy's at hand: the same update with NumPy
-        dw = gy.T @ h if linear else gy @ h.T
-        np.subtract(wd, np.multiply(dw, lr, dtype=wd.dtype), out=wd)
-    versions._advance(wd)
+        _subtract_scaled(opt, i, w, gy.T @ h if linear else gy @ h.T, lr)
+    else:
+        versions._advance(wd)
     return True
+
+
+def _subtract_scaled(opt, i, w, g, lr):
+    """``w.data -= lr * g`` as :meth:`SGD.step` does it (``lr * g`` written into the
+    optimiser's work array, which ``g`` may be), its version advanced."""
+    wd = w.data
+    scratch = opt._scratch(i, w)
+    np.multiply(g, lr, out=scratch)
+    np.subtract(wd, scratch, out=wd)
+    versions._advance(wd)
 
 
 # ----------------------------------------------------------------------------------------
@@ -735,12 +741,9 @@ def _reshape_step(x, shape, out):
 
 def _reshape_vjp_step(g, shape, dtype, res):
     """``reshape``'s VJP: the cotangent reshaped to the input's ``shape``, cast to its ``dtype``."""
-    def step(ctx):
-        env = ctx.env
-        r = env[g].reshape(shape)
-        env[res] = r if r.dtype == dtype else r.astype(dtype)
-    step.kind, step.reads = "reshape's VJP", (g,)
-    return step
+    def f(env):
+        return env[g].reshape(shape)
+    return _vjp_result_step(f, dtype, res, "reshape's VJP", (g,))
 
 
 def _mean_step(x, keepdims, out):

@@ -868,15 +868,22 @@ def test_a_boolean_mask_argument_selecting_another_count_runs_eagerly():
         tg.compile(step, strict=True)(np.ones((10, 4)))
 
 
-@pytest.mark.parametrize("size", [(4, 6), (64, 96)])  # 192 B: NumPy; 48 KiB: BLAS
+@pytest.mark.parametrize("size", [(4, 6), (64, 96), "no BLAS"])  # NumPy; BLAS; BLAS missing
 @pytest.mark.parametrize("form", ["W @ vector", "W @ stack", "linear, batch", "linear, stack"])
 @pytest.mark.parametrize("momentum_later", [False, True])
-def test_the_fused_update_of_a_dense_weight(size, form, momentum_later):
+def test_the_fused_update_of_a_dense_weight(monkeypatch, size, form, momentum_later):
     """The fused SGD update of a dense weight, small (NumPy's product into the work array) and
     large (one BLAS update): ``W @ h`` with h a vector (dW = g hᵀ, an outer product; this
     raised an IndexError once) or a stack of matrices (dW = Σ_b g_b h_bᵀ; once updated W
     wrongly), ``linear(x, W)`` with x a batch or a stack; also through ``.grad`` once
-    momentum is on."""
+    momentum is on. Without NumPy's OpenBLAS (another NumPy build) a large weight takes the
+    same update through NumPy."""
+    if size == "no BLAS":
+        from tensorgrad.ops import _openblas
+
+        monkeypatch.setattr(_openblas, "rank1_update", lambda *a, **k: False)
+        monkeypatch.setattr(_openblas, "product_update", lambda *a, **k: False)
+        size = (64, 96)
     n_out, n_in = size
     h_shape = {"W @ vector": (n_in,), "W @ stack": (2, n_in, 3), "linear, batch": (5, n_in),
                "linear, stack": (2, 3, n_in)}[form]
