@@ -1177,44 +1177,46 @@ class Compiled:
         program = entry.program
         state = _State(program, flat)
         try:
-            replayed = program.run(flat)
-        except BaseException:  # the originals back, and the next replay verified instead
-            state.restore()
-            state.close()
-            entry.verify_left += 1
-            raise
-        try:
-            after = _Spill(state.capture(replayed))  # on disk: no second copy while eager runs
-        except BaseException:
-            state.restore()
-            state.close()
-            raise
-        try:
-            del replayed
-            state.restore()
-            result, rec, spec = self._trace(args, kwargs, flat)
-            if rec.refusal is not None:
-                entry.program = None
-                self._refuse(rec.refusal)
-                return result
-            if (_signature(rec.code) != _signature(program.recorded_code)
-                    or not _same_constants(rec.consts, program.consts)):
-                entry.program = None
-                self._refuse("the second call recorded other ops than the first (Python control "
-                             "flow or constants that depend on values, or data read from outside "
-                             "the arguments)")
-                return result
-            del rec
             try:
-                _compare(after, state.capture(result, replay=False), callable_name(self.fn))
-            except CompileError:
-                entry.program = None  # (never replayed again: the step runs eagerly)
+                replayed = program.run(flat)
+                after = _Spill(state.capture(replayed))  # on disk: no second copy while eager runs
+            except BaseException:  # the originals back, and the next replay verified instead
+                state.restore()
+                entry.verify_left += 1
                 raise
-            self.replays += 1
-            return result
+            try:
+                del replayed
+                state.restore()
+                return self._checked_eagerly(entry, args, kwargs, flat, state, after)
+            finally:
+                after.file.close()
         finally:
-            after.file.close()
             state.close()
+
+    def _checked_eagerly(self, entry, args, kwargs, flat, state, after):
+        """The eager run of a verified call, compared with the replay's results ``after``; a
+        step that records other ops, or a replay that differs, is not replayed again."""
+        program = entry.program
+        result, rec, spec = self._trace(args, kwargs, flat)
+        if rec.refusal is not None:
+            entry.program = None
+            self._refuse(rec.refusal)
+            return result
+        if (_signature(rec.code) != _signature(program.recorded_code)
+                or not _same_constants(rec.consts, program.consts)):
+            entry.program = None
+            self._refuse("the second call recorded other ops than the first (Python control "
+                         "flow or constants that depend on values, or data read from outside "
+                         "the arguments)")
+            return result
+        del rec
+        try:
+            _compare(after, state.capture(result, replay=False), callable_name(self.fn))
+        except CompileError:
+            entry.program = None  # (never replayed again: the step runs eagerly)
+            raise
+        self.replays += 1
+        return result
 
 
 def _signature(code):
