@@ -162,9 +162,10 @@ def notebook_layers(number, repeat, threads=None, baseline=None):
 
 # -- 2. a batched float32 convolution ------------------------------------------------------
 
+PRODUCTS = "tg.conv2d's products alone"
 BATCHED_SYSTEMS = {"tg.conv2d": "tensorgrad", "tg.conv2d forward only": "tensorgrad",
-                   "numpy.matmul 512x512": "numpy", "torch conv2d": "torch",
-                   "torch conv2d forward only": "torch"}
+                   PRODUCTS: "tensorgrad", "numpy.matmul 512x512": "numpy",
+                   "torch conv2d": "torch", "torch conv2d forward only": "torch"}
 N, C_IN, C_OUT, HW, KSIZE = 32, 16, 32, 32, 3
 FLOP_FORWARD = 2.0 * N * C_OUT * C_IN * KSIZE * KSIZE * HW * HW
 FLOP = 3 * FLOP_FORWARD  # forward, input gradient, weight gradient
@@ -186,6 +187,8 @@ def batched_case(system: str) -> Case:
     x, w, b, g, a = _batched_data()
     if system == "numpy.matmul 512x512":
         return Case(lambda: a @ a)
+    if system == PRODUCTS:
+        return Case(_products_alone(x, w, g))
     if system.startswith("tg."):
         import tensorgrad as tg
 
@@ -218,6 +221,52 @@ def batched_case(system: str) -> Case:
                      f"got {system!r}")
 
 
+def _products_alone(x, w, g):
+    """A function making the BLAS products of ``tg.conv2d``'s forward and both gradients on
+    section 2's case exactly as its kernels make them (the routes their rules pick here:
+    forward in blocks, weight gradient flat, input gradient by the fold), the batch split
+    over the threads as the kernels split it, but with nothing else: no padding, im2col,
+    spread cotangent, fold sum, bias or engine. Their operands are laid out once, for image
+    0, and used for every image, so they stay in cache: a lower bound on the time of any
+    convolution built from these products. The function returns the forward's products
+    (each image's equal to image 0's, without the bias) and the summed weight-gradient
+    products, (1, kH, kW, 1, O, C) (each image's the tap-major form of image 0's)."""
+    from tensorgrad.ops import _conv_kernels as kernels
+
+    unit, it = (1, 1), x.itemsize
+    r = kernels.block_rows(HW, HW)
+    xp = kernels.pad(x[:1], (1, 1, 1, 1))
+    cols = kernels._columns(xp, 1, KSIZE, KSIZE, HW, HW, unit, unit, block_rows=r).copy()
+    wm, y = w.reshape(1, C_OUT, -1), np.empty((N, C_OUT, HW, HW), x.dtype)
+    hp = wp = HW + 2
+    rows, length = hp - (KSIZE - 1), hp * wp + KSIZE - 1
+    spread = kernels._spread(g[:1], rows, wp, length, unit)
+    flat = rows * wp - (KSIZE - 1)  # the weight gradient's columns
+    sn, sc = xp.strides[:2]
+    taps = kernels.strided(xp, (1, KSIZE, KSIZE, 1, flat, C_IN), (sn, wp * it, it, C_IN * sc, it, sc))
+    yf = spread[:, :, :flat].reshape(1, 1, 1, 1, C_OUT, flat)
+    wt = w.reshape(1, C_OUT, -1).swapaxes(1, 2)
+    fold = np.empty((1, 1, C_IN * KSIZE * KSIZE, length), x.dtype)
+
+    def half(lo, hi):
+        for n in range(lo, hi):
+            np.matmul(wm, cols, out=kernels.strided(
+                y[n:n + 1], (1, HW // r, 1, C_OUT, r * HW),
+                (y[0].nbytes, r * HW * it, y[0].nbytes, HW * HW * it, it)))
+        dw = np.matmul(yf, taps)
+        for _ in range(lo + 1, hi):
+            dw += np.matmul(yf, taps)
+        for _ in range(lo, hi):
+            kernels._product_in_blocks(wt, spread.reshape(1, 1, C_OUT, length), fold)
+        return dw
+
+    def run():
+        first, second = kernels._split(half, N, FLOP)
+        return y, first + second
+
+    return run
+
+
 def batched_float32(number, repeat, threads=None, baseline=None):
     """Section 2, one process per library; ``baseline = (tree, tag)`` adds the tensorgrad
     systems of another checkout. The forward+backward rows are compared with PyTorch's
@@ -233,7 +282,7 @@ def batched_float32(number, repeat, threads=None, baseline=None):
     if harness.torch_installed():
         for key in (cid for s in systems for cid in s.cases):
             name = key.split(" @ ")[0]
-            if name.startswith(("tg.", "torch")):
+            if name.startswith(("tg.", "torch")) and name != PRODUCTS:
                 against[key] = name.replace("tg.", "torch ")
     rows, workers = harness.measure(systems, number, repeat, threads, against, tiny=1e-30)
     medians = {k: r["median_s"] for k, r in rows.items()}
@@ -246,6 +295,7 @@ def batched_float32(number, repeat, threads=None, baseline=None):
         result["time_ratio_tg_over_torch"] = medians["tg.conv2d"] / medians["torch conv2d"]
         result["forward_time_ratio_tg_over_torch"] = (medians["tg.conv2d forward only"]
                                                       / medians["torch conv2d forward only"])
+        result["products_time_ratio_over_torch"] = medians[PRODUCTS] / medians["torch conv2d"]
     return result
 
 
@@ -387,7 +437,9 @@ def show(result, peak32=None) -> str:
                             ("GFLOP/s", "gflops", ".1f"), ("IQR", "iqr", ".0%"),
                             ("agrees", "agrees", "")], rows,
                            note=(f"tg.conv2d / torch time ratio "
-                                 f"{bf['time_ratio_tg_over_torch']:.2f}"
+                                 f"{bf['time_ratio_tg_over_torch']:.2f}; its products alone "
+                                 f"(operands laid out beforehand, in cache) / torch "
+                                 f"{bf['products_time_ratio_over_torch']:.2f}"
                                  if "time_ratio_tg_over_torch" in bf else "")))
     else:
         print(f"\nconv batched_float32: {bf.get('error')}")

@@ -77,6 +77,11 @@ def markdown(results: dict, compile_only: bool = False) -> str:
                       f"({conv['time_ratio_tg_over_torch']:.2f}×); forward alone "
                       f"{medians['tg.conv2d forward only'] * 1e3:.1f} ms against "
                       f"{medians['torch conv2d forward only'] * 1e3:.1f} ms."]
+        products = medians.get("tg.conv2d's products alone")
+        if products:
+            lines[-1] += (f" The BLAS products of `tg.conv2d`'s kernels alone, their operands "
+                          f"laid out beforehand and in cache: {products * 1e3:.1f} ms "
+                          f"({products / medians['torch conv2d']:.2f}×).")
     mem = {r["system"]: r for r in results.get("memory", {}).get("rows", [])}
     peaks = [(label, mem[name]["peak_mib"]) for label, name in SYSTEMS
              if isinstance(mem.get(name, {}).get("peak_mib"), float)]
