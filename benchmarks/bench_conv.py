@@ -227,8 +227,8 @@ def _products_alone(x, w, g):
     forward in blocks, weight gradient flat, input gradient by the fold), the batch split
     over the threads as the kernels split it, but with nothing else: no padding, im2col,
     spread cotangent, fold sum, bias or engine. Their operands are laid out once, for image
-    0, and used for every image, so they stay in cache: a lower bound on the time of any
-    convolution built from these products. The function returns the forward's products
+    0, and used for every image, so they stay in cache: a lower bound on the time of the
+    kernels as they are built (other layouts make other products). The function returns the forward's products
     (each image's equal to image 0's, without the bias) and the summed weight-gradient
     products, (1, kH, kW, 1, O, C) (each image's the tap-major form of image 0's)."""
     from tensorgrad.ops import _conv_kernels as kernels
@@ -246,7 +246,6 @@ def _products_alone(x, w, g):
     taps = kernels.strided(xp, (1, KSIZE, KSIZE, 1, flat, C_IN), (sn, wp * it, it, C_IN * sc, it, sc))
     yf = spread[:, :, :flat].reshape(1, 1, 1, 1, C_OUT, flat)
     wt = w.reshape(1, C_OUT, -1).swapaxes(1, 2)
-    fold = np.empty((1, 1, C_IN * KSIZE * KSIZE, length), x.dtype)
 
     def half(lo, hi):
         for n in range(lo, hi):
@@ -256,7 +255,8 @@ def _products_alone(x, w, g):
         dw = np.matmul(yf, taps)
         for _ in range(lo + 1, hi):
             dw += np.matmul(yf, taps)
-        for _ in range(lo, hi):
+        fold = kernels.workspace("matrix", (1, 1, C_IN * KSIZE * KSIZE, length), x.dtype)
+        for _ in range(lo, hi):  # each thread its own fold matrix, as in the kernel
             kernels._product_in_blocks(wt, spread.reshape(1, 1, C_OUT, length), fold)
         return dw
 
