@@ -162,10 +162,10 @@ def notebook_layers(number, repeat, threads=None, baseline=None):
 
 # -- 2. a batched float32 convolution ------------------------------------------------------
 
-PRODUCTS = "tg.conv2d's products alone"
+PRODUCTS = "tg.conv2d's products alone"  # this tree's kernels only: no baseline copy
 BATCHED_SYSTEMS = {"tg.conv2d": "tensorgrad", "tg.conv2d forward only": "tensorgrad",
-                   PRODUCTS: "tensorgrad", "numpy.matmul 512x512": "numpy",
-                   "torch conv2d": "torch", "torch conv2d forward only": "torch"}
+                   "numpy.matmul 512x512": "numpy", "torch conv2d": "torch",
+                   "torch conv2d forward only": "torch", PRODUCTS: "tensorgrad"}
 N, C_IN, C_OUT, HW, KSIZE = 32, 16, 32, 32, 3
 FLOP_FORWARD = 2.0 * N * C_OUT * C_IN * KSIZE * KSIZE * HW * HW
 FLOP = 3 * FLOP_FORWARD  # forward, input gradient, weight gradient
@@ -225,8 +225,9 @@ def _products_alone(x, w, g):
     """A function making the BLAS products of ``tg.conv2d``'s forward and both gradients on
     section 2's case exactly as its kernels make them (the routes their rules pick here:
     forward in blocks, weight gradient flat, input gradient by the fold), the batch split
-    over the threads as the kernels split it, but with nothing else: no padding, im2col,
-    spread cotangent, fold sum, bias or engine. Their operands are laid out once, for image
+    once over the threads (the kernels split it once per contraction), each thread
+    multiplying into its own fold matrix, but with nothing else: no padding, im2col, spread
+    cotangent, fold sum, bias or engine. Their operands are laid out once, for image
     0, and used for every image, so they stay in cache: a lower bound on the time of the
     kernels as they are built (other layouts make other products). The function returns the forward's products
     (each image's equal to image 0's, without the bias) and the summed weight-gradient
@@ -273,7 +274,7 @@ def batched_float32(number, repeat, threads=None, baseline=None):
     (relative tolerance 2e-3 of the largest gradient), the forward-only rows likewise."""
     by_lib = {}
     for name, lib in BATCHED_SYSTEMS.items():
-        if lib != "torch" or harness.torch_installed():
+        if name != PRODUCTS and (lib != "torch" or harness.torch_installed()):
             by_lib.setdefault(lib, {})[name] = {"kind": "conv_batched", "system": name}
     systems = [harness.System(lib, lib, cases) for lib, cases in by_lib.items()]
     if baseline:
@@ -282,8 +283,12 @@ def batched_float32(number, repeat, threads=None, baseline=None):
     if harness.torch_installed():
         for key in (cid for s in systems for cid in s.cases):
             name = key.split(" @ ")[0]
-            if name.startswith(("tg.", "torch")) and name != PRODUCTS:
+            if name.startswith(("tg.", "torch")):
                 against[key] = name.replace("tg.", "torch ")
+    # the products of this tree's kernels, in a process of their own, after the baseline's
+    # copies were made: an older tree's kernels may lack the functions they call
+    systems.append(harness.System(PRODUCTS, "tensorgrad",
+                                  {PRODUCTS: {"kind": "conv_batched", "system": PRODUCTS}}))
     rows, workers = harness.measure(systems, number, repeat, threads, against, tiny=1e-30)
     medians = {k: r["median_s"] for k, r in rows.items()}
     gflops = {k: (FLOP_FORWARD if "forward only" in k else FLOP) / t / 1e9
