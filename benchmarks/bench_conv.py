@@ -234,7 +234,7 @@ def _products_alone(x, w, g):
     products, (1, kH, kW, 1, O, C) (each image's the tap-major form of image 0's)."""
     from tensorgrad.ops import _conv_kernels as kernels
 
-    unit, it = (1, 1), x.itemsize
+    unit = (1, 1)
     r = kernels.block_rows(HW, HW)
     xp = kernels.pad(x[:1], (1, 1, 1, 1))
     cols = kernels._columns(xp, 1, KSIZE, KSIZE, HW, HW, unit, unit, block_rows=r).copy()
@@ -243,16 +243,13 @@ def _products_alone(x, w, g):
     rows, length = hp - (KSIZE - 1), hp * wp + KSIZE - 1
     spread = kernels._spread(g[:1], rows, wp, length, unit)
     flat = rows * wp - (KSIZE - 1)  # the weight gradient's columns
-    sn, sc = xp.strides[:2]
-    taps = kernels.strided(xp, (1, KSIZE, KSIZE, 1, flat, C_IN), (sn, wp * it, it, C_IN * sc, it, sc))
+    taps = kernels.tap_matrices(xp, (KSIZE, KSIZE), unit, 1, flat)
     yf = spread[:, :, :flat].reshape(1, 1, 1, 1, C_OUT, flat)
     wt = w.reshape(1, C_OUT, -1).swapaxes(1, 2)
 
     def half(lo, hi):
         for n in range(lo, hi):
-            np.matmul(wm, cols, out=kernels.strided(
-                y[n:n + 1], (1, HW // r, 1, C_OUT, r * HW),
-                (y[0].nbytes, r * HW * it, y[0].nbytes, HW * HW * it, it)))
+            np.matmul(wm, cols, out=kernels.row_blocks(y[n:n + 1], r, 1))
         dw = np.matmul(yf, taps)
         for _ in range(lo + 1, hi):
             dw += np.matmul(yf, taps)

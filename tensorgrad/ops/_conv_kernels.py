@@ -445,13 +445,19 @@ def _correlate_chunk(xp, w, stride, dilation, groups, r, bias, out):
     if r is None:
         np.matmul(wm, cols, out=out.reshape(m, groups, o // groups, ho * wo))
     else:
-        # block t of sample n, group g: rows g·O/G.. of y[n], columns t·r·Wo.. (a view)
-        it, size = out.itemsize, ho * wo
-        np.matmul(wm, cols, out=strided(
-            out, (m, ho // r, groups, o // groups, r * wo),
-            (o * size * it, r * wo * it, (o // groups) * size * it, size * it, it)))
+        np.matmul(wm, cols, out=row_blocks(out, r, groups))
     if bias is not None:
         out += bias
+
+
+def row_blocks(out, r, groups):
+    """The (M, Ho/r, G, O/G, r·Wo) view of C-contiguous ``out`` (M, O, Ho, Wo) that the
+    "blocks" route's products write: block t of sample n, group g is rows g·O/G.. of
+    out[n] and its output rows t·r.. (columns t·r·Wo.. of the flattened image)."""
+    m, o, ho, wo = out.shape
+    it, size = out.itemsize, ho * wo
+    return strided(out, (m, ho // r, groups, o // groups, r * wo),
+                   (o * size * it, r * wo * it, (o // groups) * size * it, size * it, it))
 
 
 # ----------------------------------------------------------------------------------------
@@ -565,12 +571,22 @@ def _weight_grad_flat_chunk(xp, y, spread, kernel_size, dilation, groups):
     rows = hp - d0 * (kh - 1)
     length = rows * wp - d1 * (kw - 1)  # the last window ends at the image's last element
     _spread_into(spread, y, rows, wp, (1, 1))
-    sn, sc = xp.strides[:2]
-    it = xp.itemsize
-    taps = strided(xp, (m, kh, kw, groups, length, cg), (sn, d0 * wp * it, d1 * it, cg * sc, it, sc))
+    taps = tap_matrices(xp, kernel_size, dilation, groups, length)
     yf = spread[:, :, :length].reshape(m, 1, 1, groups, og, length)
     dw = np.matmul(yf, taps).sum(axis=0)
     return dw.transpose(2, 3, 4, 0, 1).reshape(o, cg, kh, kw)
+
+
+def tap_matrices(xp, kernel_size, dilation, groups, length):
+    """The flat route's view of C-contiguous padded images ``xp`` (M, C, Hp, Wp): shape
+    (M, kH, kW, G, ``length``, C/G), entry [n, a, b, g, q, c] = the flattened xp[n, g·C/G +
+    c] at q + d0·a·Wp + d1·b. Each (length, C/G) matrix is strided, read by BLAS in place."""
+    m, c, _, wp = xp.shape
+    kh, kw = kernel_size
+    sn, sc = xp.strides[:2]
+    it, cg = xp.itemsize, c // groups
+    return strided(xp, (m, kh, kw, groups, length, cg),
+                   (sn, dilation[0] * wp * it, dilation[1] * it, cg * sc, it, sc))
 
 
 # ----------------------------------------------------------------------------------------
