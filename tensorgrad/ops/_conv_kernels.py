@@ -695,9 +695,8 @@ def _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups, ou
     o, cg, kh, kw = w.shape
     n = y.shape[0]
     c, og = groups * cg, o // groups
-    d0, d1 = dilation
-    rows = hp - d0 * (kh - 1)
-    length = hp * wp + d1 * (kw - 1)  # = rows·Wp + max offset
+    rows = hp - dilation[0] * (kh - 1)
+    length = hp * wp + dilation[1] * (kw - 1)  # = rows·Wp + max offset
     wt = w.reshape(groups, og, cg * kh * kw).swapaxes(1, 2)
     it = y.itemsize
     step = max(1, CHUNK_BYTES // (c * kh * kw * length * it))
@@ -714,8 +713,21 @@ def _conv_transpose_fold(y, w, input_size, stride, padding, dilation, groups, ou
         _product_in_blocks(wt, yf[:m].reshape(m, groups, og, length), cols)
         if not finite:
             cols[..., ~starts] = 0
-        shifted = strided(cols, (m, c, kh, kw, h * wp),
-                          (c * kh * kw * length * it, kh * kw * length * it,
-                           (kw * length - d0 * wp) * it, (length - d1) * it, it), top * wp * it)
-        rows_out = np.add.reduce(shifted, axis=(2, 3), out=workspace("pad", (m, c, h * wp), y.dtype))
+        rows_out = fold_rows(cols, c, (kh, kw), dilation, h, wp, top)
         out[start:stop] = rows_out.reshape(m, c, h, wp)[..., left:left + wd]
+
+
+def fold_rows(cols, c, kernel_size, dilation, h, wp, top):
+    """The fold's sum (col2im) of fold matrices ``cols`` (M, G, C/G·kH·kW, L), padded rows of
+    length Wp flattened, into the "pad" workspace: (M, C, h·Wp), the ``h`` padded rows from row
+    ``top`` on, each still holding its left and right padding.
+
+    out[n, c, p] = Σ_{a,b} cols[n, (c, a, b), top·Wp + p - d0·a·Wp - d1·b]: one strided view
+    (the tap offsets are linear in a and b) summed over (a, b)."""
+    m, length, it = cols.shape[0], cols.shape[-1], cols.itemsize
+    kh, kw = kernel_size
+    d0, d1 = dilation
+    shifted = strided(cols, (m, c, kh, kw, h * wp),
+                      (c * kh * kw * length * it, kh * kw * length * it,
+                       (kw * length - d0 * wp) * it, (length - d1) * it, it), top * wp * it)
+    return np.add.reduce(shifted, axis=(2, 3), out=workspace("pad", (m, c, h * wp), cols.dtype))
