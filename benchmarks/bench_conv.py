@@ -35,6 +35,7 @@ import functools
 import json
 import os
 import sys
+import threading
 import timeit
 from pathlib import Path
 
@@ -162,10 +163,14 @@ def notebook_layers(number, repeat, threads=None, baseline=None):
 
 # -- 2. a batched float32 convolution ------------------------------------------------------
 
-PRODUCTS = "tg.conv2d's products alone"  # this tree's kernels only: no baseline copy
+# the parts of tg.conv2d's kernels, timed apart: this tree's kernels only, no baseline copy
+PRODUCTS = "tg.conv2d's products alone"
+LAYOUTS = "tg.conv2d's layouts alone"
+PARTS = (PRODUCTS, LAYOUTS)
 BATCHED_SYSTEMS = {"tg.conv2d": "tensorgrad", "tg.conv2d forward only": "tensorgrad",
                    "numpy.matmul 512x512": "numpy", "torch conv2d": "torch",
-                   "torch conv2d forward only": "torch", PRODUCTS: "tensorgrad"}
+                   "torch conv2d forward only": "torch", PRODUCTS: "tensorgrad",
+                   LAYOUTS: "tensorgrad"}
 N, C_IN, C_OUT, HW, KSIZE = 32, 16, 32, 32, 3
 FLOP_FORWARD = 2.0 * N * C_OUT * C_IN * KSIZE * KSIZE * HW * HW
 FLOP = 3 * FLOP_FORWARD  # forward, input gradient, weight gradient
@@ -189,6 +194,8 @@ def batched_case(system: str) -> Case:
         return Case(lambda: a @ a)
     if system == PRODUCTS:
         return Case(_products_alone(x, w, g))
+    if system == LAYOUTS:
+        return Case(_layouts_alone(x, w, b, g))
     if system.startswith("tg."):
         import tensorgrad as tg
 
@@ -265,13 +272,60 @@ def _products_alone(x, w, g):
     return run
 
 
+def _layouts_alone(x, w, b, g):
+    """A function making the least layout work that ``tg.conv2d``'s kernels need on section
+    2's case around their products (the routes their rules pick here: forward in blocks,
+    weight gradient flat, input gradient by the fold), the batch split once over the threads
+    as in :func:`_products_alone`, and nothing else: no product, no engine. Per image: the
+    padding and the im2col, the bias added to the image's output, one spread cotangent (the
+    kernels make two, one per gradient), and the fold's sum and crop; per half, the bias
+    gradient. Each thread writes one image's output and input gradient, in cache, and folds
+    image 0's fold matrix, made beforehand: a lower bound on the layout work of the kernels
+    as they are built. With :func:`_products_alone`, the two bound from below the time of
+    these kernels on one core: the sum of the two, timed on one thread; on two cores, half
+    of it. The function returns the input gradient of image 0 (from the fold matrix) and
+    the bias gradient."""
+    from tensorgrad.ops import _conv_kernels as kernels
+
+    unit, padding, size = (1, 1), (1, 1, 1, 1), (KSIZE, KSIZE)
+    r = kernels.block_rows(HW, HW)
+    hp = wp = HW + 2
+    rows, length = hp - (KSIZE - 1), hp * wp + KSIZE - 1
+    spread0 = kernels._spread(g[:1], rows, wp, length, unit)
+    fold0 = np.empty((1, 1, C_IN * KSIZE * KSIZE, length), x.dtype)
+    kernels._product_in_blocks(w.reshape(1, C_OUT, -1).swapaxes(1, 2),
+                               spread0.reshape(1, 1, C_OUT, length), fold0)
+    bias = b.reshape(-1, 1, 1)
+    local = threading.local()
+
+    def half(lo, hi):
+        if not hasattr(local, "buffers"):  # one set per thread, as the kernels' workspaces
+            local.buffers = (np.zeros((1, C_OUT, HW, HW), x.dtype), np.zeros_like(spread0),
+                             fold0.copy(), np.empty((1, C_IN, HW, HW), x.dtype))
+        y, spread, fold, dx = local.buffers
+        for n in range(lo, hi):
+            xp = kernels.pad(x[n:n + 1], padding, scratch=True)
+            kernels._columns(xp, 1, KSIZE, KSIZE, HW, HW, unit, unit, block_rows=r)
+            y += bias
+            kernels._spread_into(spread, g[n:n + 1], rows, wp, unit)
+            folded = kernels.fold_rows(fold, C_IN, size, unit, HW, wp, padding[0])
+            dx[...] = folded.reshape(1, C_IN, HW, wp)[..., padding[2]:padding[2] + HW]
+        return dx.copy(), g[lo:hi].sum(axis=(0, 2, 3))
+
+    def run():
+        first, second = kernels._split(half, N, FLOP)
+        return first[0], first[1] + second[1]
+
+    return run
+
+
 def batched_float32(number, repeat, threads=None, baseline=None):
     """Section 2, one process per library; ``baseline = (tree, tag)`` adds the tensorgrad
     systems of another checkout. The forward+backward rows are compared with PyTorch's
     (relative tolerance 2e-3 of the largest gradient), the forward-only rows likewise."""
     by_lib = {}
     for name, lib in BATCHED_SYSTEMS.items():
-        if name != PRODUCTS and (lib != "torch" or harness.torch_installed()):
+        if name not in PARTS and (lib != "torch" or harness.torch_installed()):
             by_lib.setdefault(lib, {})[name] = {"kind": "conv_batched", "system": name}
     systems = [harness.System(lib, lib, cases) for lib, cases in by_lib.items()]
     if baseline:
@@ -282,14 +336,14 @@ def batched_float32(number, repeat, threads=None, baseline=None):
             name = key.split(" @ ")[0]
             if name.startswith(("tg.", "torch")):
                 against[key] = name.replace("tg.", "torch ")
-    # the products of this tree's kernels, in a process of their own, after the baseline's
+    # the parts of this tree's kernels, in a process of their own, after the baseline's
     # copies were made: an older tree's kernels may lack the functions they call
-    systems.append(harness.System(PRODUCTS, "tensorgrad",
-                                  {PRODUCTS: {"kind": "conv_batched", "system": PRODUCTS}}))
+    systems.append(harness.System("tg.conv2d's parts", "tensorgrad",
+                                  {p: {"kind": "conv_batched", "system": p} for p in PARTS}))
     rows, workers = harness.measure(systems, number, repeat, threads, against, tiny=1e-30)
     medians = {k: r["median_s"] for k, r in rows.items()}
     gflops = {k: (FLOP_FORWARD if "forward only" in k else FLOP) / t / 1e9
-              for k, t in medians.items() if not k.startswith("numpy")}
+              for k, t in medians.items() if not k.startswith("numpy") and k != LAYOUTS}
     gflops["numpy.matmul 512x512"] = 2.0 * 512**3 / medians["numpy.matmul 512x512"] / 1e9
     result = {"medians_s": medians, "rows": rows, "gflops": gflops, "flop": FLOP,
               "workers": workers, "agreement_tolerance": 2e-3}
@@ -297,7 +351,8 @@ def batched_float32(number, repeat, threads=None, baseline=None):
         result["time_ratio_tg_over_torch"] = medians["tg.conv2d"] / medians["torch conv2d"]
         result["forward_time_ratio_tg_over_torch"] = (medians["tg.conv2d forward only"]
                                                       / medians["torch conv2d forward only"])
-        result["products_time_ratio_over_torch"] = medians[PRODUCTS] / medians["torch conv2d"]
+        for part, key in ((PRODUCTS, "products"), (LAYOUTS, "layouts")):
+            result[f"{key}_time_ratio_over_torch"] = medians[part] / medians["torch conv2d"]
     return result
 
 
@@ -438,11 +493,7 @@ def show(result, peak32=None) -> str:
                            [("system", "system", ""), ("ms", "ms", ".3f"),
                             ("GFLOP/s", "gflops", ".1f"), ("IQR", "iqr", ".0%"),
                             ("agrees", "agrees", "")], rows,
-                           note=(f"tg.conv2d / torch time ratio "
-                                 f"{bf['time_ratio_tg_over_torch']:.2f}; its products alone "
-                                 f"(operands laid out beforehand, in cache) / torch "
-                                 f"{bf['products_time_ratio_over_torch']:.2f}"
-                                 if "time_ratio_tg_over_torch" in bf else "")))
+                           note=_parts_note(bf)))
     else:
         print(f"\nconv batched_float32: {bf.get('error')}")
     rc = result.get("route_choice", {})
@@ -463,6 +514,17 @@ def show(result, peak32=None) -> str:
     elif rc:
         print(f"\nconv route_choice: {rc.get('error')}")
     return "\n".join(texts)
+
+
+def _parts_note(bf):
+    """The note under section 2's table: tg.conv2d's time and its parts' times over torch's."""
+    if "time_ratio_tg_over_torch" not in bf:
+        return ""
+    products, layouts = bf["products_time_ratio_over_torch"], bf["layouts_time_ratio_over_torch"]
+    return (f"tg.conv2d / torch time ratio {bf['time_ratio_tg_over_torch']:.2f}; its products "
+            f"alone (operands laid out beforehand, in cache) / torch {products:.2f}; its least "
+            f"layout work alone / torch {layouts:.2f}; the two parts together "
+            f"{products + layouts:.2f}")
 
 
 def main(argv=None):

@@ -82,6 +82,11 @@ def markdown(results: dict, compile_only: bool = False) -> str:
             lines[-1] += (f" The BLAS products of `tg.conv2d`'s kernels alone, their operands "
                           f"laid out beforehand and in cache: {products * 1e3:.1f} ms "
                           f"({products / medians['torch conv2d']:.2f}×).")
+        layouts = medians.get("tg.conv2d's layouts alone")
+        if layouts:
+            lines[-1] += (f" The least layout work of those kernels alone (padding, im2col, "
+                          f"bias, spread cotangent, fold): {layouts * 1e3:.1f} ms "
+                          f"({layouts / medians['torch conv2d']:.2f}×).")
     mem = {r["system"]: r for r in results.get("memory", {}).get("rows", [])}
     peaks = [(label, mem[name]["peak_mib"]) for label, name in SYSTEMS
              if isinstance(mem.get(name, {}).get("peak_mib"), float)]

@@ -53,12 +53,17 @@ def test_the_tables_hold_the_run_s_figures():
     assert lines[-1] == "| batch 32 float32: tg nn compiled <= 1.0x torch | 0.875x | PASS |"
 
 
-def test_the_products_alone_follow_the_batched_convolution():
+def test_the_parts_alone_follow_the_batched_convolution():
     run = _run()
     run["conv"]["batched_float32"]["medians_s"]["tg.conv2d's products alone"] = 0.0057
     prose = " ".join(readme_table.markdown(run).split())
     assert ("forward alone 2.5 ms against 2.0 ms. The BLAS products of `tg.conv2d`'s kernels "
             "alone, their operands laid out beforehand and in cache: 5.7 ms (0.60×).") in prose
+    assert "least layout work" not in prose  # the run has no layouts-alone row
+    run["conv"]["batched_float32"]["medians_s"]["tg.conv2d's layouts alone"] = 0.0038
+    prose = " ".join(readme_table.markdown(run).split())
+    assert ("in cache: 5.7 ms (0.60×). The least layout work of those kernels alone (padding, "
+            "im2col, bias, spread cotangent, fold): 3.8 ms (0.40×).") in prose
 
 
 def test_a_run_without_pytorch_or_the_optional_workloads():
