@@ -17,7 +17,10 @@ Results go to ``benchmarks/results/conv.json`` (``conv_threads1.json`` with ``--
    layers ``tensorgrad.reference.Convolution``/``Sigmoid`` themselves), and PyTorch if
    installed.
 2. conv2d forward+backward at N=32, 16->32 channels, 32x32, 3x3, padding 1, float32, against
-   PyTorch's CPU conv2d, with GFLOP/s next to a 512x512 float32 ``numpy.matmul``'s.
+   PyTorch's CPU conv2d, with GFLOP/s next to a 512x512 float32 ``numpy.matmul``'s, and the
+   parts of tg.conv2d's kernels timed apart, in a process of their own: their products
+   alone and their least layout work alone (together, on one thread, a floor under the
+   kernels' time).
 3. The measurements behind the library's choice of route for each contraction: the input
    gradient (product + loop-free fold vs zero-dilation + correlation), the weight gradient
    (flat, reading the input in place, vs im2col columns) and the forward (im2col in blocks
