@@ -43,7 +43,7 @@ import numpy as np
 from . import autograd, versions
 from .ops import _conv_kernels as ck
 from .ops import _openblas
-from .ops.conv import conv2d
+from .ops.conv import conv2d, conv2d_weight_grad, conv_transpose2d
 from .ops.elementwise import add, sigmoid, sigmoid_of_negated
 from .ops.loss import bce_values, binary_cross_entropy
 from .ops.products import linear, matmul
@@ -582,8 +582,8 @@ def lower_fixed_shapes(code, shapes):
     (``np.add.reduce(x) / n``, as ``np.mean`` computes a float32/float64 mean; other dtypes
     take the op) and its gradient ``np.full(shape, g / n)``; ``matmul`` and ``linear`` of 2-D
     operands and their VJPs (``np.matmul``; a contraction of length 1, which the op computes
-    as an outer product, is left to it); conv2d on 4-D arrays, forward and VJPs (the kernel
-    calls of :mod:`tensorgrad.ops._conv_kernels` they make); binary_cross_entropy's forward
+    as an outer product, is left to it); conv2d on 4-D arrays, forward and VJPs (the
+    forwards of the primitives they bind, called directly); binary_cross_entropy's forward
     (its check of the probabilities kept, the shapes' dropped); the VJPs of ``add`` and
     ``sigmoid``. Only instructions whose parameters are all recorded values. Each gives the
     op's values bit for bit (tested), a large product's forward in the layout timed faster
@@ -773,22 +773,22 @@ def _mean_vjp_step(g, shape, dtype, res):
 
 
 def _conv2d_vjp_step(idx, g, ins, params, shapes, shape, dtype, res):
-    """conv2d's VJPs on 4-D arrays as the kernel calls they make: the transposed correlation
-    (input), the weight gradient, the cotangent summed over (N, H, W) (bias)."""
+    """conv2d's VJPs on 4-D arrays as the forwards of the primitives they bind, called
+    directly: the transposed correlation (input), the weight gradient, the cotangent summed
+    over (N, H, W) (bias)."""
     x, w = ins[:2]
     if len(shapes.get(x, ())) != 4:
         return None
-    p = (params["stride"], params["padding"], params["dilation"], params["groups"])
     if idx == 0:
-        size = tuple(shape[2:])
+        transpose, size = conv_transpose2d.forward, tuple(shape[2:])
 
         def f(env):
-            return ck.conv_transpose_nchw(env[g], env[w], size, *p)
+            return transpose(env[g], env[w], input_size=size, **params)
     elif idx == 1:
-        kernel = tuple(shape[2:])
+        weight_grad, kernel = conv2d_weight_grad.forward, tuple(shape[2:])
 
         def f(env):
-            return ck.weight_grad_nchw(env[x], env[g], kernel, *p)
+            return weight_grad(env[x], env[g], kernel_size=kernel, **params)
     else:
         def f(env):
             return np.sum(env[g], axis=(0, 2, 3))
@@ -925,12 +925,12 @@ def _bce_step(p, t, out):
 
 
 def _conv2d_step(ins, params, out):
-    """conv2d's forward on a 4-D input as the kernel call it makes (``correlate_nchw``)."""
+    """conv2d's forward on a 4-D input: the primitive's forward called directly."""
     x, w, b = ins
-    p = (params["stride"], params["padding"], params["dilation"], params["groups"])
+    forward = conv2d.forward
 
     def step(ctx):
         env = ctx.env
-        env[out] = ck.correlate_nchw(env[x], env[w], *p, bias=env[b])
+        env[out] = forward(env[x], env[w], env[b], **params)
     step.kind, step.reads, step.fresh = "conv2d", tuple(ins), out
     return step

@@ -1006,7 +1006,7 @@ def test_the_layout_timing_keeps_the_first_unless_the_second_is_clearly_faster()
 @pytest.mark.parametrize("shape", [(2, 4, 9, 8), (4, 9, 8)])  # a batch; one unbatched image
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_conv2d_gradients_replay_bit_for_bit(shape, dtype):
-    """conv2d's VJPs on a batch replay as the kernel calls they make (input, weight and bias
+    """conv2d's VJPs on a batch replay as the forwards of the primitives they bind (input, weight and bias
     gradients: the same bits as the op); an unbatched image keeps the op."""
     rng = np.random.default_rng(8)
     w0, b0 = rng.normal(size=(6, 2, 3, 2)).astype(dtype), rng.normal(size=6).astype(dtype)
