@@ -231,6 +231,21 @@ def batched_case(system: str) -> Case:
                      f"got {system!r}")
 
 
+# section 2's padded grid (padding 1): rows of length WP, GRID_ROWS rows where windows start
+WP = HW + 2
+GRID_ROWS = WP - (KSIZE - 1)
+
+
+def _fold_operands(w, g):
+    """The operands of the fold route's product for image 0, as its kernel lays them out: the
+    cotangent spread on the flat padded grid (1, O, L) and the kernel as (1, C·kH·kW, O)."""
+    from tensorgrad.ops import _conv_kernels as kernels
+
+    length = WP * WP + KSIZE - 1  # the padded image and the largest tap offset
+    spread = kernels._spread(g[:1], GRID_ROWS, WP, length, (1, 1))
+    return spread, w.reshape(1, C_OUT, -1).swapaxes(1, 2)
+
+
 def _products_alone(x, w, g):
     """A function making the BLAS products of ``tg.conv2d``'s forward and both gradients on
     section 2's case exactly as its kernels make them (the routes their rules pick here:
@@ -249,13 +264,11 @@ def _products_alone(x, w, g):
     xp = kernels.pad(x[:1], (1, 1, 1, 1))
     cols = kernels._columns(xp, 1, KSIZE, KSIZE, HW, HW, unit, unit, block_rows=r).copy()
     wm, y = w.reshape(1, C_OUT, -1), np.empty((N, C_OUT, HW, HW), x.dtype)
-    hp = wp = HW + 2
-    rows, length = hp - (KSIZE - 1), hp * wp + KSIZE - 1
-    spread = kernels._spread(g[:1], rows, wp, length, unit)
-    flat = rows * wp - (KSIZE - 1)  # the weight gradient's columns
+    spread, wt = _fold_operands(w, g)
+    length = spread.shape[-1]
+    flat = GRID_ROWS * WP - (KSIZE - 1)  # the weight gradient's columns
     taps = kernels.tap_matrices(xp, (KSIZE, KSIZE), unit, 1, flat)
     yf = spread[:, :, :flat].reshape(1, 1, 1, 1, C_OUT, flat)
-    wt = w.reshape(1, C_OUT, -1).swapaxes(1, 2)
 
     def half(lo, hi):
         for n in range(lo, hi):
@@ -292,12 +305,10 @@ def _layouts_alone(x, w, b, g):
 
     unit, padding, size = (1, 1), (1, 1, 1, 1), (KSIZE, KSIZE)
     r = kernels.block_rows(HW, HW)
-    hp = wp = HW + 2
-    rows, length = hp - (KSIZE - 1), hp * wp + KSIZE - 1
-    spread0 = kernels._spread(g[:1], rows, wp, length, unit)
+    spread0, wt = _fold_operands(w, g)
+    length = spread0.shape[-1]
     fold0 = np.empty((1, 1, C_IN * KSIZE * KSIZE, length), x.dtype)
-    kernels._product_in_blocks(w.reshape(1, C_OUT, -1).swapaxes(1, 2),
-                               spread0.reshape(1, 1, C_OUT, length), fold0)
+    kernels._product_in_blocks(wt, spread0.reshape(1, 1, C_OUT, length), fold0)
     bias = b.reshape(-1, 1, 1)
     local = threading.local()
 
@@ -310,9 +321,9 @@ def _layouts_alone(x, w, b, g):
             xp = kernels.pad(x[n:n + 1], padding, scratch=True)
             kernels._columns(xp, 1, KSIZE, KSIZE, HW, HW, unit, unit, block_rows=r)
             y += bias
-            kernels._spread_into(spread, g[n:n + 1], rows, wp, unit)
-            folded = kernels.fold_rows(fold, C_IN, size, unit, HW, wp, padding[0])
-            dx[...] = folded.reshape(1, C_IN, HW, wp)[..., padding[2]:padding[2] + HW]
+            kernels._spread_into(spread, g[n:n + 1], GRID_ROWS, WP, unit)
+            folded = kernels.fold_rows(fold, C_IN, size, unit, HW, WP, padding[0])
+            dx[...] = folded.reshape(1, C_IN, HW, WP)[..., padding[2]:padding[2] + HW]
         return dx.copy(), g[lo:hi].sum(axis=(0, 2, 3))
 
     def run():
